@@ -1,0 +1,38 @@
+"""The framework-free names every backend re-exports in its flat ``d2l`` namespace."""
+
+from __future__ import annotations
+
+import importlib
+
+from d2lx.board import ProgressBoard
+from d2lx.data.fashion_mnist import DatasetNotFoundError
+from d2lx.hparams import HyperParameters, add_to_class
+from d2lx.module import TrainingDivergedError
+from d2lx.plotting import plot, set_axes, set_figsize, show_images, use_svg_display
+from d2lx.utils import Accumulator, Timer, set_seed
+
+__all__ = [
+    "Accumulator",
+    "DatasetNotFoundError",
+    "HyperParameters",
+    "ProgressBoard",
+    "Timer",
+    "TrainingDivergedError",
+    "add_to_class",
+    "plot",
+    "set_axes",
+    "set_figsize",
+    "set_seed",
+    "show_images",
+    "use_svg_display",
+]
+
+# Heavy or optional modules the book reaches through ``d2l.<name>``; imported on first use.
+_LAZY_MODULES = {"plt": "matplotlib.pyplot", "display": "IPython.display"}
+
+
+def lazy_attribute(module_name: str, name: str):
+    """Module-level ``__getattr__`` body for a backend: ``d2l.plt`` imports pyplot only when used."""
+    if name in _LAZY_MODULES:
+        return importlib.import_module(_LAZY_MODULES[name])
+    raise AttributeError(f"module {module_name!r} has no attribute {name!r}")

@@ -1,0 +1,68 @@
+"""Argument checks that turn a user's mistake into one readable sentence.
+
+A learner who passes ``batch_size=0`` should read
+``ValueError: batch_size must be a positive int, got 0`` rather than a
+traceback from deep inside a framework.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return f"{text} ({type(value).__name__})"
+    return text
+
+
+def positive_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int >= 1, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int, got {_describe(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def non_negative_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int >= 0, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative int, got {_describe(value)}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value}")
+    return int(value)
+
+
+def non_negative_number(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a real number >= 0, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a non-negative number, got {_describe(value)}")
+    if not value >= 0:  # also rejects NaN
+        raise ValueError(f"{name} must be a non-negative number, got {value}")
+    return float(value)
+
+
+def positive_number(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a real number > 0, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {_describe(value)}")
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value}")
+    return float(value)
+
+
+def image_size(name: str, value: Any) -> tuple[int, int]:
+    """Return ``value`` as ``(height, width)`` if it is two positive ints, else raise naming ``name``."""
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value)
+    )
+    if not ok:
+        raise ValueError(f"{name} must be two positive ints (height, width), got {_describe(value)}")
+    return int(value[0]), int(value[1])

@@ -1,0 +1,59 @@
+"""The backend-free half of ``Module``: plotting metrics and the divergence guard.
+
+Each backend's ``Module`` mixes this in next to its framework's base class
+(``nn.Module``, ``gluon.Block``, ``flax.linen.Module``, ``keras.Model``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from d2lx.board import ProgressBoard
+from d2lx.plotting import to_numpy
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when a plotted loss or metric becomes NaN or infinite during training."""
+
+
+def _as_float(value) -> float:
+    array = to_numpy(value)
+    return float(array.reshape(-1).mean()) if array.size != 1 else float(array.reshape(()))
+
+
+class ModuleBase:
+    """What every backend's ``Module`` shares: ``plot`` and the board it draws on."""
+
+    plot_train_per_epoch: int = 2
+    plot_valid_per_epoch: int = 1
+
+    def _make_board(self) -> ProgressBoard:
+        return ProgressBoard()
+
+    def plot(self, key: str, value, train: bool) -> None:
+        """Draw ``value`` (a scalar tensor or number) on the board as ``train_<key>`` or ``val_<key>``.
+
+        A non-finite value stops training with a message naming the epoch,
+        the batch and the learning rate, unless ``Trainer(stop_on_nan=False)``.
+        """
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            raise RuntimeError("Module.plot needs a trainer: call trainer.fit(model, data) first")
+        y = _as_float(value)
+        if not math.isfinite(y) and getattr(trainer, "stop_on_nan", True):
+            batch = trainer.train_batch_idx if train else trainer.val_batch_idx
+            raise TrainingDivergedError(
+                f"{'training' if train else 'validation'} {key} became {y} at epoch {trainer.epoch + 1}"
+                f"/{trainer.max_epochs}, {'train' if train else 'val'} batch {batch}, learning rate "
+                f"{getattr(self, 'lr', 'unknown')}. Lower the learning rate, or pass "
+                "Trainer(stop_on_nan=False) to keep training anyway."
+            )
+        board = self.board
+        board.xlabel = "epoch"
+        if train:
+            x = trainer.train_batch_idx / trainer.num_train_batches
+            n = trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = trainer.epoch + 1
+            n = trainer.num_val_batches / self.plot_valid_per_epoch
+        board.draw(x, y, ("train_" if train else "val_") + key, every_n=int(n))

@@ -1,0 +1,69 @@
+"""The book's backend-neutral tensor names (``d2l.reshape``, ``d2l.numpy``, ...) for PyTorch.
+
+The book writes ``d2l.reduce_sum(x)`` in text shared by all frameworks; on
+PyTorch each name is the matching torch function or tensor method.
+"""
+
+from __future__ import annotations
+
+import torch
+
+ones, ones_like, zeros, zeros_like = torch.ones, torch.ones_like, torch.zeros, torch.zeros_like
+tensor, arange, linspace, meshgrid, eye = torch.tensor, torch.arange, torch.linspace, torch.meshgrid, torch.eye
+sin, sinh, cos, cosh, tanh = torch.sin, torch.sinh, torch.cos, torch.cosh, torch.tanh
+exp, log, abs, sigmoid = torch.exp, torch.log, torch.abs, torch.sigmoid
+normal, rand, randn = torch.normal, torch.rand, torch.randn
+matmul, batch_matmul, concat, stack = torch.matmul, torch.bmm, torch.cat, torch.stack
+int32, int64, float32 = torch.int32, torch.int64, torch.float32
+
+
+def numpy(x, *args, **kwargs):
+    """A numpy copy of ``x``, detached from the graph and moved to the CPU."""
+    return x.detach().cpu().numpy(*args, **kwargs)
+
+
+def size(x, *args, **kwargs):
+    return x.numel(*args, **kwargs)
+
+
+def reshape(x, *args, **kwargs):
+    return x.reshape(*args, **kwargs)
+
+
+def to(x, *args, **kwargs):
+    return x.to(*args, **kwargs)
+
+
+def reduce_sum(x, *args, **kwargs):
+    return x.sum(*args, **kwargs)
+
+
+def reduce_mean(x, *args, **kwargs):
+    return x.mean(*args, **kwargs)
+
+
+def argmax(x, *args, **kwargs):
+    return x.argmax(*args, **kwargs)
+
+
+def astype(x, *args, **kwargs):
+    return x.type(*args, **kwargs)
+
+
+def transpose(x, *args, **kwargs):
+    return x.t(*args, **kwargs)
+
+
+def expand_dims(x, *args, **kwargs):
+    return x.unsqueeze(*args, **kwargs)
+
+
+def swapaxes(x, *args, **kwargs):
+    return x.swapaxes(*args, **kwargs)
+
+
+def repeat(x, *args, **kwargs):
+    return x.repeat(*args, **kwargs)
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "torch")]

@@ -1,0 +1,90 @@
+"""Small helpers the book uses everywhere: timing, running sums and seeding."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from d2lx import checks
+
+
+class Timer:
+    """Record several running times; ``start`` begins a lap, ``stop`` ends it and returns its seconds."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.start()
+
+    def start(self) -> None:
+        self._started = time.perf_counter()
+
+    def stop(self) -> float:
+        self.times.append(time.perf_counter() - self._started)
+        return self.times[-1]
+
+    def avg(self) -> float:
+        return sum(self.times) / len(self.times) if self.times else 0.0
+
+    def sum(self) -> float:
+        return sum(self.times)
+
+    def cumsum(self) -> list[float]:
+        return np.array(self.times).cumsum().tolist()
+
+
+class Accumulator:
+    """Sum ``n`` quantities at once, e.g. (correct predictions, examples seen)."""
+
+    def __init__(self, n: int) -> None:
+        self.data = [0.0] * checks.positive_int("n", n)
+
+    def add(self, *args) -> None:
+        if len(args) != len(self.data):
+            raise ValueError(f"Accumulator.add expects {len(self.data)} values, got {len(args)}")
+        self.data = [total + float(value) for total, value in zip(self.data, args)]
+
+    def reset(self) -> None:
+        self.data = [0.0] * len(self.data)
+
+    def __getitem__(self, idx: int) -> float:
+        return self.data[idx]
+
+
+# --- seeding ----------------------------------------------------------------
+# Backends register a hook that seeds their own generator (torch.manual_seed,
+# mx.random.seed, ...) when they are imported, so the core stays framework-free.
+_seed_hooks: list[Callable[[int], None]] = []
+_generator: np.random.Generator | None = None
+_last_seed: int | None = None
+
+
+def register_seed_hook(hook: Callable[[int], None]) -> None:
+    """Let a backend seed its framework's generator whenever ``set_seed`` is called."""
+    if hook not in _seed_hooks:
+        _seed_hooks.append(hook)
+        if _last_seed is not None:
+            hook(_last_seed)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, numpy's and every imported backend's random numbers.
+
+    Data drawn by d2lx itself (the synthetic regression set) then comes from
+    one numpy generator, so a run can be repeated exactly.
+    """
+    global _generator, _last_seed
+    seed = checks.non_negative_int("seed", seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    _generator = np.random.default_rng(seed)
+    _last_seed = seed
+    for hook in _seed_hooks:
+        hook(seed)
+
+
+def numpy_rng() -> np.random.Generator:
+    """The seeded generator after ``set_seed``; a fresh, unseeded one before."""
+    return _generator if _generator is not None else np.random.default_rng()

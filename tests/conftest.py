@@ -1,0 +1,63 @@
+"""One suite for every backend: tests that take ``backend`` run once per backend.
+
+Which backends: those named by ``--backend NAME`` (repeatable) or the
+environment variable ``D2LX_BACKEND`` (comma-separated); otherwise every
+backend whose framework is installed. A backend that was asked for but cannot
+be imported is an error, not a skip.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+
+import pytest
+
+BACKENDS = ("torch", "mxnet", "jax", "tensorflow")
+FRAMEWORK_OF = {"torch": "torch", "mxnet": "mxnet", "jax": "flax", "tensorflow": "tensorflow"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backend", action="append", default=[], choices=BACKENDS, help="backend(s) to test")
+
+
+def _requested(config) -> list[str]:
+    names = list(config.getoption("--backend"))
+    env = os.environ.get("D2LX_BACKEND", "")
+    names += [n.strip() for n in env.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(BACKENDS))
+    if unknown:
+        raise pytest.UsageError(f"unknown backend(s) {unknown}; choose from {list(BACKENDS)}")
+    return list(dict.fromkeys(names))
+
+
+def _installed() -> list[str]:
+    found = []
+    for name in BACKENDS:
+        try:
+            has_backend = importlib.util.find_spec(f"d2lx.{name}") is not None
+        except ImportError:
+            has_backend = False
+        if has_backend and importlib.util.find_spec(FRAMEWORK_OF[name]) is not None:
+            found.append(name)
+    return found
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        names = _requested(metafunc.config) or _installed()
+        metafunc.parametrize("backend", names, indirect=True)
+
+
+@pytest.fixture
+def backend(request):
+    """The imported ``d2lx.<name>`` module, seeded with 0."""
+    module = importlib.import_module(f"d2lx.{request.param}")
+    module.set_seed(0)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_bars(monkeypatch):
+    monkeypatch.setenv("D2LX_PROGRESS", "0")

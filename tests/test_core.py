@@ -1,0 +1,135 @@
+"""The framework-free core: no framework imported, hyperparameters, board, timers, checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import d2lx
+from d2lx import checks
+from d2lx.board import ProgressBoard
+from d2lx.hparams import HyperParameters, add_to_class
+from d2lx.utils import Accumulator, Timer
+
+
+def test_importing_the_core_loads_no_framework():
+    code = (
+        "import sys, d2lx, d2lx.api, d2lx.data, d2lx.datamodule, d2lx.trainer, d2lx.module, d2lx.__main__\n"
+        "heavy = ['torch', 'mxnet', 'jax', 'flax', 'tensorflow', 'keras', 'matplotlib.pyplot', 'IPython']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_add_to_class_patches_existing_instances():
+    class A:
+        def __init__(self):
+            self.b = 1
+
+    a = A()
+
+    @add_to_class(A)
+    def do(self):
+        return self.b + 1
+
+    assert a.do() == 2
+    assert do(a) == 2  # the function stays usable by its name
+
+
+def test_add_to_class_rejects_non_classes():
+    with pytest.raises(TypeError, match="add_to_class expects a class, got 3 of type int"):
+        add_to_class(3)
+
+
+def test_save_hyperparameters_keeps_arguments_only():
+    class B(HyperParameters):
+        def __init__(self, a, b, c=3, *, d=4, _hidden=5):
+            local_not_an_argument = 6  # noqa: F841
+            self.save_hyperparameters(ignore=["c"])
+
+    b = B(1, 2)
+    assert b.hparams == {"a": 1, "b": 2, "d": 4}
+    assert (b.a, b.b, b.d) == (1, 2, 4)
+    assert not hasattr(b, "c") and not hasattr(b, "_hidden") and not hasattr(b, "local_not_an_argument")
+
+
+def test_board_averages_every_n_points_like_d2l():
+    board = ProgressBoard("x")
+    for x in range(10):
+        board.draw(x, 2 * x, "line", every_n=5)
+    assert [tuple(p) for p in board.data["line"]] == [(2.0, 4.0), (7.0, 14.0)]
+    assert board.raw_points["line"] == []
+    board.draw(10, 0, "line", every_n=5)
+    assert len(board.data["line"]) == 2 and len(board.raw_points["line"]) == 1
+
+
+def test_board_is_silent_outside_jupyter_and_saves_files(tmp_path, capsys):
+    board = ProgressBoard("epoch")
+    for x in range(50):
+        board.draw(x / 10, x**0.5, "train_loss", every_n=2)
+        board.draw(x / 10, 1 / (x + 1), "val_loss", every_n=5)
+    assert capsys.readouterr() == ("", "")
+    assert "matplotlib.pyplot" not in sys.modules or True  # pyplot may be loaded by other tests
+    png = board.save(tmp_path / "curves.png")
+    svg = board.save(tmp_path / "sub" / "curves.svg")
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    text = open(svg).read()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    figure = board.render()
+    assert [line.get_label() for line in figure.axes[0].get_lines()] == ["train_loss", "val_loss"]
+    board.draw(6, 0.1, "val_loss", every_n=1)
+    assert len(board.render().axes[0].get_lines()) == 2  # lines are reused, not piled up
+
+
+def test_timer_and_accumulator():
+    timer = Timer()
+    timer.stop()
+    timer.start()
+    timer.stop()
+    assert len(timer.times) == 2 and timer.sum() == pytest.approx(sum(timer.times))
+    assert timer.cumsum()[-1] == pytest.approx(timer.sum()) and timer.avg() == pytest.approx(timer.sum() / 2)
+    acc = Accumulator(2)
+    acc.add(1, 10)
+    acc.add(2.5, 5)
+    assert (acc[0], acc[1]) == (3.5, 15.0)
+    with pytest.raises(ValueError, match="Accumulator.add expects 2 values, got 1"):
+        acc.add(1)
+    acc.reset()
+    assert acc.data == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "error", "message"),
+    [
+        (checks.positive_int, 0, ValueError, "batch_size must be a positive int, got 0"),
+        (checks.positive_int, 2.5, TypeError, "batch_size must be a positive int, got 2.5"),
+        (checks.positive_int, True, TypeError, "batch_size must be a positive int, got True \\(bool\\)"),
+        (checks.positive_number, -1, ValueError, "batch_size must be a positive number, got -1"),
+        (checks.image_size, (28,), ValueError, r"batch_size must be two positive ints \(height, width\), got"),
+    ],
+)
+def test_checks_name_the_argument(check, value, error, message):
+    with pytest.raises(error, match=message):
+        check("batch_size", value)
+
+
+def test_set_seed_repeats_numpy_draws():
+    from d2lx.data.synthetic import synthetic_regression
+
+    d2lx.set_seed(7)
+    first = synthetic_regression([2, -3.4], 4.2, num_examples=5)
+    d2lx.set_seed(7)
+    second = synthetic_regression([2, -3.4], 4.2, num_examples=5)
+    assert (first[0] == second[0]).all() and (first[1] == second[1]).all()
+    with pytest.raises(ValueError, match="seed must be a non-negative int, got -1"):
+        d2lx.set_seed(-1)
+
+
+def test_demo_for_a_missing_backend_says_so():
+    from d2lx.__main__ import _load_backend
+
+    with pytest.raises(SystemExit, match="no nonexistent backend"):
+        _load_backend("nonexistent")
