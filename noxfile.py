@@ -3,13 +3,17 @@
 Backends cannot share an environment (MXNet 1.9.1 needs numpy<1.24; JAX and
 TensorFlow need numpy>=1.26), so each gets its own session. ``nox`` runs them
 all; ``nox -s tests-torch`` runs one; ``nox -l`` lists them.
+
+Per backend there are two sessions: ``tests-<backend>``
+(pytest) and ``notebooks-<backend>`` (executes ``notebooks/<backend>/*.ipynb``), each in its own
+environment.
+Adding a backend is one entry in ``BACKENDS``.
 """
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "tests-torch"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -27,11 +31,23 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-def _tests(session: nox.Session, backend: str) -> None:
+def _install(session: nox.Session, backend: str, extras: str) -> None:
     _, pip_args = BACKENDS[backend]
-    session.install(*pip_args, "-e", f".[{backend},test]")
+    session.install(*pip_args, "-e", f".[{backend},{extras}]")
+
+
+def _tests(session: nox.Session, backend: str) -> None:
+    _install(session, backend, "test")
     session.run("pytest", "-q", "--backend", backend, *session.posargs, env={"MPLBACKEND": "Agg"})
+
+
+def _notebooks(session: nox.Session, backend: str) -> None:
+    _install(session, backend, "notebooks")
+    session.run("python", "notebooks/run.py", backend, *session.posargs)
 
 
 for _backend, (_python, _) in BACKENDS.items():
     nox.session(python=_python, name=f"tests-{_backend}")(lambda session, b=_backend: _tests(session, b))
+    nox.session(python=_python, name=f"notebooks-{_backend}")(lambda session, b=_backend: _notebooks(session, b))
+
+nox.options.sessions = ["lint"] + [f"{kind}-{b}" for b in BACKENDS for kind in ("tests", "notebooks")]

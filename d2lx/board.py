@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import io
 import os
+import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -39,7 +40,14 @@ class ProgressBoard(HyperParameters):
     Every ``every_n`` points of a label are averaged into one point of its
     curve. ``data[label]`` holds the drawn (averaged) points, ``raw_points``
     the ones still waiting to be averaged, as in d2l 1.0.
+
+    In Jupyter the picture is redrawn at most every ``redraw_interval``
+    seconds, so training speed does not depend on how often ``draw`` is
+    called; the last state is always drawn when the cell finishes.
+    ``board.display = False`` turns drawing off.
     """
+
+    redraw_interval: float = 0.5
 
     def __init__(
         self,
@@ -62,6 +70,9 @@ class ProgressBoard(HyperParameters):
         self._lines: dict[str, Any] = {}
         self._handle = None
         self._handle_cell = None
+        self._dirty = False
+        self._last_render = float("-inf")
+        self._flush_scheduled = False
 
     def draw(self, x, y, label: str, every_n: int = 1) -> None:
         """Add the point ``(x, y)`` to the curve ``label``, averaging every ``every_n`` points."""
@@ -74,7 +85,35 @@ class ProgressBoard(HyperParameters):
         line.append(Point(_mean([p.x for p in points]), _mean([p.y for p in points])))
         points.clear()
         if self.display and display.in_notebook():
+            self._dirty = True
+            if time.perf_counter() - self._last_render >= self.redraw_interval:
+                self.flush()
+            else:
+                self._flush_after_cell()
+
+    def flush(self) -> None:
+        """Redraw now if points arrived since the last picture (Jupyter only)."""
+        if self._dirty and self.display and display.in_notebook():
             self._show_in_notebook()
+            self._dirty = False
+            self._last_render = time.perf_counter()
+
+    def _flush_after_cell(self) -> None:
+        if self._flush_scheduled:
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:
+            return
+
+        def flush_once(*_):
+            shell.events.unregister("post_run_cell", flush_once)
+            self._flush_scheduled = False
+            self.flush()
+
+        shell.events.register("post_run_cell", flush_once)
+        self._flush_scheduled = True
 
     # --- drawing -------------------------------------------------------------
     def _ensure_axes(self):

@@ -121,6 +121,9 @@ class TrainerBase(HyperParameters):
                 if bar is not None:
                     bar.set_postfix(_latest_values(model), refresh=False)
         finally:
+            flush = getattr(getattr(model, "board", None), "flush", None)
+            if flush is not None:
+                flush()
             if bar is not None:
                 self.train_dataloader = self.train_dataloader._loader
                 bar.close()

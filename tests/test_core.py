@@ -133,3 +133,31 @@ def test_demo_for_a_missing_backend_says_so():
 
     with pytest.raises(SystemExit, match="no nonexistent backend"):
         _load_backend("nonexistent")
+
+
+def test_notebooks_are_stripped_and_line_up_across_backends():
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks"
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    assert folders, "no notebooks found"
+    names = {folder.name: sorted(p.name for p in folder.glob("*.ipynb")) for folder in folders}
+    reference = names[folders[0].name]
+    assert all(listing == reference for listing in names.values()), names
+    for folder in folders:
+        for path in folder.glob("*.ipynb"):
+            cells = json.loads(path.read_text())["cells"]
+            code = [c for c in cells if c["cell_type"] == "code"]
+            assert code and all(not c["outputs"] and c["execution_count"] is None for c in code), path
+            assert f"from d2lx import {folder.name} as d2l" in "".join("".join(c["source"]) for c in code), path
+
+
+def test_ci_runs_the_readme_test_command():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    command = "python3 -m nox"
+    assert f"\n{command}\n" in readme and ci.rstrip().endswith(command)

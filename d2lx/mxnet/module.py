@@ -1,0 +1,129 @@
+"""``Module`` and ``Classifier`` for MXNet: a ``gluon.Block`` that plots its own metrics.
+
+MXNet models come in two kinds, and the book uses both: the concise ones hold
+Gluon ``Parameter``s (``self.net = nn.Dense(1)``, found by ``collect_params()``),
+the scratch ones hold bare arrays that called ``attach_grad()`` (``self.w``).
+``parameters()`` returns whichever the model has, as d2l 1.0's MXNet code does,
+so ``configure_optimizers`` and gradient clipping work for either.
+"""
+
+from __future__ import annotations
+
+from mxnet import gluon, np
+
+from d2lx.board import ProgressBoard
+from d2lx.hparams import HyperParameters
+from d2lx.module import ModuleBase
+from d2lx.mxnet.optim import SGD
+
+
+class Module(gluon.Block, HyperParameters, ModuleBase):
+    """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
+    ``configure_optimizers``, as in d2l 1.0."""
+
+    def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError(f"{type(self).__name__} must define loss(self, y_hat, y)")
+
+    def forward(self, X):
+        if not hasattr(self, "net"):
+            raise NotImplementedError(f"{type(self).__name__} must define forward(self, X) or set self.net")
+        return self.net(X)
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("loss", l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("loss", l, train=False)
+
+    def configure_optimizers(self):
+        """The scratch ``SGD`` for a scratch model, else ``gluon.Trainer`` with SGD, at ``self.lr``."""
+        if not hasattr(self, "lr"):
+            raise NotImplementedError(
+                f"{type(self).__name__} has no lr: pass lr to __init__ and call self.save_hyperparameters(), "
+                "or define configure_optimizers(self)"
+            )
+        params = self.parameters()
+        if isinstance(params, list):
+            return SGD(params, self.lr)
+        return gluon.Trainer(params, "sgd", {"learning_rate": self.lr})
+
+    # --- the two kinds of parameters -----------------------------------------
+    def get_scratch_params(self) -> list:
+        """The bare arrays this model (and any sub-``Module``) holds as attributes."""
+        params = []
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                params.append(value)
+            elif isinstance(value, Module):
+                params.extend(value.get_scratch_params())
+        return params
+
+    def parameters(self):
+        """Gluon's ``ParameterDict`` if the model has Gluon parameters, else ``get_scratch_params()``."""
+        params = self.collect_params()
+        if isinstance(params, gluon.ParameterDict) and len(params.keys()):
+            return params
+        return self.get_scratch_params()
+
+    def set_scratch_params_device(self, device) -> None:
+        """Move the bare-array parameters to ``device`` (an MXNet context), keeping their gradients."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, np.ndarray):
+                moved = value.as_in_ctx(device)
+                if moved is not value:
+                    moved.attach_grad()
+                    setattr(self, name, moved)
+            elif isinstance(value, Module):
+                value.set_scratch_params_device(device)
+            elif isinstance(value, (list, tuple)):
+                for element in value:
+                    if isinstance(element, Module):
+                        element.set_scratch_params_device(device)
+
+    def initialize_missing(self, ctx=None) -> None:
+        """Initialise, with MXNet's default initializer, the Gluon parameters no ``initialize()`` reached.
+
+        The book's models call ``self.net.initialize(...)`` themselves; this
+        only saves a model that forgot from MXNet's "has not been initialized".
+        """
+        for param in self.collect_params().values():
+            try:
+                param.list_ctx()
+            except RuntimeError:  # neither initialised nor waiting for its shape
+                param.initialize(ctx=ctx)
+
+    def apply_init(self, inputs, init=None):
+        """(Re-)initialise ``self.net`` with ``init`` (an ``mxnet.init`` initializer), then run one
+        forward pass on ``inputs`` so that parameters of deferred shape are created."""
+        if init is not None:
+            self.net.initialize(init, force_reinit=True)
+        self.forward(*inputs)
+
+
+class Classifier(Module):
+    """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
+        self.plot("acc", self.accuracy(Y_hat, batch[-1]), train=False)
+
+    def accuracy(self, Y_hat, Y, averaged: bool = True):
+        """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        predictions = Y_hat.argmax(axis=1).astype(Y.dtype)
+        correct = (predictions == Y.reshape(-1)).astype(np.float32)
+        return correct.mean() if averaged else correct
+
+    def loss(self, Y_hat, Y, averaged: bool = True):
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        l = gluon.loss.SoftmaxCrossEntropyLoss()(Y_hat, Y.reshape((-1,)))
+        return l.mean() if averaged else l

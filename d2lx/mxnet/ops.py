@@ -1,0 +1,68 @@
+"""The book's backend-neutral tensor names (``d2l.reshape``, ``d2l.numpy``, ...) for MXNet.
+
+The book writes ``d2l.reduce_sum(x)`` in text shared by all frameworks; on
+MXNet each name is the matching function of its numpy interface (``mxnet.np``,
+``mxnet.npx``) or an ndarray method, as in d2l 1.0.
+"""
+
+from __future__ import annotations
+
+from mxnet import np, npx
+
+ones, ones_like, zeros, zeros_like = np.ones, np.ones_like, np.zeros, np.zeros_like
+tensor, arange, linspace, meshgrid, eye = np.array, np.arange, np.linspace, np.meshgrid, np.eye
+sin, sinh, cos, cosh, tanh = np.sin, np.sinh, np.cos, np.cosh, np.tanh
+exp, log, abs, sigmoid = np.exp, np.log, np.abs, npx.sigmoid
+normal, rand, randn = np.random.normal, np.random.rand, np.random.randn
+matmul, batch_matmul, concat, stack = np.dot, npx.batch_dot, np.concatenate, np.stack
+expand_dims = np.expand_dims
+int32, int64, float32 = np.int32, np.int64, np.float32
+
+
+def numpy(x, *args, **kwargs):
+    """A numpy copy of ``x`` (waits for MXNet's asynchronous engine to compute it)."""
+    return x.asnumpy(*args, **kwargs)
+
+
+def size(x):
+    return x.size
+
+
+def reshape(x, *args, **kwargs):
+    return x.reshape(*args, **kwargs)
+
+
+def to(x, *args, **kwargs):
+    """``x`` on another context (``d2l.to(x, d2l.gpu())``)."""
+    return x.as_in_ctx(*args, **kwargs)
+
+
+def reduce_sum(x, *args, **kwargs):
+    return x.sum(*args, **kwargs)
+
+
+def reduce_mean(x, *args, **kwargs):
+    return x.mean(*args, **kwargs)
+
+
+def argmax(x, *args, **kwargs):
+    return x.argmax(*args, **kwargs)
+
+
+def astype(x, *args, **kwargs):
+    return x.astype(*args, **kwargs)
+
+
+def transpose(x):
+    return x.T
+
+
+def swapaxes(x, *args, **kwargs):
+    return x.swapaxes(*args, **kwargs)
+
+
+def repeat(x, *args, **kwargs):
+    return x.repeat(*args, **kwargs)
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "np", "npx")]
