@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from d2lx.board import ProgressBoard
+from d2lx.coverage import missing_name_error
 from d2lx.data.fashion_mnist import DatasetNotFoundError
 from d2lx.hparams import HyperParameters, add_to_class
 from d2lx.module import TrainingDivergedError
@@ -32,7 +33,8 @@ _LAZY_MODULES = {"plt": "matplotlib.pyplot", "display": "IPython.display"}
 
 
 def lazy_attribute(module_name: str, name: str):
-    """Module-level ``__getattr__`` body for a backend: ``d2l.plt`` imports pyplot only when used."""
+    """Module-level ``__getattr__`` body for a backend: ``d2l.plt`` imports pyplot only when used;
+    a name from a chapter d2lx does not cover yet gets an error that says so."""
     if name in _LAZY_MODULES:
         return importlib.import_module(_LAZY_MODULES[name])
-    raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+    raise missing_name_error(module_name, name)

@@ -128,3 +128,21 @@ def test_more_gpus_than_exist_warns_and_trains(backend):
     data = backend.SyntheticRegressionData(w=backend.tensor([2.0, -3.4]), b=4.2, num_train=64, num_val=32)
     trainer.fit(backend.LinearRegression(lr=0.03), data)
     assert trainer.train_batch_idx == 2
+
+
+def test_names_from_later_chapters_say_where_they_belong(backend):
+    from d2lx.coverage import NOT_YET
+
+    provided = sorted(name for name in NOT_YET if name in vars(backend))
+    assert provided == [], "exported names must leave d2lx/coverage.py's NOT_YET table"
+    with pytest.raises(AttributeError) as info:
+        backend.LeNet  # noqa: B018
+    assert str(info.value) == (
+        f"{backend.__name__} does not provide 'LeNet' yet: it belongs to chapter 7 (Convolutional Neural "
+        "Networks) of the book's 1.0 edition. d2lx covers the 1.0 edition's chapters 2-4 (preliminaries, "
+        "linear regression, softmax regression) so far."
+    )
+    with pytest.raises(AttributeError, match="chapter 6 \\(Convolutional Neural Networks\\) of the book's 2.0"):
+        backend.train_ch6  # noqa: B018
+    with pytest.raises(AttributeError, match=f"module '{backend.__name__}' has no attribute 'no_such_name'"):
+        backend.no_such_name  # noqa: B018

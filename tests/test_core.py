@@ -72,7 +72,6 @@ def test_board_is_silent_outside_jupyter_and_saves_files(tmp_path, capsys):
         board.draw(x / 10, x**0.5, "train_loss", every_n=2)
         board.draw(x / 10, 1 / (x + 1), "val_loss", every_n=5)
     assert capsys.readouterr() == ("", "")
-    assert "matplotlib.pyplot" not in sys.modules or True  # pyplot may be loaded by other tests
     png = board.save(tmp_path / "curves.png")
     svg = board.save(tmp_path / "sub" / "curves.svg")
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
@@ -80,8 +79,13 @@ def test_board_is_silent_outside_jupyter_and_saves_files(tmp_path, capsys):
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     figure = board.render()
     assert [line.get_label() for line in figure.axes[0].get_lines()] == ["train_loss", "val_loss"]
-    board.draw(6, 0.1, "val_loss", every_n=1)
+    for x in range(1000):
+        board.draw(6 + x, 0.1, "val_loss", every_n=1)
     assert len(board.render().axes[0].get_lines()) == 2  # lines are reused, not piled up
+    assert len(board.data["val_loss"]) == 1010
+    board.display = False
+    board.draw(0, 0, "val_loss")
+    assert capsys.readouterr() == ("", "")
 
 
 def test_timer_and_accumulator():
