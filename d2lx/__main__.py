@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -75,8 +77,27 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--linreg-epochs", type=int, default=3)
     demo.add_argument("--softmax-epochs", type=int, default=10)
     demo.add_argument("--seed", type=int, default=0)
+    parity = commands.add_parser("parity", help="seeded workloads on one backend (--backend) or a report (--report)")
+    parity.add_argument("--backend", choices=BACKENDS)
+    parity.add_argument("--out", help="JSON file for this backend's numbers (default: print them)")
+    parity.add_argument("--seed", type=int, default=0)
+    parity.add_argument("--report", nargs="+", metavar="JSON", help="compare runs written by --out")
     args = parser.parse_args(argv)
-    run_demo(args.backend, args.out, args.linreg_epochs, args.softmax_epochs, args.seed)
+    if args.command == "demo":
+        run_demo(args.backend, args.out, args.linreg_epochs, args.softmax_epochs, args.seed)
+        return 0
+    from d2lx import parity as parity_module
+
+    if args.report:
+        return parity_module.report(args.report)
+    if args.backend is None:
+        parser.error("parity needs --backend NAME (to run) or --report FILE... (to compare)")
+    _load_backend(args.backend)
+    result = json.dumps(parity_module.run_workloads(args.backend, args.seed), indent=1)
+    if args.out:
+        Path(args.out).write_text(result)
+    else:
+        print(result)
     return 0
 
 

@@ -66,3 +66,19 @@ def image_size(name: str, value: Any) -> tuple[int, int]:
     if not ok:
         raise ValueError(f"{name} must be two positive ints (height, width), got {_describe(value)}")
     return int(value[0]), int(value[1])
+
+
+def matching_features(model: Any, num_inputs: int, shape: Any) -> None:
+    """Raise a ValueError if examples of ``shape`` (a batch: rows first) do not have ``num_inputs`` features.
+
+    Backend-free: it reads only the batch's ``shape``, so it also works while a framework traces shapes.
+    """
+    dims = tuple(int(d) for d in shape)
+    features = 1
+    for d in dims[1:] if len(dims) > 1 else dims:
+        features *= d
+    if features != num_inputs:
+        raise ValueError(
+            f"{type(model).__name__}(num_inputs={num_inputs}) got examples with {features} features "
+            f"(X of shape {dims}); num_inputs must match the data (e.g. len(w))"
+        )

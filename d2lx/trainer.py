@@ -109,6 +109,7 @@ class TrainerBase(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
+        self._prepare_state(model)
         self.epoch = 0
         self.train_batch_idx = 0
         self.val_batch_idx = 0
@@ -127,6 +128,12 @@ class TrainerBase(HyperParameters):
             if bar is not None:
                 self.train_dataloader = self.train_dataloader._loader
                 bar.close()
+
+    def _prepare_state(self, model) -> None:
+        """Set up training state that lives outside the model, after ``configure_optimizers``.
+
+        Nothing by default; the JAX backend initialises the parameters and its ``TrainState`` here.
+        """
 
     def fit_epoch(self) -> None:  # pragma: no cover - every backend defines it
         raise NotImplementedError

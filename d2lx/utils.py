@@ -58,6 +58,7 @@ class Accumulator:
 # mx.random.seed, ...) when they are imported, so the core stays framework-free.
 _seed_hooks: list[Callable[[int], None]] = []
 _generator: np.random.Generator | None = None
+_init_generator: np.random.Generator | None = None
 _last_seed: int | None = None
 
 
@@ -72,14 +73,18 @@ def register_seed_hook(hook: Callable[[int], None]) -> None:
 def set_seed(seed: int) -> None:
     """Seed Python's, numpy's and every imported backend's random numbers.
 
-    Data drawn by d2lx itself (the synthetic regression set) then comes from
-    one numpy generator, so a run can be repeated exactly.
+    Data drawn by d2lx itself (the synthetic regression set, the minibatch
+    order) then comes from one numpy generator, and the initial parameters of
+    d2lx's models from a second one, so a run can be repeated exactly and the
+    four backends start from the same numbers. Two streams keep parameter
+    draws independent of when a backend happens to create its parameters.
     """
-    global _generator, _last_seed
+    global _generator, _init_generator, _last_seed
     seed = checks.non_negative_int("seed", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     _generator = np.random.default_rng(seed)
+    _init_generator = np.random.default_rng([seed, 1])
     _last_seed = seed
     for hook in _seed_hooks:
         hook(seed)
@@ -88,3 +93,14 @@ def set_seed(seed: int) -> None:
 def numpy_rng() -> np.random.Generator:
     """The seeded generator after ``set_seed``; a fresh, unseeded one before."""
     return _generator if _generator is not None else np.random.default_rng()
+
+
+def seeded_normal(shape: tuple[int, ...], sigma: float) -> np.ndarray | None:
+    """Initial values ``N(0, sigma)`` as float32 from the seeded parameter stream, or ``None``.
+
+    ``None`` (no ``set_seed`` yet) tells a backend to use its own random numbers.
+    Shapes follow the book's scratch models: ``(num_inputs, num_outputs)``.
+    """
+    if _init_generator is None:
+        return None
+    return (_init_generator.standard_normal(shape, dtype=np.float32) * np.float32(sigma)).astype(np.float32)

@@ -60,3 +60,23 @@ class ArrayLoader:
         for start in range(0, n, size):
             index = order[start : start + size]
             yield tuple(self._take(a, index) for a in self.arrays)
+
+
+class ArrayDataset:
+    """Arrays with the same number of rows, seen as one dataset: ``len`` is the row count.
+
+    For backends without a dataset type of their own (torch has ``TensorDataset``);
+    ``dataset.tensors`` is the tuple of arrays and ``dataset[i]`` one example.
+    """
+
+    def __init__(self, *arrays: Any):
+        lengths = {int(a.shape[0]) for a in arrays}
+        if len(lengths) != 1:
+            raise ValueError(f"arrays must have the same number of rows, got {sorted(lengths)}")
+        self.tensors = tuple(arrays)
+
+    def __len__(self) -> int:
+        return int(self.tensors[0].shape[0])
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.tensors)

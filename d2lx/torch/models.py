@@ -8,15 +8,32 @@ from torch import nn
 from d2lx import checks
 from d2lx.torch.module import Classifier, Module
 from d2lx.torch.optim import SGD
+from d2lx.utils import seeded_normal
 
 
-def _check_features(model, X, num_inputs: int) -> None:
-    features = X[0].numel() if X.dim() > 1 else X.numel()
-    if features != num_inputs:
-        raise ValueError(
-            f"{type(model).__name__}(num_inputs={num_inputs}) got examples with {features} features "
-            f"(X of shape {tuple(X.shape)}); num_inputs must match the data (e.g. len(w))"
-        )
+def normal_parameter(shape: tuple[int, ...], sigma: float) -> nn.Parameter:
+    """``N(0, sigma)`` values: from d2lx's seeded stream after ``set_seed``, else from torch."""
+    values = seeded_normal(shape, sigma)
+    return nn.Parameter(torch.normal(0, sigma, shape) if values is None else torch.from_numpy(values))
+
+
+class _NormalLazyLinear(nn.LazyLinear):
+    """``LazyLinear`` whose weight starts ``N(0, sigma)`` and bias at zero once its input size is known.
+
+    (Setting ``weight.data.normal_`` on a plain ``LazyLinear`` before its first
+    forward pass, as the book does, is undone when the layer materialises.)
+    """
+
+    def __init__(self, out_features: int, sigma: float):
+        self.sigma = sigma
+        super().__init__(out_features)
+
+    def reset_parameters(self) -> None:
+        if self.has_uninitialized_params() or self.in_features == 0:
+            return
+        with torch.no_grad():
+            self.weight.copy_(normal_parameter((self.in_features, self.out_features), self.sigma).T)
+            self.bias.zero_()
 
 
 class LinearRegressionScratch(Module):
@@ -28,11 +45,11 @@ class LinearRegressionScratch(Module):
         checks.positive_number("lr", lr)
         checks.non_negative_number("sigma", sigma)
         self.save_hyperparameters()
-        self.w = nn.Parameter(torch.normal(0, sigma, (num_inputs, 1)))
+        self.w = normal_parameter((num_inputs, 1), sigma)
         self.b = nn.Parameter(torch.zeros(1))
 
     def forward(self, X):
-        _check_features(self, X, self.num_inputs)
+        checks.matching_features(self, self.num_inputs, X.shape)
         return torch.matmul(X, self.w) + self.b
 
     def loss(self, y_hat, y):
@@ -46,15 +63,13 @@ class LinearRegressionScratch(Module):
 
 
 class LinearRegression(Module):
-    """The concise version: ``nn.LazyLinear(1)`` initialised N(0, 0.01), ``nn.MSELoss``, ``torch.optim.SGD``."""
+    """The concise version: a lazy linear layer initialised N(0, 0.01), ``nn.MSELoss``, ``torch.optim.SGD``."""
 
     def __init__(self, lr: float):
         super().__init__()
         checks.positive_number("lr", lr)
         self.save_hyperparameters()
-        self.net = nn.LazyLinear(1)
-        self.net.weight.data.normal_(0, 0.01)
-        self.net.bias.data.fill_(0)
+        self.net = _NormalLazyLinear(1, sigma=0.01)
 
     def forward(self, X):
         return self.net(X)
@@ -89,11 +104,11 @@ class SoftmaxRegressionScratch(Classifier):
         checks.positive_int("num_outputs", num_outputs)
         checks.positive_number("lr", lr)
         self.save_hyperparameters()
-        self.W = nn.Parameter(torch.normal(0, sigma, size=(num_inputs, num_outputs)))
+        self.W = normal_parameter((num_inputs, num_outputs), sigma)
         self.b = nn.Parameter(torch.zeros(num_outputs))
 
     def forward(self, X):
-        _check_features(self, X, self.num_inputs)
+        checks.matching_features(self, self.num_inputs, X.shape)
         return softmax(torch.matmul(X.reshape((-1, self.num_inputs)), self.W) + self.b)
 
     def loss(self, y_hat, y):
