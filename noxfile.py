@@ -20,7 +20,15 @@ nox.options.error_on_missing_interpreters = True
 # backend -> (python version, extra pip arguments such as a constraints file)
 BACKENDS = {
     "torch": ("3.11", ["-c", ".ci/constraints-torch.txt"]),
+    # MXNet 1.9.1 imports only with numpy<1.24 (so Python <= 3.11); the extra's bounds say so
+    "mxnet": ("3.11", []),
+    # JAX on CPU: jax, jaxlib, flax (linen), optax; no TensorFlow
+    "jax": ("3.11", []),
+    "tensorflow": ("3.11", ["-c", ".ci/constraints-tensorflow.txt"]),
 }
+
+# backend -> the pip extra its environments install, where that is not the backend's name
+PIP_EXTRA = {"tensorflow": "tensorflow-cpu"}  # CI has no GPU: the CPU-only wheel is much smaller
 
 
 @nox.session(python="3.11")
@@ -33,7 +41,7 @@ def lint(session: nox.Session) -> None:
 
 def _install(session: nox.Session, backend: str, extras: str) -> None:
     _, pip_args = BACKENDS[backend]
-    session.install(*pip_args, "-e", f".[{backend},{extras}]")
+    session.install(*pip_args, "-e", f".[{PIP_EXTRA.get(backend, backend)},{extras}]")
 
 
 def _tests(session: nox.Session, backend: str) -> None:

@@ -8,11 +8,15 @@ from d2lx.board import ProgressBoard
 from d2lx.coverage import missing_name_error
 from d2lx.data.fashion_mnist import DatasetNotFoundError
 from d2lx.hparams import HyperParameters, add_to_class
+from d2lx.hub import DATA_HUB, DATA_URL, download, download_all, download_extract, extract
+from d2lx.kaggle_house import k_fold_data
 from d2lx.module import TrainingDivergedError
 from d2lx.plotting import plot, set_axes, set_figsize, show_images, use_svg_display
 from d2lx.utils import Accumulator, Timer, set_seed
 
 __all__ = [
+    "DATA_HUB",
+    "DATA_URL",
     "Accumulator",
     "DatasetNotFoundError",
     "HyperParameters",
@@ -20,6 +24,11 @@ __all__ = [
     "Timer",
     "TrainingDivergedError",
     "add_to_class",
+    "download",
+    "download_all",
+    "download_extract",
+    "extract",
+    "k_fold_data",
     "plot",
     "set_axes",
     "set_figsize",

@@ -36,8 +36,7 @@ CHAPTERS_2_0 = {
 }
 
 _NOT_YET_1_0 = {
-    5: "MLPScratch MLP relu Data l2_penalty WeightDecayScratch WeightDecay dropout_layer DropoutMLPScratch "
-    "DropoutMLP KaggleHouse k_fold k_fold_data DATA_HUB DATA_URL download extract download_extract download_all",
+    5: "MLPScratch MLP relu Data l2_penalty WeightDecayScratch WeightDecay dropout_layer DropoutMLPScratch DropoutMLP",
     7: "corr2d init_cnn LeNet",
     8: "vgg_block VGG nin_block NiN Inception GoogleNet Residual ResNet ResNeXtBlock DenseBlock DenseNet "
     "AnyNet RegNet32",

@@ -57,3 +57,36 @@ class ModuleBase:
             x = trainer.epoch + 1
             n = trainer.num_val_batches / self.plot_valid_per_epoch
         board.draw(x, y, ("train_" if train else "val_") + key, every_n=int(n))
+
+    # d2l 1.0's methods that read the same on every framework whose models are called as
+    # ``model(X)``. A backend whose framework base class defines one of these names (Keras
+    # models have ``loss``, torch modules ``forward``) points it back here or overrides it.
+    def loss(self, y_hat, y):
+        raise NotImplementedError(f"{type(self).__name__} must define loss(self, y_hat, y)")
+
+    def forward(self, X):
+        if not hasattr(self, "net"):
+            raise NotImplementedError(f"{type(self).__name__} must define forward(self, X) or set self.net")
+        return self.net(X)
+
+    def training_step(self, batch):
+        """The loss on ``batch`` (inputs..., labels), plotted as ``train_loss``; the trainer differentiates it."""
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("loss", l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("loss", l, train=False)
+
+    def configure_optimizers(self):
+        raise NotImplementedError(f"{type(self).__name__} must define configure_optimizers(self)")
+
+
+class ClassifierBase:
+    """Mixed in before a backend's ``Module``: validation also plots ``accuracy`` (which the backend defines)."""
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
+        self.plot("acc", self.accuracy(Y_hat, batch[-1]), train=False)

@@ -57,7 +57,7 @@ npx.set_np()
 
 from d2lx import api as _api
 from d2lx.api import *
-from d2lx.mxnet.data import DataModule, FashionMNIST, SyntheticRegressionData
+from d2lx.mxnet.data import DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
 from d2lx.mxnet.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from d2lx.mxnet.models import (
     LinearRegression,
@@ -65,12 +65,14 @@ from d2lx.mxnet.models import (
     SoftmaxRegression,
     SoftmaxRegressionScratch,
     cross_entropy,
+    k_fold,
     softmax,
 )
 from d2lx.mxnet.module import Classifier, Module
 from d2lx.mxnet.ops import *
 from d2lx.mxnet.optim import SGD
 from d2lx.mxnet.trainer import Trainer
+from d2lx.pandas_compat import use_object_strings as _use_object_strings
 from d2lx.utils import register_seed_hook as _register_seed_hook
 
 
@@ -79,6 +81,7 @@ def _seed_mxnet(seed: int) -> None:
 
 
 _register_seed_hook(_seed_mxnet)
+_use_object_strings()  # the book's pandas cells on pandas 3: see d2lx/pandas_compat.py
 
 
 def __getattr__(name):

@@ -13,7 +13,7 @@ from mxnet import gluon, np
 
 from d2lx.board import ProgressBoard
 from d2lx.hparams import HyperParameters
-from d2lx.module import ModuleBase
+from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.mxnet.optim import SGD
 
 
@@ -26,22 +26,9 @@ class Module(gluon.Block, HyperParameters, ModuleBase):
         self.save_hyperparameters()
         self.board = ProgressBoard()
 
-    def loss(self, y_hat, y):
-        raise NotImplementedError(f"{type(self).__name__} must define loss(self, y_hat, y)")
-
-    def forward(self, X):
-        if not hasattr(self, "net"):
-            raise NotImplementedError(f"{type(self).__name__} must define forward(self, X) or set self.net")
-        return self.net(X)
-
-    def training_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("loss", l, train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("loss", l, train=False)
+    # loss, training_step and validation_step come from ModuleBase; gluon.Block's own
+    # forward (which only raises) would hide ModuleBase's, so it is pointed back here.
+    forward = ModuleBase.forward
 
     def configure_optimizers(self):
         """The scratch ``SGD`` for a scratch model, else ``gluon.Trainer`` with SGD, at ``self.lr``."""
@@ -94,7 +81,8 @@ class Module(gluon.Block, HyperParameters, ModuleBase):
         The book's models call ``self.net.initialize(...)`` themselves; this
         only saves a model that forgot from MXNet's "has not been initialized".
         """
-        for param in self.collect_params().values():
+        # gluon's own collect_params: the book's scratch models override it to return a list
+        for param in gluon.Block.collect_params(self).values():
             try:
                 param.list_ctx()
             except RuntimeError:  # neither initialised nor waiting for its shape
@@ -108,13 +96,8 @@ class Module(gluon.Block, HyperParameters, ModuleBase):
         self.forward(*inputs)
 
 
-class Classifier(Module):
+class Classifier(ClassifierBase, Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
-
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
-        self.plot("acc", self.accuracy(Y_hat, batch[-1]), train=False)
 
     def accuracy(self, Y_hat, Y, averaged: bool = True):
         """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""

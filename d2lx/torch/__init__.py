@@ -10,7 +10,8 @@ from torch.nn import functional as F
 
 from d2lx import api as _api
 from d2lx.api import *
-from d2lx.torch.data import DataModule, FashionMNIST, SyntheticRegressionData
+from d2lx.pandas_compat import use_object_strings as _use_object_strings
+from d2lx.torch.data import DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
 from d2lx.torch.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from d2lx.torch.models import (
     LinearRegression,
@@ -18,6 +19,7 @@ from d2lx.torch.models import (
     SoftmaxRegression,
     SoftmaxRegressionScratch,
     cross_entropy,
+    k_fold,
     softmax,
 )
 from d2lx.torch.module import Classifier, Module
@@ -27,6 +29,7 @@ from d2lx.torch.trainer import Trainer
 from d2lx.utils import register_seed_hook as _register_seed_hook
 
 _register_seed_hook(torch.manual_seed)
+_use_object_strings()  # the book's pandas cells on pandas 3: see d2lx/pandas_compat.py
 
 
 def __getattr__(name):

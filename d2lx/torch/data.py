@@ -8,6 +8,7 @@ from torch.utils.data import TensorDataset
 
 from d2lx.data.loader import ArrayLoader
 from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase
+from d2lx.kaggle_house import KaggleHouseBase
 
 
 class DataModule(DataModuleBase):
@@ -35,3 +36,7 @@ class FashionMNIST(FashionMNISTBase, DataModule):
     def get_dataloader(self, train: bool):
         data = self.train if train else self.val
         return self.get_tensorloader(data.tensors, train)
+
+
+class KaggleHouse(KaggleHouseBase, DataModule):
+    """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from d2lx import checks
+from d2lx.kaggle_house import make_k_fold
 from d2lx.torch.module import Classifier, Module
 from d2lx.torch.optim import SGD
 from d2lx.utils import seeded_normal
@@ -82,6 +83,9 @@ class LinearRegression(Module):
 
     def get_w_b(self):
         return self.net.weight.data, self.net.bias.data
+
+
+k_fold = make_k_fold(LinearRegression)
 
 
 def softmax(X):

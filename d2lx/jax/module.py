@@ -1,0 +1,185 @@
+"""``Module`` and ``Classifier`` for JAX: a ``flax.linen.Module`` that plots its own metrics.
+
+A Flax module holds no parameters: ``model.init`` makes them, ``model.apply``
+uses them, and the trainer keeps them in a ``TrainState``. So, as in d2l 1.0's
+JAX code, the methods take them explicitly: ``loss(params, X, y, state)``,
+``training_step(params, batch, state)``. A Flax module is also a dataclass:
+hyperparameters are fields (``lr: float``), not ``save_hyperparameters()``
+calls, and ``hparams`` lists them.
+
+``training_step`` and ``validation_step`` run ``loss`` (and ``accuracy``)
+through ``jax.jit``; only the loss value plotted per batch comes back to Python.
+The compiled functions are kept per model and rebuilt when a notebook cell
+replaces ``loss`` or ``accuracy`` with ``@d2l.add_to_class``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import field
+
+import jax
+import numpy as np
+import optax
+from flax import linen as nn
+
+from d2lx.board import ProgressBoard
+from d2lx.hparams import HyperParameters
+from d2lx.module import ModuleBase
+
+
+def jittable(*trees) -> bool:
+    """True if every leaf is an array or a number, i.e. ``jax.jit`` can take ``trees`` as arguments.
+
+    The book's scratch ``SGD`` keeps the class ``optax.EmptyState`` itself as its state, which
+    ``jax.jit`` refuses; such a ``TrainState`` is then handled without compiling, as in the book.
+    """
+    return all(isinstance(leaf, _ARRAY_LIKE) for leaf in jax.tree_util.tree_leaves(trees))
+
+
+_ARRAY_LIKE = (jax.Array, np.ndarray, np.generic, int, float, complex, bool)
+
+
+def _split_aux(out):
+    """``loss`` may return the loss alone (linear regression) or ``(loss, mutated variables)`` (classifiers)."""
+    return out if isinstance(out, tuple) and len(out) == 2 else (out, {})
+
+
+class Module(nn.Module, HyperParameters, ModuleBase):
+    """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
+    ``configure_optimizers``, ``apply_init``, as in d2l 1.0's JAX code."""
+
+    # Fields with init=False, as in the book: not constructor arguments; a new board per model,
+    # shared with its clones (see ``clone``).
+    plot_train_per_epoch: int = field(default=2, init=False)
+    plot_valid_per_epoch: int = field(default=1, init=False)
+    board: ProgressBoard = field(default_factory=ProgressBoard, init=False)
+
+    @property
+    def hparams(self) -> dict:
+        """The constructor arguments (the dataclass fields), like ``HyperParameters.hparams``."""
+        fields = dataclasses.fields(self)
+        return {f.name: getattr(self, f.name) for f in fields if f.init and f.name not in ("parent", "name")}
+
+    @nn.nowrap
+    def save_hyperparameters(self, ignore=()) -> None:
+        """Nothing to do: a Flax module's fields already are its hyperparameters (see ``hparams``)."""
+
+    def loss(self, params, X, y, state):
+        raise NotImplementedError(f"{type(self).__name__} must define loss(self, params, X, y, state)")
+
+    def forward(self, X, *args, **kwargs):
+        if not hasattr(self, "net"):
+            raise NotImplementedError(f"{type(self).__name__} must define forward(self, X) or set self.net in setup")
+        return self.net(X, *args, **kwargs)
+
+    def __call__(self, X, *args, **kwargs):
+        return self.forward(X, *args, **kwargs)
+
+    @nn.nowrap
+    def training_step(self, params, batch, state):
+        """``((loss, mutated variables), grads)`` of ``loss`` on ``batch``; plots the loss."""
+        (l, mutated), grads = self._run("value_and_grad", ("loss",), params, tuple(batch[:-1]), batch[-1], state)
+        self.plot("loss", l, train=True)
+        return (l, mutated), grads
+
+    @nn.nowrap
+    def validation_step(self, params, batch, state):
+        l, _ = self._run("loss", ("loss",), params, tuple(batch[:-1]), batch[-1], state)
+        self.plot("loss", l, train=False)
+
+    def configure_optimizers(self):
+        raise NotImplementedError(f"{type(self).__name__} must define configure_optimizers(self)")
+
+    @nn.nowrap
+    def apply_init(self, dummy_input, key):
+        """The variables (``{'params': ...}``, maybe ``'batch_stats'``) made by one pass over ``dummy_input``.
+
+        ``key`` is a PRNG key or a dict of them (``{'params': k1, 'dropout': k2}``).
+        """
+        return self.init(key, *dummy_input)
+
+    @nn.nowrap
+    def clone(self, **kwargs):
+        """Flax's ``clone`` (behind ``init``, ``apply`` and ``bind``), sharing this model's board.
+
+        The ``init=False`` fields are the model's bookkeeping, not its definition: a clone (for
+        instance ``model.bind(variables)``, a model with its parameters) keeps the same ones.
+        """
+        module = super().clone(**kwargs)
+        for f in dataclasses.fields(self):
+            if not f.init:
+                object.__setattr__(module, f.name, getattr(self, f.name))
+        return module
+
+    # --- compiled steps --------------------------------------------------------
+    @nn.nowrap
+    def _step_loss(self, params, X, y, state):
+        return _split_aux(self.loss(params, X, y, state))
+
+    @nn.nowrap
+    def _step_value_and_grad(self, params, X, y, state):
+        return jax.value_and_grad(self._step_loss, has_aux=True)(params, X, y, state)
+
+    @nn.nowrap
+    def _run(self, step: str, methods: tuple[str, ...], *args):
+        """Run ``self._step_<step>(*args)`` jit-compiled.
+
+        The compiled function is made once per model and again after a notebook cell replaces one
+        of ``methods``; it runs uncompiled when ``args`` hold something ``jax.jit`` cannot take.
+        """
+        cache = self.__dict__.setdefault("_d2lx_compiled", {})
+        implementations = tuple(getattr(type(self), m) for m in methods)
+        if cache.get(step, (None,))[0] != implementations:
+            cache[step] = (implementations, jax.jit(getattr(self, f"_step_{step}")))
+        function = cache[step][1] if jittable(args) else getattr(self, f"_step_{step}")
+        return function(*args)
+
+    @nn.nowrap
+    def _trained_params(self, state=None):
+        """``state.params`` (a ``TrainState`` or a params dict may be passed), by default the trainer's."""
+        if state is None:
+            state = getattr(getattr(self, "trainer", None), "state", None)
+            if state is None:
+                raise RuntimeError(
+                    f"{type(self).__name__} has no trained parameters yet: call trainer.fit(model, data) first, "
+                    "or pass a state, e.g. model.get_w_b(trainer.state)"
+                )
+        return getattr(state, "params", state)
+
+
+class Classifier(Module):
+    """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
+
+    @nn.nowrap
+    def validation_step(self, params, batch, state):
+        l, acc = self._run("validate", ("loss", "accuracy"), params, tuple(batch[:-1]), batch[-1], state)
+        self.plot("loss", l, train=False)
+        self.plot("acc", acc, train=False)
+
+    def accuracy(self, params, X, Y, state, averaged: bool = True):
+        """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""
+        Y_hat = state.apply_fn({"params": params, "batch_stats": state.batch_stats}, *X)
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        correct = (Y_hat.argmax(axis=1).astype(Y.dtype) == Y.reshape(-1)).astype("float32")
+        return correct.mean() if averaged else correct
+
+    def loss(self, params, X, Y, state, averaged: bool = True):
+        """``(cross-entropy, mutated variables)``; the second is where BatchNorm statistics come back."""
+        Y_hat, updates = state.apply_fn(
+            {"params": params, "batch_stats": state.batch_stats},
+            *X,
+            mutable=["batch_stats"],
+            rngs={"dropout": state.dropout_rng},
+        )
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        l = optax.softmax_cross_entropy_with_integer_labels(Y_hat, Y.reshape((-1,)))
+        return (l.mean() if averaged else l), updates
+
+    def configure_optimizers(self):
+        return optax.sgd(self.lr)
+
+    @nn.nowrap
+    def _step_validate(self, params, X, Y, state):
+        l, _ = self._step_loss(params, X, Y, state)
+        return l, self.accuracy(params, X, Y, state)

@@ -1,0 +1,114 @@
+"""``Trainer`` for JAX: parameters in a ``TrainState``, one compiled update per batch.
+
+``fit(model, data, key=None)`` first initialises the parameters from one
+training batch (``model.apply_init``) and builds ``trainer.state``, Flax's
+``TrainState`` carrying the BatchNorm statistics and the dropout key as in the
+book; then each batch's gradients come from ``model.training_step`` and
+``state.apply_gradients`` runs compiled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from flax.training import train_state
+from jax import numpy as jnp
+
+from d2lx.jax.devices import gpu, num_gpus
+from d2lx.jax.module import jittable
+from d2lx.jax.ops import get_key
+from d2lx.trainer import TrainerBase
+from d2lx.utils import numpy_rng
+
+
+class TrainState(train_state.TrainState):
+    """Flax's ``TrainState`` plus ``batch_stats`` (BatchNorm) and ``dropout_rng``, as in d2l 1.0."""
+
+    batch_stats: Any
+    dropout_rng: jax.Array
+
+
+def _apply_gradients(state: TrainState, grads, batch_stats) -> TrainState:
+    """One optimizer step; also moves the dropout key on and stores the new BatchNorm statistics."""
+    state = state.apply_gradients(grads=grads)
+    return state.replace(dropout_rng=jax.random.split(state.dropout_rng)[0], batch_stats=batch_stats)
+
+
+_apply_gradients_compiled = jax.jit(_apply_gradients)
+
+
+@jax.jit
+def _clip_by_global_norm(grads, max_norm):
+    leaves = jax.tree_util.tree_leaves(grads)
+    norm = jnp.sqrt(sum(jnp.vdot(g, g) for g in leaves))
+    return jax.tree_util.tree_map(lambda g: jnp.where(norm < max_norm, g, g * (max_norm / norm)), grads)
+
+
+def _first_batch(loader):
+    """The loader's first batch, leaving d2lx's seeded generator as it was (the data order stays the same)."""
+    rng = numpy_rng()
+    saved = rng.bit_generator.state
+    try:
+        return next(iter(loader))
+    finally:
+        rng.bit_generator.state = saved
+
+
+class Trainer(TrainerBase):
+    """``Trainer(max_epochs, num_gpus=0, gradient_clip_val=0)``; ``fit(model, data, key=None)`` trains.
+
+    After ``fit``, ``trainer.state.params`` holds the trained parameters.
+    """
+
+    def _available_gpus(self) -> list:
+        return [gpu(i) for i in range(num_gpus())]
+
+    def fit(self, model, data, key: jax.Array | None = None) -> None:
+        """Train ``model`` on ``data``; ``key`` (a PRNG key or an int seed, default ``d2l.get_key()``)
+        draws the initial parameters and the dropout key."""
+        if isinstance(key, int) and not isinstance(key, bool):
+            key = jax.random.key(key)
+        self._root_key = key
+        super().fit(model, data)
+
+    def _prepare_state(self, model) -> None:
+        key = getattr(self, "_root_key", None)
+        params_key, dropout_key = jax.random.split(get_key() if key is None else key)
+        dummy_input = tuple(_first_batch(self.train_dataloader)[:-1])
+        variables = model.apply_init(dummy_input, key={"params": params_key, "dropout": dropout_key})
+        self.state = TrainState.create(
+            apply_fn=model.apply,
+            params=variables.get("params", {}),
+            batch_stats=variables.get("batch_stats", {}),
+            dropout_rng=dropout_key,
+            tx=self.optim,
+        )
+
+    def prepare_batch(self, batch):
+        if self.gpus:
+            batch = [jax.device_put(a, self.gpus[0]) for a in batch]
+        return batch
+
+    def fit_epoch(self) -> None:
+        self.model.training = True
+        for batch in self.train_dataloader:
+            value, grads = self.model.training_step(self.state.params, self.prepare_batch(batch), self.state)
+            if self.gradient_clip_val > 0:
+                grads = self.clip_gradients(self.gradient_clip_val, grads)
+            batch_stats = self.state.batch_stats
+            if batch_stats:  # BatchNorm statistics come back as the loss's mutated variables
+                batch_stats = value[1]["batch_stats"]
+            update = _apply_gradients_compiled if jittable(self.state) else _apply_gradients
+            self.state = update(self.state, grads, batch_stats)
+            self.train_batch_idx += 1
+        if self.val_dataloader is None:
+            return
+        self.model.training = False
+        for batch in self.val_dataloader:
+            self.model.validation_step(self.state.params, self.prepare_batch(batch), self.state)
+            self.val_batch_idx += 1
+
+    def clip_gradients(self, grad_clip_val, grads):
+        """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val``."""
+        return _clip_by_global_norm(grads, grad_clip_val)

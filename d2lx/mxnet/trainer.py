@@ -1,0 +1,57 @@
+"""``Trainer`` for MXNet: one epoch under ``autograd.record()``, contexts, clipping."""
+
+from __future__ import annotations
+
+import math
+
+from mxnet import autograd, gluon
+
+from d2lx.mxnet.devices import gpu, num_gpus
+from d2lx.trainer import TrainerBase
+
+
+class Trainer(TrainerBase):
+    """``Trainer(max_epochs, num_gpus=0, gradient_clip_val=0)``; ``fit(model, data)`` trains."""
+
+    def _available_gpus(self) -> list:
+        return [gpu(i) for i in range(num_gpus())]
+
+    def prepare_batch(self, batch):
+        if self.gpus:
+            batch = [a.as_in_ctx(self.gpus[0]) for a in batch]
+        return batch
+
+    def prepare_model(self, model):
+        super().prepare_model(model)
+        ctx = self.gpus[0] if self.gpus else None
+        model.initialize_missing(ctx)
+        if self.gpus:
+            gluon.Block.collect_params(model).reset_ctx(ctx)  # not an override returning a list
+            model.set_scratch_params_device(ctx)
+
+    def fit_epoch(self):
+        for batch in self.train_dataloader:
+            with autograd.record():
+                loss = self.model.training_step(self.prepare_batch(batch))
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                self.clip_gradients(self.gradient_clip_val, self.model)
+            self.optim.step(1)  # the loss is a mean already: no further division
+            self.train_batch_idx += 1
+        if self.val_dataloader is None:
+            return
+        for batch in self.val_dataloader:  # outside autograd.record(): prediction mode
+            self.model.validation_step(self.prepare_batch(batch))
+            self.val_batch_idx += 1
+
+    def clip_gradients(self, grad_clip_val, model):
+        """Rescale all gradients together so that their joint norm is at most ``grad_clip_val``."""
+        params = model.parameters()
+        if isinstance(params, list):
+            grads = [p.grad for p in params if p.grad is not None]
+        else:
+            grads = [p.grad() for p in params.values() if p.grad_req != "null"]
+        norm = math.sqrt(sum(float((g**2).sum()) for g in grads))
+        if norm > grad_clip_val:
+            for g in grads:
+                g *= grad_clip_val / norm

@@ -1,0 +1,131 @@
+"""Linear and softmax regression for TensorFlow, from scratch (``tf.Variable``) and with Keras layers."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from d2lx import checks
+from d2lx.kaggle_house import make_k_fold
+from d2lx.tensorflow.module import Classifier, Module
+from d2lx.tensorflow.optim import SGD
+from d2lx.utils import seeded_normal
+
+
+def normal_variable(shape: tuple[int, ...], sigma: float) -> tf.Variable:
+    """``N(0, sigma)`` values: from d2lx's seeded stream after ``set_seed``, else from TensorFlow."""
+    values = seeded_normal(shape, sigma)
+    return tf.Variable(tf.random.normal(shape, mean=0, stddev=sigma) if values is None else values)
+
+
+class SeededRandomNormal(tf.keras.initializers.RandomNormal):
+    """Keras's ``RandomNormal(stddev=...)``, drawing from d2lx's seeded stream after ``set_seed``
+    (so every backend starts from the same numbers)."""
+
+    def __call__(self, shape, dtype=None):
+        values = seeded_normal(tuple(shape), self.stddev)
+        return super().__call__(shape, dtype) if values is None else tf.constant(values, dtype=dtype or "float32")
+
+
+class LinearRegressionScratch(Module):
+    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD``."""
+
+    def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
+        super().__init__()
+        checks.positive_int("num_inputs", num_inputs)
+        checks.positive_number("lr", lr)
+        checks.non_negative_number("sigma", sigma)
+        self.save_hyperparameters()
+        self.w = normal_variable((num_inputs, 1), sigma)
+        self.b = tf.Variable(tf.zeros(1))
+
+    def forward(self, X):
+        checks.matching_features(self, self.num_inputs, X.shape)
+        return tf.matmul(X, self.w) + self.b
+
+    def loss(self, y_hat, y):
+        return tf.reduce_mean((y_hat - y) ** 2 / 2)
+
+    def configure_optimizers(self):
+        return SGD(self.lr)
+
+    def get_w_b(self):
+        return self.w, self.b
+
+
+class LinearRegression(Module):
+    """The concise version: ``Dense(1)`` initialised N(0, 0.01), ``MeanSquaredError``, Keras's ``SGD``."""
+
+    def __init__(self, lr: float):
+        super().__init__()
+        checks.positive_number("lr", lr)
+        self.save_hyperparameters()
+        self.net = tf.keras.layers.Dense(1, kernel_initializer=SeededRandomNormal(stddev=0.01))
+
+    def forward(self, X):
+        return self.net(X)
+
+    def loss(self, y_hat, y):
+        return tf.keras.losses.MeanSquaredError()(y, y_hat)
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.SGD(self.lr)
+
+    def get_w_b(self):
+        """``(kernel, bias)`` of the ``Dense`` layer, as numpy arrays (once the model has seen data)."""
+        w, b = self.get_weights()
+        return w, b
+
+
+k_fold = make_k_fold(LinearRegression)
+
+
+def softmax(X):
+    """Row-wise softmax; subtracting the row maximum keeps ``exp`` from overflowing."""
+    X_exp = tf.exp(X - tf.reduce_max(X, axis=1, keepdims=True))
+    return X_exp / tf.reduce_sum(X_exp, axis=1, keepdims=True)
+
+
+def cross_entropy(y_hat, y):
+    """Mean negative log-probability of the true classes, for probabilities ``y_hat``."""
+    return -tf.reduce_mean(tf.math.log(tf.gather(y_hat, y, axis=1, batch_dims=1)))
+
+
+class SoftmaxRegressionScratch(Classifier):
+    """``softmax(XW + b)`` on flattened images, trained with the scratch ``SGD``."""
+
+    def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01):
+        super().__init__()
+        checks.positive_int("num_inputs", num_inputs)
+        checks.positive_int("num_outputs", num_outputs)
+        checks.positive_number("lr", lr)
+        checks.non_negative_number("sigma", sigma)
+        self.save_hyperparameters()
+        self.W = normal_variable((num_inputs, num_outputs), sigma)
+        self.b = tf.Variable(tf.zeros(num_outputs))
+
+    def parameters(self):
+        return [self.W, self.b]
+
+    def forward(self, X):
+        checks.matching_features(self, self.num_inputs, X.shape)
+        return softmax(tf.matmul(tf.reshape(X, (-1, self.num_inputs)), self.W) + self.b)
+
+    def loss(self, y_hat, y):
+        return cross_entropy(y_hat, y)
+
+    def configure_optimizers(self):
+        return SGD(self.lr)
+
+
+class SoftmaxRegression(Classifier):
+    """The concise version: ``Flatten`` then ``Dense(num_outputs)``, cross-entropy on logits."""
+
+    def __init__(self, num_outputs: int, lr: float):
+        super().__init__()
+        checks.positive_int("num_outputs", num_outputs)
+        checks.positive_number("lr", lr)
+        self.save_hyperparameters()
+        self.net = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(num_outputs)])
+
+    def forward(self, X):
+        return self.net(X)

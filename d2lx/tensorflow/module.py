@@ -1,0 +1,112 @@
+"""``Module`` and ``Classifier`` for TensorFlow: a ``tf.keras.Model`` that plots its own metrics.
+
+d2l 1.0.3 cannot train on Keras 3 (TensorFlow >= 2.16); two of its behaviours
+are undone here, so the book's TensorFlow cells work unchanged:
+
+* ``keras.Model.__init__`` sets an *instance* attribute ``loss = None`` (and
+  ``compile(loss=...)`` sets it again), which hides every ``loss`` method of the
+  class, also one a later cell adds with ``@d2l.add_to_class``: the book's
+  ``self.loss(y_hat, y)`` would call ``None``. On a ``Module`` such values are
+  kept as ``_keras_loss`` instead, so ``loss`` is always the class's method.
+* Keras tracks only its own variables. The book's scratch models hold bare
+  ``tf.Variable``s (``self.w = tf.Variable(...)``), which Keras leaves out of
+  ``trainable_variables``, so ``tape.gradient(loss, model.trainable_variables)``
+  would train nothing. ``variables`` and ``weights`` (and so
+  ``trainable_variables`` and ``trainable_weights``, also of an enclosing
+  model) add the variables held in public attributes.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import tensorflow as tf
+
+from d2lx.board import ProgressBoard
+from d2lx.hparams import HyperParameters
+from d2lx.module import ClassifierBase, ModuleBase
+
+
+def _attribute_variables(module) -> list:
+    """The bare ``tf.Variable``s in ``module``'s public attributes, directly or in a list, tuple or dict."""
+    found = []
+    for name, value in vars(module).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, dict):
+            found.extend(v for v in value.values() if isinstance(v, tf.Variable))
+        elif isinstance(value, (list, tuple)):
+            found.extend(v for v in value if isinstance(v, tf.Variable))
+        elif isinstance(value, tf.Variable):
+            found.append(value)
+    return found
+
+
+def _with_attribute_variables(module, tracked: list) -> list:
+    seen = {id(v) for v in tracked}
+    extra = []
+    for variable in _attribute_variables(module):
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            extra.append(variable)
+    return list(tracked) + extra
+
+
+class Module(tf.keras.Model, HyperParameters, ModuleBase):
+    """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
+    ``configure_optimizers``, as in d2l 1.0. ``training`` is True while the trainer trains the
+    model, False while it validates (None before)."""
+
+    def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+        self.training = None
+
+    # Keras's trainer class has a (deprecated) ``loss`` method of its own, ahead of ModuleBase's.
+    loss = ModuleBase.loss
+
+    def __setattr__(self, name, value):
+        if name == "loss" and not inspect.isroutine(value):
+            name = "_keras_loss"  # Keras's bookkeeping (None, compile's argument), not a method
+        super().__setattr__(name, value)
+
+    def build(self, input_shape):
+        """Nothing to create up front: layers in ``self.net`` build themselves in the first call.
+
+        (Keras 3's default would first run ``call`` symbolically to build them: the book's
+        ``forward`` would run twice and the layers' initializers would be drawn twice.)
+        """
+
+    def call(self, X, *args, **kwargs):
+        """What Keras runs for ``model(X)``: the book's ``forward``."""
+        if kwargs and "training" in kwargs:
+            self.training = kwargs["training"]
+        return self.forward(X, *args)
+
+    @property
+    def variables(self) -> list:
+        return _with_attribute_variables(self, super().variables)
+
+    @property
+    def weights(self) -> list:
+        return _with_attribute_variables(self, super().weights)
+
+
+class Classifier(ClassifierBase, Module):
+    """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
+
+    def accuracy(self, Y_hat, Y, averaged: bool = True):
+        """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""
+        Y_hat = tf.reshape(Y_hat, (-1, Y_hat.shape[-1]))
+        predictions = tf.cast(tf.argmax(Y_hat, axis=1), Y.dtype)
+        correct = tf.cast(predictions == tf.reshape(Y, (-1,)), tf.float32)
+        return tf.reduce_mean(correct) if averaged else correct
+
+    def loss(self, Y_hat, Y, averaged: bool = True):
+        Y_hat = tf.reshape(Y_hat, (-1, Y_hat.shape[-1]))
+        l = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.reshape(Y, (-1,)), logits=Y_hat)
+        return tf.reduce_mean(l) if averaged else l
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.SGD(self.lr)

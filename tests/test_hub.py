@@ -1,0 +1,249 @@
+"""The data hub: verified, atomic downloads from a server on 127.0.0.1, and archives that cannot escape."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import os
+import tarfile
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from d2lx import hub
+
+GOOD = b"Id,SalePrice\n1,208500\n2,181500\n" * 1000
+GOOD_SHA1 = hashlib.sha1(GOOD).hexdigest()
+WRONG_SHA1 = "0" * 40
+
+
+class _Server:
+    """Serves ``files`` (path -> bytes) on 127.0.0.1 and records every request.
+
+    A path in ``cut_short`` announces its full length but sends only half and
+    closes the connection, like a transfer that breaks off.
+    """
+
+    def __init__(self, files: dict[str, bytes], cut_short: tuple[str, ...] = ()):
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append(self.path)
+                body = files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2] if self.path in cut_short else body)
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    running = _Server({"/house.csv": GOOD, "/broken.csv": GOOD}, cut_short=("/broken.csv",))
+    yield running
+    running.close()
+
+
+@pytest.fixture(autouse=True)
+def _short_timeout(monkeypatch):
+    monkeypatch.setattr(hub, "DOWNLOAD_TIMEOUT", 5.0)
+
+
+def test_good_file_is_verified_cached_and_not_fetched_again(server, tmp_path):
+    folder = tmp_path / "data"
+    path = hub.download(server.url + "house.csv", folder, sha1_hash=GOOD_SHA1)
+    assert path == str(folder / "house.csv") and Path(path).read_bytes() == GOOD
+    assert os.listdir(folder) == ["house.csv"]  # no temporary file left behind
+    assert hub.download(server.url + "house.csv", str(folder), GOOD_SHA1) == path
+    assert server.requests == ["/house.csv"]  # the second call did not touch the network
+
+
+def test_wrong_hash_raises_naming_url_and_both_hashes_and_keeps_nothing(server, tmp_path):
+    url = server.url + "house.csv"
+    with pytest.raises(hub.ChecksumError) as info:
+        hub.download(url, tmp_path, sha1_hash=WRONG_SHA1)
+    message = str(info.value)
+    assert url in message and f"SHA-1 {GOOD_SHA1}, expected {WRONG_SHA1}" in message
+    assert os.listdir(tmp_path) == []
+
+
+def test_transfer_cut_short_raises_and_caches_nothing(server, tmp_path):
+    url = server.url + "broken.csv"
+    with pytest.raises(hub.DownloadError, match="could not download " + url):
+        hub.download(url, tmp_path)  # even without a hash to check
+    assert os.listdir(tmp_path) == []
+
+
+def test_damaged_cached_file_is_replaced_not_returned(server, tmp_path):
+    (tmp_path / "house.csv").write_bytes(GOOD[:-10])
+    path = hub.download(server.url + "house.csv", tmp_path, GOOD_SHA1)
+    assert Path(path).read_bytes() == GOOD and server.requests == ["/house.csv"]
+
+
+def test_offline_with_nothing_usable_says_which_file_to_place_where(tmp_path):
+    stopped = _Server({})
+    url = stopped.url + "house.csv"
+    stopped.close()
+    (tmp_path / "house.csv").write_bytes(b"damaged")
+    with pytest.raises(hub.DownloadError) as info:
+        hub.download(url, tmp_path, GOOD_SHA1)
+    message = str(info.value)
+    assert f"could not download {url}" in message and f"{tmp_path} holds no usable copy of house.csv" in message
+    assert f"place the file house.csv (SHA-1 {GOOD_SHA1}) in {tmp_path} by hand" in message
+    assert "damaged or another version" in message
+    assert (tmp_path / "house.csv").read_bytes() == b"damaged"  # the user's file is reported, not deleted
+
+
+def test_the_2_0_form_goes_through_data_hub(server, tmp_path, monkeypatch):
+    monkeypatch.setitem(hub.DATA_HUB, "house", (server.url + "house.csv", GOOD_SHA1))
+    path = hub.download("house", cache_dir=str(tmp_path))
+    assert Path(path).read_bytes() == GOOD
+    assert hub.download("house", str(tmp_path)) == path and len(server.requests) == 1
+    # a URL the hub knows is checked against the hub's hash
+    monkeypatch.setitem(hub.DATA_HUB, "house", (server.url + "house.csv", WRONG_SHA1))
+    with pytest.raises(hub.ChecksumError):
+        hub.download(server.url + "house.csv", tmp_path / "other")
+
+
+def test_default_folder_is_d2lx_data_dir_then_the_books(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("D2LX_DATA_DIR", str(tmp_path / "env"))
+    assert hub.download(server.url + "house.csv", sha1_hash=GOOD_SHA1) == str(tmp_path / "env" / "house.csv")
+    monkeypatch.delenv("D2LX_DATA_DIR")
+    monkeypatch.chdir(tmp_path / "env")
+    assert hub.default_data_dir() == os.path.join("..", "data")
+
+
+def test_download_all_fetches_every_registered_file(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(hub, "DATA_HUB", {"a": (server.url + "house.csv", GOOD_SHA1)})
+    assert hub.download_all(tmp_path) == [str(tmp_path / "house.csv")]
+
+
+@pytest.mark.parametrize(
+    ("url_or_name", "sha1_hash", "error", "message"),
+    [
+        ("no_such_name", None, ValueError, "url_or_name must be a URL or a name registered in DATA_HUB, got 'no_such"),
+        (3, None, TypeError, "url_or_name must be a URL or a DATA_HUB name"),
+        ("http://127.0.0.1:9/x.csv", "abc", ValueError, "sha1_hash must be 40 hexadecimal digits or None, got 'abc'"),
+        ("http://127.0.0.1:9/", None, ValueError, "url must end in a file name"),
+    ],
+)
+def test_bad_arguments_name_themselves(url_or_name, sha1_hash, error, message, tmp_path):
+    with pytest.raises(error, match=message):
+        hub.download(url_or_name, tmp_path, sha1_hash)
+    assert os.listdir(tmp_path) == []
+
+
+def test_folder_and_cache_dir_together_is_an_error(tmp_path):
+    with pytest.raises(TypeError, match="folder or cache_dir"):
+        hub.download("kaggle_house_train", tmp_path, cache_dir=tmp_path)
+
+
+# --- extract ------------------------------------------------------------------------
+def _tar(path: Path, members: list[tuple[str, bytes | str]]) -> Path:
+    """A tar archive; a ``str`` payload makes the member a symlink to it."""
+    with tarfile.open(path, "w:gz") as archive:
+        for name, payload in members:
+            info = tarfile.TarInfo(name)
+            if isinstance(payload, str):
+                info.type, info.linkname = tarfile.SYMTYPE, payload
+                archive.addfile(info)
+            else:
+                info.size = len(payload)
+                archive.addfile(info, io.BytesIO(payload))
+    return path
+
+
+def _zip(path: Path, names: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(zipfile.ZipInfo(name), b"x")
+    return path
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_extract_tar_and_zip_into_the_folder(tmp_path):
+    tar = _tar(tmp_path / "a.tar.gz", [("a/one.txt", b"1"), ("a/two.txt", b"22"), ("a/link", "one.txt")])
+    assert hub.extract(tar, tmp_path / "out") == str(tmp_path / "out")
+    assert (tmp_path / "out" / "a" / "two.txt").read_bytes() == b"22"
+    assert (tmp_path / "out" / "a" / "link").read_bytes() == b"1"
+    archive = _zip(tmp_path / "b.zip", ["b/one.txt"])
+    hub.extract(archive)  # next to the archive, as in the book
+    assert (tmp_path / "b" / "one.txt").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("ok.txt", b"ok"), ("../escaped.txt", b"bad")],
+        [("ok.txt", b"ok"), ("a/../../escaped.txt", b"bad")],
+        [("ok.txt", b"ok"), ("/tmp/d2lx-absolute-escaped.txt", b"bad")],
+        [("ok.txt", b"ok"), ("up", ".."), ("up/escaped.txt", b"bad")],
+        [("ok.txt", b"ok"), ("abs", "/"), ("abs/escaped.txt", b"bad")],
+        [("ok.txt", b"ok"), ("here", "."), ("there", "here/.."), ("there/escaped.txt", b"bad")],
+    ],
+    ids=["dotdot", "nested-dotdot", "absolute", "link-up", "link-absolute", "link-chain"],
+)
+def test_extract_tar_refuses_members_outside_the_folder(tmp_path, members):
+    archive = _tar(tmp_path / "evil.tar.gz", members)
+    target = tmp_path / "sandbox" / "out"
+    before = _tree(tmp_path)
+    with pytest.raises(hub.UnsafeArchiveError, match=f"refusing to extract {archive} into {target}"):
+        hub.extract(archive, target)
+    assert _tree(tmp_path) == sorted(before + ["sandbox", "sandbox/out"])  # nothing written anywhere
+    assert not Path("/tmp/d2lx-absolute-escaped.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["../escaped.txt", "a/../../escaped.txt", "/tmp/d2lx-zip-escaped.txt"])
+def test_extract_zip_refuses_members_outside_the_folder(tmp_path, name):
+    archive = _zip(tmp_path / "evil.zip", ["ok.txt", name])
+    target = tmp_path / "sandbox" / "out"
+    with pytest.raises(hub.UnsafeArchiveError, match=repr(name)):
+        hub.extract(archive, target)
+    assert _tree(tmp_path) == ["evil.zip", "sandbox", "sandbox/out"]
+    assert not Path("/tmp/d2lx-zip-escaped.txt").exists()
+
+
+def test_extract_rejects_what_is_not_an_archive(tmp_path):
+    (tmp_path / "x.csv").write_text("a,b\n")
+    with pytest.raises(ValueError, match="filename must be a zip or tar archive"):
+        hub.extract(tmp_path / "x.csv")
+    with pytest.raises(FileNotFoundError, match="filename must be an existing archive"):
+        hub.extract(tmp_path / "missing.zip")
+
+
+def test_download_extract_returns_the_data_folder(tmp_path, monkeypatch):
+    payload = io.BytesIO()
+    with zipfile.ZipFile(payload, "w") as archive:
+        archive.writestr("pack/data.txt", b"hello")
+    served = _Server({"/pack.zip": payload.getvalue()})
+    try:
+        sha1 = hashlib.sha1(payload.getvalue()).hexdigest()
+        monkeypatch.setitem(hub.DATA_HUB, "pack", (served.url + "pack.zip", sha1))
+        monkeypatch.setenv("D2LX_DATA_DIR", str(tmp_path))
+        assert hub.download_extract("pack") == str(tmp_path / "pack")
+        assert hub.download_extract("pack", "pack") == str(tmp_path / "pack")
+    finally:
+        served.close()
+    assert (tmp_path / "pack" / "data.txt").read_bytes() == b"hello"

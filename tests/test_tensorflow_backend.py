@@ -1,0 +1,209 @@
+"""TensorFlow only: the book's TensorFlow code on Keras 3, the compiled step, the data layout, quiet logs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from helpers import TRUE_B, TRUE_W, w_b_errors
+
+tf = pytest.importorskip("tensorflow")
+d2l = pytest.importorskip("d2lx.tensorflow")
+_logs = pytest.importorskip("d2lx.tensorflow._logs")
+
+
+def test_start_up_info_lines_are_dropped_and_everything_else_kept():
+    read_end, write_end = os.pipe()
+    out_read, out_write = os.pipe()
+    pump = threading.Thread(target=_logs._forward, args=(read_end, out_write))
+    pump.start()
+    os.write(
+        write_end,
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        b"I0000 00:00:1795433647.349098    6040 port.cc:153] oneDNN custom operations are on.\n"
+        b"W0000 00:00:1795433647.439897    6040 gpu_device.cc:2342] Cannot dlopen some GPU libraries.\n"
+        b"E0000 00:00:1795433647.439897    6040 cuda_dnn.cc:8579] Unable to register cuDNN factory\n"
+        b"Traceback (most recent call last):\n"
+        b"partial line without newline",
+    )
+    os.close(write_end)
+    pump.join(timeout=5)
+    os.close(out_write)
+    with os.fdopen(out_read, "rb") as out:
+        kept = out.read().decode()
+    assert kept.splitlines() == [
+        "W0000 00:00:1795433647.439897    6040 gpu_device.cc:2342] Cannot dlopen some GPU libraries.",
+        "E0000 00:00:1795433647.439897    6040 cuda_dnn.cc:8579] Unable to register cuDNN factory",
+        "Traceback (most recent call last):",
+        "partial line without newline",
+    ]
+
+
+def test_importing_the_backend_prints_no_info_lines():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = "import os, sys; from d2lx import tensorflow; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "1"  # warnings and errors stay visible
+    assert "I0000" not in out.stderr and "oneDNN" not in out.stderr and "InitializeLog" not in out.stderr
+
+
+class BookLinearRegression(d2l.Module):
+    """A scratch model as a book cell writes it: bare ``tf.Variable``s; ``loss`` comes in a later cell."""
+
+    def __init__(self, num_inputs, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.w = tf.Variable(tf.random.normal((num_inputs, 1), 0, sigma), trainable=True)
+        self.b = tf.Variable(tf.zeros(1), trainable=True)
+
+    def forward(self, X):
+        return tf.matmul(X, self.w) + self.b
+
+
+def test_loss_added_later_with_add_to_class_wins_over_keras_attribute():
+    model = BookLinearRegression(2, lr=0.03)  # exists before the cells below run
+    assert "loss" not in vars(model)  # Keras 3's `self.loss = None` was set aside
+
+    @d2l.add_to_class(BookLinearRegression)
+    def loss(self, y_hat, y):
+        return tf.reduce_mean((y_hat - y) ** 2 / 2)
+
+    @d2l.add_to_class(BookLinearRegression)
+    def configure_optimizers(self):
+        return d2l.SGD(self.lr)
+
+    @d2l.add_to_class(BookLinearRegression)
+    def get_w_b(self):
+        return self.w, self.b
+
+    data = d2l.SyntheticRegressionData(w=d2l.tensor(TRUE_W.tolist()), b=TRUE_B)
+    d2l.Trainer(max_epochs=3).fit(model, data)
+    assert w_b_errors(model).max() < 0.3
+    model.compile(loss="mse")  # Keras's own bookkeeping does not hide the method either
+    assert model.loss.__func__ is loss and model._keras_loss == "mse"
+
+
+def test_bare_variables_are_trainable_also_inside_an_enclosing_model():
+    model = BookLinearRegression(2, lr=0.03)
+    assert [id(v) for v in model.trainable_variables] == [id(model.w), id(model.b)]
+
+    class Outer(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = BookLinearRegression(3, lr=0.1)
+            self.net = tf.keras.layers.Dense(1)
+            self.extra = [tf.Variable(1.0), tf.Variable(2.0, trainable=False)]
+            self._private = tf.Variable(3.0)
+
+    outer = Outer()
+    outer.net(tf.ones((1, 3)))
+    trainable = {id(v) for v in outer.trainable_variables}
+    assert {id(outer.inner.w), id(outer.inner.b), id(outer.extra[0])} <= trainable
+    assert len(outer.trainable_variables) == 5  # inner w, b; Dense kernel, bias; extra[0]
+    assert id(outer.extra[1]) in {id(v) for v in outer.non_trainable_variables}
+    assert id(outer._private) not in {id(v) for v in outer.variables}
+
+
+def test_hyperparameters_board_and_trainer_attributes_stay_plain():
+    model = d2l.SoftmaxRegression(num_outputs=10, lr=0.1)
+    assert model.hparams == {"num_outputs": 10, "lr": 0.1} and model.lr == 0.1
+    assert isinstance(model.board, d2l.ProgressBoard) and model.training is None
+    data = d2l.SyntheticRegressionData(w=d2l.tensor([2.0, -3.4]), b=4.2, num_train=64, num_val=32)
+    trainer = d2l.Trainer(max_epochs=1)
+    linear = d2l.LinearRegression(lr=0.03)
+    trainer.fit(linear, data)
+    assert linear.trainer is trainer and linear.board.data["val_loss"]
+    assert len(linear.trainable_variables) == 2  # the Dense layer's, nothing from the trainer or board
+
+
+def test_training_flag_follows_the_trainer():
+    seen = []
+
+    class Flagged(d2l.LinearRegressionScratch):
+        def training_step(self, batch):  # a book-style override: the step runs eagerly
+            seen.append(("train", self.training))
+            return super().training_step(batch)
+
+        def validation_step(self, batch):
+            seen.append(("val", self.training))
+            super().validation_step(batch)
+
+    data = d2l.SyntheticRegressionData(w=d2l.tensor([2.0, -3.4]), b=4.2, num_train=64, num_val=32)
+    d2l.Trainer(max_epochs=1).fit(Flagged(2, lr=0.03), data)
+    assert seen == [("train", True), ("train", True), ("val", False)]
+
+
+def _count_forward_calls(model_class, **trainer_args):
+    calls = []
+
+    class Counted(model_class):
+        def forward(self, X):
+            calls.append(1)
+            return super().forward(X)
+
+    data = d2l.SyntheticRegressionData(w=d2l.tensor(TRUE_W.tolist()), b=TRUE_B, num_train=320, num_val=32)
+    model = Counted(2, lr=0.03)
+    d2l.Trainer(max_epochs=2, **trainer_args).fit(model, data)
+    return len(calls), model
+
+
+def test_training_step_is_compiled_for_d2lx_models():
+    calls, model = _count_forward_calls(d2l.LinearRegressionScratch)
+    # 20 training and 2 validation batches; compiled, the Python forward runs for the first
+    # (eager) batch, once to trace, and for each validation batch.
+    assert calls == 1 + 1 + 2
+    calls, model = _count_forward_calls(d2l.LinearRegressionScratch, gradient_clip_val=1.0)
+    assert calls == 1 + 1 + 2 and model.board.data["train_loss"]
+
+
+def test_overridden_training_step_runs_eagerly_as_the_book_wrote_it():
+    class Overridden(d2l.LinearRegressionScratch):
+        def training_step(self, batch):
+            return super().training_step(batch)
+
+    calls, _ = _count_forward_calls(Overridden)
+    assert calls == 20 + 2
+
+
+def test_a_forward_that_cannot_be_traced_trains_eagerly():
+    class NumpyForward(d2l.LinearRegressionScratch):
+        def forward(self, X):
+            return tf.matmul(X.numpy(), self.w) + self.b  # .numpy() exists only eagerly
+
+    errors = []
+    for model_class in (d2l.LinearRegressionScratch, NumpyForward):
+        d2l.set_seed(0)
+        data = d2l.SyntheticRegressionData(w=d2l.tensor(TRUE_W.tolist()), b=TRUE_B)
+        model = model_class(2, lr=0.03)
+        d2l.Trainer(max_epochs=3).fit(model, data)
+        errors.append(w_b_errors(model))
+    np.testing.assert_allclose(errors[1], errors[0], atol=1e-6)  # same training, compiled or not
+    assert errors[1].max() < 0.3
+
+
+def test_gradient_clipping_bounds_the_joint_norm():
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1.0)
+    grads = [tf.constant([3.0, 4.0]), tf.constant([12.0])]  # joint norm 13
+    clipped = trainer.clip_gradients(1.0, grads)
+    assert np.sqrt(sum(float(tf.reduce_sum(g**2)) for g in clipped)) == pytest.approx(1.0)
+    assert [float(v) for v in trainer.clip_gradients(100.0, grads)[0]] == [3.0, 4.0]
+
+
+def test_fashion_mnist_is_nhwc_with_int32_labels_like_d2l():
+    data = d2l.FashionMNIST(batch_size=32)
+    images, labels = data.train  # d2l's TensorFlow code unpacks the pair
+    assert tuple(images.shape) == (60000, 28, 28, 1) and data.train[0] is images
+    assert images.dtype == tf.float32 and labels.dtype == tf.int32 and len(data.train) == 60000
+    X, y = next(iter(data.val_dataloader()))
+    assert tuple(X.shape) == (32, 28, 28, 1) and y.dtype == tf.int32
+
+
+def test_devices_and_to():
+    assert d2l.num_gpus() == len(tf.config.list_physical_devices("GPU"))
+    x = d2l.to(d2l.tensor([1.0, 2.0]), d2l.cpu())
+    assert x.device.endswith("CPU:0") and d2l.to(x, "/CPU:0").numpy().tolist() == [1.0, 2.0]
+    assert len(d2l.try_all_gpus()) == max(d2l.num_gpus(), 1)
