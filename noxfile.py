@@ -12,6 +12,8 @@ Adding a backend is one entry in ``BACKENDS``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.reuse_existing_virtualenvs = True
@@ -58,4 +60,19 @@ for _backend, (_python, _) in BACKENDS.items():
     nox.session(python=_python, name=f"tests-{_backend}")(lambda session, b=_backend: _tests(session, b))
     nox.session(python=_python, name=f"notebooks-{_backend}")(lambda session, b=_backend: _notebooks(session, b))
 
-nox.options.sessions = ["lint"] + [f"{kind}-{b}" for b in BACKENDS for kind in ("tests", "notebooks")]
+
+@nox.session(python=False, requires=[f"tests-{b}" for b in BACKENDS])
+def parity(session: nox.Session) -> None:
+    """Same seed, same numbers: the seeded workloads in every backend's test environment, one table."""
+    out = Path(session.create_tmp()) / "parity"
+    out.mkdir(exist_ok=True)
+    reports = []
+    for backend in BACKENDS:
+        python = Path(".nox") / f"tests-{backend}" / "bin" / "python"
+        report = out / f"{backend}.json"
+        session.run(str(python), "-m", "d2lx", "parity", "--backend", backend, "--out", str(report), external=True)
+        reports.append(str(report))
+    session.run(str(python), "-m", "d2lx", "parity", "--report", *reports, external=True)
+
+
+nox.options.sessions = ["lint"] + [f"{kind}-{b}" for b in BACKENDS for kind in ("tests", "notebooks")] + ["parity"]

@@ -215,6 +215,18 @@ def test_extract_tar_refuses_members_outside_the_folder(tmp_path, members):
     assert not Path("/tmp/d2lx-absolute-escaped.txt").exists()
 
 
+def test_extract_tar_does_not_follow_a_link_already_in_the_folder(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "data").symlink_to(outside)  # left there by something else
+    archive = _tar(tmp_path / "a.tar.gz", [("ok.txt", b"ok"), ("data/escaped.txt", b"bad")])
+    with pytest.raises(hub.UnsafeArchiveError, match="'data/escaped.txt' would reach outside it through a link"):
+        hub.extract(archive, target)
+    assert list(outside.iterdir()) == []
+
+
 @pytest.mark.parametrize("name", ["../escaped.txt", "a/../../escaped.txt", "/tmp/d2lx-zip-escaped.txt"])
 def test_extract_zip_refuses_members_outside_the_folder(tmp_path, name):
     archive = _zip(tmp_path / "evil.zip", ["ok.txt", name])

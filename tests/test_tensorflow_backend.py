@@ -108,6 +108,18 @@ def test_bare_variables_are_trainable_also_inside_an_enclosing_model():
     assert id(outer._private) not in {id(v) for v in outer.variables}
 
 
+def test_layers_are_built_once_from_the_seeded_stream_as_on_other_backends():
+    from d2lx.utils import seeded_normal
+
+    d2l.set_seed(0)
+    model = d2l.LinearRegression(lr=0.03)
+    model(tf.ones((4, 2)))  # Keras 3 alone would first trace `call` symbolically, drawing the kernel twice
+    w, b = model.get_w_b()
+    d2l.set_seed(0)
+    np.testing.assert_array_equal(w, seeded_normal((2, 1), 0.01))
+    assert b.tolist() == [0.0]
+
+
 def test_hyperparameters_board_and_trainer_attributes_stay_plain():
     model = d2l.SoftmaxRegression(num_outputs=10, lr=0.1)
     assert model.hparams == {"num_outputs": 10, "lr": 0.1} and model.lr == 0.1

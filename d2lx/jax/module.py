@@ -37,7 +37,7 @@ def jittable(*trees) -> bool:
     return all(isinstance(leaf, _ARRAY_LIKE) for leaf in jax.tree_util.tree_leaves(trees))
 
 
-_ARRAY_LIKE = (jax.Array, np.ndarray, np.generic, int, float, complex, bool)
+_ARRAY_LIKE = (jax.Array, np.ndarray, np.number, np.bool_, int, float, complex, bool)
 
 
 def _split_aux(out):
@@ -87,9 +87,6 @@ class Module(nn.Module, HyperParameters, ModuleBase):
     def validation_step(self, params, batch, state):
         l, _ = self._run("loss", ("loss",), params, tuple(batch[:-1]), batch[-1], state)
         self.plot("loss", l, train=False)
-
-    def configure_optimizers(self):
-        raise NotImplementedError(f"{type(self).__name__} must define configure_optimizers(self)")
 
     @nn.nowrap
     def apply_init(self, dummy_input, key):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -40,7 +41,7 @@ def _forward(read_end: int, target: int) -> None:
 
 def import_quietly(load: Callable[[], T]) -> T:
     """Run ``load()`` (which imports TensorFlow) with absl's INFO lines filtered out of file descriptor 2."""
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:  # the user's choice; or too late
         return load()
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"
     try:

@@ -105,7 +105,8 @@ class Classifier(ClassifierBase, Module):
 
     def loss(self, Y_hat, Y, averaged: bool = True):
         Y_hat = tf.reshape(Y_hat, (-1, Y_hat.shape[-1]))
-        l = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.reshape(Y, (-1,)), logits=Y_hat)
+        labels = tf.cast(tf.reshape(Y, (-1,)), tf.int32)
+        l = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=Y_hat)
         return tf.reduce_mean(l) if averaged else l
 
     def configure_optimizers(self):

@@ -79,13 +79,7 @@ class Trainer(TrainerBase):
         """The loss of one compiled step on ``batch``, or None when this batch is to run eagerly."""
         state = self.__dict__.get("_compiled")
         if state is None or state[0] is not self.model or state[1] is not self.optim:  # a new fit
-            step = None
-            if self._can_compile():
-                model = self.model
-                step = tf.function(
-                    lambda *batch: self._gradient_step(batch, lambda b: model.loss(model(*b[:-1]), b[-1]))
-                )
-            self._compiled = (self.model, self.optim, step)
+            self._compiled = (self.model, self.optim, self._compile_step() if self._can_compile() else None)
             return None
         step = state[2]
         if step is None:
@@ -95,6 +89,22 @@ class Trainer(TrainerBase):
         except Exception:  # TensorFlow could not run the model's code as a graph: eagerly from now on
             self._compiled = (self.model, self.optim, None)
             return None
+
+    def _compile_step(self):
+        """``tf.function`` of one step of ``self.model`` with ``self.optim``: ``training_step`` without the plot."""
+        model = self.model
+
+        def unplotted_loss(batch):
+            return model.loss(model(*batch[:-1]), batch[-1])
+
+        def train_step(*batch):
+            return self._gradient_step(batch, unplotted_loss)
+
+        step = tf.function(train_step)
+        # Each fit brings a new model and optimizer, so each fit traces anew: TensorFlow's warning
+        # about a function "created repeatedly in a loop" would be a false alarm.
+        step._omit_frequent_tracing_warning = True
+        return step
 
 
 _CLIP_GRADIENTS = Trainer.clip_gradients
