@@ -7,7 +7,8 @@ all; ``nox -s tests-torch`` runs one; ``nox -l`` lists them.
 Per backend there are two sessions: ``tests-<backend>``
 (pytest) and ``notebooks-<backend>`` (executes ``notebooks/<backend>/*.ipynb``), each in its own
 environment.
-Adding a backend is one entry in ``BACKENDS``.
+Adding a backend is one entry in ``BACKENDS``. ``tests-<backend>-3.13`` runs the
+suite on the newest Python with numpy 2 (``tests-core-3.13``: the core without any framework).
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ BACKENDS = {
     "tensorflow": ("3.11", ["-c", ".ci/constraints-tensorflow.txt"]),
 }
 
+# The newest Python, tested with numpy 2 for the core and the backends that support it. PyTorch's
+# registry wheels for other Pythons are multi-GB CUDA builds and MXNet stops at 3.11, so they stay
+# on 3.11 (see README). "core" is the package without any framework.
+NEWEST_PYTHON = "3.13"
+ON_NEWEST_PYTHON = ("core", "jax", "tensorflow")
+
 # backend -> the pip extra its environments install, where that is not the backend's name
 PIP_EXTRA = {"tensorflow": "tensorflow-cpu"}  # CI has no GPU: the CPU-only wheel is much smaller
 
@@ -42,13 +49,17 @@ def lint(session: nox.Session) -> None:
 
 
 def _install(session: nox.Session, backend: str, extras: str) -> None:
+    if backend == "core":
+        session.install("-e", f".[{extras}]")
+        return
     _, pip_args = BACKENDS[backend]
     session.install(*pip_args, "-e", f".[{PIP_EXTRA.get(backend, backend)},{extras}]")
 
 
 def _tests(session: nox.Session, backend: str) -> None:
     _install(session, backend, "test")
-    session.run("pytest", "-q", "--backend", backend, *session.posargs, env={"MPLBACKEND": "Agg"})
+    selection = [] if backend == "core" else ["--backend", backend]  # core: backend tests have no backend
+    session.run("pytest", "-q", *selection, *session.posargs, env={"MPLBACKEND": "Agg"})
 
 
 def _notebooks(session: nox.Session, backend: str) -> None:
@@ -59,6 +70,10 @@ def _notebooks(session: nox.Session, backend: str) -> None:
 for _backend, (_python, _) in BACKENDS.items():
     nox.session(python=_python, name=f"tests-{_backend}")(lambda session, b=_backend: _tests(session, b))
     nox.session(python=_python, name=f"notebooks-{_backend}")(lambda session, b=_backend: _notebooks(session, b))
+for _backend in ON_NEWEST_PYTHON:
+    nox.session(python=NEWEST_PYTHON, name=f"tests-{_backend}-{NEWEST_PYTHON}")(
+        lambda session, b=_backend: _tests(session, b)
+    )
 
 
 @nox.session(python=False, requires=[f"tests-{b}" for b in BACKENDS])
@@ -75,4 +90,9 @@ def parity(session: nox.Session) -> None:
     session.run(str(python), "-m", "d2lx", "parity", "--report", *reports, external=True)
 
 
-nox.options.sessions = ["lint"] + [f"{kind}-{b}" for b in BACKENDS for kind in ("tests", "notebooks")] + ["parity"]
+nox.options.sessions = (
+    ["lint"]
+    + [f"{kind}-{b}" for b in BACKENDS for kind in ("tests", "notebooks")]
+    + [f"tests-{b}-{NEWEST_PYTHON}" for b in ON_NEWEST_PYTHON]
+    + ["parity"]
+)

@@ -165,3 +165,21 @@ def test_ci_runs_the_readme_test_command():
     ci = (root / ".ci" / "run").read_text()
     command = "python3 -m nox"
     assert f"\n{command}\n" in readme and ci.rstrip().endswith(command)
+
+
+def test_board_redraws_at_a_capped_rate_in_jupyter(monkeypatch):
+    from d2lx import board as board_module
+
+    renders = []
+    monkeypatch.setattr(board_module.display, "in_notebook", lambda: True)
+    monkeypatch.setattr(ProgressBoard, "_show_in_notebook", lambda self: renders.append(len(self.data["y"])))
+    monkeypatch.setattr(ProgressBoard, "_flush_after_cell", lambda self: None)
+    board = ProgressBoard("x")
+    board.redraw_interval = 60.0
+    for x in range(1000):
+        board.draw(x, x, "y")
+    assert renders == [1]  # the first point is drawn at once, the rest wait for the interval
+    board.flush()  # what the end of a cell (or of Trainer.fit) does
+    assert renders == [1, 1000]
+    board.flush()
+    assert renders == [1, 1000]  # nothing new, nothing redrawn
