@@ -172,6 +172,13 @@ def test_training_step_is_compiled_for_d2lx_models():
     assert calls == 1 + 1 + 2 and model.board.data["train_loss"]
 
 
+def test_many_fits_do_not_warn_about_retracing(caplog, capfd):
+    data = d2l.SyntheticRegressionData(w=d2l.tensor(TRUE_W.tolist()), b=TRUE_B, num_train=100, num_val=20)
+    for _ in range(8):  # as k-fold cross-validation does: a new model and optimizer each time
+        d2l.Trainer(max_epochs=1).fit(d2l.LinearRegression(lr=0.03), data)
+    assert "retracing" not in caplog.text and "retracing" not in capfd.readouterr().err
+
+
 def test_overridden_training_step_runs_eagerly_as_the_book_wrote_it():
     class Overridden(d2l.LinearRegressionScratch):
         def training_step(self, batch):
