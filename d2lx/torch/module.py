@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from d2lx.board import ProgressBoard
 from d2lx.hparams import HyperParameters
-from d2lx.module import ModuleBase
+from d2lx.module import ClassifierBase, ModuleBase
 
 
 class Module(nn.Module, HyperParameters, ModuleBase):
@@ -20,25 +20,9 @@ class Module(nn.Module, HyperParameters, ModuleBase):
         self.save_hyperparameters()
         self.board = ProgressBoard()
 
-    def loss(self, y_hat, y):
-        raise NotImplementedError(f"{type(self).__name__} must define loss(self, y_hat, y)")
-
-    def forward(self, X):
-        if not hasattr(self, "net"):
-            raise NotImplementedError(f"{type(self).__name__} must define forward(self, X) or set self.net")
-        return self.net(X)
-
-    def training_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("loss", l, train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("loss", l, train=False)
-
-    def configure_optimizers(self):
-        raise NotImplementedError(f"{type(self).__name__} must define configure_optimizers(self)")
+    # loss, training_step, validation_step and configure_optimizers come from ModuleBase;
+    # nn.Module's own forward (which only raises) would hide ModuleBase's, so it is pointed back here.
+    forward = ModuleBase.forward
 
     def apply_init(self, inputs, init=None):
         """Run one forward pass (materialising lazy layers), then apply ``init`` to ``self.net``."""
@@ -47,13 +31,8 @@ class Module(nn.Module, HyperParameters, ModuleBase):
             self.net.apply(init)
 
 
-class Classifier(Module):
+class Classifier(ClassifierBase, Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
-
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
-        self.plot("acc", self.accuracy(Y_hat, batch[-1]), train=False)
 
     def accuracy(self, Y_hat, Y, averaged: bool = True):
         """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""
