@@ -12,6 +12,7 @@ import numpy as np
 from jax import numpy as jnp
 
 from d2lx import checks
+from d2lx.methods import argmax, astype, reduce_mean, reduce_sum, repeat, reshape, size, swapaxes, transpose  # noqa: F401 (re-exported)
 
 _key = jax.random.key(0)
 
@@ -57,42 +58,6 @@ def randn(*shape, key: jax.Array | None = None):
 def numpy(x, *args, **kwargs):
     """A numpy copy of ``x`` (fetched from the device if needed)."""
     return np.asarray(x, *args, **kwargs)
-
-
-def size(x):
-    return x.size
-
-
-def reshape(x, *args, **kwargs):
-    return x.reshape(*args, **kwargs)
-
-
-def reduce_sum(x, *args, **kwargs):
-    return x.sum(*args, **kwargs)
-
-
-def reduce_mean(x, *args, **kwargs):
-    return x.mean(*args, **kwargs)
-
-
-def argmax(x, *args, **kwargs):
-    return x.argmax(*args, **kwargs)
-
-
-def astype(x, *args, **kwargs):
-    return x.astype(*args, **kwargs)
-
-
-def transpose(x):
-    return x.T
-
-
-def swapaxes(x, *args, **kwargs):
-    return x.swapaxes(*args, **kwargs)
-
-
-def repeat(x, *args, **kwargs):
-    return x.repeat(*args, **kwargs)
 
 
 __all__ = [

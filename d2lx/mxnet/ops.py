@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mxnet import np, npx
 
+from d2lx.methods import argmax, astype, reduce_mean, reduce_sum, repeat, reshape, size, swapaxes, transpose  # noqa: F401 (re-exported)
+
 ones, ones_like, zeros, zeros_like = np.ones, np.ones_like, np.zeros, np.zeros_like
 tensor, arange, linspace, meshgrid, eye = np.array, np.arange, np.linspace, np.meshgrid, np.eye
 sin, sinh, cos, cosh, tanh = np.sin, np.sinh, np.cos, np.cosh, np.tanh
@@ -24,45 +26,9 @@ def numpy(x, *args, **kwargs):
     return x.asnumpy(*args, **kwargs)
 
 
-def size(x):
-    return x.size
-
-
-def reshape(x, *args, **kwargs):
-    return x.reshape(*args, **kwargs)
-
-
 def to(x, *args, **kwargs):
     """``x`` on another context (``d2l.to(x, d2l.gpu())``)."""
     return x.as_in_ctx(*args, **kwargs)
-
-
-def reduce_sum(x, *args, **kwargs):
-    return x.sum(*args, **kwargs)
-
-
-def reduce_mean(x, *args, **kwargs):
-    return x.mean(*args, **kwargs)
-
-
-def argmax(x, *args, **kwargs):
-    return x.argmax(*args, **kwargs)
-
-
-def astype(x, *args, **kwargs):
-    return x.astype(*args, **kwargs)
-
-
-def transpose(x):
-    return x.T
-
-
-def swapaxes(x, *args, **kwargs):
-    return x.swapaxes(*args, **kwargs)
-
-
-def repeat(x, *args, **kwargs):
-    return x.repeat(*args, **kwargs)
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "np", "npx")]

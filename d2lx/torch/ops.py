@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from d2lx.methods import argmax, reduce_mean, reduce_sum, repeat, reshape, swapaxes  # noqa: F401 (re-exported)
+
 ones, ones_like, zeros, zeros_like = torch.ones, torch.ones_like, torch.zeros, torch.zeros_like
 tensor, arange, linspace, meshgrid, eye = torch.tensor, torch.arange, torch.linspace, torch.meshgrid, torch.eye
 sin, sinh, cos, cosh, tanh = torch.sin, torch.sinh, torch.cos, torch.cosh, torch.tanh
@@ -26,24 +28,8 @@ def size(x, *args, **kwargs):
     return x.numel(*args, **kwargs)
 
 
-def reshape(x, *args, **kwargs):
-    return x.reshape(*args, **kwargs)
-
-
 def to(x, *args, **kwargs):
     return x.to(*args, **kwargs)
-
-
-def reduce_sum(x, *args, **kwargs):
-    return x.sum(*args, **kwargs)
-
-
-def reduce_mean(x, *args, **kwargs):
-    return x.mean(*args, **kwargs)
-
-
-def argmax(x, *args, **kwargs):
-    return x.argmax(*args, **kwargs)
 
 
 def astype(x, *args, **kwargs):
@@ -56,14 +42,6 @@ def transpose(x, *args, **kwargs):
 
 def expand_dims(x, *args, **kwargs):
     return x.unsqueeze(*args, **kwargs)
-
-
-def swapaxes(x, *args, **kwargs):
-    return x.swapaxes(*args, **kwargs)
-
-
-def repeat(x, *args, **kwargs):
-    return x.repeat(*args, **kwargs)
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "torch")]
