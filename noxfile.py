@@ -90,9 +90,18 @@ def parity(session: nox.Session) -> None:
     session.run(str(python), "-m", "d2lx", "parity", "--report", *reports, external=True)
 
 
+@nox.session(python=False, name="bench-smoke", requires=[f"tests-{b}" for b in BACKENDS])
+def bench_smoke(session: nox.Session) -> None:
+    """The benchmark (bench/bench.py) on tiny sizes in every backend's test environment: it runs; no timing."""
+    for backend in BACKENDS:
+        python = Path(".nox") / f"tests-{backend}" / "bin" / "python"
+        smoke = ["--backend", backend, "--tiny", "--libs", "d2lx", "hand"]
+        session.run(str(python), "bench/bench.py", *smoke, external=True)
+
+
 nox.options.sessions = (
     ["lint"]
     + [f"{kind}-{b}" for b in BACKENDS for kind in ("tests", "notebooks")]
     + [f"tests-{b}-{NEWEST_PYTHON}" for b in ON_NEWEST_PYTHON]
-    + ["parity"]
+    + ["parity", "bench-smoke"]
 )
