@@ -7,6 +7,7 @@ import importlib
 from d2lx.board import ProgressBoard
 from d2lx.coverage import missing_name_error
 from d2lx.data.fashion_mnist import DatasetNotFoundError
+from d2lx.functional import Animator, accuracy, get_dataloader_workers, get_fashion_mnist_labels, linreg
 from d2lx.hparams import HyperParameters, add_to_class
 from d2lx.hub import DATA_HUB, DATA_URL, download, download_all, download_extract, extract
 from d2lx.kaggle_house import k_fold_data
@@ -18,17 +19,22 @@ __all__ = [
     "DATA_HUB",
     "DATA_URL",
     "Accumulator",
+    "Animator",
     "DatasetNotFoundError",
     "HyperParameters",
     "ProgressBoard",
     "Timer",
     "TrainingDivergedError",
+    "accuracy",
     "add_to_class",
     "download",
     "download_all",
     "download_extract",
     "extract",
+    "get_dataloader_workers",
+    "get_fashion_mnist_labels",
     "k_fold_data",
+    "linreg",
     "plot",
     "set_axes",
     "set_figsize",

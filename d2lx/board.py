@@ -84,6 +84,10 @@ class ProgressBoard(HyperParameters):
             return
         line.append(Point(_mean([p.x for p in points]), _mean([p.y for p in points])))
         points.clear()
+        self._request_redraw()
+
+    def _request_redraw(self) -> None:
+        """New points arrived: redraw now, or at the end of the cell if the last picture is too recent."""
         if self.display and display.in_notebook():
             self._dirty = True
             if time.perf_counter() - self._last_render >= self.redraw_interval:
@@ -128,14 +132,24 @@ class ProgressBoard(HyperParameters):
     def render(self):
         """Bring the figure up to date with ``data`` and return it (a matplotlib ``Figure``)."""
         axes = self._ensure_axes()
-        for (label, points), ls, color in zip(self.data.items(), _cycle(self.ls), _cycle(self.colors)):
+        for position, (label, points) in enumerate(self.data.items()):
             xs, ys = [p.x for p in points], [p.y for p in points]
             if label in self._lines:
                 self._lines[label].set_data(xs, ys)
             else:
-                (self._lines[label],) = axes.plot(xs, ys, linestyle=ls, color=color, label=label)
+                self._lines[label] = self._new_line(axes, label, position, xs, ys)
         axes.relim()
         axes.autoscale_view()
+        self._decorate(axes)
+        return axes.figure
+
+    def _new_line(self, axes, label: str, position: int, xs, ys):
+        """The line of curve ``label``, the ``position``-th curve drawn (styles cycle through ``ls`` and ``colors``)."""
+        style = {"linestyle": self.ls[position % len(self.ls)], "color": self.colors[position % len(self.colors)]}
+        return axes.plot(xs, ys, label=label, **style)[0]
+
+    def _decorate(self, axes) -> None:
+        """Limits, scales, axis labels and legend."""
         if self.xlim:
             axes.set_xlim(self.xlim)
         if self.ylim:
@@ -144,9 +158,8 @@ class ProgressBoard(HyperParameters):
         axes.set_yscale(self.yscale)
         axes.set_xlabel(self.xlabel or "")
         axes.set_ylabel(self.ylabel or "")
-        if self._lines:
+        if any(not label.startswith("_") for label in self._lines):  # matplotlib leaves "_..." names out
             axes.legend(loc="best")
-        return axes.figure
 
     def save(self, path: str | os.PathLike, **savefig_kwargs) -> str:
         """Write the curves to ``path``; the suffix (``.png``, ``.svg``, ``.pdf``) picks the format."""
@@ -172,8 +185,3 @@ class ProgressBoard(HyperParameters):
             self._handle_cell = cell
         else:
             self._handle.update(image)
-
-
-def _cycle(items: Sequence[str]):
-    while True:
-        yield from items

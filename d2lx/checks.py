@@ -56,6 +56,43 @@ def positive_number(name: str, value: Any) -> float:
     return float(value)
 
 
+def probability(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a real number in [0, 1], else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {_describe(value)}")
+    if not 0 <= value <= 1:  # also rejects NaN
+        raise ValueError(f"{name} must be a number in [0, 1], got {value}")
+    return float(value)
+
+
+# The book's hyperparameter names and what each must be, for ``hyperparameters`` below.
+_RULES = {
+    "num_inputs": positive_int,
+    "num_outputs": positive_int,
+    "num_hiddens": positive_int,
+    "num_hiddens_1": positive_int,
+    "num_hiddens_2": positive_int,
+    "lr": positive_number,
+    "sigma": non_negative_number,
+    "lambd": non_negative_number,
+    "wd": non_negative_number,
+    "dropout_1": probability,
+    "dropout_2": probability,
+}
+
+
+def hyperparameters(values: dict[str, Any]) -> None:
+    """Check each of ``values`` (a model's ``hparams``) whose name the book uses, by that name's rule.
+
+    One call per model (``checks.hyperparameters(self.hparams)``) gives every
+    backend the same messages, e.g. ``dropout_1 must be a number in [0, 1], got 1.5``.
+    """
+    for name, value in values.items():
+        rule = _RULES.get(name)
+        if rule is not None:
+            rule(name, value)
+
+
 def image_size(name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as ``(height, width)`` if it is two positive ints, else raise naming ``name``."""
     ok = (

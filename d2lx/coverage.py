@@ -8,7 +8,9 @@ backend's exports, so a name moves out of it when a backend gains it.
 
 from __future__ import annotations
 
-COVERED = "the 1.0 edition's chapters 2-4 (preliminaries, linear regression, softmax regression)"
+COVERED = (
+    "the 1.0 edition's chapters 2-5 (preliminaries, linear regression, softmax regression, multilayer perceptrons)"
+)
 
 # chapter number -> title, for each edition of the book
 CHAPTERS_1_0 = {
@@ -36,7 +38,6 @@ CHAPTERS_2_0 = {
 }
 
 _NOT_YET_1_0 = {
-    5: "MLPScratch MLP relu Data l2_penalty WeightDecayScratch WeightDecay dropout_layer DropoutMLPScratch DropoutMLP",
     7: "corr2d init_cnn LeNet",
     8: "vgg_block VGG nin_block NiN Inception GoogleNet Residual ResNet ResNeXtBlock DenseBlock DenseNet "
     "AnyNet RegNet32",
@@ -52,9 +53,6 @@ _NOT_YET_1_0 = {
     16: "read_imdb load_data_imdb predict_sentiment read_snli SNLIDataset load_data_snli",
 }
 _NOT_YET_2_0 = {
-    3: "synthetic_data data_iter load_array linreg squared_loss sgd get_fashion_mnist_labels "
-    "load_data_fashion_mnist get_dataloader_workers Animator accuracy evaluate_accuracy evaluate_loss "
-    "train_epoch_ch3 train_ch3 predict_ch3",
     6: "evaluate_accuracy_gpu train_ch6",
     8: "load_data_time_machine predict_ch8 grad_clipping train_epoch_ch8 train_ch8 RNNModel",
     9: "load_data_nmt sequence_mask MaskedSoftmaxCELoss train_seq2seq predict_seq2seq",

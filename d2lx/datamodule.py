@@ -57,6 +57,21 @@ class SyntheticRegressionDataBase(DataModuleBase):
         return self.get_tensorloader((self.X, self.y), train, rows)
 
 
+class WeightDecayDataBase(SyntheticRegressionDataBase):
+    """The book's ``Data`` of section 3.7 (weight decay): few examples, many inputs, easy to overfit.
+
+    ``y = 0.05 + sum(0.01 * x_i) + noise`` with ``X ~ N(0, 1)`` of ``num_inputs`` columns and noise
+    ``N(0, 0.01)``; drawn, like ``SyntheticRegressionData``, from d2lx's seeded generator, so a
+    seeded run has the same rows on every backend.
+    """
+
+    def __init__(self, num_train: int, num_val: int, num_inputs: int, batch_size: int):
+        checks.positive_int("num_inputs", num_inputs)
+        w = np.full(num_inputs, 0.01, dtype=np.float32)
+        super().__init__(w, 0.05, noise=0.01, num_train=num_train, num_val=num_val, batch_size=batch_size)
+        self.save_hyperparameters()
+
+
 class FashionMNISTBase(DataModuleBase):
     """The real Fashion-MNIST (60000 training and 10000 validation images), resized once if asked."""
 

@@ -24,6 +24,9 @@ BOOK_NAMES = [
     # the data hub and the Kaggle house-price chapter (1.0 edition, section 5.7)
     "DATA_URL", "DATA_HUB", "download", "extract", "download_extract", "download_all",
     "KaggleHouse", "k_fold_data", "k_fold",
+    # multilayer perceptrons, weight decay and dropout (1.0 edition, sections 5.2, 3.7, 5.6)
+    "relu", "MLPScratch", "MLP", "Data", "l2_penalty", "WeightDecayScratch", "WeightDecay",
+    "dropout_layer", "DropoutMLPScratch", "DropoutMLP",
 ]  # fmt: skip
 
 
@@ -142,10 +145,23 @@ def test_names_from_later_chapters_say_where_they_belong(backend):
         backend.LeNet  # noqa: B018
     assert str(info.value) == (
         f"{backend.__name__} does not provide 'LeNet' yet: it belongs to chapter 7 (Convolutional Neural "
-        "Networks) of the book's 1.0 edition. d2lx covers the 1.0 edition's chapters 2-4 (preliminaries, "
-        "linear regression, softmax regression) so far."
+        "Networks) of the book's 1.0 edition. d2lx covers the 1.0 edition's chapters 2-5 (preliminaries, "
+        "linear regression, softmax regression, multilayer perceptrons) so far."
     )
     with pytest.raises(AttributeError, match="chapter 6 \\(Convolutional Neural Networks\\) of the book's 2.0"):
         backend.train_ch6  # noqa: B018
     with pytest.raises(AttributeError, match=f"module '{backend.__name__}' has no attribute 'no_such_name'"):
         backend.no_such_name  # noqa: B018
+
+
+def test_tensor_aliases_mean_the_same_on_every_backend(backend):
+    import numpy as np
+
+    d2l = backend
+    x = d2l.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert tuple(d2l.reshape(x, (4,)).shape) == (4,)
+    assert float(d2l.reduce_sum(x)) == 10.0 and float(d2l.reduce_mean(x)) == 2.5
+    assert int(d2l.argmax(d2l.reshape(x, (-1,)))) == 3 and int(d2l.size(x)) == 4
+    np.testing.assert_array_equal(d2l.numpy(d2l.transpose(x)), [[1.0, 3.0], [2.0, 4.0]])
+    np.testing.assert_array_equal(d2l.numpy(d2l.astype(x, d2l.int32)), [[1, 2], [3, 4]])
+    assert d2l.numpy(d2l.astype(x, d2l.int32)).dtype == np.int32

@@ -16,8 +16,19 @@ from jax import numpy as jnp
 
 from d2lx import api as _api
 from d2lx.api import *
-from d2lx.jax.data import DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
+from d2lx.jax.data import Data, DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
 from d2lx.jax.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+from d2lx.jax.functional import *
+from d2lx.jax.mlp import (
+    MLP,
+    DropoutMLP,
+    DropoutMLPScratch,
+    MLPScratch,
+    WeightDecay,
+    WeightDecayScratch,
+    dropout_layer,
+    relu,
+)
 from d2lx.jax.models import (
     LinearRegression,
     LinearRegressionScratch,
@@ -32,6 +43,7 @@ from d2lx.jax.ops import *
 from d2lx.jax.ops import seed as _seed
 from d2lx.jax.optim import SGD
 from d2lx.jax.trainer import Trainer
+from d2lx.mlp import l2_penalty
 from d2lx.pandas_compat import use_object_strings as _use_object_strings
 from d2lx.utils import register_seed_hook as _register_seed_hook
 

@@ -12,7 +12,7 @@ import numpy as np
 from jax import numpy as jnp
 
 from d2lx.data.loader import ArrayDataset, ArrayLoader
-from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase
+from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
 from d2lx.kaggle_house import KaggleHouseBase
 
 
@@ -36,6 +36,10 @@ class DataModule(DataModuleBase):
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
     """``SyntheticRegressionData(w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32)``."""
+
+
+class Data(WeightDecayDataBase, DataModule):
+    """``Data(num_train, num_val, num_inputs, batch_size)``: the weight-decay section's regression set."""
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):

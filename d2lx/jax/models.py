@@ -8,6 +8,7 @@ stream, so every backend starts from the same numbers; before it, from JAX's key
 
 from __future__ import annotations
 
+import jax
 import optax
 from flax import linen as nn
 from jax import numpy as jnp
@@ -24,6 +25,11 @@ def normal_init(sigma: float):
     from_key = nn.initializers.normal(sigma)
 
     def init(key, shape, dtype=jnp.float32):
+        if isinstance(key, jax.core.Tracer):
+            # Flax also runs initializers abstractly, to check the shapes of existing parameters
+            # whenever a traced (jitted) ``apply`` reads them: no values are made, so none are drawn
+            # (each draw would shift the stream, and the next model would start from other numbers).
+            return from_key(key, shape, dtype)
         values = seeded_normal(tuple(shape), sigma)  # shapes are (inputs, outputs), as in every backend
         return from_key(key, shape, dtype) if values is None else jnp.asarray(values, dtype)
 

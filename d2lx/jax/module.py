@@ -22,7 +22,9 @@ import jax
 import numpy as np
 import optax
 from flax import linen as nn
+from flax import traverse_util
 
+from d2lx import checks
 from d2lx.board import ProgressBoard
 from d2lx.hparams import HyperParameters
 from d2lx.module import ModuleBase
@@ -61,6 +63,10 @@ class Module(nn.Module, HyperParameters, ModuleBase):
         fields = dataclasses.fields(self)
         return {f.name: getattr(self, f.name) for f in fields if f.init and f.name not in ("parent", "name")}
 
+    def __post_init__(self):
+        checks.hyperparameters(self.hparams)  # fields the book names (lr, num_hiddens, dropout_1, ...)
+        super().__post_init__()
+
     @nn.nowrap
     def save_hyperparameters(self, ignore=()) -> None:
         """Nothing to do: a Flax module's fields already are its hyperparameters (see ``hparams``)."""
@@ -89,12 +95,23 @@ class Module(nn.Module, HyperParameters, ModuleBase):
         self.plot("loss", l, train=False)
 
     @nn.nowrap
-    def apply_init(self, dummy_input, key):
+    def apply_init(self, dummy_input, key, init=None):
         """The variables (``{'params': ...}``, maybe ``'batch_stats'``) made by one pass over ``dummy_input``.
 
-        ``key`` is a PRNG key or a dict of them (``{'params': k1, 'dropout': k2}``).
+        ``key`` is a PRNG key or a dict of them (``{'params': k1, 'dropout': k2}``). ``init``, a Flax
+        initializer such as ``nn.initializers.xavier_uniform()``, redraws every weight (``kernel``);
+        to train from it, give the layers ``kernel_init=...`` as the book does: the trainer
+        initialises with the model's own initializers.
         """
-        return self.init(key, *dummy_input)
+        variables = self.init(key, *dummy_input)
+        if init is None:
+            return variables
+        params = traverse_util.flatten_dict(variables["params"])
+        kernels = [path for path in params if path[-1] == "kernel"]
+        base = key["params"] if isinstance(key, dict) else key
+        for path, subkey in zip(kernels, jax.random.split(jax.random.fold_in(base, 1), len(kernels))):
+            params[path] = init(subkey, params[path].shape, params[path].dtype)
+        return {**variables, "params": traverse_util.unflatten_dict(params)}
 
     @nn.nowrap
     def clone(self, **kwargs):

@@ -57,8 +57,20 @@ npx.set_np()
 
 from d2lx import api as _api
 from d2lx.api import *
-from d2lx.mxnet.data import DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
+from d2lx.mlp import l2_penalty
+from d2lx.mxnet.data import Data, DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
 from d2lx.mxnet.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+from d2lx.mxnet.functional import *
+from d2lx.mxnet.mlp import (
+    MLP,
+    DropoutMLP,
+    DropoutMLPScratch,
+    MLPScratch,
+    WeightDecay,
+    WeightDecayScratch,
+    dropout_layer,
+    relu,
+)
 from d2lx.mxnet.models import (
     LinearRegression,
     LinearRegressionScratch,

@@ -11,7 +11,7 @@ import numpy
 from mxnet import np
 
 from d2lx.data.loader import ArrayDataset, ArrayLoader
-from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase
+from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
 from d2lx.kaggle_house import KaggleHouseBase
 
 
@@ -37,6 +37,10 @@ class DataModule(DataModuleBase):
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
     """``SyntheticRegressionData(w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32)``."""
+
+
+class Data(WeightDecayDataBase, DataModule):
+    """``Data(num_train, num_val, num_inputs, batch_size)``: the weight-decay section's regression set."""
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):

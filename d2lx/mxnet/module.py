@@ -89,10 +89,11 @@ class Module(gluon.Block, HyperParameters, ModuleBase):
                 param.initialize(ctx=ctx)
 
     def apply_init(self, inputs, init=None):
-        """(Re-)initialise ``self.net`` with ``init`` (an ``mxnet.init`` initializer), then run one
-        forward pass on ``inputs`` so that parameters of deferred shape are created."""
+        """(Re-)initialise ``self.net`` (or, without ``net``, every layer of the model) with ``init``
+        (an ``mxnet.init`` initializer such as ``init.Xavier()``), then run one forward pass on
+        ``inputs`` so that parameters of deferred shape are created."""
         if init is not None:
-            self.net.initialize(init, force_reinit=True)
+            getattr(self, "net", self).initialize(init, force_reinit=True)
         self.forward(*inputs)
 
 

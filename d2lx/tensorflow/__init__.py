@@ -14,8 +14,20 @@ import tensorflow as tf
 from d2lx import api as _api
 from d2lx.api import *
 from d2lx.pandas_compat import use_object_strings as _use_object_strings
-from d2lx.tensorflow.data import DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
+from d2lx.tensorflow.data import Data, DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
 from d2lx.tensorflow.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+from d2lx.tensorflow.functional import *
+from d2lx.tensorflow.mlp import (
+    MLP,
+    DropoutMLP,
+    DropoutMLPScratch,
+    MLPScratch,
+    WeightDecay,
+    WeightDecayScratch,
+    dropout_layer,
+    l2_penalty,
+    relu,
+)
 from d2lx.tensorflow.models import (
     LinearRegression,
     LinearRegressionScratch,

@@ -78,11 +78,32 @@ class Module(tf.keras.Model, HyperParameters, ModuleBase):
         ``forward`` would run twice and the layers' initializers would be drawn twice.)
         """
 
+    def __call__(self, *args, **kwargs):
+        """Keras's ``model(X)``, in one mode with the book's code: ``model(X, training=True)`` sets
+        ``self.training`` (which the book's ``forward`` reads), and without ``training=`` Keras layers
+        such as ``Dropout`` follow ``self.training``, which the trainer sets as in the book (Keras
+        alone would not see it, and its ``Dropout`` would never drop)."""
+        if kwargs.get("training") is not None:
+            self.training = kwargs["training"]
+        elif getattr(self, "training", None) is not None:
+            kwargs["training"] = self.training
+        return super().__call__(*args, **kwargs)
+
     def call(self, X, *args, **kwargs):
         """What Keras runs for ``model(X)``: the book's ``forward``."""
         if kwargs and "training" in kwargs:
             self.training = kwargs["training"]
         return self.forward(X, *args)
+
+    def apply_init(self, inputs, init=None):
+        """Run one forward pass on ``inputs`` (building the layers), then, if ``init`` is given (a Keras
+        initializer such as ``tf.keras.initializers.GlorotUniform()``, i.e. Xavier), redraw every
+        layer's weight matrix (``kernel``) with it; biases keep their values."""
+        self.forward(*inputs)
+        if init is not None:
+            for variable in self.trainable_variables:
+                if variable.name.rsplit("/", 1)[-1].split(":")[0] == "kernel":
+                    variable.assign(init(variable.shape, variable.dtype))
 
     @property
     def variables(self) -> list:

@@ -10,9 +10,21 @@ from torch.nn import functional as F
 
 from d2lx import api as _api
 from d2lx.api import *
+from d2lx.mlp import l2_penalty
 from d2lx.pandas_compat import use_object_strings as _use_object_strings
-from d2lx.torch.data import DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
+from d2lx.torch.data import Data, DataModule, FashionMNIST, KaggleHouse, SyntheticRegressionData
 from d2lx.torch.devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+from d2lx.torch.functional import *
+from d2lx.torch.mlp import (
+    MLP,
+    DropoutMLP,
+    DropoutMLPScratch,
+    MLPScratch,
+    WeightDecay,
+    WeightDecayScratch,
+    dropout_layer,
+    relu,
+)
 from d2lx.torch.models import (
     LinearRegression,
     LinearRegressionScratch,

@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from d2lx.data.loader import ArrayLoader
-from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase
+from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
 from d2lx.kaggle_house import KaggleHouseBase
 
 
@@ -25,6 +25,10 @@ class DataModule(DataModuleBase):
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
     """``SyntheticRegressionData(w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32)``."""
+
+
+class Data(WeightDecayDataBase, DataModule):
+    """``Data(num_train, num_val, num_inputs, batch_size)``: the weight-decay section's regression set."""
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):

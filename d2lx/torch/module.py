@@ -25,10 +25,12 @@ class Module(nn.Module, HyperParameters, ModuleBase):
     forward = ModuleBase.forward
 
     def apply_init(self, inputs, init=None):
-        """Run one forward pass (materialising lazy layers), then apply ``init`` to ``self.net``."""
+        """Run one forward pass (materialising lazy layers), then apply ``init`` (e.g. a function calling
+        ``nn.init.xavier_uniform_`` on each ``nn.Linear``) to ``self.net``, or to every layer of a
+        model without ``net`` (``DropoutMLPScratch``)."""
         self.forward(*inputs)
         if init is not None:
-            self.net.apply(init)
+            getattr(self, "net", self).apply(init)
 
 
 class Classifier(ClassifierBase, Module):

@@ -1,0 +1,393 @@
+"""The 2.0 edition's functional API (``train_ch3``, ``Animator``, ``load_data_fashion_mnist``, ...), written once.
+
+The 2.0 edition of the book (and its Chinese edition) trains with plain
+functions where the 1.0 edition has classes:
+``train_ch3(net, train_iter, test_iter, loss, num_epochs, updater)``. What
+does not depend on the framework is here: the ``Animator``, counting correct
+predictions, the loops over batches and epochs, and the data functions (built
+on each backend's ``DataModule`` and ``FashionMNIST``, so the data are the
+real Fashion-MNIST from the shared reader, resident and batched by index).
+
+Each backend's ``functional.py`` adds what only its framework can say: how one
+minibatch is differentiated and applied (``backward()``, ``autograd.record()``,
+``GradientTape``, ``jax.grad``) and the book's tensor one-liners
+(``linreg``, ``squared_loss``, ``sgd``). ``make_ch3`` assembles the training
+functions for the backends whose ``net`` is called as ``net(X)``; JAX, whose
+``net`` is a function of its parameters, composes the same loops itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import os
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from d2lx import checks
+from d2lx.board import Point, ProgressBoard
+from d2lx.data.fashion_mnist import text_labels
+from d2lx.data.synthetic import synthetic_regression
+from d2lx.module import TrainingDivergedError
+from d2lx.plotting import show_images, to_numpy
+from d2lx.trainer import _progress_wanted
+from d2lx.utils import Accumulator
+
+
+# --- small helpers of the book ---------------------------------------------------
+def get_fashion_mnist_labels(labels) -> list[str]:
+    """The class names of numeric Fashion-MNIST labels (a list, array or tensor of ints)."""
+    return text_labels(labels)
+
+
+def get_dataloader_workers() -> int:
+    """The book's number of data-loading processes, 4 (fewer on a machine with fewer cores).
+
+    d2lx's own loaders batch arrays already in memory and start no processes; the
+    number is for cells that build a framework ``DataLoader`` themselves.
+    """
+    return min(4, os.cpu_count() or 1)
+
+
+def _num_elements(x) -> int:
+    return int(np.prod(tuple(int(d) for d in x.shape)))
+
+
+def accuracy(y_hat, y) -> float:
+    """The number of correct predictions in a batch (divide by the batch size for a rate), as in the book.
+
+    ``y_hat`` holds one row of scores per example (or the predicted classes); ``y`` the true classes.
+    """
+    y_hat, y = to_numpy(y_hat), to_numpy(y)
+    if y_hat.ndim > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    if y_hat.size != y.size:
+        raise ValueError(f"accuracy needs one prediction per label: got y_hat of shape {y_hat.shape}, y {y.shape}")
+    return float((y_hat.reshape(-1).astype(y.dtype) == y.reshape(-1)).sum())
+
+
+def linreg(X, w, b):
+    """The linear regression model ``Xw + b`` (``@`` is the matrix product of every framework's tensors)."""
+    return X @ w + b
+
+
+def squared_loss(y_hat, y):
+    """Half the squared error of each example (not reduced), with ``y`` reshaped like ``y_hat``."""
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+
+# --- the Animator ---------------------------------------------------------------
+def _values(v) -> list:
+    """``v`` as a list: a list, tuple or 1-D array/tensor gives its elements, anything else one value."""
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    if hasattr(v, "shape") and len(v.shape) > 0:
+        return list(to_numpy(v).reshape(-1))
+    return [v]
+
+
+class Animator(ProgressBoard):
+    """The 2.0 edition's live plot: ``animator.add(x, y)`` appends a point to each of several lines.
+
+    ``y`` is one value or one per line (``None`` skips a line for this ``x``);
+    line ``i`` is drawn with ``fmts[i]`` and named ``legend[i]``. Built on
+    ``ProgressBoard``: in Jupyter one image per cell, updated in place at most
+    every ``redraw_interval`` seconds (and once more when the cell ends);
+    elsewhere nothing is drawn until ``save(path)`` writes a PNG or SVG file.
+    ``X`` and ``Y`` hold the points of each line, ``axes`` the subplots.
+    """
+
+    def __init__(
+        self,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        legend: Sequence[str] | None = None,
+        xlim=None,
+        ylim=None,
+        xscale: str = "linear",
+        yscale: str = "linear",
+        fmts: Sequence[str] = ("-", "m--", "g-.", "r:"),
+        nrows: int = 1,
+        ncols: int = 1,
+        figsize: tuple[float, float] = (3.5, 2.5),
+        display: bool = True,
+    ):
+        checks.positive_int("nrows", nrows)
+        checks.positive_int("ncols", ncols)
+        if isinstance(legend, str):
+            raise TypeError(f"legend must be a list of names, one per line, got {legend!r}")
+        super().__init__(xlabel, ylabel, xlim, ylim, xscale, yscale, figsize=figsize, display=display)
+        self.save_hyperparameters()
+        self.legend = list(legend or [])
+        self._line_of: dict[str, int] = {}
+
+    def _label(self, i: int) -> str:
+        # a line without a name in ``legend`` gets one starting with "_": it stays out of the legend
+        label = self.legend[i] if i < len(self.legend) else f"_line{i}"
+        self._line_of.setdefault(label, i)
+        return label
+
+    def add(self, x, y) -> None:
+        """Add ``(x, y[i])`` to line ``i`` for each ``i`` (``x`` may also be one value per line)."""
+        ys = _values(y)
+        xs = _values(x)
+        if len(xs) == 1 and len(ys) > 1:
+            xs = xs * len(ys)
+        for i, (a, b) in enumerate(zip(xs, ys)):
+            if a is not None and b is not None:
+                self.data.setdefault(self._label(i), []).append(Point(_number(a), _number(b)))
+        self._request_redraw()
+
+    @property
+    def X(self) -> list[list[float]]:
+        return [[p.x for p in self.data.get(self._label(i), [])] for i in range(self._num_lines())]
+
+    @property
+    def Y(self) -> list[list[float]]:
+        return [[p.y for p in self.data.get(self._label(i), [])] for i in range(self._num_lines())]
+
+    def _num_lines(self) -> int:
+        return max(self._line_of.values(), default=-1) + 1
+
+    # drawing: the ProgressBoard's, with the book's subplots, formats, legend and grid
+    def _ensure_axes(self):
+        if self.axes is None:
+            from matplotlib.figure import Figure
+
+            self.fig = Figure(figsize=self.figsize)
+            self.axes = list(self.fig.subplots(self.nrows, self.ncols, squeeze=False).reshape(-1))
+        return self.axes[0]
+
+    def _new_line(self, axes, label: str, position: int, xs, ys):
+        i = self._line_of.get(label, position)
+        return axes.plot(xs, ys, self.fmts[i % len(self.fmts)], label=label)[0]
+
+    def _decorate(self, axes) -> None:
+        super()._decorate(axes)
+        axes.grid(True)
+
+
+def _number(value) -> float:
+    return float(np.asarray(to_numpy(value)).reshape(()))
+
+
+# --- data -----------------------------------------------------------------------
+def _resize(resize) -> tuple[int, int]:
+    """The 2.0 edition's ``resize`` (``None``, one side as an int, or ``(height, width)``) as ``(height, width)``."""
+    if resize is None:
+        return (28, 28)
+    if isinstance(resize, numbers.Integral) and not isinstance(resize, bool):
+        side = checks.positive_int("resize", resize)
+        return (side, side)
+    return checks.image_size("resize", resize)
+
+
+def make_data_functions(DataModule: type, FashionMNIST: type) -> tuple[Callable, ...]:
+    """``synthetic_data``, ``data_iter``, ``load_array`` and ``load_data_fashion_mnist`` for a backend.
+
+    They use the backend's ``DataModule`` (how numpy arrays become its tensors,
+    how its tensors are batched by index) and ``FashionMNIST`` (image layout and
+    label type), so the 2.0 edition's data are the 1.0 edition's, batch for batch.
+    """
+
+    def loader(arrays, batch_size: int, shuffle: bool):
+        module = DataModule()
+        module.batch_size = checks.positive_int("batch_size", batch_size)
+        return module.get_tensorloader(tuple(arrays), shuffle)
+
+    def synthetic_data(w, b, num_examples: int):
+        """``X ~ N(0, 1)`` of shape ``(num_examples, len(w))`` and ``y = Xw + b + N(0, 0.01)`` of shape ``(n, 1)``."""
+        X, y = synthetic_regression(w, b, noise=0.01, num_examples=num_examples)
+        module = DataModule()
+        return module._from_numpy(X), module._from_numpy(y)
+
+    def data_iter(batch_size: int, features, labels):
+        """Shuffled minibatches ``(X, y)`` of ``batch_size`` rows: each example once, the last batch may be short."""
+        rows = (int(features.shape[0]), int(labels.shape[0]))
+        if rows[0] != rows[1]:
+            raise ValueError(f"features and labels must have the same number of rows, got {rows[0]} and {rows[1]}")
+        return iter(loader((features, labels), batch_size, shuffle=True))
+
+    def load_array(data_arrays, batch_size: int, is_train: bool = True):
+        """A reusable loader of minibatches over the tensors ``data_arrays`` (shuffled each pass if ``is_train``)."""
+        if not isinstance(data_arrays, (list, tuple)) or not data_arrays:
+            raise TypeError(f"data_arrays must be a tuple of tensors such as (features, labels), got {data_arrays!r}")
+        return loader(data_arrays, batch_size, shuffle=is_train)
+
+    def load_data_fashion_mnist(batch_size: int, resize=None):
+        """``(train_iter, test_iter)`` over the real Fashion-MNIST: 60000 shuffled and 10000 ordered images.
+
+        ``resize`` (an int for square images, or ``(height, width)``) resizes once, up front.
+        """
+        data = FashionMNIST(batch_size=batch_size, resize=_resize(resize))
+        return data.train_dataloader(), data.val_dataloader()
+
+    return synthetic_data, data_iter, load_array, load_data_fashion_mnist
+
+
+# --- the loops of chapter 3 -------------------------------------------------------
+def _call_loss(loss, y_hat, y):
+    return loss(y_hat, y)
+
+
+def _reshape(t, shape):
+    return t.reshape(shape)
+
+
+def loss_total(l, batch_size: int) -> float:
+    """The summed loss of a batch; a loss that returns one number for the batch is taken as its mean
+    (as framework losses reduce by default) and multiplied by ``batch_size``."""
+    values = to_numpy(l)
+    if values.size == 1 and batch_size > 1:
+        return float(values.reshape(())) * batch_size
+    return float(values.sum())
+
+
+def count_accuracy(predict: Callable, data_iter: Iterable) -> float:
+    """The fraction of examples of ``data_iter`` whose class ``predict(X)`` gets right."""
+    metric = Accumulator(2)  # correct predictions, examples
+    for X, y in data_iter:
+        metric.add(accuracy(predict(X), y), _num_elements(y))
+    return metric[0] / metric[1]
+
+
+def mean_loss(predict: Callable, data_iter: Iterable, loss, call_loss=_call_loss, reshape=_reshape) -> float:
+    """The mean of ``loss`` over ``data_iter``, with labels shaped like ``predict(X)`` (as in the book)."""
+    metric = Accumulator(2)  # summed loss, examples
+    for X, y in data_iter:
+        out = predict(X)
+        y = reshape(y, out.shape)
+        n = int(out.shape[0]) if len(out.shape) else 1
+        metric.add(loss_total(call_loss(loss, out, y), n), n)
+    return metric[0] / metric[1]
+
+
+def run_epoch(step: Callable, train_iter: Iterable) -> tuple[float, float]:
+    """One pass over ``train_iter``: ``step(X, y)`` trains on a minibatch and returns ``(loss values, y_hat)``.
+
+    Returns the mean training loss and training accuracy, as ``train_epoch_ch3`` does.
+    """
+    metric = Accumulator(3)  # summed loss, correct predictions, examples
+    for X, y in train_iter:
+        l, y_hat = step(X, y)
+        n = _num_elements(y)
+        metric.add(loss_total(l, n), accuracy(y_hat, y), n)
+    return metric[0] / metric[2], metric[1] / metric[2]
+
+
+def train_epochs(num_epochs: int, train_epoch: Callable, test_accuracy: Callable) -> tuple[float, float, float]:
+    """``train_ch3``'s loop: ``num_epochs`` times ``train_epoch()`` then ``test_accuracy()``, drawn on an ``Animator``.
+
+    A progress bar shows in terminals (as for ``Trainer``; ``D2LX_PROGRESS=0`` turns it off). A NaN or
+    infinite training loss stops with ``TrainingDivergedError``. Returns the last
+    ``(train_loss, train_acc, test_acc)``.
+    """
+    num_epochs = checks.positive_int("num_epochs", num_epochs)
+    animator = Animator(
+        xlabel="epoch", xlim=[1, num_epochs], ylim=[0.3, 0.9], legend=["train loss", "train acc", "test acc"]
+    )
+    bar = None
+    if _progress_wanted(None):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num_epochs, unit="epoch")
+    try:
+        for epoch in range(num_epochs):
+            train_loss, train_acc = train_epoch()
+            if not math.isfinite(train_loss):
+                raise TrainingDivergedError(
+                    f"training loss became {train_loss} in epoch {epoch + 1}/{num_epochs}: lower the learning rate"
+                )
+            test_acc = test_accuracy()
+            animator.add(epoch + 1, (train_loss, train_acc, test_acc))
+            if bar is not None:
+                bar.set_postfix(loss=f"{train_loss:.3f}", train_acc=f"{train_acc:.3f}", test_acc=f"{test_acc:.3f}")
+                bar.update(1)
+    finally:
+        animator.flush()
+        if bar is not None:
+            bar.close()
+    return train_loss, train_acc, test_acc
+
+
+def show_predictions(predict: Callable, test_iter: Iterable, n: int = 6):
+    """``predict_ch3``'s picture: the first ``n`` test images, true class above the predicted one."""
+    n = checks.positive_int("n", n)
+    X, y = next(iter(test_iter))
+    predicted = to_numpy(predict(X)).argmax(axis=1)
+    titles = [f"{true}\n{pred}" for true, pred in zip(get_fashion_mnist_labels(y), get_fashion_mnist_labels(predicted))]
+    images = to_numpy(X)[:n]
+    images = images.reshape(len(images), *[d for d in images.shape[1:] if d != 1])  # drop the channel axis
+    return show_images(images, 1, n, titles=titles[:n])
+
+
+def updater_error(updater, expected: str) -> TypeError:
+    """The error for an ``updater`` that is neither the framework's optimizer nor a custom updater."""
+    return TypeError(f"updater must be {expected}, got {updater!r} ({type(updater).__name__})")
+
+
+@contextlib.contextmanager
+def _unchanged(net):
+    yield
+
+
+def make_ch3(
+    step: Callable,
+    *,
+    evaluating: Callable = _unchanged,
+    training: Callable = _unchanged,
+    call_loss: Callable = _call_loss,
+    reshape: Callable = _reshape,
+) -> tuple[Callable, ...]:
+    """``evaluate_accuracy``, ``evaluate_loss``, ``train_epoch_ch3``, ``train_ch3`` and ``predict_ch3`` for a
+    backend whose ``net`` is called as ``net(X)``.
+
+    ``step(net, X, y, loss, updater)`` trains on one minibatch (forward pass, gradient, update) and returns
+    ``(loss values, y_hat)``. ``evaluating(net)`` and ``training(net)`` are context managers around a pass
+    (PyTorch: ``eval()`` and ``no_grad()``); ``call_loss(loss, y_hat, y)`` and ``reshape(t, shape)`` are
+    the framework's way of calling a loss and reshaping a tensor.
+    """
+
+    def evaluate_accuracy(net, data_iter) -> float:
+        """The accuracy of ``net`` on the whole of ``data_iter``."""
+        with evaluating(net):
+            return count_accuracy(net, data_iter)
+
+    def evaluate_loss(net, data_iter, loss) -> float:
+        """The mean ``loss`` of ``net`` on ``data_iter`` (labels are reshaped like the outputs)."""
+        with evaluating(net):
+            return mean_loss(net, data_iter, loss, call_loss, reshape)
+
+    def train_epoch_ch3(net, train_iter, loss, updater) -> tuple[float, float]:
+        """One epoch of training; returns the mean training loss and the training accuracy.
+
+        ``updater`` is the framework's optimizer, or the book's custom updater (see this backend's ``sgd``).
+        """
+        with training(net):
+            return run_epoch(lambda X, y: step(net, X, y, loss, updater), train_iter)
+
+    def train_ch3(net, train_iter, test_iter, loss, num_epochs: int, updater) -> None:
+        """Train ``net`` for ``num_epochs`` epochs, drawing training loss and accuracy and test accuracy."""
+        train_epochs(
+            num_epochs,
+            lambda: train_epoch_ch3(net, train_iter, loss, updater),
+            lambda: evaluate_accuracy(net, test_iter),
+        )
+
+    def predict_ch3(net, test_iter, n: int = 6) -> None:
+        """Show the first ``n`` test images with their true and predicted classes."""
+        with evaluating(net):
+            show_predictions(net, test_iter, n)
+
+    return evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3
+
+
+__all__ = ["Animator", "accuracy", "get_dataloader_workers", "get_fashion_mnist_labels", "linreg"]
+
+# What each backend's ``functional.py`` exports (with its own ``sgd``, loops and data functions).
+BACKEND_NAMES = (
+    "data_iter", "evaluate_accuracy", "evaluate_loss", "load_array", "load_data_fashion_mnist", "predict_ch3",
+    "sgd", "squared_loss", "synthetic_data", "train_ch3", "train_epoch_ch3",
+)  # fmt: skip

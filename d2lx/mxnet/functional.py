@@ -1,0 +1,53 @@
+"""The 2.0 edition's functional API for MXNet: ``train_ch3(net, train_iter, test_iter, loss, num_epochs, updater)``.
+
+The loops, the ``Animator`` and the data functions are the shared core's
+(``d2lx.functional``); here is what MXNet decides: a minibatch step under
+``autograd.record()``, where ``updater`` is a ``gluon.Trainer`` (its
+``step(batch_size)``) or the book's custom ``updater(batch_size)``. Both get
+the gradients of the summed loss and divide by the batch size. Outside
+``record()`` MXNet predicts, so evaluation needs nothing more.
+"""
+
+from __future__ import annotations
+
+from mxnet import autograd, gluon
+
+from d2lx.functional import (
+    BACKEND_NAMES,
+    make_ch3,
+    make_data_functions,
+    squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
+    updater_error,
+)
+from d2lx.mxnet.data import DataModule, FashionMNIST
+
+synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+
+
+def sgd(params, lr, batch_size):
+    """Minibatch SGD: ``param -= lr * param.grad / batch_size`` for arrays that called ``attach_grad()``."""
+    for param in params:
+        if param.grad is None:
+            raise RuntimeError(
+                f"sgd got a parameter of shape {param.shape} without a gradient: call attach_grad() on it "
+                "when you create it"
+            )
+        param[:] = param - lr * param.grad / batch_size
+
+
+def _step(net, X, y, loss, updater):
+    if isinstance(updater, gluon.Trainer):
+        updater = updater.step
+    elif not callable(updater):
+        raise updater_error(updater, "a gluon.Trainer or a function updater(batch_size)")
+    with autograd.record():
+        y_hat = net(X)
+        l = loss(y_hat, y)
+    l.backward()
+    updater(X.shape[0])
+    return l, y_hat
+
+
+evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(_step)
+
+__all__ = list(BACKEND_NAMES)

@@ -1,0 +1,113 @@
+"""Multilayer perceptrons, weight decay and dropout for MXNet (the 1.0 edition's sections 5.2, 3.7, 5.6).
+
+The scratch models write the layers out (``MLPScratch``'s weights come from
+d2lx's seeded stream after ``set_seed``, as every backend's do); the concise
+ones use Gluon. Dropout is active only under ``autograd.record()`` (training
+mode), which is where the trainer computes the training loss.
+"""
+
+from __future__ import annotations
+
+from mxnet import autograd, gluon, np
+from mxnet.gluon import nn
+
+from d2lx import checks
+from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
+from d2lx.mxnet.models import LinearRegression, LinearRegressionScratch, _scratch_zeros, normal_parameter
+from d2lx.mxnet.module import Classifier
+
+
+def relu(X):
+    """``max(X, 0)``, elementwise."""
+    return np.maximum(X, 0)
+
+
+class MLPScratch(Classifier):
+    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``."""
+
+    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.W1 = normal_parameter((num_inputs, num_hiddens), sigma)
+        self.b1 = _scratch_zeros(num_hiddens)
+        self.W2 = normal_parameter((num_hiddens, num_outputs), sigma)
+        self.b2 = _scratch_zeros(num_outputs)
+
+    def forward(self, X):
+        checks.matching_features(self, self.num_inputs, X.shape)
+        H = relu(np.dot(X.reshape((-1, self.num_inputs)), self.W1) + self.b1)
+        return np.dot(H, self.W2) + self.b2
+
+
+class MLP(Classifier):
+    """The concise version: a ``Dense`` hidden layer with ReLU (it flattens the images), a ``Dense`` output."""
+
+    def __init__(self, num_outputs, num_hiddens, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.net = nn.Sequential()
+        self.net.add(nn.Dense(num_hiddens, activation="relu"), nn.Dense(num_outputs))
+        self.net.initialize()
+
+
+class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
+    """Linear regression whose loss adds ``lambd * l2_penalty(w)`` (the bias is not penalised)."""
+
+
+class WeightDecay(WeightDecayBase, LinearRegression):
+    """The concise version: ``gluon.Trainer`` with SGD and ``wd``, switched off for the bias (``wd_mult = 0``)."""
+
+    def configure_optimizers(self):
+        self.collect_params(".*bias").setattr("wd_mult", 0)
+        return gluon.Trainer(self.collect_params(), "sgd", {"learning_rate": self.lr, "wd": self.wd})
+
+
+def dropout_layer(X, dropout):
+    """Zero each element of ``X`` with probability ``dropout`` and scale the rest by ``1 / (1 - dropout)``."""
+    dropout = checks.probability("dropout", dropout)
+    if dropout == 1:
+        return np.zeros_like(X)
+    keep = np.random.uniform(0, 1, X.shape, ctx=X.ctx) >= dropout  # never false when dropout is 0
+    return keep.astype(X.dtype) * X / (1.0 - dropout)
+
+
+class DropoutMLPScratch(Classifier):
+    """Two hidden ReLU layers, each followed by ``dropout_layer`` in training mode only."""
+
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.lin1 = nn.Dense(num_hiddens_1, activation="relu")
+        self.lin2 = nn.Dense(num_hiddens_2, activation="relu")
+        self.lin3 = nn.Dense(num_outputs)
+        self.initialize()
+
+    def forward(self, X):
+        H1 = self.lin1(X)
+        if autograd.is_training():
+            H1 = dropout_layer(H1, self.dropout_1)
+        H2 = self.lin2(H1)
+        if autograd.is_training():
+            H2 = dropout_layer(H2, self.dropout_2)
+        return self.lin3(H2)
+
+
+class DropoutMLP(Classifier):
+    """The concise version: ``nn.Dropout`` after each hidden layer (active in training mode only)."""
+
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.net = nn.Sequential()
+        self.net.add(
+            nn.Dense(num_hiddens_1, activation="relu"),
+            nn.Dropout(dropout_1),
+            nn.Dense(num_hiddens_2, activation="relu"),
+            nn.Dropout(dropout_2),
+            nn.Dense(num_outputs),
+        )
+        self.net.initialize()

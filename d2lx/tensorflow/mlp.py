@@ -1,0 +1,133 @@
+"""Multilayer perceptrons, weight decay and dropout for TensorFlow (the 1.0 edition's sections 5.2, 3.7, 5.6).
+
+The scratch models write the layers out (``MLPScratch``'s weights come from
+d2lx's seeded stream after ``set_seed``, as every backend's do); the concise
+ones use Keras layers. Dropout follows ``model.training``, which the trainer
+sets (True while it trains, False while it validates) and ``Module.__call__``
+passes on to Keras layers such as ``Dropout``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from d2lx import checks
+from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
+from d2lx.tensorflow.models import LinearRegression, LinearRegressionScratch, normal_variable
+from d2lx.tensorflow.module import Classifier
+
+
+def relu(X):
+    """``max(X, 0)``, elementwise."""
+    return tf.math.maximum(X, 0)
+
+
+class MLPScratch(Classifier):
+    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``."""
+
+    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.W1 = normal_variable((num_inputs, num_hiddens), sigma)
+        self.b1 = tf.Variable(tf.zeros(num_hiddens))
+        self.W2 = normal_variable((num_hiddens, num_outputs), sigma)
+        self.b2 = tf.Variable(tf.zeros(num_outputs))
+
+    def forward(self, X):
+        checks.matching_features(self, self.num_inputs, X.shape)
+        H = relu(tf.matmul(tf.reshape(X, (-1, self.num_inputs)), self.W1) + self.b1)
+        return tf.matmul(H, self.W2) + self.b2
+
+
+class MLP(Classifier):
+    """The concise version: ``Flatten``, ``Dense(num_hiddens, activation='relu')``, ``Dense(num_outputs)``."""
+
+    def __init__(self, num_outputs, num_hiddens, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.net = tf.keras.models.Sequential(
+            [
+                tf.keras.layers.Flatten(),
+                tf.keras.layers.Dense(num_hiddens, activation="relu"),
+                tf.keras.layers.Dense(num_outputs),
+            ]
+        )
+
+
+def l2_penalty(w):
+    """Half the squared L2 norm of ``w``."""
+    return tf.reduce_sum(w**2) / 2
+
+
+class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
+    """Linear regression whose loss adds ``lambd * l2_penalty(w)`` (the bias is not penalised)."""
+
+    _l2_penalty = staticmethod(l2_penalty)
+
+
+class WeightDecay(WeightDecayBase, LinearRegression):
+    """The concise version: a Keras L2 regulariser on the kernel only, added to the loss.
+
+    Its factor is ``wd / 2`` (the penalty ``wd * l2_penalty(w)``), so that ``wd`` means what it
+    means to the other backends' optimizers: each step also subtracts ``lr * wd * w``.
+    """
+
+    def __init__(self, wd, lr):
+        super().__init__(wd, lr)
+        self.net.kernel_regularizer = tf.keras.regularizers.L2(wd / 2)  # read when the layer is built
+
+    def loss(self, y_hat, y):
+        return super().loss(y_hat, y) + tf.add_n(self.net.losses)
+
+
+def dropout_layer(X, dropout):
+    """Zero each element of ``X`` with probability ``dropout`` and scale the rest by ``1 / (1 - dropout)``."""
+    dropout = checks.probability("dropout", dropout)
+    if dropout == 1:
+        return tf.zeros_like(X)
+    keep = tf.random.uniform(tf.shape(X)) >= dropout  # never false when dropout is 0
+    return tf.cast(keep, X.dtype) * X / (1.0 - dropout)
+
+
+class DropoutMLPScratch(Classifier):
+    """Two hidden ReLU layers, each followed by ``dropout_layer`` while ``training``."""
+
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.lin1 = tf.keras.layers.Dense(num_hiddens_1, activation="relu")
+        self.lin2 = tf.keras.layers.Dense(num_hiddens_2, activation="relu")
+        self.lin3 = tf.keras.layers.Dense(num_outputs)
+
+    def forward(self, X):
+        H1 = self.lin1(tf.reshape(X, (-1, math.prod(X.shape[1:]))))  # flattened, with a static width
+        if self.training:
+            H1 = dropout_layer(H1, self.dropout_1)
+        H2 = self.lin2(H1)
+        if self.training:
+            H2 = dropout_layer(H2, self.dropout_2)
+        return self.lin3(H2)
+
+
+class DropoutMLP(Classifier):
+    """The concise version: Keras's ``Dropout`` after each hidden layer, active only while ``training``."""
+
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.net = tf.keras.models.Sequential(
+            [
+                tf.keras.layers.Flatten(),
+                tf.keras.layers.Dense(num_hiddens_1, activation="relu"),
+                tf.keras.layers.Dropout(dropout_1),
+                tf.keras.layers.Dense(num_hiddens_2, activation="relu"),
+                tf.keras.layers.Dropout(dropout_2),
+                tf.keras.layers.Dense(num_outputs),
+            ]
+        )

@@ -1,0 +1,112 @@
+"""Multilayer perceptrons, weight decay and dropout for PyTorch (the 1.0 edition's sections 5.2, 3.7, 5.6).
+
+The scratch models write the layers out (``MLPScratch``'s weights come from
+d2lx's seeded stream after ``set_seed``, as every backend's do); the concise
+ones use ``torch.nn``. Dropout is active only in training mode, which the
+trainer switches with ``model.train()`` and ``model.eval()``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from d2lx import checks
+from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
+from d2lx.torch.models import LinearRegression, LinearRegressionScratch, normal_parameter
+from d2lx.torch.module import Classifier
+
+
+def relu(X):
+    """``max(X, 0)``, elementwise."""
+    return torch.maximum(X, torch.zeros_like(X))
+
+
+class MLPScratch(Classifier):
+    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``."""
+
+    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.W1 = normal_parameter((num_inputs, num_hiddens), sigma)
+        self.b1 = nn.Parameter(torch.zeros(num_hiddens))
+        self.W2 = normal_parameter((num_hiddens, num_outputs), sigma)
+        self.b2 = nn.Parameter(torch.zeros(num_outputs))
+
+    def forward(self, X):
+        checks.matching_features(self, self.num_inputs, X.shape)
+        H = relu(torch.matmul(X.reshape((-1, self.num_inputs)), self.W1) + self.b1)
+        return torch.matmul(H, self.W2) + self.b2
+
+
+class MLP(Classifier):
+    """The concise version: flatten, a lazy hidden layer with ReLU, a lazy output layer."""
+
+    def __init__(self, num_outputs, num_hiddens, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_hiddens), nn.ReLU(), nn.LazyLinear(num_outputs))
+
+
+class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
+    """Linear regression whose loss adds ``lambd * l2_penalty(w)`` (the bias is not penalised)."""
+
+
+class WeightDecay(WeightDecayBase, LinearRegression):
+    """The concise version: ``torch.optim.SGD`` with ``weight_decay=wd`` on the weight only, not the bias."""
+
+    def configure_optimizers(self):
+        groups = [{"params": self.net.weight, "weight_decay": self.wd}, {"params": self.net.bias}]
+        return torch.optim.SGD(groups, lr=self.lr)
+
+
+def dropout_layer(X, dropout):
+    """Zero each element of ``X`` with probability ``dropout`` and scale the rest by ``1 / (1 - dropout)``."""
+    dropout = checks.probability("dropout", dropout)
+    if dropout == 1:
+        return torch.zeros_like(X)
+    keep = torch.rand(X.shape, device=X.device) >= dropout  # never false when dropout is 0
+    return keep.to(X.dtype) * X / (1.0 - dropout)
+
+
+class DropoutMLPScratch(Classifier):
+    """Two hidden ReLU layers, each followed by ``dropout_layer`` in training mode only."""
+
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.lin1 = nn.LazyLinear(num_hiddens_1)
+        self.lin2 = nn.LazyLinear(num_hiddens_2)
+        self.lin3 = nn.LazyLinear(num_outputs)
+        self.relu = nn.ReLU()
+
+    def forward(self, X):
+        H1 = self.relu(self.lin1(X.reshape((X.shape[0], -1))))
+        if self.training:
+            H1 = dropout_layer(H1, self.dropout_1)
+        H2 = self.relu(self.lin2(H1))
+        if self.training:
+            H2 = dropout_layer(H2, self.dropout_2)
+        return self.lin3(H2)
+
+
+class DropoutMLP(Classifier):
+    """The concise version: ``nn.Dropout`` after each hidden layer (inactive after ``model.eval()``)."""
+
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        checks.hyperparameters(self.hparams)
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.LazyLinear(num_hiddens_1),
+            nn.ReLU(),
+            nn.Dropout(dropout_1),
+            nn.LazyLinear(num_hiddens_2),
+            nn.ReLU(),
+            nn.Dropout(dropout_2),
+            nn.LazyLinear(num_outputs),
+        )

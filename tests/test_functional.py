@@ -1,0 +1,144 @@
+"""The 2.0 edition's functional API (``synthetic_data``, ``data_iter``, ``train_ch3``, ``Animator``...).
+
+The chapter-3 results with the book's settings, on every backend; the
+learner's model code for each framework is in ``functional_recipes.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from functional_recipes import recipe
+from helpers import TRUE_B, TRUE_W
+
+from d2lx.functional import Animator, accuracy
+from d2lx.plotting import to_numpy
+
+
+def _rows(batches) -> np.ndarray:
+    return np.concatenate([np.concatenate([to_numpy(X), to_numpy(y)], axis=1) for X, y in batches])
+
+
+def test_backend_exports_the_2_0_names(backend):
+    from d2lx.functional import BACKEND_NAMES
+
+    shared = ["Animator", "Accumulator", "Timer", "accuracy", "get_dataloader_workers", "get_fashion_mnist_labels"]
+    names = [*BACKEND_NAMES, *shared, "linreg", "show_images"]
+    assert [name for name in names if not hasattr(backend, name)] == []
+    assert 1 <= backend.get_dataloader_workers() <= 4
+
+
+def test_synthetic_data_follows_its_definition(backend):
+    features, labels = backend.synthetic_data(backend.tensor(TRUE_W.tolist()), TRUE_B, 1000)
+    X, y = to_numpy(features), to_numpy(labels)
+    assert X.shape == (1000, 2) and y.shape == (1000, 1) and X.dtype == y.dtype == np.float32
+    assert np.abs(y[:, 0] - (X @ TRUE_W + TRUE_B)).max() < 0.06  # noise N(0, 0.01)
+
+
+def test_data_iter_gives_every_example_once_per_epoch(backend):
+    features, labels = backend.synthetic_data(backend.tensor(TRUE_W.tolist()), TRUE_B, 23)
+    everything = _rows([(features, labels)])
+    for _ in range(2):
+        batches = list(backend.data_iter(5, features, labels))
+        assert [int(X.shape[0]) for X, _ in batches] == [5, 5, 5, 5, 3]
+        seen = _rows(batches)
+        assert not np.array_equal(seen, everything)  # shuffled
+        np.testing.assert_array_equal(seen[np.argsort(seen[:, 0])], everything[np.argsort(everything[:, 0])])
+
+
+def test_load_array_keeps_order_unless_training(backend):
+    features, labels = backend.synthetic_data(backend.tensor(TRUE_W.tolist()), TRUE_B, 25)
+    everything = _rows([(features, labels)])
+    ordered = backend.load_array((features, labels), 10, is_train=False)
+    assert len(ordered) == 3
+    np.testing.assert_array_equal(_rows(ordered), everything)
+    np.testing.assert_array_equal(_rows(ordered), everything)  # reusable, like a DataLoader
+    shuffled = _rows(backend.load_array((features, labels), 10))
+    assert not np.array_equal(shuffled, everything)
+    assert sorted(shuffled[:, 0].tolist()) == sorted(everything[:, 0].tolist())
+
+
+def test_linear_regression_from_scratch_recovers_w_and_b(backend):
+    features, labels = backend.synthetic_data(backend.tensor(TRUE_W.tolist()), TRUE_B, 1000)
+    cells = recipe(backend)
+    w, b = cells.linreg_scratch(backend, features, labels, batch_size=10, lr=0.03, num_epochs=3)
+    errors = np.abs(np.concatenate([TRUE_W - to_numpy(w).reshape(-1), [TRUE_B - float(to_numpy(b).reshape(-1)[0])]]))
+    assert errors.max() < 0.1, errors
+    data = backend.load_array((features, labels), 100)
+    loss = backend.evaluate_loss(*cells.linear_net(backend, w, b), data, backend.squared_loss)
+    assert 0 < loss < 1e-3  # the noise's share, 0.01**2 / 2
+
+
+@pytest.mark.parametrize("kind", ["scratch", "concise"])
+def test_train_ch3_softmax_regression_on_fashion_mnist(backend, kind):
+    train_iter, test_iter = backend.load_data_fashion_mnist(256)
+    assert (len(train_iter), len(test_iter)) == (235, 40)
+    train = getattr(recipe(backend), f"softmax_{kind}")
+    test_acc, net = train(backend, train_iter, test_iter, num_epochs=10, lr=0.1)
+    assert test_acc >= 0.80
+    backend.plt.close("all")
+    backend.predict_ch3(*net, test_iter, n=4)
+    X, y = next(iter(test_iter))
+    titles = [ax.get_title() for ax in backend.plt.gcf().axes]
+    assert [t.split("\n")[0] for t in titles] == backend.get_fashion_mnist_labels(y[:4])
+    assert sum(t.split("\n")[0] == t.split("\n")[1] for t in titles) >= 2  # most predictions are right
+    backend.plt.close("all")
+
+
+def test_load_data_fashion_mnist_resizes_once(backend):
+    train_iter, test_iter = backend.load_data_fashion_mnist(32, resize=32)
+    X, y = next(iter(train_iter))
+    assert X.shape[0] == 32 and sorted(int(d) for d in X.shape[1:]) == [1, 32, 32]
+    assert len(test_iter) == 313 and set(np.unique(to_numpy(y))) <= set(range(10))
+
+
+def test_bad_arguments_get_clear_errors(backend):
+    features, labels = backend.synthetic_data(backend.tensor(TRUE_W.tolist()), TRUE_B, 10)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        backend.data_iter(0, features, labels)
+    with pytest.raises(ValueError, match="features and labels must have the same number of rows, got 10 and 9"):
+        backend.data_iter(5, features, labels[:9])
+    with pytest.raises(ValueError, match="resize must be a positive int, got 0"):
+        backend.load_data_fashion_mnist(256, resize=0)
+    net = recipe(backend).linear_net(backend, backend.tensor([[2.0], [-3.4]]), backend.tensor([4.2]))
+    data = backend.load_array((features, labels), 5)
+    with pytest.raises(TypeError, match="updater must be .*, got 'sgd' \\(str\\)"):
+        backend.train_epoch_ch3(*net, data, backend.squared_loss, "sgd")
+    with pytest.raises(ValueError, match="num_epochs must be a positive int, got 0"):
+        backend.train_ch3(*net, data, data, backend.squared_loss, 0, lambda *args: None)
+
+
+# --- backend-free ----------------------------------------------------------------
+def test_accuracy_counts_correct_predictions():
+    assert accuracy(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([1, 1, 1])) == 2.0
+    assert accuracy(np.array([1, 0, 1]), np.array([[1], [1], [1]])) == 2.0  # labels of shape (n, 1)
+    with pytest.raises(ValueError, match="one prediction per label"):
+        accuracy(np.zeros((4, 3)), np.zeros(3))
+
+
+def test_animator_adds_points_per_line_and_is_silent_outside_jupyter(tmp_path, capsys):
+    animator = Animator(xlabel="epoch", legend=["train loss", "train acc", "test acc"], xlim=[1, 5])
+    for epoch in range(1, 6):
+        animator.add(epoch, (1 / epoch, 0.5 + epoch / 20, None if epoch < 3 else 0.6 + epoch / 50))
+    assert animator.X[0] == [1, 2, 3, 4, 5] and animator.X[2] == [3, 4, 5]
+    assert animator.Y[1] == pytest.approx([0.55, 0.6, 0.65, 0.7, 0.75])
+    assert capsys.readouterr() == ("", "")
+    path = animator.save(tmp_path / "ch3.png")
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    lines = animator.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["train loss", "train acc", "test acc"]
+    assert [(line.get_linestyle(), line.get_color()) for line in lines][1:] == [("--", "m"), ("-.", "g")]
+    animator.add([6, 6], [0.1, 0.8])  # one x per line; no name for a fourth line
+    animator.add(7, [0.1, 0.8, 0.7, 0.2])
+    figure = animator.render()
+    assert len(figure.axes[0].get_lines()) == 4  # lines are reused, one more for the new fourth
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["train loss", "train acc", "test acc"]
+
+
+def test_animator_with_several_subplots():
+    animator = Animator(nrows=2, ncols=2)
+    animator.add(1, 2.0)
+    assert len(animator.render().axes) == 4 and len(animator.axes) == 4
+    assert animator.X == [[1.0]] and animator.Y == [[2.0]]
+    with pytest.raises(ValueError, match="nrows must be a positive int, got 0"):
+        Animator(nrows=0)
