@@ -6,13 +6,17 @@ all; ``nox -s tests-torch`` runs one; ``nox -l`` lists them.
 
 Per backend there are two sessions: ``tests-<backend>``
 (pytest) and ``notebooks-<backend>`` (executes ``notebooks/<backend>/*.ipynb``), each in its own
-environment.
-Adding a backend is one entry in ``BACKENDS``. ``tests-<backend>-3.13`` runs the
-suite on the newest Python with numpy 2 (``tests-core-3.13``: the core without any framework).
+environment. ``tests-<backend>-3.13`` runs the suite on the newest Python with numpy 2
+(``tests-core-3.13``: the core without any framework).
+
+The backends, their pip extras and their Pythons come from ``d2lx/backends.py``, the registry that the
+CLI, the tests and the benchmark read too (loaded here by file path: nox's own Python has no d2lx).
+Adding a backend is one entry there.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import nox
@@ -20,27 +24,32 @@ import nox
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
-# backend -> (python version, extra pip arguments such as a constraints file)
-BACKENDS = {
-    "torch": ("3.11", ["-c", ".ci/constraints-torch.txt"]),
-    # MXNet 1.9.1 imports only with numpy<1.24 (so Python <= 3.11); the extra's bounds say so
-    "mxnet": ("3.11", []),
-    # JAX on CPU: jax, jaxlib, flax (linen), optax; no TensorFlow
-    "jax": ("3.11", []),
-    "tensorflow": ("3.11", ["-c", ".ci/constraints-tensorflow.txt"]),
-}
+
+def _load_registry():
+    path = Path(__file__).resolve().parent / "d2lx" / "backends.py"
+    spec = importlib.util.spec_from_file_location("d2lx_backends", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+d2lx_backends = _load_registry()
+
+# backend -> (python version, extra pip arguments such as a constraints file); why each backend has the
+# Pythons and constraints it has is written next to its entry in d2lx/backends.py
+BACKENDS = {b.name: (b.pythons[0], list(b.ci_pip_args)) for b in d2lx_backends.BACKENDS}
 
 # The newest Python, tested with numpy 2 for the core and the backends that support it. PyTorch's
 # registry wheels for other Pythons are multi-GB CUDA builds and MXNet stops at 3.11, so they stay
 # on 3.11 (see README). "core" is the package without any framework.
-NEWEST_PYTHON = "3.13"
-ON_NEWEST_PYTHON = ("core", "jax", "tensorflow")
+NEWEST_PYTHON = d2lx_backends.NEWEST_PYTHON
+ON_NEWEST_PYTHON = d2lx_backends.tested_on(NEWEST_PYTHON)
 
-# backend -> the pip extra its environments install, where that is not the backend's name
-PIP_EXTRA = {"tensorflow": "tensorflow-cpu"}  # CI has no GPU: the CPU-only wheel is much smaller
+# backend -> the pip extra its environments install (tensorflow: tensorflow-cpu, CI has no GPU)
+PIP_EXTRA = {b.name: b.ci_extra for b in d2lx_backends.BACKENDS}
 
 
-@nox.session(python="3.11")
+@nox.session(python=d2lx_backends.MAIN_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting, for the whole tree."""
     session.install("ruff")
@@ -53,7 +62,7 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
         session.install("-e", f".[{extras}]")
         return
     _, pip_args = BACKENDS[backend]
-    session.install(*pip_args, "-e", f".[{PIP_EXTRA.get(backend, backend)},{extras}]")
+    session.install(*pip_args, "-e", f".[{PIP_EXTRA[backend]},{extras}]")
 
 
 def _tests(session: nox.Session, backend: str) -> None:

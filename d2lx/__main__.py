@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from d2lx import backends
 from d2lx.plotting import to_numpy
 
-BACKENDS = ("torch", "mxnet", "jax", "tensorflow")
+BACKENDS = backends.names()
 TRUE_W, TRUE_B = [2.0, -3.4], 4.2
 
 

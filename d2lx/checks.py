@@ -3,11 +3,19 @@
 A learner who passes ``batch_size=0`` should read
 ``ValueError: batch_size must be a positive int, got 0`` rather than a
 traceback from deep inside a framework.
+
+Each rule is written once here, and so is the rule each of the book's argument
+names follows (``_RULES``). A model's arguments are checked by one call,
+``hyperparameters(self.hparams)``: on torch, MXNet and TensorFlow its
+``save_hyperparameters()`` makes it (``CheckedHyperParameters``), on JAX, whose
+models are dataclasses, ``Module.__post_init__`` does. So a bad argument gives
+the same message on every backend.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 
@@ -20,77 +28,30 @@ def _describe(value: Any) -> str:
     return text
 
 
-def positive_int(name: str, value: Any) -> int:
-    """Return ``value`` if it is an int >= 1, else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {_describe(value)}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
+def _rule(function_name: str, what: str, kind: type, accepts: Callable[[Any], bool]) -> Callable[[str, Any], Any]:
+    """The check ``function_name(name, value)``: ``value`` as an int (``kind`` ``Integral``) or a float
+    (``Real``) if it is a ``kind`` (never a bool) that ``accepts``, else a ``TypeError`` (not a ``kind``) or
+    a ``ValueError`` (not accepted) that reads ``<name> must be <what>, got <value>``. ``accepts`` is
+    written as comparisons, which NaN fails."""
+    convert = int if kind is numbers.Integral else float
+
+    def check(name: str, value: Any):
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise TypeError(f"{name} must be {what}, got {_describe(value)}")
+        if not accepts(value):
+            raise ValueError(f"{name} must be {what}, got {value}")
+        return convert(value)
+
+    check.__name__ = check.__qualname__ = function_name
+    check.__doc__ = f"Return ``value`` as {convert.__name__} if it is {what}, else raise naming ``name``."
+    return check
 
 
-def non_negative_int(name: str, value: Any) -> int:
-    """Return ``value`` if it is an int >= 0, else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative int, got {_describe(value)}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value}")
-    return int(value)
-
-
-def non_negative_number(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a real number >= 0, else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a non-negative number, got {_describe(value)}")
-    if not value >= 0:  # also rejects NaN
-        raise ValueError(f"{name} must be a non-negative number, got {value}")
-    return float(value)
-
-
-def positive_number(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a real number > 0, else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive number, got {_describe(value)}")
-    if not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value}")
-    return float(value)
-
-
-def probability(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a real number in [0, 1], else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number in [0, 1], got {_describe(value)}")
-    if not 0 <= value <= 1:  # also rejects NaN
-        raise ValueError(f"{name} must be a number in [0, 1], got {value}")
-    return float(value)
-
-
-# The book's hyperparameter names and what each must be, for ``hyperparameters`` below.
-_RULES = {
-    "num_inputs": positive_int,
-    "num_outputs": positive_int,
-    "num_hiddens": positive_int,
-    "num_hiddens_1": positive_int,
-    "num_hiddens_2": positive_int,
-    "lr": positive_number,
-    "sigma": non_negative_number,
-    "lambd": non_negative_number,
-    "wd": non_negative_number,
-    "dropout_1": probability,
-    "dropout_2": probability,
-}
-
-
-def hyperparameters(values: dict[str, Any]) -> None:
-    """Check each of ``values`` (a model's ``hparams``) whose name the book uses, by that name's rule.
-
-    One call per model (``checks.hyperparameters(self.hparams)``) gives every
-    backend the same messages, e.g. ``dropout_1 must be a number in [0, 1], got 1.5``.
-    """
-    for name, value in values.items():
-        rule = _RULES.get(name)
-        if rule is not None:
-            rule(name, value)
+positive_int = _rule("positive_int", "a positive int", numbers.Integral, lambda v: v >= 1)
+non_negative_int = _rule("non_negative_int", "a non-negative int", numbers.Integral, lambda v: v >= 0)
+positive_number = _rule("positive_number", "a positive number", numbers.Real, lambda v: v > 0)
+non_negative_number = _rule("non_negative_number", "a non-negative number", numbers.Real, lambda v: v >= 0)
+probability = _rule("probability", "a number in [0, 1]", numbers.Real, lambda v: 0 <= v <= 1)
 
 
 def image_size(name: str, value: Any) -> tuple[int, int]:
@@ -103,6 +64,59 @@ def image_size(name: str, value: Any) -> tuple[int, int]:
     if not ok:
         raise ValueError(f"{name} must be two positive ints (height, width), got {_describe(value)}")
     return int(value[0]), int(value[1])
+
+
+# The book's argument names and the rule each follows: the models' hyperparameters (chapters 3-5),
+# then the data modules' and the trainer's arguments.
+_RULES: dict[str, Callable[[str, Any], Any]] = {
+    "num_inputs": positive_int,
+    "num_outputs": positive_int,
+    "num_hiddens": positive_int,
+    "num_hiddens_1": positive_int,
+    "num_hiddens_2": positive_int,
+    "lr": positive_number,
+    "sigma": non_negative_number,
+    "lambd": non_negative_number,
+    "wd": non_negative_number,
+    "dropout_1": probability,
+    "dropout_2": probability,
+    "batch_size": positive_int,
+    "num_train": positive_int,
+    "num_val": non_negative_int,
+    "resize": image_size,
+    "max_epochs": positive_int,
+    "num_gpus": non_negative_int,
+    "gradient_clip_val": non_negative_number,
+}
+
+
+def hyperparameters(values: dict[str, Any]) -> None:
+    """Check each of ``values`` (e.g. a model's ``hparams``) whose name the book uses, by that name's rule,
+    in order, e.g. ``dropout_1 must be a number in [0, 1], got 1.5``. Other names are not checked."""
+    for name, value in values.items():
+        rule = _RULES.get(name)
+        if rule is not None:
+            rule(name, value)
+
+
+class CheckedHyperParameters:
+    """Mixed in before a model's ``Module``: ``save_hyperparameters()`` checks what it saves.
+
+    ``HyperParameters.save_hyperparameters`` stores the constructor's arguments as
+    ``self.hparams`` before it makes them attributes; storing them here checks them
+    (``hyperparameters``) first. So a model written as in the book
+    (``super().__init__(); self.save_hyperparameters()``) rejects a bad argument before it makes
+    any parameter, and so does a class a learner derives from it.
+    """
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        return self._checked_hparams
+
+    @hparams.setter
+    def hparams(self, values: dict[str, Any]) -> None:
+        hyperparameters(values)
+        self._checked_hparams = values
 
 
 def matching_features(model: Any, num_inputs: int, shape: Any) -> None:

@@ -1,23 +1,30 @@
 """The backend-free halves of ``DataModule`` and the two datasets of chapters 3 and 4.
 
-A backend's ``DataModule`` adds ``get_tensorloader`` and ``_from_numpy`` (how
-numpy arrays become its tensors); everything else (argument checks, drawing the
-synthetic data, finding Fashion-MNIST, text labels, pictures) is written here once.
+A backend's ``DataModule`` adds how numpy arrays become its tensors (``_from_numpy``) and, where
+its tensors need it, how an index is made and rows are gathered (``_to_index``, ``_take``); its
+``FashionMNIST`` adds how the images are held (``_make_dataset``). Everything else (argument
+checks, the loaders, drawing the synthetic data, finding Fashion-MNIST, text labels, pictures) is
+written here once. The hooks are listed in ``d2lx/contract.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from d2lx import checks
-from d2lx.data.fashion_mnist import fashion_mnist_arrays, text_labels
+from d2lx import checks, contract
+from d2lx.checks import CheckedHyperParameters
+from d2lx.data.fashion_mnist import fashion_mnist_arrays, resize_matrix, text_labels
+from d2lx.data.loader import ArrayLoader
 from d2lx.data.synthetic import synthetic_regression
 from d2lx.hparams import HyperParameters
 from d2lx.plotting import show_images, to_numpy
 
 
-class DataModuleBase(HyperParameters):
+class DataModuleBase(CheckedHyperParameters, HyperParameters):
     """Data for a ``Trainer``: ``train_dataloader()`` and ``val_dataloader()``.
+
+    ``save_hyperparameters()`` checks the arguments the book names (``batch_size``, ``num_train``,
+    ``resize``, ...) by the rules of ``d2lx.checks``, also in a learner's own subclass.
 
     ``root`` is where a dataset is looked for first; ``None`` means d2lx's
     default search (see ``d2lx.data.fashion_mnist``). ``num_workers`` is kept
@@ -36,8 +43,25 @@ class DataModuleBase(HyperParameters):
     def val_dataloader(self):
         return self.get_dataloader(train=False)
 
-    def _from_numpy(self, array: np.ndarray):  # pragma: no cover - every backend defines it
-        raise NotImplementedError
+    def get_tensorloader(self, tensors, train: bool, indices=slice(0, None)) -> ArrayLoader:
+        """Minibatches of ``batch_size`` rows of ``tensors[indices]``, shuffled when ``train``."""
+        tensors = tuple(a[indices] for a in tensors)
+        return ArrayLoader(tensors, self.batch_size, shuffle=train, to_index=self._to_index, take=self._take)
+
+    # --- backend hooks (see d2lx/contract.py) ------------------------------------------------
+    def _from_numpy(self, array: np.ndarray):
+        """``array`` as a tensor of the backend's framework."""
+        raise contract.not_implemented(self, "_from_numpy")
+
+    @staticmethod
+    def _to_index(order: np.ndarray):
+        """A shuffled numpy index as the framework wants it for ``_take``; numpy's own by default."""
+        return order
+
+    @staticmethod
+    def _take(array, index):
+        """The rows ``index`` of ``array``; plain indexing by default."""
+        return array[index]
 
 
 class SyntheticRegressionDataBase(DataModuleBase):
@@ -45,9 +69,6 @@ class SyntheticRegressionDataBase(DataModuleBase):
 
     def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32):
         super().__init__()
-        checks.positive_int("num_train", num_train)
-        checks.non_negative_int("num_val", num_val)
-        checks.positive_int("batch_size", batch_size)
         self.save_hyperparameters()
         X, y = synthetic_regression(w, b, noise, num_train + num_val)
         self.X, self.y = self._from_numpy(X), self._from_numpy(y)
@@ -72,20 +93,65 @@ class WeightDecayDataBase(SyntheticRegressionDataBase):
         self.save_hyperparameters()
 
 
+class ImageDataset:
+    """Resident uint8 images and their labels: ``len`` is the number of examples, ``dataset[i]`` one
+    example as the loaders give it (float32, resized, with the channel axis), ``tensors`` the pair."""
+
+    def __init__(self, images, labels, to_float):
+        self.tensors = (images, labels)
+        self._to_float = to_float
+
+    def __len__(self) -> int:
+        return int(self.tensors[0].shape[0])
+
+    def __getitem__(self, index: int):
+        images, labels = self.tensors
+        return self._to_float(images[index : index + 1])[0], labels[index]
+
+
 class FashionMNISTBase(DataModuleBase):
-    """The real Fashion-MNIST (60000 training and 10000 validation images), resized once if asked."""
+    """The real Fashion-MNIST (60000 training and 10000 validation images), resized per batch if asked.
+
+    The images stay resident as the original uint8 ``(N, 28, 28)`` (55 MiB for both sets); each
+    batch is scaled to [0, 1] and bilinearly resized as it is drawn, by two small matrix products
+    in the framework (``_images``), on the device the tensors live on. So ``resize=(224, 224)``
+    costs no more memory than 28x28, and a batch equals the once-resized images to float32
+    rounding. ``data.train`` and ``data.val`` hold the uint8 images and the labels.
+    """
 
     def __init__(self, batch_size: int = 64, resize: tuple[int, int] = (28, 28)):
         super().__init__()
-        checks.positive_int("batch_size", batch_size)
-        checks.image_size("resize", resize)
         self.save_hyperparameters()
-        train_X, train_y, val_X, val_y = fashion_mnist_arrays(self.root, tuple(resize))
+        self.resize = tuple(resize)
+        train_X, train_y, val_X, val_y = fashion_mnist_arrays(self.root)
         self.train = self._make_dataset(train_X, train_y)
         self.val = self._make_dataset(val_X, val_y)
+        height, width = train_X.shape[1:]
+        self._resize_matrices = None
+        if self.resize != (height, width):
+            rows, cols = resize_matrix(height, self.resize[0]), resize_matrix(width, self.resize[1])
+            self._resize_matrices = (self._from_numpy(rows), self._from_numpy(cols))
 
-    def _make_dataset(self, images: np.ndarray, labels: np.ndarray):  # pragma: no cover - per backend
-        raise NotImplementedError
+    def get_dataloader(self, train: bool):
+        data = self.train if train else self.val
+        tensors = getattr(data, "tensors", data)
+        return ArrayLoader(
+            tensors, self.batch_size, shuffle=train, to_index=self._to_index, take=self._take, transform=self._batch
+        )
+
+    def _batch(self, batch: tuple) -> tuple:
+        images, labels = batch
+        return self._images(images), labels
+
+    def _make_dataset(self, images: np.ndarray, labels: np.ndarray):
+        """The backend's dataset of uint8 ``images`` (N, H, W) and ``labels`` (a hook: see d2lx/contract.py)."""
+        raise contract.not_implemented(self, "_make_dataset")
+
+    def _images(self, images):
+        """A batch of uint8 images ``(n, H, W)`` as float32 in [0, 1] of size ``resize``, with the
+        backend's channel axis: ``R_h @ X @ R_w.T`` with ``self._resize_matrices`` when they are set
+        (a hook: see d2lx/contract.py)."""
+        raise contract.not_implemented(self, "_images")
 
     def text_labels(self, indices) -> list[str]:
         """The class names of numeric labels."""

@@ -385,9 +385,3 @@ def make_ch3(
 
 
 __all__ = ["Animator", "accuracy", "get_dataloader_workers", "get_fashion_mnist_labels", "linreg"]
-
-# What each backend's ``functional.py`` exports (with its own ``sgd``, loops and data functions).
-BACKEND_NAMES = (
-    "data_iter", "evaluate_accuracy", "evaluate_loss", "load_array", "load_data_fashion_mnist", "predict_ch3",
-    "sgd", "squared_loss", "synthetic_data", "train_ch3", "train_epoch_ch3",
-)  # fmt: skip

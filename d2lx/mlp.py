@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from d2lx import checks
-
 
 def l2_penalty(w):
     """Half the squared L2 norm of ``w`` (a tensor with ``.sum()``: torch, MXNet, JAX, numpy)."""
@@ -31,7 +29,6 @@ class WeightDecayScratchBase:
     def __init__(self, num_inputs, lambd, lr, sigma=0.01):
         super().__init__(num_inputs, lr, sigma)
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
 
     def loss(self, y_hat, y):
         return super().loss(y_hat, y) + self.lambd * self._l2_penalty(self.w)
@@ -43,4 +40,3 @@ class WeightDecayBase:
     def __init__(self, wd, lr):
         super().__init__(lr)
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)

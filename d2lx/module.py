@@ -27,8 +27,18 @@ class ModuleBase:
     plot_train_per_epoch: int = 2
     plot_valid_per_epoch: int = 1
 
-    def _make_board(self) -> ProgressBoard:
-        return ProgressBoard()
+    @property
+    def board(self) -> ProgressBoard:
+        """The ``ProgressBoard`` this model plots on, made at first use (no backend's ``__init__`` needs to)."""
+        board = self.__dict__.get("_d2lx_board")
+        if board is None:
+            board = ProgressBoard()
+            object.__setattr__(self, "_d2lx_board", board)  # past the frameworks' attribute tracking
+        return board
+
+    @board.setter
+    def board(self, value: ProgressBoard) -> None:
+        object.__setattr__(self, "_d2lx_board", value)
 
     def plot(self, key: str, value, train: bool) -> None:
         """Draw ``value`` (a scalar tensor or number) on the board as ``train_<key>`` or ``val_<key>``.

@@ -8,11 +8,14 @@ with ``@d2l.add_to_class(d2l.Trainer)`` keeps working.
 
 from __future__ import annotations
 
+import itertools
+import numbers
 import os
 import sys
 import warnings
 
-from d2lx import checks, display
+from d2lx import checks, contract, display
+from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 
 
@@ -25,35 +28,98 @@ def _progress_wanted(progress_bar: bool | None) -> bool:
     return not display.in_notebook() and sys.stderr is not None and sys.stderr.isatty()
 
 
-class _CountingLoader:
-    """Wrap a data loader so each batch it yields advances the progress bar.
+class _LoaderView:
+    """A data loader seen through the trainer: at most ``limit`` batches, each advancing ``bar``.
 
-    Everything else (``len``, ``dataset``, ``batch_size``...) is the wrapped loader's.
+    Everything else (``dataset``, ``batch_size``...) is the wrapped loader's, so a book cell that
+    reads ``trainer.train_dataloader.batch_size`` still works.
     """
 
-    def __init__(self, loader, bar):
+    def __init__(self, loader, limit: int | None = None, bar=None):
         self._loader = loader
+        self._limit = limit
         self._bar = bar
 
     def __iter__(self):
-        for batch in self._loader:
+        batches = iter(self._loader) if self._limit is None else itertools.islice(self._loader, self._limit)
+        for batch in batches:
             yield batch
-            self._bar.update(1)
+            if self._bar is not None:
+                self._bar.update(1)
 
     def __len__(self) -> int:
-        return len(self._loader)
+        full = len(self._loader)
+        return full if self._limit is None else min(full, self._limit)
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
 
 
-class TrainerBase(HyperParameters):
+# The training budget, for every Trainer of a process (a notebook run on a smaller budget, CI).
+LIMIT_ENV = {
+    "limit_train_batches": "D2LX_LIMIT_TRAIN_BATCHES",
+    "limit_val_batches": "D2LX_LIMIT_VAL_BATCHES",
+    "fast_dev_run": "D2LX_FAST_DEV_RUN",
+}
+
+
+def _from_env(name: str):
+    """The value of ``name``'s environment variable: an int, a float, a bool for ``fast_dev_run``, or None."""
+    variable = LIMIT_ENV[name]
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return None
+    lowered = text.lower()
+    if name == "fast_dev_run" and lowered in ("true", "false", "yes", "no", "on", "off"):
+        return lowered in ("true", "yes", "on")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"{variable} must be an int (batches) or a float in [0, 1] (a fraction), got {text!r}"
+        ) from None
+
+
+def _check_limit(name: str, value):
+    """``None`` (no limit), an int >= 0 (batches) or a float in [0, 1] (a fraction of the epoch)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int (batches) or a float in [0, 1] (a fraction), got {value!r} (bool)")
+    if isinstance(value, numbers.Integral):
+        return checks.non_negative_int(name, value)
+    if isinstance(value, numbers.Real) and 0 <= value <= 1:
+        return float(value)
+    raise ValueError(f"{name} must be an int (batches) or a float in [0, 1] (a fraction), got {value!r}")
+
+
+def _batches(limit, full: int) -> int | None:
+    """How many of ``full`` batches ``limit`` allows; None when it allows them all."""
+    if limit is None:
+        return None
+    count = limit if isinstance(limit, int) else (max(1, int(limit * full)) if limit > 0 else 0)
+    return None if count >= full else count
+
+
+class TrainerBase(CheckedHyperParameters, HyperParameters):
     """``fit(model, data)`` for every backend: prepare, then ``fit_epoch`` ``max_epochs`` times.
 
     ``stop_on_nan`` (default on) raises ``TrainingDivergedError`` when a
     plotted loss becomes NaN/inf; ``progress_bar`` shows a tqdm bar (default:
     on in terminals, off in Jupyter, where the live plot shows progress; the
     environment variable ``D2LX_PROGRESS=0/1`` overrides the default).
+
+    The training budget, as in Lightning, for running the book's heavy chapters on a CPU:
+    ``limit_train_batches`` and ``limit_val_batches`` (an int: that many batches per epoch; a
+    float in [0, 1]: that fraction of them) and ``fast_dev_run`` (True: one epoch of one batch;
+    an int n: one epoch of n batches). An epoch is then the limited one, on the progress bar and
+    on the board's x-axis. Where an argument is not given, the environment variables
+    ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES`` and ``D2LX_FAST_DEV_RUN`` set it for
+    every ``Trainer`` of the process, so a notebook runs unchanged on a smaller budget.
     """
 
     # Class-level defaults, so a book cell that redefines ``__init__`` without
@@ -71,16 +137,39 @@ class TrainerBase(HyperParameters):
         *,
         stop_on_nan: bool = True,
         progress_bar: bool | None = None,
+        limit_train_batches: int | float | None = None,
+        limit_val_batches: int | float | None = None,
+        fast_dev_run: bool | int = False,
     ):
-        checks.positive_int("max_epochs", max_epochs)
-        checks.non_negative_int("num_gpus", num_gpus)
-        checks.non_negative_number("gradient_clip_val", gradient_clip_val)
-        self.save_hyperparameters()
+        self.save_hyperparameters()  # checks max_epochs, num_gpus and gradient_clip_val (d2lx.checks)
         self.gpus = self._select_gpus(num_gpus)
+        self._set_budget(limit_train_batches, limit_val_batches, fast_dev_run)
+
+    # Class-level defaults for a book cell that redefines ``__init__`` (see above).
+    limit_train_batches: int | float | None = None
+    limit_val_batches: int | float | None = None
+    fast_dev_run: bool | int = False
+
+    def _set_budget(self, limit_train_batches, limit_val_batches, fast_dev_run) -> None:
+        """Check the budget arguments, fill the ones not given from the environment, apply fast_dev_run."""
+        given = {"limit_train_batches": limit_train_batches, "limit_val_batches": limit_val_batches}
+        for name, value in given.items():
+            setattr(self, name, _check_limit(name, _from_env(name) if value is None else value))
+        run = fast_dev_run if fast_dev_run is not False else (_from_env("fast_dev_run") or False)
+        run = int(run) if isinstance(run, bool) else checks.non_negative_int("fast_dev_run", run)  # 0: off
+        self.fast_dev_run = run
+        if run:
+            self.max_epochs = 1
+            self.limit_train_batches = self.limit_val_batches = run
+
+    # The backend's ``devices`` module (a hook: see d2lx/contract.py).
+    _devices = None
 
     def _available_gpus(self) -> list:
-        """The backend's GPU devices (``try_all_gpus()``); none in the core."""
-        return []
+        """The GPUs the backend's framework can use (an empty list when there is none)."""
+        if self._devices is None:
+            raise contract.not_implemented(self, "_devices")
+        return self._devices.available_gpus()
 
     def _select_gpus(self, requested: int) -> list:
         available = self._available_gpus()
@@ -96,6 +185,13 @@ class TrainerBase(HyperParameters):
     def prepare_data(self, data) -> None:
         self.train_dataloader = data.train_dataloader()
         self.val_dataloader = data.val_dataloader()
+        train_limit = _batches(self.limit_train_batches, len(self.train_dataloader))
+        if train_limit is not None:
+            self.train_dataloader = _LoaderView(self.train_dataloader, train_limit)
+        if self.val_dataloader is not None:
+            val_limit = _batches(self.limit_val_batches, len(self.val_dataloader))
+            if val_limit is not None:
+                self.val_dataloader = _LoaderView(self.val_dataloader, val_limit)
         self.num_train_batches = len(self.train_dataloader)
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
 
@@ -135,8 +231,18 @@ class TrainerBase(HyperParameters):
         Nothing by default; the JAX backend initialises the parameters and its ``TrainState`` here.
         """
 
-    def fit_epoch(self) -> None:  # pragma: no cover - every backend defines it
-        raise NotImplementedError
+    # --- backend hooks (see d2lx/contract.py) ------------------------------------------------
+    def prepare_batch(self, batch):
+        """The batch moved to the training device."""
+        raise contract.not_implemented(self, "prepare_batch")
+
+    def fit_epoch(self) -> None:
+        """One epoch: forward, gradients and update on every training batch, then validation."""
+        raise contract.not_implemented(self, "fit_epoch")
+
+    def clip_gradients(self, grad_clip_val, grads_or_model):
+        """The gradients rescaled together so that their joint norm is at most ``grad_clip_val``."""
+        raise contract.not_implemented(self, "clip_gradients")
 
     def _open_progress_bar(self):
         if not _progress_wanted(self.progress_bar) or self.num_train_batches == 0:
@@ -144,7 +250,7 @@ class TrainerBase(HyperParameters):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=self.max_epochs * self.num_train_batches, unit="batch", leave=True)
-        self.train_dataloader = _CountingLoader(self.train_dataloader, bar)
+        self.train_dataloader = _LoaderView(self.train_dataloader, bar=bar)
         return bar
 
 

@@ -3,19 +3,20 @@
 Which backends: those named by ``--backend NAME`` (repeatable) or the
 environment variable ``D2LX_BACKEND`` (comma-separated); otherwise every
 backend whose framework is installed. A backend that was asked for but cannot
-be imported is an error, not a skip.
+be imported is an error, not a skip. The backends and their frameworks come from
+``d2lx.backends``, the registry.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 
 import pytest
 
-BACKENDS = ("torch", "mxnet", "jax", "tensorflow")
-FRAMEWORK_OF = {"torch": "torch", "mxnet": "mxnet", "jax": "flax", "tensorflow": "tensorflow"}
+from d2lx import backends
+
+BACKENDS = backends.names()
 
 
 def pytest_addoption(parser):
@@ -32,21 +33,9 @@ def _requested(config) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _installed() -> list[str]:
-    found = []
-    for name in BACKENDS:
-        try:
-            has_backend = importlib.util.find_spec(f"d2lx.{name}") is not None
-        except ImportError:
-            has_backend = False
-        if has_backend and importlib.util.find_spec(FRAMEWORK_OF[name]) is not None:
-            found.append(name)
-    return found
-
-
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
-        names = _requested(metafunc.config) or _installed()
+        names = _requested(metafunc.config) or list(backends.installed())
         metafunc.parametrize("backend", names, indirect=True)
 
 

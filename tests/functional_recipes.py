@@ -7,8 +7,12 @@ Each recipe imports its framework only when called.
 
 from __future__ import annotations
 
+from helpers import backend_name, per_backend
+
 
 class Torch:
+    backend = "torch"
+
     @staticmethod
     def linreg_scratch(d2l, features, labels, batch_size, lr, num_epochs):
         import torch
@@ -56,6 +60,8 @@ class Torch:
 
 
 class MXNet:
+    backend = "mxnet"
+
     @staticmethod
     def linreg_scratch(d2l, features, labels, batch_size, lr, num_epochs):
         from mxnet import autograd, np
@@ -108,6 +114,8 @@ class MXNet:
 
 
 class TensorFlow:
+    backend = "tensorflow"
+
     @staticmethod
     def linreg_scratch(d2l, features, labels, batch_size, lr, num_epochs):
         import tensorflow as tf
@@ -153,6 +161,8 @@ class TensorFlow:
 
 class JAX:
     """No 2.0 edition: the net is a function of its parameters, and updaters return new parameters."""
+
+    backend = "jax"
 
     @staticmethod
     def linreg_scratch(d2l, features, labels, batch_size, lr, num_epochs):
@@ -204,9 +214,9 @@ class JAX:
         return (lambda params, X: d2l.linreg(X, *params), [w, b])
 
 
-RECIPES = {"torch": Torch, "mxnet": MXNet, "tensorflow": TensorFlow, "jax": JAX}
+RECIPES = per_backend(Torch, MXNet, JAX, TensorFlow)
 
 
 def recipe(backend):
     """The recipes of ``backend`` (the imported ``d2lx.<name>`` module)."""
-    return RECIPES[backend.__name__.rsplit(".", 1)[-1]]
+    return RECIPES[backend_name(backend)]

@@ -50,11 +50,20 @@ def test_real_dataset_shapes_and_labels():
 
 
 @needs_system_copy
-def test_resize_once_to_32():
-    train_X, train_y, val_X, val_y = fm.fashion_mnist_arrays(resize=(32, 32))
-    assert train_X.shape == (60000, 32, 32) and val_X.shape == (10000, 32, 32)
-    assert train_X.dtype == np.float32 and 0.0 <= train_X.min() and train_X.max() <= 1.0
+def test_resident_arrays_are_the_uint8_originals_shared_read_only():
+    train_X, train_y, val_X, val_y = fm.fashion_mnist_arrays()
+    assert train_X.shape == (60000, 28, 28) and val_X.shape == (10000, 28, 28) and train_X.dtype == np.uint8
     assert train_y.dtype == np.int64 and len(val_y) == 10000
+    assert fm.fashion_mnist_arrays()[0] is train_X and not train_X.flags.writeable
+
+
+def test_resize_matrix_is_the_bilinear_map():
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 28, 28), dtype=np.float32)
+    for size in ((32, 32), (224, 224), (20, 40), (7, 28)):
+        rows, cols = fm.resize_matrix(28, size[0]), fm.resize_matrix(28, size[1])
+        np.testing.assert_allclose(rows @ images @ cols.T, fm.resize_images(images, size), atol=1e-6)
+        assert rows.shape == (size[0], 28) and np.allclose(rows.sum(axis=1), 1)
 
 
 def test_resize_is_bilinear_with_half_pixel_centres():

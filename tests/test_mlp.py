@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import (
-    TRUE_B,
-    TRUE_W,
-    final_val_accuracy,
-    model_outputs,
-    scratch_parameters,
-    small_classification,
-    weights_after_apply_init,
-    xavier,
-)
+from adapters import adapter
+from helpers import TRUE_B, TRUE_W, final_val_accuracy, small_classification
 
 from d2lx.plotting import to_numpy
 from d2lx.utils import seeded_normal
@@ -57,7 +49,7 @@ def test_mlp_scratch_starts_from_the_seeded_stream(backend):
     first = backend.MLPScratch(num_inputs=12, num_outputs=10, num_hiddens=8, lr=0.1, sigma=0.5)
     backend.Trainer(max_epochs=1).fit(first, data)  # training draws nothing from the stream
     second = backend.MLPScratch(num_inputs=12, num_outputs=10, num_hiddens=8, lr=0.1, sigma=0.5)
-    W1, W2 = scratch_parameters(backend, second, ("W1", "W2"), X)
+    W1, W2 = adapter(backend).scratch_parameters(second, ("W1", "W2"), X)
     backend.set_seed(3)
     [seeded_normal(shape, 0.5) for shape in ((12, 8), (8, 10))]  # the first model's
     np.testing.assert_array_equal(W1, seeded_normal((12, 8), 0.5))
@@ -120,6 +112,7 @@ def test_dropout_only_while_training_and_seeded(backend, kind):
     # only if the trainer trains with dropout; validation must run without it
     data = small_classification(backend, num_train=64, num_val=64, batch_size=64, scale=5.0)
     X, y = next(iter(data.val_dataloader()))
+    outputs = adapter(backend).model_outputs
     runs = []
     for p in (0.5, 0.5, 0.0):
         backend.set_seed(0)
@@ -132,10 +125,10 @@ def test_dropout_only_while_training_and_seeded(backend, kind):
             assert second == pytest.approx(first, rel=1e-6)
         else:
             assert abs(second - first) > 1e-4 * first
-        evaluated = model_outputs(backend, model, X, training=False, trainer=trainer)
-        np.testing.assert_array_equal(evaluated, model_outputs(backend, model, X, training=False, trainer=trainer))
+        evaluated = outputs(model, X, training=False, trainer=trainer)
+        np.testing.assert_array_equal(evaluated, outputs(model, X, training=False, trainer=trainer))
         assert runs[-1]["val_loss"][-1] == pytest.approx(_cross_entropy(evaluated, to_numpy(y)), rel=1e-4)
-        trained = [model_outputs(backend, model, X, training=True, trainer=trainer) for _ in range(2)]
+        trained = [outputs(model, X, training=True, trainer=trainer) for _ in range(2)]
         if p == 0.0:  # nothing dropped: training mode computes the same function
             np.testing.assert_allclose(trained[0], evaluated, rtol=1e-5, atol=1e-6)
         else:
@@ -146,10 +139,10 @@ def test_dropout_only_while_training_and_seeded(backend, kind):
 def test_dropout_of_one_leaves_only_the_output_bias(backend):
     X = next(iter(small_classification(backend).val_dataloader()))[0]
     model = DROPOUT_MODELS["scratch"](backend, 1.0, 1.0)
-    out = model_outputs(backend, model, X, training=True)
+    out = adapter(backend).model_outputs(model, X, training=True)
     assert out.shape == (64, 10)
     np.testing.assert_array_equal(out, np.broadcast_to(out[:1], out.shape))  # every row the same
-    assert not np.allclose(model_outputs(backend, model, X, training=False), out)
+    assert not np.allclose(adapter(backend).model_outputs(model, X, training=False), out)
 
 
 @pytest.mark.parametrize(
@@ -182,8 +175,9 @@ def test_xavier_initialisation_through_apply_init(backend, kind):
         model = backend.MLP(num_outputs=10, num_hiddens=256, lr=0.1)
     else:
         model = backend.DropoutMLPScratch(10, 256, 128, 0.5, 0.5, lr=0.1)
-    default = weights_after_apply_init(backend, model, X)
-    drawn = weights_after_apply_init(backend, model, X, xavier(backend))
+    adapt = adapter(backend)
+    default = adapt.weights_after_apply_init(model, X)
+    drawn = adapt.weights_after_apply_init(model, X, adapt.xavier())
     assert [w.shape for w in drawn] == [w.shape for w in default] and len(drawn) in (2, 3)
     for before, w in zip(default, drawn):
         fan_in, fan_out = w.shape

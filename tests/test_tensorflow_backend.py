@@ -214,9 +214,9 @@ def test_gradient_clipping_bounds_the_joint_norm():
 
 def test_fashion_mnist_is_nhwc_with_int32_labels_like_d2l():
     data = d2l.FashionMNIST(batch_size=32)
-    images, labels = data.train  # d2l's TensorFlow code unpacks the pair
-    assert tuple(images.shape) == (60000, 28, 28, 1) and data.train[0] is images
-    assert images.dtype == tf.float32 and labels.dtype == tf.int32 and len(data.train) == 60000
+    images, labels = data.train  # d2l's TensorFlow code unpacks the pair: the original uint8 images
+    assert tuple(images.shape) == (60000, 28, 28) and data.train[0] is images
+    assert images.dtype == tf.uint8 and labels.dtype == tf.int32 and len(data.train) == 60000
     X, y = next(iter(data.val_dataloader()))
     assert tuple(X.shape) == (32, 28, 28, 1) and y.dtype == tf.int32
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import TRUE_B, TRUE_W, final_val_accuracy, w_b_errors
+from helpers import TRUE_B, TRUE_W, backend_name, final_val_accuracy, w_b_errors
 
 from d2lx.plotting import to_numpy
 
@@ -58,3 +58,19 @@ def test_softmax_regression_on_fashion_mnist(backend, kind):
     model = SOFTMAX_MODELS[kind](backend)
     backend.Trainer(max_epochs=10).fit(model, data)
     assert final_val_accuracy(model) >= 0.82
+
+
+@pytest.mark.parametrize("size", [(32, 32), (96, 96), (224, 224), (20, 40)])
+def test_resized_batches_equal_the_once_resized_images(backend, size):
+    from d2lx.data import fashion_mnist as fm
+
+    data = backend.FashionMNIST(batch_size=50, resize=size)
+    X, y = next(iter(data.val_dataloader()))  # the first 50 validation images, in order
+    raw_X, _ = fm.fashion_mnist_arrays()[2:]
+    reference = fm.resize_images(raw_X[:50].astype(np.float32) / np.float32(255), size)
+    channels_first = backend_name(backend) in ("torch", "mxnet")
+    assert tuple(X.shape) == ((50, 1, *size) if channels_first else (50, *size, 1))
+    np.testing.assert_allclose(to_numpy(X).reshape(50, *size), reference, atol=1e-6, rtol=0)
+    if backend_name(backend) != "tensorflow":  # (TensorFlow's data.val is the pair of arrays, as in d2l)
+        image, _ = data.val[0]  # one example, as the book's torch and MXNet cells index data.train
+        np.testing.assert_allclose(to_numpy(image).reshape(size), reference[0], atol=1e-6, rtol=0)

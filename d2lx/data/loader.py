@@ -3,7 +3,8 @@
 The book's torch loaders go through ``DataLoader`` and a Python call per
 example; for data that fits in memory it is much faster to shuffle an index
 once per epoch and slice whole batches. Backends pass how to turn a numpy
-index into their own (``to_index``) and how to gather rows (``take``).
+index into their own (``to_index``) and how to gather rows (``take``); ``transform``
+turns each gathered batch into what the model gets (Fashion-MNIST: uint8 to float, resized).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ArrayLoader:
         *,
         to_index: Callable[[np.ndarray], Any] = lambda index: index,
         take: Callable[[Any, Any], Any] = _default_take,
+        transform: Callable[[tuple], tuple] | None = None,
     ):
         self.arrays = tuple(arrays)
         self.batch_size = checks.positive_int("batch_size", batch_size)
@@ -46,11 +48,16 @@ class ArrayLoader:
         self.shuffle = bool(shuffle)
         self._to_index = to_index
         self._take = take
+        self._transform = transform
 
     def __len__(self) -> int:
         return math.ceil(self.num_examples / self.batch_size)
 
     def __iter__(self):
+        for batch in self._batches():
+            yield batch if self._transform is None else self._transform(batch)
+
+    def _batches(self):
         n, size = self.num_examples, self.batch_size
         if not self.shuffle:
             for start in range(0, n, size):

@@ -11,8 +11,13 @@ import jax
 import numpy as np
 from jax import numpy as jnp
 
-from d2lx.data.loader import ArrayDataset, ArrayLoader
-from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
+from d2lx.datamodule import (
+    DataModuleBase,
+    FashionMNISTBase,
+    ImageDataset,
+    SyntheticRegressionDataBase,
+    WeightDecayDataBase,
+)
 from d2lx.kaggle_house import KaggleHouseBase
 
 
@@ -22,16 +27,25 @@ def _take(array: jax.Array, index) -> jax.Array:
     return jnp.take(array, index, axis=0)
 
 
+@jax.jit
+def _scale(images: jax.Array) -> jax.Array:
+    return (images.astype(jnp.float32) / 255)[..., None]
+
+
+@jax.jit
+def _scale_and_resize(images: jax.Array, rows: jax.Array, cols: jax.Array) -> jax.Array:
+    X = images.astype(jnp.float32) / 255
+    # HIGHEST: full float32 products, also on GPUs whose default is TF32
+    return jnp.einsum("hi,nij,wj->nhw", rows, X, cols, precision=jax.lax.Precision.HIGHEST)[..., None]
+
+
 class DataModule(DataModuleBase):
-    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader``."""
+    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: np.ndarray) -> jax.Array:
         return jnp.asarray(array)
 
-    def get_tensorloader(self, tensors, train: bool, indices=slice(0, None)):
-        """Minibatches of ``batch_size`` rows of ``tensors[indices]``, shuffled when ``train``."""
-        tensors = tuple(a[indices] for a in tensors)
-        return ArrayLoader(tensors, self.batch_size, shuffle=train, take=_take)
+    _take = staticmethod(_take)
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -43,17 +57,18 @@ class Data(WeightDecayDataBase, DataModule):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: images ``(N, H, W, 1)`` in [0, 1], int32 labels.
+    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, H, W, 1)`` in [0, 1], int32 labels.
 
     Channels come last, as ``flax.linen.Conv`` expects; labels are int32, JAX's default integer type.
     """
 
-    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ArrayDataset:
-        return ArrayDataset(jnp.asarray(images[..., None]), jnp.asarray(labels.astype(np.int32)))
+    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ImageDataset:
+        return ImageDataset(jnp.asarray(images), jnp.asarray(labels.astype(np.int32)), self._images)
 
-    def get_dataloader(self, train: bool):
-        data = self.train if train else self.val
-        return self.get_tensorloader(data.tensors, train)
+    def _images(self, images: jax.Array) -> jax.Array:
+        if self._resize_matrices is None:
+            return _scale(images)
+        return _scale_and_resize(images, *self._resize_matrices)
 
 
 class KaggleHouse(KaggleHouseBase, DataModule):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import jax
 
+from d2lx.devices import device_helpers
+
 
 def cpu() -> jax.Device:
     return jax.devices("cpu")[0]
@@ -20,11 +22,4 @@ def num_gpus() -> int:
         return 0
 
 
-def try_gpu(i: int = 0) -> jax.Device:
-    """GPU ``i`` if it exists, else the CPU."""
-    return gpu(i) if num_gpus() > i else cpu()
-
-
-def try_all_gpus() -> list[jax.Device]:
-    """All GPUs, or ``[cpu()]`` when there is none."""
-    return [gpu(i) for i in range(num_gpus())] or [cpu()]
+try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)

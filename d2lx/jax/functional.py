@@ -27,7 +27,6 @@ import jax
 import optax
 
 from d2lx.functional import (
-    BACKEND_NAMES,
     count_accuracy,
     make_data_functions,
     mean_loss,
@@ -155,6 +154,3 @@ def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater
 def predict_ch3(net, params, test_iter, n: int = 6) -> None:
     """Show the first ``n`` test images with their true and predicted classes."""
     show_predictions(_predictor(net, params), test_iter, n)
-
-
-__all__ = list(BACKEND_NAMES)

@@ -1,7 +1,8 @@
 """Linear and softmax regression for JAX, from scratch (``self.param``) and with ``flax.linen``.
 
-Hyperparameters are dataclass fields, checked in ``__post_init__`` so that a
-bad value fails when the model is made, with the same message as elsewhere.
+Hyperparameters are dataclass fields, which ``Module.__post_init__`` checks
+(``d2lx.checks.hyperparameters``), so a bad value fails when the model is made,
+with the same message as on every backend.
 After ``d2l.set_seed``, initial weights come from d2lx's seeded parameter
 stream, so every backend starts from the same numbers; before it, from JAX's key.
 """
@@ -43,12 +44,6 @@ class LinearRegressionScratch(Module):
     lr: float
     sigma: float = 0.01
 
-    def __post_init__(self):
-        checks.positive_int("num_inputs", self.num_inputs)
-        checks.positive_number("lr", self.lr)
-        checks.non_negative_number("sigma", self.sigma)
-        super().__post_init__()
-
     def setup(self):
         self.w = self.param("w", normal_init(self.sigma), (self.num_inputs, 1))
         self.b = self.param("b", nn.initializers.zeros, (1,))
@@ -74,10 +69,6 @@ class LinearRegression(Module):
     """The concise version: ``nn.Dense(1)`` with weights drawn from N(0, 0.01), mean squared error, ``optax.sgd``."""
 
     lr: float
-
-    def __post_init__(self):
-        checks.positive_number("lr", self.lr)
-        super().__post_init__()
 
     def setup(self):
         self.net = nn.Dense(1, kernel_init=normal_init(0.01))
@@ -125,13 +116,6 @@ class SoftmaxRegressionScratch(Classifier):
     lr: float
     sigma: float = 0.01
 
-    def __post_init__(self):
-        checks.positive_int("num_inputs", self.num_inputs)
-        checks.positive_int("num_outputs", self.num_outputs)
-        checks.positive_number("lr", self.lr)
-        checks.non_negative_number("sigma", self.sigma)
-        super().__post_init__()
-
     def setup(self):
         self.W = self.param("W", normal_init(self.sigma), (self.num_inputs, self.num_outputs))
         self.b = self.param("b", nn.initializers.zeros, (self.num_outputs,))
@@ -153,11 +137,6 @@ class SoftmaxRegression(Classifier):
 
     num_outputs: int
     lr: float
-
-    def __post_init__(self):
-        checks.positive_int("num_outputs", self.num_outputs)
-        checks.positive_number("lr", self.lr)
-        super().__post_init__()
 
     def setup(self):
         self.net = nn.Dense(self.num_outputs)

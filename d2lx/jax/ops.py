@@ -58,10 +58,3 @@ def randn(*shape, key: jax.Array | None = None):
 def numpy(x, *args, **kwargs):
     """A numpy copy of ``x`` (fetched from the device if needed)."""
     return np.asarray(x, *args, **kwargs)
-
-
-__all__ = [
-    name
-    for name in dir()
-    if not name.startswith("_") and name not in ("annotations", "jax", "jnp", "np", "checks", "seed")
-]

@@ -15,7 +15,7 @@ import jax
 from flax.training import train_state
 from jax import numpy as jnp
 
-from d2lx.jax.devices import gpu, num_gpus
+from d2lx.jax import devices
 from d2lx.jax.module import jittable
 from d2lx.jax.ops import get_key
 from d2lx.trainer import TrainerBase
@@ -61,8 +61,7 @@ class Trainer(TrainerBase):
     After ``fit``, ``trainer.state.params`` holds the trained parameters.
     """
 
-    def _available_gpus(self) -> list:
-        return [gpu(i) for i in range(num_gpus())]
+    _devices = devices
 
     def fit(self, model, data, key: jax.Array | None = None) -> None:
         """Train ``model`` on ``data``; ``key`` (a PRNG key or an int seed, default ``d2l.get_key()``)

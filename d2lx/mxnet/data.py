@@ -10,8 +10,13 @@ from __future__ import annotations
 import numpy
 from mxnet import np
 
-from d2lx.data.loader import ArrayDataset, ArrayLoader
-from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
+from d2lx.datamodule import (
+    DataModuleBase,
+    FashionMNISTBase,
+    ImageDataset,
+    SyntheticRegressionDataBase,
+    WeightDecayDataBase,
+)
 from d2lx.kaggle_house import KaggleHouseBase
 
 
@@ -24,15 +29,13 @@ def _take_rows(array, index):
 
 
 class DataModule(DataModuleBase):
-    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader``."""
+    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: numpy.ndarray):
         return np.array(array, dtype=array.dtype)
 
-    def get_tensorloader(self, tensors, train: bool, indices=slice(0, None)):
-        """Minibatches of ``batch_size`` rows of ``tensors[indices]``, shuffled when ``train``."""
-        tensors = tuple(a[indices] for a in tensors)
-        return ArrayLoader(tensors, self.batch_size, shuffle=train, to_index=_to_index, take=_take_rows)
+    _to_index = staticmethod(_to_index)
+    _take = staticmethod(_take_rows)
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -44,15 +47,18 @@ class Data(WeightDecayDataBase, DataModule):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: images ``(N, 1, H, W)`` in [0, 1], int32 labels."""
+    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, 1, H, W)`` in [0, 1], int32 labels."""
 
-    def _make_dataset(self, images: numpy.ndarray, labels: numpy.ndarray) -> ArrayDataset:
+    def _make_dataset(self, images: numpy.ndarray, labels: numpy.ndarray) -> ImageDataset:
         # not gluon's ArrayDataset: it turns 1-D arrays (the labels) into numpy arrays
-        return ArrayDataset(np.array(images[:, None]), np.array(labels, dtype=np.int32))
+        return ImageDataset(np.array(images, dtype=np.uint8), np.array(labels, dtype=np.int32), self._images)
 
-    def get_dataloader(self, train: bool):
-        data = self.train if train else self.val
-        return self.get_tensorloader(data.tensors, train)
+    def _images(self, images):
+        X = images.astype(np.float32) / 255
+        if self._resize_matrices is not None:
+            rows, cols = (m.as_in_ctx(X.ctx) for m in self._resize_matrices)
+            X = np.einsum("hi,nij,wj->nhw", rows, X, cols)
+        return np.expand_dims(X, 1)
 
 
 class KaggleHouse(KaggleHouseBase, DataModule):

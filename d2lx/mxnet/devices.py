@@ -5,6 +5,8 @@ from __future__ import annotations
 import mxnet
 from mxnet import npx
 
+from d2lx.devices import device_helpers
+
 
 def cpu() -> mxnet.Context:
     return npx.cpu()
@@ -19,11 +21,4 @@ def num_gpus() -> int:
     return npx.num_gpus()
 
 
-def try_gpu(i: int = 0) -> mxnet.Context:
-    """GPU ``i`` if it exists, else the CPU."""
-    return gpu(i) if num_gpus() > i else cpu()
-
-
-def try_all_gpus() -> list[mxnet.Context]:
-    """All GPUs, or ``[cpu()]`` when there is none."""
-    return [gpu(i) for i in range(num_gpus())] or [cpu()]
+try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from mxnet import autograd, gluon
 
 from d2lx.functional import (
-    BACKEND_NAMES,
     make_ch3,
     make_data_functions,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
@@ -49,5 +48,3 @@ def _step(net, X, y, loss, updater):
 
 
 evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(_step)
-
-__all__ = list(BACKEND_NAMES)

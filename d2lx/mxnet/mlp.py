@@ -28,7 +28,6 @@ class MLPScratch(Classifier):
     def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.W1 = normal_parameter((num_inputs, num_hiddens), sigma)
         self.b1 = _scratch_zeros(num_hiddens)
         self.W2 = normal_parameter((num_hiddens, num_outputs), sigma)
@@ -46,7 +45,6 @@ class MLP(Classifier):
     def __init__(self, num_outputs, num_hiddens, lr):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.net = nn.Sequential()
         self.net.add(nn.Dense(num_hiddens, activation="relu"), nn.Dense(num_outputs))
         self.net.initialize()
@@ -79,7 +77,6 @@ class DropoutMLPScratch(Classifier):
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.lin1 = nn.Dense(num_hiddens_1, activation="relu")
         self.lin2 = nn.Dense(num_hiddens_2, activation="relu")
         self.lin3 = nn.Dense(num_outputs)
@@ -101,7 +98,6 @@ class DropoutMLP(Classifier):
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.net = nn.Sequential()
         self.net.add(
             nn.Dense(num_hiddens_1, activation="relu"),

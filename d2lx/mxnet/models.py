@@ -48,9 +48,6 @@ class LinearRegressionScratch(Module):
 
     def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
         super().__init__()
-        checks.positive_int("num_inputs", num_inputs)
-        checks.positive_number("lr", lr)
-        checks.non_negative_number("sigma", sigma)
         self.save_hyperparameters()
         self.w = normal_parameter((num_inputs, 1), sigma)
         self.b = _scratch_zeros(1)
@@ -75,7 +72,6 @@ class LinearRegression(Module):
 
     def __init__(self, lr: float):
         super().__init__()
-        checks.positive_number("lr", lr)
         self.save_hyperparameters()
         self.net = nn.Dense(1)
         self.net.initialize(SeededNormal(sigma=0.01))
@@ -113,10 +109,6 @@ class SoftmaxRegressionScratch(Classifier):
 
     def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01):
         super().__init__()
-        checks.positive_int("num_inputs", num_inputs)
-        checks.positive_int("num_outputs", num_outputs)
-        checks.positive_number("lr", lr)
-        checks.non_negative_number("sigma", sigma)
         self.save_hyperparameters()
         self.W = normal_parameter((num_inputs, num_outputs), sigma)
         self.b = _scratch_zeros(num_outputs)
@@ -134,8 +126,6 @@ class SoftmaxRegression(Classifier):
 
     def __init__(self, num_outputs: int, lr: float):
         super().__init__()
-        checks.positive_int("num_outputs", num_outputs)
-        checks.positive_number("lr", lr)
         self.save_hyperparameters()
         self.net = nn.Dense(num_outputs)
         self.net.initialize()

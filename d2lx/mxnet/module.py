@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from mxnet import gluon, np
 
-from d2lx.board import ProgressBoard
+from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.mxnet.optim import SGD
 
 
-class Module(gluon.Block, HyperParameters, ModuleBase):
+class Module(gluon.Block, CheckedHyperParameters, HyperParameters, ModuleBase):
     """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
     ``configure_optimizers``, as in d2l 1.0."""
 
     def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
         super().__init__()
         self.save_hyperparameters()
-        self.board = ProgressBoard()
 
     # loss, training_step and validation_step come from ModuleBase; gluon.Block's own
     # forward (which only raises) would hide ModuleBase's, so it is pointed back here.

@@ -29,6 +29,3 @@ def numpy(x, *args, **kwargs):
 def to(x, *args, **kwargs):
     """``x`` on another context (``d2l.to(x, d2l.gpu())``)."""
     return x.as_in_ctx(*args, **kwargs)
-
-
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "np", "npx")]

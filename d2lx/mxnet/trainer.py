@@ -6,15 +6,14 @@ import math
 
 from mxnet import autograd, gluon
 
-from d2lx.mxnet.devices import gpu, num_gpus
+from d2lx.mxnet import devices
 from d2lx.trainer import TrainerBase
 
 
 class Trainer(TrainerBase):
     """``Trainer(max_epochs, num_gpus=0, gradient_clip_val=0)``; ``fit(model, data)`` trains."""
 
-    def _available_gpus(self) -> list:
-        return [gpu(i) for i in range(num_gpus())]
+    _devices = devices
 
     def prepare_batch(self, batch):
         if self.gpus:

@@ -2,8 +2,8 @@
 
 Fashion-MNIST comes from d2lx's own reader (``d2lx.data``), not from
 ``tf.keras.datasets``, which downloads at run time. As in d2l 1.0's TensorFlow
-code, images are NHWC float32 in [0, 1] and labels int32, and ``data.train``
-is the pair ``(images, labels)``.
+code, batches of images are NHWC float32 in [0, 1] with int32 labels, and ``data.train``
+is the pair ``(images, labels)`` of the original uint8 images.
 """
 
 from __future__ import annotations
@@ -11,21 +11,18 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from d2lx.data.loader import ArrayLoader
 from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
 from d2lx.kaggle_house import KaggleHouseBase
 
 
 class DataModule(DataModuleBase):
-    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader``."""
+    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: np.ndarray) -> tf.Tensor:
         return tf.constant(array)
 
-    def get_tensorloader(self, tensors, train: bool, indices=slice(0, None)):
-        """Minibatches of ``batch_size`` rows of ``tensors[indices]``, shuffled when ``train``."""
-        tensors = tuple(a[indices] for a in tensors)
-        return ArrayLoader(tensors, self.batch_size, shuffle=train, to_index=tf.constant, take=tf.gather)
+    _to_index = staticmethod(tf.constant)
+    _take = staticmethod(tf.gather)
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -45,13 +42,18 @@ class ImagesAndLabels(tuple):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: images ``(N, H, W, 1)`` in [0, 1], int32 labels."""
+    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, H, W, 1)`` in [0, 1], int32
+    labels; ``data.train`` is the pair ``(uint8 images (N, 28, 28), labels)``, as in d2l's TensorFlow code."""
 
     def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ImagesAndLabels:
-        return ImagesAndLabels((tf.constant(images[..., None]), tf.constant(labels.astype(np.int32))))
+        return ImagesAndLabels((tf.constant(images), tf.constant(labels.astype(np.int32))))
 
-    def get_dataloader(self, train: bool):
-        return self.get_tensorloader(self.train if train else self.val, train)
+    def _images(self, images: tf.Tensor) -> tf.Tensor:
+        X = tf.cast(images, tf.float32) / 255
+        if self._resize_matrices is not None:
+            rows, cols = self._resize_matrices
+            X = tf.einsum("hi,nij,wj->nhw", rows, X, cols)
+        return X[..., None]
 
 
 class KaggleHouse(KaggleHouseBase, DataModule):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from d2lx.devices import device_helpers
+
 
 def cpu():
     return tf.device("/CPU:0")
@@ -20,11 +22,4 @@ def num_gpus() -> int:
     return len(tf.config.list_physical_devices("GPU"))
 
 
-def try_gpu(i: int = 0):
-    """GPU ``i`` if it exists, else the CPU."""
-    return gpu(i) if num_gpus() > i else cpu()
-
-
-def try_all_gpus() -> list:
-    """All GPUs, or ``[cpu()]`` when there is none."""
-    return [gpu(i) for i in range(num_gpus())] or [cpu()]
+try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from d2lx.functional import BACKEND_NAMES, make_ch3, make_data_functions, updater_error
+from d2lx.functional import make_ch3, make_data_functions, updater_error
 from d2lx.tensorflow.data import DataModule, FashionMNIST
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -97,5 +97,3 @@ def _step(net, X, y, loss, updater):
 evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(
     _step, call_loss=_call_loss, reshape=tf.reshape
 )
-
-__all__ = [*BACKEND_NAMES, "Updater"]

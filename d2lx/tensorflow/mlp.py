@@ -30,7 +30,6 @@ class MLPScratch(Classifier):
     def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.W1 = normal_variable((num_inputs, num_hiddens), sigma)
         self.b1 = tf.Variable(tf.zeros(num_hiddens))
         self.W2 = normal_variable((num_hiddens, num_outputs), sigma)
@@ -48,7 +47,6 @@ class MLP(Classifier):
     def __init__(self, num_outputs, num_hiddens, lr):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.net = tf.keras.models.Sequential(
             [
                 tf.keras.layers.Flatten(),
@@ -99,7 +97,6 @@ class DropoutMLPScratch(Classifier):
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.lin1 = tf.keras.layers.Dense(num_hiddens_1, activation="relu")
         self.lin2 = tf.keras.layers.Dense(num_hiddens_2, activation="relu")
         self.lin3 = tf.keras.layers.Dense(num_outputs)
@@ -120,7 +117,6 @@ class DropoutMLP(Classifier):
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
         super().__init__()
         self.save_hyperparameters()
-        checks.hyperparameters(self.hparams)
         self.net = tf.keras.models.Sequential(
             [
                 tf.keras.layers.Flatten(),

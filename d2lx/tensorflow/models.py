@@ -31,9 +31,6 @@ class LinearRegressionScratch(Module):
 
     def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
         super().__init__()
-        checks.positive_int("num_inputs", num_inputs)
-        checks.positive_number("lr", lr)
-        checks.non_negative_number("sigma", sigma)
         self.save_hyperparameters()
         self.w = normal_variable((num_inputs, 1), sigma)
         self.b = tf.Variable(tf.zeros(1))
@@ -57,7 +54,6 @@ class LinearRegression(Module):
 
     def __init__(self, lr: float):
         super().__init__()
-        checks.positive_number("lr", lr)
         self.save_hyperparameters()
         self.net = tf.keras.layers.Dense(1, kernel_initializer=SeededRandomNormal(stddev=0.01))
 
@@ -95,10 +91,6 @@ class SoftmaxRegressionScratch(Classifier):
 
     def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01):
         super().__init__()
-        checks.positive_int("num_inputs", num_inputs)
-        checks.positive_int("num_outputs", num_outputs)
-        checks.positive_number("lr", lr)
-        checks.non_negative_number("sigma", sigma)
         self.save_hyperparameters()
         self.W = normal_variable((num_inputs, num_outputs), sigma)
         self.b = tf.Variable(tf.zeros(num_outputs))
@@ -122,8 +114,6 @@ class SoftmaxRegression(Classifier):
 
     def __init__(self, num_outputs: int, lr: float):
         super().__init__()
-        checks.positive_int("num_outputs", num_outputs)
-        checks.positive_number("lr", lr)
         self.save_hyperparameters()
         self.net = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(num_outputs)])
 

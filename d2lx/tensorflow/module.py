@@ -22,7 +22,7 @@ import inspect
 
 import tensorflow as tf
 
-from d2lx.board import ProgressBoard
+from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
 
@@ -52,7 +52,7 @@ def _with_attribute_variables(module, tracked: list) -> list:
     return list(tracked) + extra
 
 
-class Module(tf.keras.Model, HyperParameters, ModuleBase):
+class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase):
     """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
     ``configure_optimizers``, as in d2l 1.0. ``training`` is True while the trainer trains the
     model, False while it validates (None before)."""
@@ -60,7 +60,6 @@ class Module(tf.keras.Model, HyperParameters, ModuleBase):
     def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
         super().__init__()
         self.save_hyperparameters()
-        self.board = ProgressBoard()
         self.training = None
 
     # Keras's trainer class has a (deprecated) ``loss`` method of its own, ahead of ModuleBase's.

@@ -33,6 +33,3 @@ def to(x, device):
     """A copy of ``x`` on ``device`` (``d2l.gpu()``, ``d2l.cpu()`` or a name such as ``'/GPU:0'``)."""
     with tf.device(device) if isinstance(device, str) else device:
         return tf.identity(x)
-
-
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "tf")]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from d2lx.module import ModuleBase
-from d2lx.tensorflow.devices import gpu, num_gpus
+from d2lx.tensorflow import devices
 from d2lx.tensorflow.optim import SGD
 from d2lx.trainer import TrainerBase
 
@@ -23,8 +23,7 @@ from d2lx.trainer import TrainerBase
 class Trainer(TrainerBase):
     """``Trainer(max_epochs, num_gpus=0, gradient_clip_val=0)``; ``fit(model, data)`` trains."""
 
-    def _available_gpus(self) -> list:
-        return [gpu(i) for i in range(num_gpus())]
+    _devices = devices
 
     def prepare_batch(self, batch):
         if self.gpus:

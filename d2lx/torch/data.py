@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
 
-from d2lx.data.loader import ArrayLoader
-from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
+from d2lx.datamodule import (
+    DataModuleBase,
+    FashionMNISTBase,
+    ImageDataset,
+    SyntheticRegressionDataBase,
+    WeightDecayDataBase,
+)
 from d2lx.kaggle_house import KaggleHouseBase
 
 
 class DataModule(DataModuleBase):
-    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader``."""
+    """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: np.ndarray) -> torch.Tensor:
         return torch.tensor(array)
 
-    def get_tensorloader(self, tensors, train: bool, indices=slice(0, None)):
-        """Minibatches of ``batch_size`` rows of ``tensors[indices]``, shuffled when ``train``."""
-        tensors = tuple(a[indices] for a in tensors)
-        return ArrayLoader(tensors, self.batch_size, shuffle=train, to_index=torch.from_numpy)
+    _to_index = staticmethod(torch.from_numpy)
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -32,14 +33,17 @@ class Data(WeightDecayDataBase, DataModule):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: images ``(N, 1, H, W)`` in [0, 1], int64 labels."""
+    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, 1, H, W)`` in [0, 1], int64 labels."""
 
-    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> TensorDataset:
-        return TensorDataset(torch.tensor(images).unsqueeze(1), torch.tensor(labels))
+    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ImageDataset:
+        return ImageDataset(torch.tensor(images), torch.tensor(labels), self._images)
 
-    def get_dataloader(self, train: bool):
-        data = self.train if train else self.val
-        return self.get_tensorloader(data.tensors, train)
+    def _images(self, images: torch.Tensor) -> torch.Tensor:
+        X = images.to(torch.float32) / 255
+        if self._resize_matrices is not None:
+            rows, cols = (m.to(X.device) for m in self._resize_matrices)
+            X = torch.einsum("hi,nij,wj->nhw", rows, X, cols)
+        return X.unsqueeze(1)
 
 
 class KaggleHouse(KaggleHouseBase, DataModule):

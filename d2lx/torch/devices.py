@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from d2lx.devices import device_helpers
+
 
 def _has_mps() -> bool:
     mps = getattr(torch.backends, "mps", None)
@@ -31,11 +33,4 @@ def num_gpus() -> int:
     return count if count else int(_has_mps())
 
 
-def try_gpu(i: int = 0) -> torch.device:
-    """GPU ``i`` if it exists, else the CPU."""
-    return gpu(i) if num_gpus() > i else cpu()
-
-
-def try_all_gpus() -> list[torch.device]:
-    """All GPUs, or ``[cpu()]`` when there is none."""
-    return [gpu(i) for i in range(num_gpus())] or [cpu()]
+try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)

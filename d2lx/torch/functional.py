@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from d2lx.functional import (
-    BACKEND_NAMES,
     make_ch3,
     make_data_functions,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
@@ -74,5 +73,3 @@ def _training(net):
 evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(
     _step, evaluating=_evaluating, training=_training
 )
-
-__all__ = list(BACKEND_NAMES)

@@ -42,9 +42,6 @@ class LinearRegressionScratch(Module):
 
     def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
         super().__init__()
-        checks.positive_int("num_inputs", num_inputs)
-        checks.positive_number("lr", lr)
-        checks.non_negative_number("sigma", sigma)
         self.save_hyperparameters()
         self.w = normal_parameter((num_inputs, 1), sigma)
         self.b = nn.Parameter(torch.zeros(1))
@@ -68,7 +65,6 @@ class LinearRegression(Module):
 
     def __init__(self, lr: float):
         super().__init__()
-        checks.positive_number("lr", lr)
         self.save_hyperparameters()
         self.net = _NormalLazyLinear(1, sigma=0.01)
 
@@ -104,9 +100,6 @@ class SoftmaxRegressionScratch(Classifier):
 
     def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01):
         super().__init__()
-        checks.positive_int("num_inputs", num_inputs)
-        checks.positive_int("num_outputs", num_outputs)
-        checks.positive_number("lr", lr)
         self.save_hyperparameters()
         self.W = normal_parameter((num_inputs, num_outputs), sigma)
         self.b = nn.Parameter(torch.zeros(num_outputs))
@@ -127,8 +120,6 @@ class SoftmaxRegression(Classifier):
 
     def __init__(self, num_outputs: int, lr: float):
         super().__init__()
-        checks.positive_int("num_outputs", num_outputs)
-        checks.positive_number("lr", lr)
         self.save_hyperparameters()
         self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_outputs))
 

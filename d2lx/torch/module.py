@@ -6,19 +6,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from d2lx.board import ProgressBoard
+from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
 
 
-class Module(nn.Module, HyperParameters, ModuleBase):
+class Module(nn.Module, CheckedHyperParameters, HyperParameters, ModuleBase):
     """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
     ``configure_optimizers``, as in d2l 1.0."""
 
     def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
         super().__init__()
         self.save_hyperparameters()
-        self.board = ProgressBoard()
 
     # loss, training_step, validation_step and configure_optimizers come from ModuleBase;
     # nn.Module's own forward (which only raises) would hide ModuleBase's, so it is pointed back here.

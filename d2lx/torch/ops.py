@@ -42,6 +42,3 @@ def transpose(x, *args, **kwargs):
 
 def expand_dims(x, *args, **kwargs):
     return x.unsqueeze(*args, **kwargs)
-
-
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "torch")]

@@ -1,0 +1,124 @@
+"""The backends d2lx has: one registry that everything else reads.
+
+Which backends exist, which pip extra installs each one, and on which Pythons CI tests it used to be
+spelled out in the CLI, the test suite's ``conftest.py``, the benchmark and the noxfile, each its own
+copy. They read this module now, so adding a backend is one entry in ``BACKENDS`` (plus its
+``d2lx/<name>/`` folder and its pyproject extra; ``tests/test_registry.py`` checks that these agree).
+
+This module imports the standard library only and never a framework, not even ``d2lx`` itself: the
+noxfile and ``bench/bench.py`` load it by file path, in Pythons where d2lx (or numpy) is not
+installed, so it must stay that way.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import NamedTuple
+
+MAIN_PYTHON = "3.11"  # where every backend's tests and notebooks run in CI
+NEWEST_PYTHON = "3.13"  # tested again, with numpy 2, by the core and the backends that support it
+
+CORE = "core"  # the package without any framework: no backend, its tests only
+# The core runs on MAIN_PYTHON inside every backend's environment, and alone (tests-core-3.13) on the newest.
+CORE_PYTHONS = (MAIN_PYTHON, NEWEST_PYTHON)
+
+
+class Backend(NamedTuple):
+    """One backend: ``from d2lx import <name> as d2l``."""
+
+    name: str  # the module d2lx.<name>, ``--backend <name>`` everywhere
+    framework: str  # the module whose presence proves the framework is installed
+    extra: str  # the pip extra users install: ``pip install 'd2lx[<extra>]'``
+    ci_extra: str  # the pip extra CI installs (where it differs from ``extra``: a smaller CPU-only wheel)
+    ci_constraints: str | None  # the pip constraints file CI installs with, relative to the repository root
+    pythons: tuple[str, ...]  # the Pythons CI tests it on; the first is where its notebooks run too
+    description: str
+
+    @property
+    def module(self) -> str:
+        """The backend's module, ``d2lx.<name>``."""
+        return f"d2lx.{self.name}"
+
+    @property
+    def ci_pip_args(self) -> tuple[str, ...]:
+        """The pip arguments CI adds when it installs this backend (its constraints file, if any)."""
+        return ("-c", self.ci_constraints) if self.ci_constraints else ()
+
+    def is_installed(self) -> bool:
+        """Whether ``d2lx.<name>`` and its framework can be found here (nothing is imported)."""
+        try:
+            return (
+                importlib.util.find_spec(self.module) is not None
+                and importlib.util.find_spec(self.framework) is not None
+            )
+        except (ImportError, ValueError):  # d2lx itself not importable (e.g. in nox's own Python)
+            return False
+
+
+BACKENDS: tuple[Backend, ...] = (
+    Backend(
+        name="torch",
+        framework="torch",
+        extra="torch",
+        ci_extra="torch",
+        ci_constraints=".ci/constraints-torch.txt",  # pins the CPU wheel
+        # PyTorch's registry wheels for other Pythons are multi-GB CUDA builds, so CI stays on 3.11 (see
+        # README); users get torch>=2.0 on Python 3.10-3.13.
+        pythons=(MAIN_PYTHON,),
+        description="PyTorch",
+    ),
+    Backend(
+        name="mxnet",
+        framework="mxnet",
+        extra="mxnet",
+        ci_extra="mxnet",
+        ci_constraints=None,
+        # MXNet 1.9.1 (its last release) imports only with numpy<1.24, which has no wheels after Python
+        # 3.11: it stops at 3.11, and the extra's bounds say so.
+        pythons=(MAIN_PYTHON,),
+        description="MXNet 1.9.1 with Gluon",
+    ),
+    Backend(
+        name="jax",
+        framework="flax",
+        extra="jax",
+        ci_extra="jax",
+        ci_constraints=None,
+        # JAX on CPU: jax, jaxlib, flax (linen), optax; no TensorFlow
+        pythons=(MAIN_PYTHON, NEWEST_PYTHON),
+        description="JAX with Flax linen and Optax",
+    ),
+    Backend(
+        name="tensorflow",
+        framework="tensorflow",
+        extra="tensorflow",
+        ci_extra="tensorflow-cpu",  # CI has no GPU: the CPU-only wheel is much smaller
+        ci_constraints=".ci/constraints-tensorflow.txt",
+        pythons=(MAIN_PYTHON, NEWEST_PYTHON),
+        description="TensorFlow with Keras 3",
+    ),
+)
+
+
+def names() -> tuple[str, ...]:
+    """The backends' names, in the registry's order (the order of every listing and session)."""
+    return tuple(backend.name for backend in BACKENDS)
+
+
+def get(name: str) -> Backend:
+    """The backend called ``name``; a ``ValueError`` naming the known backends if there is none."""
+    for backend in BACKENDS:
+        if backend.name == name:
+            return backend
+    raise ValueError(f"unknown backend {name!r}; the backends are {', '.join(names())}")
+
+
+def installed() -> tuple[str, ...]:
+    """The names of the backends whose framework is installed here, in the registry's order."""
+    return tuple(backend.name for backend in BACKENDS if backend.is_installed())
+
+
+def tested_on(python: str) -> tuple[str, ...]:
+    """What CI tests on ``python``: ``"core"`` first if the core is, then the backends' names."""
+    core = (CORE,) if python in CORE_PYTHONS else ()
+    return core + tuple(backend.name for backend in BACKENDS if python in backend.pythons)

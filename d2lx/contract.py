@@ -1,0 +1,68 @@
+"""The backend contract: every hook a framework supplies to d2lx, written down once.
+
+Requirements, and the shape they give the code (after einops' ``_backends.py``):
+
+* A backend is imported only when a learner asks for it (``from d2lx import torch as d2l``):
+  frameworks are large, may be missing, and MXNet cannot share an environment with the others.
+  So the core (``d2lx/*.py``) never imports a framework, and each backend is one folder,
+  ``d2lx/<backend>/``, with the same file names as the others.
+* Everything that reads the same on every framework lives in the core: the epoch loop, the
+  progress bar and board, argument checks, the data readers, the index-batching loader, the
+  ``try_gpu`` family, the 2.0 edition's loops. A backend supplies only the hooks below, which are
+  what its framework forces: how tensors are made and gathered, how gradients are taken, which
+  devices exist, how its generator is seeded.
+* The names a learner sees come from one table (``d2lx/names.py``); a backend's ``__init__``
+  fills its namespace from it with ``names.export``.
+
+A fifth backend starts from this list. Each hook has a stub in the core that raises
+``NotImplementedError`` naming the hook and the class, so a missing one is found at its first use.
+
+Module-level functions (``d2lx/<backend>/devices.py``; ``d2lx.devices`` builds the rest):
+    cpu()                 the CPU device, in the framework's own type
+    gpu(i=0)              GPU ``i``
+    num_gpus()            how many GPUs the framework can use
+
+The seed hook (``d2lx/<backend>/__init__.py``):
+    register_seed_hook(f)  ``f(seed)`` seeds the framework's generator when ``d2l.set_seed`` runs
+
+Methods (core class that holds the stub -> the backend class that overrides it):
+    DataModuleBase._from_numpy(array)          a numpy array -> a resident framework tensor
+    DataModuleBase._to_index(order)            optional: a numpy int vector -> an index ``_take`` accepts
+    DataModuleBase._take(array, index)         optional: the rows ``index`` of ``array``
+    FashionMNISTBase._make_dataset(X, y)       images and labels -> the dataset held as ``data.train``
+    TrainerBase._devices                       the backend's ``devices`` module (``_available_gpus`` reads it)
+    TrainerBase.prepare_batch(batch)           a batch moved to the training device
+    TrainerBase.prepare_model(model)           extend: also put the model on the device
+    TrainerBase.fit_epoch()                    one epoch: forward, gradients, update; then validation
+    TrainerBase.clip_gradients(val, grads)     the gradients rescaled to joint norm ``val``
+    Module (framework base + ModuleBase)       ``forward``/``__call__`` from the framework
+    Classifier.loss(Y_hat, Y, averaged=True)   cross-entropy on logits
+    Classifier.accuracy(Y_hat, Y, averaged=True)
+    Module.configure_optimizers()
+    Module.apply_init(inputs, init=None)       materialise lazily shaped layers, then re-initialise
+
+``REQUIRED`` below lists the hooks that have no default, per core class; a test checks that every
+backend overrides each of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# core class name -> hooks a backend's subclass must override (no default in the core)
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "DataModuleBase": ("_from_numpy",),
+    "FashionMNISTBase": ("_make_dataset",),
+    "TrainerBase": ("_devices", "prepare_batch", "fit_epoch", "clip_gradients"),
+}
+# module -> functions every backend's module of that name defines
+REQUIRED_FUNCTIONS: dict[str, tuple[str, ...]] = {"devices": ("cpu", "gpu", "num_gpus")}
+
+
+def not_implemented(obj: Any, hook: str) -> NotImplementedError:
+    """The error a core stub raises: which hook is missing, on which class, and where it is described."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return NotImplementedError(
+        f"{cls.__module__}.{cls.__qualname__} does not implement the backend hook {hook!r}: "
+        "every backend supplies it (see the list in d2lx/contract.py)"
+    )

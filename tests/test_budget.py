@@ -1,0 +1,92 @@
+"""The training budget (``limit_train_batches``, ``limit_val_batches``, ``fast_dev_run`` and their
+environment variables), on every backend: what runs, what the counters, bar and board say."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _fit(d2l, **trainer_args):
+    # 1000 training and 1000 validation rows in batches of 32: 32 batches each per epoch
+    data = d2l.SyntheticRegressionData(w=d2l.tensor([2.0, -3.4]), b=4.2)
+    model = d2l.LinearRegressionScratch(2, lr=0.03)
+    trainer = d2l.Trainer(**{"max_epochs": 2, **trainer_args})
+    trainer.fit(model, data)
+    return trainer, model
+
+
+@pytest.fixture(autouse=True)
+def _no_budget_from_outside(monkeypatch):
+    for variable in ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def test_limit_train_batches_as_a_count(backend):
+    trainer, model = _fit(backend, limit_train_batches=5)
+    assert (trainer.num_train_batches, trainer.train_batch_idx) == (5, 10)
+    assert (trainer.num_val_batches, trainer.val_batch_idx) == (32, 64)
+    # the board's x-axis counts epochs of the limited size: the last points reach epoch 2 (counted in
+    # full epochs, 10 of 32 batches would end near 0.3)
+    assert 1.5 < model.board.data["train_loss"][-1].x <= 2.0
+
+
+def test_limit_as_a_fraction_and_no_validation(backend):
+    trainer, model = _fit(backend, limit_train_batches=0.25, limit_val_batches=0)
+    assert (trainer.num_train_batches, trainer.train_batch_idx) == (8, 16)
+    assert (trainer.num_val_batches, trainer.val_batch_idx) == (0, 0)
+    assert "val_loss" not in model.board.data
+
+
+def test_fast_dev_run_is_one_epoch_of_one_batch(backend):
+    trainer, _ = _fit(backend, max_epochs=10, fast_dev_run=True)
+    assert (trainer.max_epochs, trainer.train_batch_idx, trainer.val_batch_idx) == (1, 1, 1)
+    trainer, _ = _fit(backend, max_epochs=10, fast_dev_run=3)
+    assert (trainer.max_epochs, trainer.train_batch_idx, trainer.val_batch_idx) == (1, 3, 3)
+
+
+def test_environment_sets_the_budget_and_an_argument_wins(backend, monkeypatch):
+    monkeypatch.setenv("D2LX_LIMIT_TRAIN_BATCHES", "3")
+    monkeypatch.setenv("D2LX_LIMIT_VAL_BATCHES", "0.5")
+    trainer, _ = _fit(backend)
+    assert (trainer.train_batch_idx, trainer.val_batch_idx) == (6, 32)
+    trainer, _ = _fit(backend, limit_train_batches=4)
+    assert trainer.train_batch_idx == 8
+    monkeypatch.setenv("D2LX_FAST_DEV_RUN", "true")
+    trainer, _ = _fit(backend)
+    assert (trainer.max_epochs, trainer.train_batch_idx, trainer.val_batch_idx) == (1, 1, 1)
+
+
+def test_progress_bar_counts_the_limited_epochs(backend, capsys):
+    _fit(backend, limit_train_batches=5, progress_bar=True)
+    assert "10/10" in capsys.readouterr().err
+
+
+def test_a_limit_larger_than_the_epoch_changes_nothing(backend):
+    trainer, _ = _fit(backend, limit_train_batches=1000, limit_val_batches=1.0)
+    assert (trainer.num_train_batches, trainer.num_val_batches) == (32, 32)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"limit_train_batches": -1}, ValueError, "limit_train_batches must be a non-negative int, got -1"),
+        ({"limit_val_batches": 1.5}, ValueError,
+         "limit_val_batches must be an int (batches) or a float in [0, 1] (a fraction), got 1.5"),
+        ({"limit_train_batches": True}, TypeError,
+         "limit_train_batches must be an int (batches) or a float in [0, 1] (a fraction), got True (bool)"),
+        ({"fast_dev_run": -2}, ValueError, "fast_dev_run must be a non-negative int, got -2"),
+    ],
+)  # fmt: skip
+def test_bad_budgets_are_named(backend, arguments, error, message):
+    with pytest.raises(error) as info:
+        backend.Trainer(max_epochs=1, **arguments)
+    assert str(info.value) == message
+
+
+def test_a_bad_environment_variable_is_named(backend, monkeypatch):
+    monkeypatch.setenv("D2LX_LIMIT_TRAIN_BATCHES", "a few")
+    with pytest.raises(ValueError) as info:
+        backend.Trainer(max_epochs=1)
+    assert str(info.value) == (
+        "D2LX_LIMIT_TRAIN_BATCHES must be an int (batches) or a float in [0, 1] (a fraction), got 'a few'"
+    )

@@ -1,0 +1,231 @@
+"""The backend registry (``d2lx/backends.py``) and everything that reads it agree.
+
+The registry is the one list of backends; these tests catch what can drift from it: a pip extra or
+a constraints file it names that does not exist, a reader (the test suite, the CLI, the benchmark,
+the noxfile, the tests' per-framework classes) that accepts other names, and nox sessions that do
+not follow from its Pythons.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import adapters
+import conftest
+import functional_recipes
+import pytest
+
+from d2lx import backends
+
+REPO = Path(__file__).resolve().parent.parent
+NAMES = backends.names()
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _expected_sessions() -> list[str]:
+    """nox's default sessions, in order, as the registry says they should be."""
+    newest = backends.NEWEST_PYTHON
+    return (
+        ["lint"]
+        + [f"{kind}-{name}" for name in NAMES for kind in ("tests", "notebooks")]
+        + [f"tests-{target}-{newest}" for target in backends.tested_on(newest)]
+        + ["parity", "bench-smoke"]
+    )
+
+
+# ---- the registry itself -------------------------------------------------------------------------
+def test_names_are_unique_and_each_has_its_folder():
+    assert len(set(NAMES)) == len(NAMES) and backends.CORE not in NAMES
+    for name in NAMES:
+        assert (REPO / "d2lx" / name / "__init__.py").is_file(), f"the registry names {name}, d2lx/{name}/ is missing"
+        assert backends.get(name).module == f"d2lx.{name}"
+
+
+def test_an_unknown_backend_gets_a_clear_error():
+    with pytest.raises(ValueError, match=r"unknown backend 'nope'; the backends are torch, mxnet, jax, tensorflow"):
+        backends.get("nope")
+
+
+def test_every_extra_is_in_pyproject_and_installs_the_framework():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for backend in backends.BACKENDS:
+        for extra in (backend.extra, backend.ci_extra):
+            assert extra in extras, f"{backend.name}: the extra {extra!r} is not in pyproject.toml"
+            requirements = [re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in extras[extra]]
+            assert any(r.startswith(backend.framework) for r in requirements), (extra, requirements)
+
+
+def test_every_constraints_file_exists():
+    for backend in backends.BACKENDS:
+        if backend.ci_constraints is not None:
+            assert (REPO / backend.ci_constraints).is_file(), f"{backend.name}: {backend.ci_constraints} is missing"
+            assert backend.ci_pip_args == ("-c", backend.ci_constraints)
+        else:
+            assert backend.ci_pip_args == ()
+
+
+def test_pythons():
+    for backend in backends.BACKENDS:
+        assert backend.pythons and len(set(backend.pythons)) == len(backend.pythons), backend
+        assert all(re.fullmatch(r"3\.\d+", p) for p in backend.pythons), backend
+    assert backends.tested_on(backends.NEWEST_PYTHON) == ("core", "jax", "tensorflow")
+    assert backends.tested_on(backends.MAIN_PYTHON) == ("core", *NAMES)
+
+
+def test_installed_backends_are_the_registrys_with_their_framework():
+    found = backends.installed()
+    assert set(found) <= set(NAMES) and list(found) == [n for n in NAMES if n in found]
+    for name in found:
+        assert importlib.util.find_spec(backends.get(name).framework) is not None
+
+
+def test_the_registry_loads_by_path_without_d2lx_or_numpy():
+    # what the noxfile and the benchmark do, in a Python where d2lx and numpy need not exist
+    code = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('registry', {str(REPO / 'd2lx' / 'backends.py')!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "print(json.dumps([module.names(), sorted(m for m in ('d2lx', 'numpy') if m in sys.modules)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == [list(NAMES), []]
+
+
+# ---- its readers ---------------------------------------------------------------------------------
+def test_the_suite_accepts_exactly_the_registrys_names(monkeypatch):
+    assert conftest.BACKENDS == NAMES
+    config = types.SimpleNamespace(getoption=lambda option: [])
+    monkeypatch.setenv("D2LX_BACKEND", ",".join(NAMES))
+    assert conftest._requested(config) == list(NAMES)
+    monkeypatch.setenv("D2LX_BACKEND", "jax,nope")
+    with pytest.raises(pytest.UsageError, match=r"unknown backend\(s\) \['nope'\]"):
+        conftest._requested(config)
+
+
+def test_the_cli_accepts_exactly_the_registrys_names(monkeypatch, capsys):
+    from d2lx import __main__ as cli
+    from d2lx import parity
+
+    demos = []
+    monkeypatch.setattr(cli, "run_demo", lambda backend, *args: demos.append(backend))
+    monkeypatch.setattr(cli, "_load_backend", lambda name: None)
+    monkeypatch.setattr(parity, "run_workloads", lambda backend, seed: {"backend": backend})
+    for name in NAMES:
+        assert cli.main(["demo", "--backend", name]) == 0
+        assert cli.main(["parity", "--backend", name]) == 0
+        assert json.loads(capsys.readouterr().out) == {"backend": name}
+    assert demos == list(NAMES)
+    for command in ("demo", "parity"):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main([command, "--backend", "nope"])
+        assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_the_benchmark_accepts_exactly_the_registrys_names(monkeypatch, capsys):
+    bench = _load(REPO / "bench" / "bench.py", "bench_under_test")
+    assert bench.BACKENDS == NAMES
+
+    class Measured(Exception):
+        pass
+
+    def measure(args):
+        raise Measured(args.backend)
+
+    monkeypatch.setattr(bench, "measure", measure)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # main() puts the checkout in front
+    for name in NAMES:
+        with pytest.raises(Measured, match=name):
+            bench.main(["--backend", name, "--tiny"])
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--backend", "nope", "--tiny"])
+    assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_every_backend_has_its_test_adapter_and_recipes():
+    assert list(adapters.ADAPTERS) == list(NAMES)
+    assert list(functional_recipes.RECIPES) == list(NAMES)
+    for name in NAMES:
+        assert adapters.ADAPTERS[name].backend == name and functional_recipes.RECIPES[name].backend == name
+        assert isinstance(adapters.adapter(types.ModuleType(f"d2lx.{name}")), adapters.ADAPTERS[name])
+    with pytest.raises(ValueError, match="unknown backend 'nope'"):
+        adapters.adapter(types.ModuleType("d2lx.nope"))
+
+
+# ---- the noxfile ---------------------------------------------------------------------------------
+class _StandInNox(types.ModuleType):
+    """Just enough of nox to load the noxfile and record its sessions (name -> Python)."""
+
+    Session = object
+
+    def __init__(self):
+        super().__init__("nox")
+        self.options = types.SimpleNamespace()
+        self.registered: dict[str, object] = {}
+
+    def session(self, func=None, **kwargs):
+        def register(f):
+            self.registered[kwargs.get("name") or f.__name__] = kwargs.get("python")
+            return f
+
+        return register if func is None else register(func)
+
+
+@pytest.fixture
+def noxfile(monkeypatch):
+    nox = _StandInNox()
+    monkeypatch.setitem(sys.modules, "nox", nox)
+    module = _load(REPO / "noxfile.py", "noxfile_under_test")
+    return module, nox
+
+
+def test_the_nox_sessions_follow_from_the_registry(noxfile):
+    module, nox = noxfile
+    assert nox.options.sessions == _expected_sessions()
+    # each backend on each of its Pythons, and the core on its later ones (on the first it runs inside
+    # every backend's environment)
+    expected_pythons = {"lint": backends.MAIN_PYTHON, "parity": False, "bench-smoke": False}
+    for backend in backends.BACKENDS:
+        first, *later = backend.pythons
+        expected_pythons |= {f"tests-{backend.name}": first, f"notebooks-{backend.name}": first}
+        expected_pythons |= {f"tests-{backend.name}-{python}": python for python in later}
+    expected_pythons |= {f"tests-core-{python}": python for python in backends.CORE_PYTHONS[1:]}
+    assert nox.registered == expected_pythons
+
+
+def test_the_nox_sessions_install_the_registrys_extras(noxfile):
+    module, _ = noxfile
+
+    class Session:
+        def install(self, *args):
+            self.installed = args
+
+    for backend in backends.BACKENDS:
+        session = Session()
+        module._install(session, backend.name, "test")
+        assert session.installed == (*backend.ci_pip_args, "-e", f".[{backend.ci_extra},test]")
+    session = Session()
+    module._install(session, "core", "test")
+    assert session.installed == ("-e", ".[test]")
+
+
+def test_nox_lists_the_sessions_that_follow_from_the_registry():
+    if importlib.util.find_spec("nox") is None:
+        pytest.skip("nox is not installed in this environment (the check with a stand-in nox ran)")
+    listing = subprocess.run(
+        [sys.executable, "-m", "nox", "-l"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    assert re.findall(r"^\* (\S+)", listing, flags=re.M) == _expected_sessions()
