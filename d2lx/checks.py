@@ -80,6 +80,7 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "wd": non_negative_number,
     "dropout_1": probability,
     "dropout_2": probability,
+    "num_classes": positive_int,
     "batch_size": positive_int,
     "num_train": positive_int,
     "num_val": non_negative_int,

@@ -81,7 +81,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 6, "Builders' Guide", {
         "devices": "cpu gpu num_gpus try_gpu try_all_gpus",
     }),
-    Chapter("1.0", 7, "Convolutional Neural Networks", not_yet="corr2d init_cnn LeNet"),
+    Chapter("1.0", 7, "Convolutional Neural Networks", {"cnn": "corr2d init_cnn LeNet"}),
     Chapter("1.0", 8, "Modern Convolutional Neural Networks",
             not_yet="vgg_block VGG nin_block NiN Inception GoogleNet Residual ResNet ResNeXtBlock DenseBlock "
                     "DenseNet AnyNet RegNet32"),
@@ -162,6 +162,9 @@ BACKEND_ONLY: dict[str, dict[str, tuple[str, str]]] = {
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("tensorflow", "randn"): "d2l's TensorFlow library has no randn: its cells call tf.random.normal",
     ("tensorflow", "swapaxes"): "d2l's TensorFlow library has no swapaxes: its cells call tf.transpose",
+    ("mxnet", "init_cnn"): "d2l's MXNet library has no init_cnn: its CNNs call net.initialize(init.Xavier())",
+    ("jax", "init_cnn"): "d2l's JAX library has no init_cnn: its CNN layers take kernel_init=xavier_uniform",
+    ("tensorflow", "init_cnn"): "d2l's TensorFlow library has no init_cnn: Keras layers start Glorot (Xavier)",
 }
 
 

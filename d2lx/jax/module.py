@@ -23,10 +23,12 @@ import numpy as np
 import optax
 from flax import linen as nn
 from flax import traverse_util
+from jax import numpy as jnp
 
-from d2lx import checks
+from d2lx import checks, cnn
 from d2lx.board import ProgressBoard
 from d2lx.hparams import HyperParameters
+from d2lx.jax.ops import get_key
 from d2lx.module import ModuleBase
 
 
@@ -192,6 +194,20 @@ class Classifier(Module):
 
     def configure_optimizers(self):
         return optax.sgd(self.lr)
+
+    @nn.nowrap
+    def layer_summary(self, X_shape, key=None):
+        """Print each layer of ``self.net`` with the shape of its output for an ``X_shape`` batch (NHWC).
+
+        ``key`` draws the parameters (default: ``d2l.get_key()``).
+        """
+        X = jnp.zeros(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST))
+        variables = self.init(get_key() if key is None else key, X)
+        bound = self.clone().bind(variables, mutable=["batch_stats"])
+        bound(X)  # runs setup, so that bound.net exists
+        for layer in bound.net.layers:
+            X = layer(X)
+            cnn.print_output_shape(layer, X)
 
     @nn.nowrap
     def _step_validate(self, params, X, Y, state):

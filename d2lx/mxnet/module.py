@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mxnet import gluon, np
 
+from d2lx import cnn
 from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
@@ -110,3 +111,10 @@ class Classifier(ClassifierBase, Module):
         Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
         l = gluon.loss.SoftmaxCrossEntropyLoss()(Y_hat, Y.reshape((-1,)))
         return l.mean() if averaged else l
+
+    def layer_summary(self, X_shape):
+        """Print each layer of ``self.net`` with the shape of its output for a random ``X_shape`` batch (NCHW)."""
+        X = np.random.randn(*cnn.summary_shape(self, X_shape, cnn.CHANNELS_FIRST))
+        for layer in self.net:
+            X = layer(X)
+            cnn.print_output_shape(layer, X)

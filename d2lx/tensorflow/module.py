@@ -22,6 +22,7 @@ import inspect
 
 import tensorflow as tf
 
+from d2lx import cnn
 from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
@@ -131,3 +132,10 @@ class Classifier(ClassifierBase, Module):
 
     def configure_optimizers(self):
         return tf.keras.optimizers.SGD(self.lr)
+
+    def layer_summary(self, X_shape):
+        """Print each layer of ``self.net`` with the shape of its output for a random ``X_shape`` batch (NHWC)."""
+        X = tf.random.normal(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST))
+        for layer in self.net.layers:
+            X = layer(X)
+            cnn.print_output_shape(layer, X)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from d2lx import cnn
 from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
@@ -47,3 +48,10 @@ class Classifier(ClassifierBase, Module):
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+    def layer_summary(self, X_shape):
+        """Print each layer of ``self.net`` with the shape of its output for a random ``X_shape`` batch (NCHW)."""
+        X = torch.randn(*cnn.summary_shape(self, X_shape, cnn.CHANNELS_FIRST))
+        for layer in self.net:
+            X = layer(X)
+            cnn.print_output_shape(layer, X)

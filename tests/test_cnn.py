@@ -1,0 +1,101 @@
+"""Chapter 7 (convolutions, LeNet) and the 2.0 edition's ``train_ch6``, on every backend."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from adapters import adapter
+from helpers import backend_name
+
+from d2lx.plotting import to_numpy
+
+CHANNELS_LAST = {"jax", "tensorflow"}
+
+# LeNet on a (1, 1, 28, 28) batch: the book's printed shapes (channels first), each distinct shape
+# once (frameworks that fuse the activation into the layer print fewer lines with the same shapes).
+LENET_SHAPES = [(1, 6, 28, 28), (1, 6, 14, 14), (1, 16, 10, 10), (1, 16, 5, 5), (1, 400), (1, 120), (1, 84), (1, 10)]
+
+
+def _layout(d2l, shape):
+    """A channels-first shape in the backend's own layout."""
+    if backend_name(d2l) in CHANNELS_LAST and len(shape) == 4:
+        n, c, h, w = shape
+        return (n, h, w, c)
+    return shape
+
+
+def _summary(d2l, model, shape, capsys) -> list[tuple[int, ...]]:
+    if backend_name(d2l) == "jax":
+        model.layer_summary(shape, key=d2l.get_key())
+    else:
+        model.layer_summary(shape)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "output shape" in line]
+    shapes = [tuple(int(v) for v in re.findall(r"\d+", line.split("output shape")[1])) for line in lines]
+    distinct = [s for i, s in enumerate(shapes) if i == 0 or s != shapes[i - 1]]
+    return distinct
+
+
+def test_corr2d_computes_the_books_example(backend):
+    X = backend.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
+    K = backend.tensor([[0.0, 1.0], [2.0, 3.0]])
+    np.testing.assert_allclose(to_numpy(backend.corr2d(X, K)), [[19.0, 25.0], [37.0, 43.0]])
+
+
+def test_corr2d_detects_the_edge_of_the_books_image(backend):
+    X = np.ones((6, 8), dtype=np.float32)
+    X[:, 2:6] = 0
+    Y = to_numpy(backend.corr2d(backend.tensor(X), backend.tensor([[1.0, -1.0]])))
+    expected = np.zeros((6, 7), dtype=np.float32)
+    expected[:, 1], expected[:, 5] = 1, -1
+    np.testing.assert_array_equal(Y, expected)
+
+
+def test_corr2d_with_a_kernel_larger_than_the_input(backend):
+    with pytest.raises(ValueError) as info:
+        backend.corr2d(backend.ones((2, 2)), backend.ones((3, 2)))
+    assert str(info.value) == "corr2d: the kernel (3, 2) is larger than the input (2, 2)"
+
+
+def test_lenet_layer_summary_prints_the_books_shapes(backend, capsys):
+    shapes = _summary(backend, backend.LeNet(), _layout(backend, (1, 1, 28, 28)), capsys)
+    expected = [_layout(backend, s) for s in LENET_SHAPES]
+    assert [s for s in shapes if s != (1, 400)] == [s for s in expected if s != (1, 400)]
+
+
+def test_layer_summary_with_the_wrong_number_of_dimensions(backend):
+    model = backend.LeNet()
+    with pytest.raises(ValueError) as info:
+        if backend_name(backend) == "jax":
+            model.layer_summary((1, 28, 28), key=backend.get_key())
+        else:
+            model.layer_summary((1, 28, 28))
+    layout = (
+        "(batch, height, width, channels)"
+        if backend_name(backend) in CHANNELS_LAST
+        else "(batch, channels, height, width)"
+    )
+    assert str(info.value) == f"LeNet.layer_summary: X_shape must have 4 dimensions {layout}, got (1, 28, 28)"
+
+
+def test_lenet_starts_with_xavier_weights_once_its_shapes_are_known(backend):
+    # torch: the book's self.net.apply(init_cnn) on lazy layers takes effect at the first forward pass
+    X, _ = next(iter(backend.FashionMNIST(batch_size=8).val_dataloader()))
+    weights = adapter(backend).weights_after_apply_init(backend.LeNet(), X)
+    dense = max(weights, key=lambda w: w.size)  # the 400 x 120 layer
+    assert dense.size == 400 * 120
+    bound = np.sqrt(6 / (400 + 120))  # Xavier uniform; torch's default would be 1 / sqrt(400) = 0.05
+    assert 0.95 * bound < np.abs(dense).max() <= bound * (1 + 1e-6)
+
+
+def test_init_cnn_on_a_lazy_torch_layer_waits_for_its_shape(backend):
+    if backend_name(backend) != "torch":
+        assert not hasattr(backend, "init_cnn")  # d2l's other libraries have none (see d2lx/names.py)
+        return
+    from torch import nn
+
+    layer = nn.LazyLinear(120)
+    layer.apply(backend.init_cnn)
+    layer(backend.ones((2, 400)))
+    assert type(layer) is nn.Linear and float(layer.weight.detach().abs().max()) > 0.06
