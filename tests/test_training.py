@@ -74,3 +74,12 @@ def test_resized_batches_equal_the_once_resized_images(backend, size):
     if backend_name(backend) != "tensorflow":  # (TensorFlow's data.val is the pair of arrays, as in d2l)
         image, _ = data.val[0]  # one example, as the book's torch and MXNet cells index data.train
         np.testing.assert_allclose(to_numpy(image).reshape(size), reference[0], atol=1e-6, rtol=0)
+
+
+def test_native_size_batches_are_exactly_the_pixels_over_255(backend):
+    # exact, not close: seeded runs must give the same numbers on every backend (see README, parity)
+    from d2lx.data import fashion_mnist as fm
+
+    X, _ = next(iter(backend.FashionMNIST(batch_size=500).val_dataloader()))
+    expected = fm.fashion_mnist_arrays()[2][:500].astype(np.float32) / np.float32(255)
+    np.testing.assert_array_equal(to_numpy(X).reshape(500, 28, 28), expected)

@@ -27,14 +27,19 @@ def _take(array: jax.Array, index) -> jax.Array:
     return jnp.take(array, index, axis=0)
 
 
+# uint8 -> float32 in [0, 1] by table: XLA divides by multiplying with a reciprocal, which is off by
+# one unit in the last place for some values, while numpy's division (the other backends') is exact.
+_UNIT = np.arange(256, dtype=np.float32) / np.float32(255)
+
+
 @jax.jit
 def _scale(images: jax.Array) -> jax.Array:
-    return (images.astype(jnp.float32) / 255)[..., None]
+    return jnp.take(_UNIT, images.astype(jnp.int32))[..., None]
 
 
 @jax.jit
 def _scale_and_resize(images: jax.Array, rows: jax.Array, cols: jax.Array) -> jax.Array:
-    X = images.astype(jnp.float32) / 255
+    X = jnp.take(_UNIT, images.astype(jnp.int32))
     # HIGHEST: full float32 products, also on GPUs whose default is TF32
     return jnp.einsum("hi,nij,wj->nhw", rows, X, cols, precision=jax.lax.Precision.HIGHEST)[..., None]
 
