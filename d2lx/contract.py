@@ -29,7 +29,8 @@ Methods (core class that holds the stub -> the backend class that overrides it):
     DataModuleBase._from_numpy(array)          a numpy array -> a resident framework tensor
     DataModuleBase._to_index(order)            optional: a numpy int vector -> an index ``_take`` accepts
     DataModuleBase._take(array, index)         optional: the rows ``index`` of ``array``
-    FashionMNISTBase._make_dataset(X, y)       images and labels -> the dataset held as ``data.train``
+    FashionMNISTBase._make_dataset(X, y)       uint8 images and labels -> the dataset held as ``data.train``
+    FashionMNISTBase._images(X)                a uint8 batch -> float32 in [0, 1], resized, with the channel axis
     TrainerBase._devices                       the backend's ``devices`` module (``_available_gpus`` reads it)
     TrainerBase.prepare_batch(batch)           a batch moved to the training device
     TrainerBase.prepare_model(model)           extend: also put the model on the device
@@ -52,7 +53,7 @@ from typing import Any
 # core class name -> hooks a backend's subclass must override (no default in the core)
 REQUIRED: dict[str, tuple[str, ...]] = {
     "DataModuleBase": ("_from_numpy",),
-    "FashionMNISTBase": ("_make_dataset",),
+    "FashionMNISTBase": ("_make_dataset", "_images"),
     "TrainerBase": ("_devices", "prepare_batch", "fit_epoch", "clip_gradients"),
 }
 # module -> functions every backend's module of that name defines

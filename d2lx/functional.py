@@ -219,7 +219,7 @@ def make_data_functions(DataModule: type, FashionMNIST: type) -> tuple[Callable,
     def load_data_fashion_mnist(batch_size: int, resize=None):
         """``(train_iter, test_iter)`` over the real Fashion-MNIST: 60000 shuffled and 10000 ordered images.
 
-        ``resize`` (an int for square images, or ``(height, width)``) resizes once, up front.
+        ``resize`` (an int for square images, or ``(height, width)``) is applied per batch, as it is drawn.
         """
         data = FashionMNIST(batch_size=batch_size, resize=_resize(resize))
         return data.train_dataloader(), data.val_dataloader()
