@@ -5,9 +5,11 @@ TensorFlow need numpy>=1.26), so each gets its own session. ``nox`` runs them
 all; ``nox -s tests-torch`` runs one; ``nox -l`` lists them.
 
 Per backend there are two sessions: ``tests-<backend>``
-(pytest) and ``notebooks-<backend>`` (executes ``notebooks/<backend>/*.ipynb``), each in its own
-environment. ``tests-<backend>-3.13`` runs the suite on the newest Python with numpy 2
-(``tests-core-3.13``: the core without any framework).
+(pytest) and ``notebooks-<backend>`` (executes ``notebooks/<backend>/*.ipynb`` on a reduced
+training budget, see ``notebooks/run.py``), each in its own environment. ``tests-<backend>-3.13``
+runs the suite on the newest Python with numpy 2 (``tests-core-3.13``: the core without any
+framework), less the tests marked ``full_training`` (the book's full Fashion-MNIST trainings,
+minutes each on two cores), which ``tests-<backend>`` has run already.
 
 The backends, their pip extras and their Pythons come from ``d2lx/backends.py``, the registry that the
 CLI, the tests and the benchmark read too (loaded here by file path: nox's own Python has no d2lx).
@@ -65,9 +67,11 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
     session.install(*pip_args, "-e", f".[{PIP_EXTRA[backend]},{extras}]")
 
 
-def _tests(session: nox.Session, backend: str) -> None:
+def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
     _install(session, backend, "test")
     selection = [] if backend == "core" else ["--backend", backend]  # core: backend tests have no backend
+    if newest:  # the long trainings ran in tests-<backend> already; here the rest checks the newer versions
+        selection += ["-m", "not full_training"]
     session.run("pytest", "-q", *selection, *session.posargs, env={"MPLBACKEND": "Agg"})
 
 
@@ -81,7 +85,7 @@ for _backend, (_python, _) in BACKENDS.items():
     nox.session(python=_python, name=f"notebooks-{_backend}")(lambda session, b=_backend: _notebooks(session, b))
 for _backend in ON_NEWEST_PYTHON:
     nox.session(python=NEWEST_PYTHON, name=f"tests-{_backend}-{NEWEST_PYTHON}")(
-        lambda session, b=_backend: _tests(session, b)
+        lambda session, b=_backend: _tests(session, b, newest=True)
     )
 
 

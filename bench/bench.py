@@ -1,6 +1,6 @@
 """Time the book's workloads with d2lx, with d2l 1.0.3 and with a hand-written loop, on one backend.
 
-    python bench/bench.py --backend torch [--workload linreg softmax loader] [--repeat 5]
+    python bench/bench.py --backend torch [--workload linreg softmax loader loader224 lenet] [--repeat 5]
                           [--d2l-path DIR] [--tiny] [--out FILE.json]
 
 Workloads (the book's settings):
@@ -9,7 +9,11 @@ Workloads (the book's settings):
   examples to train, 1000 to validate, batch 32), ``Trainer(max_epochs=3).fit``;
 * ``softmax``: ``SoftmaxRegression(num_outputs=10, lr=0.1)`` on the real Fashion-MNIST (batch 256),
   ``Trainer(max_epochs=10).fit``, validating after every epoch;
-* ``loader``: ``FashionMNIST(batch_size=256)`` then one pass of ``train_dataloader()``.
+* ``loader``: ``FashionMNIST(batch_size=256)`` then one pass of ``train_dataloader()``;
+* ``loader224`` (only when named): the same at ``resize=(224, 224)``, chapter 8's image size;
+* ``lenet`` (only when named): the 1.0 edition's LeNet cell (section 7.6), ``LeNet(lr=0.1)`` on
+  Fashion-MNIST at batch 128, ``Trainer(max_epochs=10, num_gpus=--num-gpus)``; on torch after the
+  book's ``apply_init(..., init_cnn)``.
 
 Each run is a fresh interpreter (a child process of this script), so that every run pays its own
 import, and its peak memory is its own. The libraries take turns run by run (d2lx, d2l, hand,
@@ -58,17 +62,20 @@ def _backend_names() -> tuple[str, ...]:
 
 
 BACKENDS = _backend_names()
-WORKLOADS = ("linreg", "softmax", "loader")
+WORKLOADS = ("linreg", "softmax", "loader", "loader224", "lenet")
+# loader224 and lenet take minutes per run on a CPU: they run when asked for by name
+DEFAULT_WORKLOADS = ("linreg", "softmax", "loader")
 LIBS = ("d2lx", "d2l", "hand")
 LIB_NAMES = {"d2l": "d2l 1.0.3", "d2lx": "d2lx", "hand": "hand-written"}
 TRUE_W, TRUE_B = [2.0, -3.4], 4.2
 # the book's settings, and the tiny ones of the smoke test
 SETTINGS = {
-    "book": {"linreg_epochs": 3, "softmax_epochs": 10},
-    "tiny": {"linreg_epochs": 1, "softmax_epochs": 1},
+    "book": {"linreg_epochs": 3, "softmax_epochs": 10, "lenet_epochs": 10},
+    "tiny": {"linreg_epochs": 1, "softmax_epochs": 1, "lenet_epochs": 1},
 }
 LINREG = {"num_train": 1000, "num_val": 1000, "batch_size": 32, "lr": 0.03}
 SOFTMAX = {"batch_size": 256, "lr": 0.1}
+LENET = {"batch_size": 128, "lr": 0.1}  # section 7.6 of the 1.0 edition
 TARGETS = {  # (workload, measure): the least d2l/d2lx ratio, the most d2lx/hand ratio
     ("softmax", "epoch_s"): (10.0, 1.5),
     ("linreg", "fit_s"): (3.0, None),
@@ -241,26 +248,81 @@ def _softmax(d2l, lib: str, backend: str, settings: dict) -> dict:
 
 
 def _block(x) -> None:
-    """Wait until ``x`` is computed (JAX and MXNet return before the work is done)."""
+    """Wait until ``x`` is computed (JAX and MXNet return before the work is done; so does CUDA)."""
+    if getattr(x, "is_cuda", False):
+        sys.modules["torch"].cuda.synchronize()
+        return
     for name in ("block_until_ready", "wait_to_read"):
         if hasattr(x, name):
             getattr(x, name)()
             return
 
 
-def _loader(d2l, lib: str, backend: str, settings: dict) -> dict:
+def _loader(d2l, lib: str, backend: str, settings: dict, resize=None) -> dict:
     start = time.perf_counter()
-    data = d2l.FashionMNIST(batch_size=SOFTMAX["batch_size"])
+    if resize is None:
+        data = d2l.FashionMNIST(batch_size=SOFTMAX["batch_size"])
+    else:
+        data = d2l.FashionMNIST(batch_size=SOFTMAX["batch_size"], resize=resize)
     setup_s = time.perf_counter() - start
-    start, batches, batch = time.perf_counter(), 0, None
-    for batch in data.train_dataloader():
+    num_gpus = int(os.environ.get("BENCH_NUM_GPUS", "0"))
+    if num_gpus:  # the batches as a GPU Trainer's loop gets them: on the device (the same calls in d2l)
+        trainer = d2l.Trainer(max_epochs=1, num_gpus=num_gpus)
+        start = time.perf_counter()
+        trainer.prepare_data(data)
+        loader = (trainer.prepare_batch(batch) for batch in trainer.train_dataloader)
+    else:
+        start = time.perf_counter()
+        loader = data.train_dataloader()
+    batches, batch = 0, None
+    for batch in loader:
         batches += 1
     for a in batch:
         _block(a)
     return {"setup_s": setup_s, "pass_s": time.perf_counter() - start, "batches": batches}
 
 
-WORKLOAD_FUNCTIONS = {"linreg": _linreg, "softmax": _softmax, "loader": _loader}
+def _lenet(d2l, lib: str, backend: str, settings: dict) -> dict:
+    """The book's LeNet cell: ``Trainer(max_epochs=10, num_gpus=...)`` on Fashion-MNIST at batch 128."""
+    num_gpus = int(os.environ.get("BENCH_NUM_GPUS", "0"))
+    start = time.perf_counter()
+    data = d2l.FashionMNIST(batch_size=LENET["batch_size"])
+    setup_s = time.perf_counter() - start
+    trainer = d2l.Trainer(max_epochs=settings["lenet_epochs"], num_gpus=num_gpus)
+    if backend == "tensorflow":  # the book builds the model under the device scope
+        with d2l.try_gpu():
+            model = d2l.LeNet(lr=LENET["lr"])
+    else:
+        model = d2l.LeNet(lr=LENET["lr"])
+    if backend == "torch":  # the book's cell: Xavier once the lazy layers know their shapes
+        model.apply_init([next(iter(data.get_dataloader(True)))[0]], d2l.init_cnn)
+    seconds = _timed_epochs(trainer)
+    start = time.perf_counter()
+    trainer.fit(model, data)
+    fit_s = time.perf_counter() - start
+    val_acc = [float(_numpy(point.y)) for point in model.board.data["val_acc"]]
+    return {
+        "setup_s": setup_s,
+        "fit_s": fit_s,
+        "epoch_s": seconds,
+        "val_acc": val_acc[-1],
+        "val_acc_per_epoch": val_acc,
+        "devices": [str(g) for g in getattr(trainer, "gpus", [])] or ["cpu"],
+    }
+
+
+def _loader224(d2l, lib: str, backend: str, settings: dict) -> dict:
+    """Chapter 8's images: one pass of ``FashionMNIST(batch_size=256, resize=(224, 224))``."""
+    return _loader(d2l, lib, backend, settings, resize=(224, 224))
+
+
+WORKLOAD_FUNCTIONS = {
+    "linreg": _linreg,
+    "softmax": _softmax,
+    "loader": _loader,
+    "loader224": _loader224,
+    "lenet": _lenet,
+}
 
 
 def _framework_version(backend: str) -> str:
@@ -434,6 +496,7 @@ def _child_env(args, lib: str, staged: dict) -> dict:
     paths = [str(REPO / "bench"), str(REPO)]
     if lib == "d2l" and args.d2l_path:
         paths.insert(0, str(Path(args.d2l_path).resolve()))
+    env["BENCH_NUM_GPUS"] = str(args.num_gpus)
     env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [os.environ.get("PYTHONPATH")] if p])
     return env
 
@@ -449,7 +512,7 @@ def measure(args) -> dict:
         for workload in args.workload:
             for r in range(args.repeat):
                 for lib in args.libs if r % 2 == 0 else args.libs[::-1]:
-                    if (lib, workload) in failed or (lib, workload) == ("hand", "loader"):  # no loop to time
+                    if (lib, workload) in failed or lib == "hand" and workload in ("loader", "loader224", "lenet"):
                         continue
                     if (lib, "import") in failed:  # cannot import: the same error stands for every workload
                         runs.append(dict(failed[(lib, "import")], workload=workload))
@@ -611,7 +674,11 @@ ROWS = (  # (label, workload, measure, format)
     ("softmax validation accuracy", "softmax", "val_acc", "{:.4f}"),
     ("Fashion-MNIST set-up (s)", "loader", "setup_s", "{:.2f}"),
     ("one pass of the training loader (s)", "loader", "pass_s", "{:.3f}"),
+    ("one pass of the training loader at 224x224 (s)", "loader224", "pass_s", "{:.3f}"),
     ("import (s)", None, "import_s", "{:.2f}"),
+    ("LeNet epoch (s)", "lenet", "epoch_s", "{:.3f}"),
+    ("LeNet fit, all epochs (s)", "lenet", "fit_s", "{:.2f}"),
+    ("LeNet validation accuracy", "lenet", "val_acc", "{:.4f}"),
     ("peak memory, softmax run (MiB)", "softmax", "peak_rss_mib", "{:.0f}"),
     ("peak memory, loader run (MiB)", "loader", "peak_rss_mib", "{:.0f}"),
 )
@@ -635,6 +702,7 @@ def table(result: dict) -> str:
     for label, workload, measure, fmt in ROWS:
         label = label.replace("3 epochs", _epochs(epochs["linreg_epochs"]))
         label = label.replace("10 epochs", _epochs(epochs["softmax_epochs"]))
+        label = label.replace("all epochs", _epochs(epochs["lenet_epochs"]))
         if workload is None:  # import: the median over every run of that library
             values = {
                 lib: _median([summary[w][lib].get(measure) for w in summary if w in WORKLOADS and lib in summary[w]])
@@ -701,7 +769,20 @@ def _median(values):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=BACKENDS, required=True)
-    parser.add_argument("--workload", nargs="+", choices=(*WORKLOADS, "import"), default=list(WORKLOADS))
+    parser.add_argument(
+        "--workload",
+        nargs="+",
+        choices=(*WORKLOADS, "import"),
+        default=list(DEFAULT_WORKLOADS),
+        help="default: %(default)s (lenet only when named)",
+    )
+    parser.add_argument(
+        "--num-gpus",
+        type=int,
+        default=0,
+        help="Trainer(num_gpus=...) of the lenet workload; with it the loader workloads time the batches "
+        "as such a Trainer's loop gets them (trainer.prepare_data, then prepare_batch on each)",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs per library and workload (default 5)")
     parser.add_argument("--libs", nargs="+", choices=LIBS, default=list(LIBS), help="which to run (default: all)")
     parser.add_argument("--d2l-path", help="folder holding d2l 1.0.3 (see bench/install-d2l.sh)")
@@ -719,6 +800,8 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be a positive int, got {value}")
+    if args.num_gpus < 0:
+        parser.error(f"--num-gpus must be an int >= 0, got {args.num_gpus}")
     if args.tiny:
         args.repeat = 1
     sys.path.insert(0, str(REPO))  # the parent reads d2lx's data helpers from this checkout

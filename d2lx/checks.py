@@ -14,6 +14,7 @@ the same message on every backend.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any
@@ -32,13 +33,13 @@ def _rule(function_name: str, what: str, kind: type, accepts: Callable[[Any], bo
     """The check ``function_name(name, value)``: ``value`` as an int (``kind`` ``Integral``) or a float
     (``Real``) if it is a ``kind`` (never a bool) that ``accepts``, else a ``TypeError`` (not a ``kind``) or
     a ``ValueError`` (not accepted) that reads ``<name> must be <what>, got <value>``. ``accepts`` is
-    written as comparisons, which NaN fails."""
+    written as comparisons, which NaN fails; a ``Real`` must also be finite (``lr=inf`` is an error)."""
     convert = int if kind is numbers.Integral else float
 
     def check(name: str, value: Any):
         if isinstance(value, bool) or not isinstance(value, kind):
             raise TypeError(f"{name} must be {what}, got {_describe(value)}")
-        if not accepts(value):
+        if not accepts(value) or (kind is numbers.Real and not math.isfinite(value)):
             raise ValueError(f"{name} must be {what}, got {value}")
         return convert(value)
 
@@ -134,3 +135,30 @@ def matching_features(model: Any, num_inputs: int, shape: Any) -> None:
             f"{type(model).__name__}(num_inputs={num_inputs}) got examples with {features} features "
             f"(X of shape {dims}); num_inputs must match the data (e.g. len(w))"
         )
+
+
+def class_labels(labels: Any, num_classes: int | None, where: str) -> None:
+    """Raise unless ``labels`` (a batch's, any framework's) are integer class indices in ``[0, num_classes)``.
+
+    A ``TypeError`` for float (or bool) labels, a ``ValueError`` naming the first offending value;
+    ``where`` names the batch (``"epoch 1/3, train batch 7"``). ``num_classes=None`` (a model that does
+    not say how many classes it predicts) checks only that no label is negative. Costs one min and one
+    max over the batch's labels.
+    """
+    from d2lx.plotting import to_numpy
+
+    y = to_numpy(labels)
+    if y.dtype.kind not in "iu":
+        example = f" (e.g. {y.reshape(-1)[0].item()!r})" if y.size else ""
+        raise TypeError(f"labels must be integer class indices, got {y.dtype} labels{example} in {where}")
+    if y.size == 0:
+        return
+    low, high = y.min(), y.max()
+    if low < 0:
+        bad = low
+    elif num_classes is not None and high >= num_classes:
+        bad = high
+    else:
+        return
+    expected = f"in [0, {num_classes})" if num_classes is not None else "that are not negative"
+    raise ValueError(f"labels must be class indices {expected}, got {bad} in {where}")

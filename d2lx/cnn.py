@@ -1,13 +1,20 @@
-"""Chapter 7's framework-free parts: cross-correlation and the checks of ``layer_summary``.
+"""Chapter 7's framework-free parts: cross-correlation, the checks of ``layer_summary``, LeNet in numpy.
 
 ``corr2d`` is written with slicing, products and sums only, so the same function works on torch
 and MXNet arrays and on the immutable arrays of JAX and TensorFlow (the book's version assigns
 ``Y[i, j]``, which those two refuse), and gradients flow through it on every framework.
+
+``lenet_parameters`` draws LeNet's initial weights with numpy, so that every backend can start from
+the same numbers (``python -m d2lx parity``); each backend's ``cnn._set_parameters`` gives them to
+its ``LeNet``, and ``lenet_logits`` is the float64 reference they are tested against.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import numpy as np
 
 CHANNELS_FIRST = "(batch, channels, height, width)"
 CHANNELS_LAST = "(batch, height, width, channels)"
@@ -51,3 +58,88 @@ def summary_shape(model: Any, X_shape: Any, layout: str) -> tuple[int, ...]:
 def print_output_shape(layer: Any, X: Any) -> None:
     """One line of ``layer_summary``, as the book prints it."""
     print(type(layer).__name__, "output shape:\t", X.shape)
+
+
+# --- LeNet's parameters, the same on every backend --------------------------------------------------
+# Drawn channels-first, the layout of PyTorch and MXNet: convolution kernels (out, in, height, width),
+# dense weights (out, in), and the first dense layer's inputs in the (channels, height, width) order
+# of a flattened NCHW batch. ``channels_last`` gives the same network in the layout of JAX and Keras.
+_LENET_WEIGHTS = [(6, 1, 5, 5), (16, 6, 5, 5), (120, 400), (84, 120)]
+
+
+def lenet_parameters(rng: np.random.Generator, num_classes: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
+    """LeNet's ``(weight, bias)`` per layer, channels-first, float32: Xavier uniform as ``init_cnn``, zero biases.
+
+    The Xavier bound ``sqrt(6 / (fan_in + fan_out))`` counts a kernel's receptive field in both fans,
+    as ``torch.nn.init.xavier_uniform_``, MXNet's ``init.Xavier()`` and Keras's ``GlorotUniform`` do.
+    """
+    params = []
+    for shape in [*_LENET_WEIGHTS, (num_classes, 84)]:
+        field = math.prod(shape[2:])
+        bound = math.sqrt(6 / ((shape[0] + shape[1]) * field))
+        weight = rng.uniform(-bound, bound, size=shape).astype(np.float32)
+        params.append((weight, np.zeros(shape[0], dtype=np.float32)))
+    return params
+
+
+def channels_last(params: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``lenet_parameters`` for a channels-last network (JAX, Keras) that computes the same function.
+
+    Kernels become (height, width, in, out) and dense weights (in, out); the first dense layer's
+    inputs are reordered from (channels, height, width) to the (height, width, channels) order of a
+    flattened NHWC batch.
+    """
+    channels = next(w for w, _ in reversed(params) if w.ndim == 4).shape[0]  # the last convolution's
+    converted, flattened = [], False
+    for weight, bias in params:
+        if weight.ndim == 4:
+            weight = weight.transpose(2, 3, 1, 0)
+        else:
+            if not flattened:
+                side = math.isqrt(weight.shape[1] // channels)
+                weight = weight.reshape(-1, channels, side, side).transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+                flattened = True
+            weight = weight.T
+        converted.append((np.ascontiguousarray(weight), bias))
+    return converted
+
+
+def matching_parameters(model: Any, shapes: list[tuple[int, ...]], params: list) -> list:
+    """``params`` if their weights have the ``shapes`` of the model's layers, else an error naming both."""
+    given = [tuple(int(d) for d in weight.shape) for weight, _ in params]
+    if given != [tuple(s) for s in shapes]:
+        raise ValueError(f"{type(model).__name__}: the layers' weights have shapes {shapes}, the parameters {given}")
+    return params
+
+
+def lenet_logits(params: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray) -> np.ndarray:
+    """LeNet's output for the NCHW batch ``X`` with the channels-first ``params``, computed in float64."""
+    (k1, c1), (k2, c2), *dense = [(np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in params]
+    X = np.asarray(X, np.float64)
+    X = _avg_pool(_sigmoid(_conv(np.pad(X, ((0, 0), (0, 0), (2, 2), (2, 2))), k1, c1)))
+    X = _avg_pool(_sigmoid(_conv(X, k2, c2))).reshape(len(X), -1)
+    for i, (weight, bias) in enumerate(dense):
+        X = X @ weight.T + bias
+        if i < len(dense) - 1:
+            X = _sigmoid(X)
+    return X
+
+
+def _conv(X: np.ndarray, kernels: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Multi-channel cross-correlation (no padding) as a sum over the kernel's offsets, as ``corr2d``."""
+    kh, kw = kernels.shape[2:]
+    out_h, out_w = X.shape[2] - kh + 1, X.shape[3] - kw + 1
+    Y = bias.reshape(1, -1, 1, 1)
+    for a in range(kh):
+        for b in range(kw):
+            Y = Y + np.einsum("nchw,oc->nohw", X[:, :, a : a + out_h, b : b + out_w], kernels[:, :, a, b])
+    return Y
+
+
+def _avg_pool(X: np.ndarray) -> np.ndarray:
+    n, c, h, w = X.shape
+    return X.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
+
+
+def _sigmoid(X: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-X))

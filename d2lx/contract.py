@@ -34,7 +34,10 @@ Methods (core class that holds the stub -> the backend class that overrides it):
     TrainerBase._devices                       the backend's ``devices`` module (``_available_gpus`` reads it)
     TrainerBase.prepare_batch(batch)           a batch moved to the training device
     TrainerBase.prepare_model(model)           extend: also put the model on the device
-    TrainerBase.fit_epoch()                    one epoch: forward, gradients, update; then validation
+    TrainerBase.fit_epoch()                    one epoch: forward, gradients, update; then validation;
+                                               calls ``_inspect_batch(batch, train)`` on each batch first
+    TrainerBase._parameter_arrays()            optional: the parameters the current step uses (the
+                                               divergence guard reads them once a loss is not finite)
     TrainerBase.clip_gradients(val, grads)     the gradients rescaled to joint norm ``val``
     Module (framework base + ModuleBase)       ``forward``/``__call__`` from the framework
     Classifier.loss(Y_hat, Y, averaged=True)   cross-entropy on logits

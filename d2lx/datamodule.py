@@ -117,13 +117,17 @@ class FashionMNISTBase(DataModuleBase):
     in the framework (``_images``), on the device the tensors live on. So ``resize=(224, 224)``
     costs no more memory than 28x28, and a batch equals the once-resized images to float32
     rounding. ``data.train`` and ``data.val`` hold the uint8 images and the labels.
+
+    ``root`` (a keyword d2lx adds; the book's ``DataModule`` has it) is an existing folder looked in
+    first, as ``$D2LX_DATA_DIR`` is when it is not given: see ``d2lx.data.fashion_mnist``.
     """
 
-    def __init__(self, batch_size: int = 64, resize: tuple[int, int] = (28, 28)):
-        super().__init__()
+    def __init__(self, batch_size: int = 64, resize: tuple[int, int] = (28, 28), *, root: str | None = None):
+        super().__init__(root=root)
         self.save_hyperparameters()
         self.resize = tuple(resize)
         train_X, train_y, val_X, val_y = fashion_mnist_arrays(self.root)
+        self._label_range = (int(min(train_y.min(), val_y.min())), int(max(train_y.max(), val_y.max())))
         self.train = self._make_dataset(train_X, train_y)
         self.val = self._make_dataset(val_X, val_y)
         height, width = train_X.shape[1:]
@@ -138,6 +142,17 @@ class FashionMNISTBase(DataModuleBase):
         return ArrayLoader(
             tensors, self.batch_size, shuffle=train, to_index=self._to_index, take=self._take, transform=self._batch
         )
+
+    def _known_label_range(self) -> tuple[int, int] | None:
+        """``(lowest, highest)`` label, read once when the data was built, while the loaders are d2lx's own
+        (then the trainer checks them once instead of per batch); None otherwise."""
+        cls = type(self)
+        own = (
+            cls.get_dataloader is FashionMNISTBase.get_dataloader
+            and cls.train_dataloader is DataModuleBase.train_dataloader
+            and cls.val_dataloader is DataModuleBase.val_dataloader
+        )
+        return getattr(self, "_label_range", None) if own else None
 
     def _batch(self, batch: tuple) -> tuple:
         images, labels = batch

@@ -1,17 +1,21 @@
-"""The 2.0 edition's functional API (``train_ch3``, ``Animator``, ``load_data_fashion_mnist``, ...), written once.
+"""The 2.0 edition's functional API (``train_ch3``, ``train_ch6``, ``Animator``, ``load_data_fashion_mnist``, ...),
+written once.
 
 The 2.0 edition of the book (and its Chinese edition) trains with plain
 functions where the 1.0 edition has classes:
-``train_ch3(net, train_iter, test_iter, loss, num_epochs, updater)``. What
+``train_ch3(net, train_iter, test_iter, loss, num_epochs, updater)`` and
+``train_ch6(net, train_iter, test_iter, num_epochs, lr, device)``. What
 does not depend on the framework is here: the ``Animator``, counting correct
-predictions, the loops over batches and epochs, and the data functions (built
+predictions, the loops over batches and epochs (one loop for both chapters),
+the training budget of the environment (``budgeted``), and the data functions (built
 on each backend's ``DataModule`` and ``FashionMNIST``, so the data are the
 real Fashion-MNIST from the shared reader, resident and batched by index).
 
 Each backend's ``functional.py`` adds what only its framework can say: how one
 minibatch is differentiated and applied (``backward()``, ``autograd.record()``,
 ``GradientTape``, ``jax.grad``) and the book's tensor one-liners
-(``linreg``, ``squared_loss``, ``sgd``). ``make_ch3`` assembles the training
+(``linreg``, ``squared_loss``, ``sgd``), and for chapter 6 the Xavier initialisation
+and the device placement. ``make_ch3`` and ``make_ch6`` assemble the training
 functions for the backends whose ``net`` is called as ``net(X)``; JAX, whose
 ``net`` is a function of its parameters, composes the same loops itself.
 """
@@ -32,8 +36,8 @@ from d2lx.data.fashion_mnist import text_labels
 from d2lx.data.synthetic import synthetic_regression
 from d2lx.module import TrainingDivergedError
 from d2lx.plotting import show_images, to_numpy
-from d2lx.trainer import _progress_wanted
-from d2lx.utils import Accumulator
+from d2lx.trainer import _progress_wanted, limited_by_environment
+from d2lx.utils import Accumulator, Timer
 
 
 # --- small helpers of the book ---------------------------------------------------
@@ -245,11 +249,20 @@ def loss_total(l, batch_size: int) -> float:
     return float(values.sum())
 
 
+def _no_examples(name: str) -> ValueError:
+    return ValueError(
+        f"{name} gave no examples (is it empty, or does D2LX_LIMIT_TRAIN_BATCHES or D2LX_LIMIT_VAL_BATCHES "
+        "allow 0 batches?)"
+    )
+
+
 def count_accuracy(predict: Callable, data_iter: Iterable) -> float:
     """The fraction of examples of ``data_iter`` whose class ``predict(X)`` gets right."""
     metric = Accumulator(2)  # correct predictions, examples
     for X, y in data_iter:
         metric.add(accuracy(predict(X), y), _num_elements(y))
+    if not metric[1]:
+        raise _no_examples("data_iter")
     return metric[0] / metric[1]
 
 
@@ -264,30 +277,75 @@ def mean_loss(predict: Callable, data_iter: Iterable, loss, call_loss=_call_loss
     return metric[0] / metric[1]
 
 
-def run_epoch(step: Callable, train_iter: Iterable) -> tuple[float, float]:
+def run_epoch(step: Callable, train_iter: Iterable, after_batch: Callable | None = None) -> tuple[float, float]:
     """One pass over ``train_iter``: ``step(X, y)`` trains on a minibatch and returns ``(loss values, y_hat)``.
 
-    Returns the mean training loss and training accuracy, as ``train_epoch_ch3`` does.
+    Returns the mean training loss and training accuracy, as ``train_epoch_ch3`` does. ``after_batch(i,
+    metric)``, if given, is called after batch ``i`` with the running sums (loss, correct predictions, examples).
     """
     metric = Accumulator(3)  # summed loss, correct predictions, examples
-    for X, y in train_iter:
+    for i, (X, y) in enumerate(train_iter):
         l, y_hat = step(X, y)
         n = _num_elements(y)
         metric.add(loss_total(l, n), accuracy(y_hat, y), n)
+        if after_batch is not None:
+            after_batch(i, metric)
+    if not metric[2]:
+        raise _no_examples("train_iter")
     return metric[0] / metric[2], metric[1] / metric[2]
 
 
-def train_epochs(num_epochs: int, train_epoch: Callable, test_accuracy: Callable) -> tuple[float, float, float]:
-    """``train_ch3``'s loop: ``num_epochs`` times ``train_epoch()`` then ``test_accuracy()``, drawn on an ``Animator``.
+def budgeted(train_iter: Iterable, test_iter: Iterable) -> tuple[Iterable, Iterable]:
+    """``train_iter`` and ``test_iter`` under the training budget of the environment, as for every ``Trainer``.
+
+    ``D2LX_LIMIT_TRAIN_BATCHES`` and ``D2LX_LIMIT_VAL_BATCHES`` (an int: batches per epoch; a float in
+    [0, 1]: a fraction) limit them, so a notebook runs ``train_ch3`` and ``train_ch6`` unchanged on a
+    smaller budget. Unset, and for iterables without a length, they are returned as they are.
+    """
+    return tuple(
+        limited_by_environment(loader, name) if hasattr(loader, "__len__") else loader
+        for loader, name in ((train_iter, "limit_train_batches"), (test_iter, "limit_val_batches"))
+    )
+
+
+def train_epochs(
+    num_epochs: int,
+    train_epoch: Callable,
+    test_accuracy: Callable,
+    *,
+    num_batches: int | None = None,
+    device_name: str | None = None,
+) -> tuple[float, float, float]:
+    """The loop of ``train_ch3`` and ``train_ch6``: ``num_epochs`` times ``train_epoch(after_batch)`` then
+    ``test_accuracy()``, drawn on an ``Animator``.
+
+    ``train_epoch`` trains one epoch, passing ``after_batch`` on to ``run_epoch``, and returns
+    ``(train_loss, train_acc)``. As in ``train_ch3``, the three values are drawn at the end of each epoch.
+    As in ``train_ch6``, given ``num_batches`` (the batches of an epoch) and ``device_name``: the running
+    training loss and accuracy are drawn five times an epoch and the test accuracy at its end, the time
+    spent training is measured, and the book's two lines are printed at the end, ``loss ..., train acc ...,
+    test acc ...`` and ``... examples/sec on <device_name>``.
 
     A progress bar shows in terminals (as for ``Trainer``; ``D2LX_PROGRESS=0`` turns it off). A NaN or
     infinite training loss stops with ``TrainingDivergedError``. Returns the last
     ``(train_loss, train_acc, test_acc)``.
     """
     num_epochs = checks.positive_int("num_epochs", num_epochs)
+    chapter6 = num_batches is not None
     animator = Animator(
-        xlabel="epoch", xlim=[1, num_epochs], ylim=[0.3, 0.9], legend=["train loss", "train acc", "test acc"]
+        xlabel="epoch",
+        xlim=[1, num_epochs],
+        ylim=None if chapter6 else [0.3, 0.9],
+        legend=["train loss", "train acc", "test acc"],
     )
+    every = max(1, (num_batches or 0) // 5)  # the book's num_batches // 5, at least 1 on a small budget
+    timer, state = Timer(), {"epoch": 0, "examples": 0.0}
+
+    def after_batch(i: int, metric: Accumulator) -> None:
+        if chapter6 and ((i + 1) % every == 0 or i == num_batches - 1):
+            animator.add(state["epoch"] + (i + 1) / num_batches, (metric[0] / metric[2], metric[1] / metric[2], None))
+        state["last"] = metric[2]
+
     bar = None
     if _progress_wanted(None):
         from tqdm.auto import tqdm
@@ -295,13 +353,17 @@ def train_epochs(num_epochs: int, train_epoch: Callable, test_accuracy: Callable
         bar = tqdm(total=num_epochs, unit="epoch")
     try:
         for epoch in range(num_epochs):
-            train_loss, train_acc = train_epoch()
+            state["epoch"], state["last"] = epoch, 0.0
+            timer.start()
+            train_loss, train_acc = train_epoch(after_batch)
+            timer.stop()
+            state["examples"] += state["last"]
             if not math.isfinite(train_loss):
                 raise TrainingDivergedError(
                     f"training loss became {train_loss} in epoch {epoch + 1}/{num_epochs}: lower the learning rate"
                 )
             test_acc = test_accuracy()
-            animator.add(epoch + 1, (train_loss, train_acc, test_acc))
+            animator.add(epoch + 1, (None, None, test_acc) if chapter6 else (train_loss, train_acc, test_acc))
             if bar is not None:
                 bar.set_postfix(loss=f"{train_loss:.3f}", train_acc=f"{train_acc:.3f}", test_acc=f"{test_acc:.3f}")
                 bar.update(1)
@@ -309,6 +371,9 @@ def train_epochs(num_epochs: int, train_epoch: Callable, test_accuracy: Callable
         animator.flush()
         if bar is not None:
             bar.close()
+    if device_name is not None:
+        print(f"loss {train_loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
+        print(f"{state['examples'] / timer.sum():.1f} examples/sec on {device_name}")
     return train_loss, train_acc, test_acc
 
 
@@ -369,10 +434,13 @@ def make_ch3(
             return run_epoch(lambda X, y: step(net, X, y, loss, updater), train_iter)
 
     def train_ch3(net, train_iter, test_iter, loss, num_epochs: int, updater) -> None:
-        """Train ``net`` for ``num_epochs`` epochs, drawing training loss and accuracy and test accuracy."""
+        """Train ``net`` for ``num_epochs`` epochs, drawing training loss and accuracy and test accuracy.
+
+        The environment's training budget applies (``budgeted``)."""
+        train_iter, test_iter = budgeted(train_iter, test_iter)
         train_epochs(
             num_epochs,
-            lambda: train_epoch_ch3(net, train_iter, loss, updater),
+            lambda after_batch: train_epoch_ch3(net, train_iter, loss, updater),
             lambda: evaluate_accuracy(net, test_iter),
         )
 
@@ -382,6 +450,67 @@ def make_ch3(
             show_predictions(net, test_iter, n)
 
     return evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3
+
+
+# --- the loop of chapter 6 ----------------------------------------------------------
+def check_ch6(num_epochs, lr) -> tuple[int, float]:
+    """``train_ch6``'s ``num_epochs`` (a positive int) and ``lr`` (a positive number), checked before any work."""
+    return checks.positive_int("num_epochs", num_epochs), checks.positive_number("lr", lr)
+
+
+def make_ch6(
+    start: Callable,
+    to_device: Callable,
+    device_of: Callable,
+    *,
+    evaluating: Callable = _unchanged,
+    training: Callable = _unchanged,
+    device_name: Callable = str,
+) -> tuple[Callable, Callable]:
+    """``evaluate_accuracy_gpu`` and ``train_ch6`` for a backend whose ``net`` is called as ``net(X)``.
+
+    ``start(net, lr, device)`` does what the book's ``train_ch6`` does before its loop (Xavier
+    initialisation, the net onto ``device``, the cross-entropy loss and SGD) and returns ``step(X, y)``,
+    one minibatch of training on batches already on ``device``, returning ``(loss values, y_hat)``.
+    ``to_device(X, device)`` moves a tensor (or a list of tensors) to ``device``; ``device_of(net)`` is the
+    device of the net's first parameter, or None; ``device_name(device)`` is how the book prints it.
+    ``evaluating`` and ``training`` are as for ``make_ch3``.
+    """
+
+    def evaluate_accuracy_gpu(net, data_iter, device=None) -> float:
+        """The accuracy of ``net`` on the whole of ``data_iter``, computed on ``device`` (default: the
+        device of the net's first parameter)."""
+        with evaluating(net):
+            if device is None:
+                device = device_of(net)
+            if device is None:
+                return count_accuracy(net, data_iter)
+            return count_accuracy(lambda X: net(to_device(X, device)), data_iter)
+
+    def train_ch6(net, train_iter, test_iter, num_epochs: int, lr, device) -> None:
+        """Train ``net`` on ``device`` from Xavier-initialised weights, with minibatch SGD at learning rate
+        ``lr`` on the cross-entropy loss, for ``num_epochs`` epochs.
+
+        Draws the training loss and accuracy and the test accuracy, then prints the last of them and the
+        training speed in examples per second. The environment's training budget applies (``budgeted``).
+        """
+        num_epochs, lr = check_ch6(num_epochs, lr)
+        train_iter, test_iter = budgeted(train_iter, test_iter)
+        step = start(net, lr, device)
+
+        def train_epoch(after_batch):
+            with training(net):
+                return run_epoch(lambda X, y: step(to_device(X, device), to_device(y, device)), train_iter, after_batch)
+
+        train_epochs(
+            num_epochs,
+            train_epoch,
+            lambda: evaluate_accuracy_gpu(net, test_iter),
+            num_batches=len(train_iter),
+            device_name=device_name(device),
+        )
+
+    return evaluate_accuracy_gpu, train_ch6
 
 
 __all__ = ["Animator", "accuracy", "get_dataloader_workers", "get_fashion_mnist_labels", "linreg"]

@@ -13,8 +13,13 @@ target folder. Here:
   an interrupted or wrong download never sits in the cache under the real name;
 * a hash mismatch, or a failed download with nothing usable cached, raises one
   error saying what to do (including which file to place where by hand);
+* the arguments (a ``folder`` that is a file, a ``sha1_hash`` that is not hex)
+  are checked before any network traffic, and a folder that cannot be written
+  gets hints that fit the cause (``FolderNotWritableError``);
+* a downloaded file gets the mode the umask gives, not the temporary file's 0600;
 * ``extract`` checks every member of a zip or tar archive first and refuses
-  the archive if any member would land outside the target folder.
+  the archive if any member would land outside the target folder, also
+  through a link already in that folder.
 
 The data folder is the ``folder`` argument, else ``$D2LX_DATA_DIR``, else the
 book's ``../data`` (relative to the working directory).
@@ -22,11 +27,13 @@ book's ``../data`` (relative to the working directory).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import os
+import secrets
+import string
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -57,6 +64,11 @@ class UnsafeArchiveError(ValueError):
     """An archive holds a member that would be written outside the target folder."""
 
 
+class FolderNotWritableError(DownloadError):
+    """The data folder cannot be written (permissions, a read-only file system, a full disk); nothing was
+    downloaded. The message says which, and how to fix that cause."""
+
+
 def default_data_dir() -> str:
     """``$D2LX_DATA_DIR`` if set, else the book's ``../data``."""
     return os.environ.get("D2LX_DATA_DIR") or os.path.join("..", "data")
@@ -72,11 +84,14 @@ def sha1_of(path: str | os.PathLike) -> str:
 
 
 # --- download ------------------------------------------------------------------
+_HEX = frozenset(string.hexdigits)
+
+
 def _resolve_source(url_or_name, sha1_hash) -> tuple[str, str | None]:
     if not isinstance(url_or_name, str) or not url_or_name:
         raise TypeError(f"url_or_name must be a URL or a DATA_HUB name (str), got {url_or_name!r}")
     if sha1_hash is not None:
-        if not isinstance(sha1_hash, str) or len(sha1_hash) != 40:
+        if not isinstance(sha1_hash, str) or len(sha1_hash) != 40 or not set(sha1_hash) <= _HEX:
             raise ValueError(f"sha1_hash must be 40 hexadecimal digits or None, got {sha1_hash!r}")
         sha1_hash = sha1_hash.lower()
     if url_or_name in DATA_HUB:
@@ -100,9 +115,57 @@ def _file_name(url: str) -> str:
     return name
 
 
+class _WriteFailed(Exception):
+    """Internal: writing into the data folder failed (``__cause__`` is the ``OSError``), not the network."""
+
+
+def open_temporary(folder: Path, name: str) -> tuple[int, str]:
+    """A new file ``.<name>.<random>.part`` in ``folder``, opened for writing: ``(descriptor, path)``.
+
+    Unlike ``tempfile.mkstemp`` (mode 0600, which the rename to the final name would keep), the file is
+    created with mode 0666 less the umask, as any file the user writes: another user of a shared data
+    folder can read it.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        path = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", os.path.join(folder, f".{name}.*.part"))
+
+
+def not_writable_message(folder, name: str, err: OSError, argument: str = "folder") -> str:
+    """Why ``name`` could not be written into ``folder`` and the fixes that fit that cause."""
+    code = getattr(err, "errno", None)
+    detail = f"{type(err).__name__}: {err.strerror or err}" if isinstance(err, OSError) else str(err)
+    other = "set D2LX_DATA_DIR to a folder you can write to"
+    if argument != "D2LX_DATA_DIR":
+        other = f"pass another {argument}, or {other}"
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        cause, fix = "the disk (or your quota) is full", f"free some space on it, or {other}"
+    elif code == errno.EROFS:
+        cause, fix = "it is on a read-only file system", other
+    elif code in (errno.EACCES, errno.EPERM):
+        cause, fix = "you may not write there", f"give yourself write permission on it (chmod u+w), or {other}"
+    else:
+        cause, fix = "the folder could not be written", f"check that it is a folder you can write to, or {other}"
+    return (
+        f"could not write {name} into {folder} ({detail}): {cause}. Nothing was downloaded. To fix it, {fix}. "
+        f"(Or place the file {name} in {folder} by hand.)"
+    )
+
+
 def _fetch(url: str, folder: Path, name: str, sha1_hash: str | None) -> Path:
-    """Stream ``url`` into a temporary file in ``folder``, verify it, rename it to ``name``."""
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    """Stream ``url`` into a temporary file in ``folder``, verify it, rename it to ``name``.
+
+    A failure to write into ``folder`` is raised as ``_WriteFailed``, a network failure as itself.
+    """
+    try:
+        handle, temporary = open_temporary(folder, name)
+    except OSError as err:
+        raise _WriteFailed() from err
     try:
         digest = hashlib.sha1()
         received = 0
@@ -113,10 +176,17 @@ def _fetch(url: str, folder: Path, name: str, sha1_hash: str | None) -> Path:
             small = total is not None and total < PROGRESS_MIN_BYTES
             with tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False, disable=small) as bar:
                 while chunk := response.read(_CHUNK):
-                    out.write(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as err:
+                        raise _WriteFailed() from err
                     digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+            try:
+                out.flush()
+            except OSError as err:
+                raise _WriteFailed() from err
         if total is not None and received != total:
             raise http.client.IncompleteRead(b"", total - received)
         actual = digest.hexdigest()
@@ -126,11 +196,27 @@ def _fetch(url: str, folder: Path, name: str, sha1_hash: str | None) -> Path:
                 "(the server may hold a different version of it, or the transfer was damaged)"
             )
         final = folder / name
-        os.replace(temporary, final)
+        try:
+            os.replace(temporary, final)
+        except OSError as err:
+            raise _WriteFailed() from err
         return final
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def check_folder(argument: str, folder: Path) -> None:
+    """Raise ``NotADirectoryError`` naming ``argument`` if ``folder``, or the nearest part of it that exists,
+    is not a folder (so that it can neither be used nor created)."""
+    existing = folder
+    while not os.path.lexists(existing) and existing.parent != existing:
+        existing = existing.parent
+    if os.path.lexists(existing) and not existing.is_dir():
+        what = "a file" if existing == folder else f"a path inside {existing}, which is a file"
+        raise NotADirectoryError(
+            f"{argument} must be a folder (or a path where one can be made), got {str(folder)!r}: {what}"
+        )
 
 
 def download(
@@ -147,15 +233,22 @@ def download(
     ``folder`` defaults to ``$D2LX_DATA_DIR``, else ``../data``. A URL
     registered in ``DATA_HUB`` is checked against its hash even when
     ``sha1_hash`` is not given; with no hash known, a file already there is
-    trusted by its name, as in the book.
+    trusted by its name, as in the book. The arguments are checked before any
+    network traffic; a folder that cannot be written raises ``FolderNotWritableError``.
     """
+    argument = "folder"
     if cache_dir is not None:
         if folder is not None:
             raise TypeError("download() takes folder or cache_dir (its 2.0 name), not both")
-        folder = cache_dir
+        folder, argument = cache_dir, "cache_dir"
     url, sha1_hash = _resolve_source(url_or_name, sha1_hash)
+    if folder is None:
+        argument = "D2LX_DATA_DIR" if os.environ.get("D2LX_DATA_DIR") else "folder"
+    elif not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"{argument} must be a folder (str or os.PathLike) or None, got {folder!r}")
     folder = Path(os.fspath(folder) if folder is not None else default_data_dir()).expanduser()
     name = _file_name(url)
+    check_folder(argument, folder)
     path = folder / name
     damaged = ""
     if path.is_file():
@@ -165,12 +258,18 @@ def download(
         if actual == sha1_hash:
             return str(path)
         damaged = f" The copy already there has SHA-1 {actual}, so it is damaged or another version: it was not used."
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FolderNotWritableError(not_writable_message(folder, name, err, argument)) from err
     print(f"Downloading {path} from {url}...")
     try:
         return str(_fetch(url, folder, name, sha1_hash))
     except ChecksumError:
         raise
+    except _WriteFailed as failed:
+        err = failed.__cause__
+        raise FolderNotWritableError(not_writable_message(folder, name, err, argument) + damaged) from err
     except (OSError, http.client.HTTPException) as err:
         reason = getattr(err, "reason", None) or err
         expected = f" (SHA-1 {sha1_hash})" if sha1_hash else ""
@@ -261,9 +360,16 @@ def _extract_tar(filename, folder: str) -> None:
 
 def _extract_zip(filename, folder: str) -> None:
     with zipfile.ZipFile(filename) as archive:
-        for name in archive.namelist():  # zipfile writes no links: the names are all there is to check
+        names = archive.namelist()
+        for name in names:  # zipfile writes no links: the names are all there is to check in the archive
             if _walk([], name, {}) is None:
                 raise _refuse(filename, folder, f"member {name!r} would be written outside it")
+        # ... but links already on disk may redirect a member; as none is written, all can be checked first.
+        root_real = os.path.realpath(folder)
+        for name in names:
+            if not _really_inside(root_real, os.path.join(folder, name)):
+                what = f"member {name!r} would reach outside it through a link already on disk"
+                raise _refuse(filename, folder, what)
         archive.extractall(folder)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from d2lx.board import ProgressBoard
 from d2lx.plotting import to_numpy
 
@@ -19,6 +21,49 @@ class TrainingDivergedError(FloatingPointError):
 def _as_float(value) -> float:
     array = to_numpy(value)
     return float(array.reshape(-1).mean()) if array.size != 1 else float(array.reshape(()))
+
+
+def _first_non_finite(array) -> str | None:
+    """``"<value> at position <i>"`` for the first NaN or infinity in ``array`` (floats only), else None."""
+    values = to_numpy(array)
+    if values.dtype.kind not in "fc":
+        return None
+    bad = np.flatnonzero(~np.isfinite(values.reshape(-1)))
+    if not bad.size:
+        return None
+    index = np.unravel_index(bad[0], values.shape) if values.ndim > 1 else int(bad[0])
+    where = index if values.ndim <= 1 else tuple(int(i) for i in index)
+    return f"{values.reshape(-1)[bad[0]].item()} at position {where}"
+
+
+def _divergence_cause(trainer, train: bool) -> str | None:
+    """Why a loss became non-finite, when it was not the step size: non-finite inputs or targets in the
+    batch, or parameters that were non-finite before training. None otherwise (the learning rate)."""
+    batch = getattr(trainer, "_d2lx_batch", None)
+    if batch is not None and len(batch) >= 2:
+        for what, arrays in (("inputs (X)", batch[:-1]), ("targets (y)", batch[-1:])):
+            for array in arrays:
+                found = _first_non_finite(array)
+                if found is not None:
+                    return (
+                        f"the batch's {what} are not finite ({found}), so the data, not the learning rate, "
+                        "is the cause: remove or repair those examples"
+                    )
+    try:
+        parameters = trainer._parameter_arrays()
+    except Exception:  # a diagnosis must not hide the divergence
+        parameters = []
+    for parameter in parameters:
+        found = _first_non_finite(parameter)
+        if found is None:
+            continue
+        if train and trainer.train_batch_idx == 0:
+            return (
+                f"the model's parameters were already not finite before training ({found} in a parameter of "
+                f"shape {tuple(to_numpy(parameter).shape)}): check how they are initialized or loaded"
+            )
+        return None  # an earlier update made them so: the step size
+    return None
 
 
 class ModuleBase:
@@ -52,10 +97,17 @@ class ModuleBase:
         y = _as_float(value)
         if not math.isfinite(y) and getattr(trainer, "stop_on_nan", True):
             batch = trainer.train_batch_idx if train else trainer.val_batch_idx
-            raise TrainingDivergedError(
+            where = (
                 f"{'training' if train else 'validation'} {key} became {y} at epoch {trainer.epoch + 1}"
-                f"/{trainer.max_epochs}, {'train' if train else 'val'} batch {batch}, learning rate "
-                f"{getattr(self, 'lr', 'unknown')}. Lower the learning rate, or pass "
+                f"/{trainer.max_epochs}, {'train' if train else 'val'} batch {batch}"
+            )
+            cause = _divergence_cause(trainer, train)  # only now: the normal path pays nothing
+            if cause is not None:
+                raise TrainingDivergedError(
+                    f"{where}: {cause}. Pass Trainer(stop_on_nan=False) to keep training anyway."
+                )
+            raise TrainingDivergedError(
+                f"{where}, learning rate {getattr(self, 'lr', 'unknown')}. Lower the learning rate, or pass "
                 "Trainer(stop_on_nan=False) to keep training anyway."
             )
         board = self.board
@@ -95,6 +147,8 @@ class ModuleBase:
 
 class ClassifierBase:
     """Mixed in before a backend's ``Module``: validation also plots ``accuracy`` (which the backend defines)."""
+
+    _d2lx_class_labels = True  # the trainer checks that labels are class indices
 
     def validation_step(self, batch):
         Y_hat = self(*batch[:-1])

@@ -9,19 +9,25 @@ Where a name is looked up: a row's ``provides`` maps a *topic* (a file name such
 or ``"cnn"``) to names. For backend ``b`` the name is taken from ``d2lx.<b>.<topic>`` if that
 module defines it, else from the core's ``d2lx.<topic>``: a name written once in the core needs no
 copy in the backends, and a backend file that defines the name wins. The topic ``"@lazy"`` marks
-names that the backend's module ``__getattr__`` imports on first use (``d2l.plt``).
+names that the backend's module ``__getattr__`` imports on first use (``d2l.plt``); ``"@self"`` marks
+``d2l``, the backend module itself, as d2l's library binds it (``d2l = sys.modules[__name__]``).
+
+``tests/data/d2l_1_0_3_names.json`` lists every top-level name of d2l 1.0.3's library files with its
+chapter; the tests check that each name of the chapters d2lx covers is provided here or excepted below.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 ALL_BACKENDS = ("torch", "mxnet", "jax", "tensorflow")
 LAZY = "@lazy"
+SELF = "@self"
 
 # Heavy or optional modules the book reaches through ``d2l.<name>``; imported on first use.
 LAZY_MODULES = {"plt": "matplotlib.pyplot", "display": "IPython.display"}
@@ -53,6 +59,7 @@ CHAPTERS: tuple[Chapter, ...] = (
                "reduce_mean argmax astype transpose expand_dims repeat swapaxes size numpy to int32 int64 float32",
         "plotting": "plot set_axes set_figsize use_svg_display",
         LAZY: "plt display",
+        SELF: "d2l",
     }),
     Chapter("1.0", 3, "Linear Neural Networks for Regression", {
         "hparams": "add_to_class HyperParameters",
@@ -112,7 +119,7 @@ CHAPTERS: tuple[Chapter, ...] = (
         "utils": "Accumulator",
     }),
     Chapter("2.0", 4, "Multilayer Perceptrons", {"functional": "evaluate_loss"}),
-    Chapter("2.0", 6, "Convolutional Neural Networks", not_yet="evaluate_accuracy_gpu train_ch6"),
+    Chapter("2.0", 6, "Convolutional Neural Networks", {"functional": "evaluate_accuracy_gpu train_ch6"}),
     Chapter("2.0", 8, "Recurrent Neural Networks",
             not_yet="load_data_time_machine predict_ch8 grad_clipping train_epoch_ch8 train_ch8 RNNModel"),
     Chapter("2.0", 9, "Modern Recurrent Neural Networks",
@@ -135,6 +142,8 @@ BACKEND_ONLY: dict[str, dict[str, tuple[str, str]]] = {
         "torch": (INIT, "the framework, as d2l's torch module imports it"),
         "nn": (INIT, "torch.nn"),
         "F": (INIT, "torch.nn.functional"),
+        "nn_Module": ("ops", "torch.nn.Module, d2l's alias for the models' base class"),
+        "np": ("ops", "numpy, as d2l's torch library imports it"),
     },
     "mxnet": {
         "mxnet": (INIT, "the framework"),
@@ -144,6 +153,11 @@ BACKEND_ONLY: dict[str, dict[str, tuple[str, str]]] = {
         "gluon": (INIT, "mxnet.gluon"),
         "init": (INIT, "mxnet.init"),
         "nn": (INIT, "mxnet.gluon.nn"),
+        "nn_Module": ("ops", "mxnet.gluon.nn.Block, d2l's alias for the models' base class"),
+        "context": ("ops", "mxnet.context, as d2l's MXNet library imports it"),
+        "image": ("ops", "mxnet.image, as d2l's MXNet library imports it"),
+        "rnn": ("ops", "mxnet.gluon.rnn, as d2l's MXNet library imports it"),
+        "transforms": ("ops", "mxnet.gluon.data.vision.transforms, as d2l's MXNet library imports it"),
     },
     "jax": {
         "jax": (INIT, "the framework"),
@@ -151,14 +165,24 @@ BACKEND_ONLY: dict[str, dict[str, tuple[str, str]]] = {
         "nn": (INIT, "flax.linen"),
         "optax": (INIT, "Optax, the book's JAX optimizers"),
         "get_key": ("ops", "JAX needs explicit PRNG keys: d2lx's seeded key stream"),
+        "get_seed": ("ops", "an int seed for jax.random.PRNGKey(d2l.get_seed()) in the book's cells (chapter 6)"),
+        "nn_Module": ("ops", "flax.linen.Module, d2l's alias for the models' base class"),
+        "np": ("ops", "numpy, as d2l's JAX library imports it"),
+        "flax": ("ops", "Flax, as d2l's JAX library imports it"),
+        "grad": ("ops", "jax.grad, as d2l's JAX library imports it"),
+        "vmap": ("ops", "jax.vmap, as d2l's JAX library imports it"),
+        "train_state": ("ops", "flax.training.train_state, as d2l's JAX library imports it"),
     },
     "tensorflow": {
         "tf": (INIT, "the framework"),
+        "nn_Module": ("ops", "tf.keras.Model, d2l's alias for the models' base class"),
+        "np": ("ops", "numpy, as d2l's TensorFlow library imports it"),
         "Updater": ("functional", "the 2.0 edition's TensorFlow updater class (section 3.6)"),
     },
 }
 
-# (backend, name) -> why a name the table says is provided does not exist on that backend.
+# (backend, name) -> why a name the table says is provided, or a name of d2l 1.0.3's library file
+# (tests/data/d2l_1_0_3_names.json), does not exist on that backend.
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("tensorflow", "randn"): "d2l's TensorFlow library has no randn: its cells call tf.random.normal",
     ("tensorflow", "swapaxes"): "d2l's TensorFlow library has no swapaxes: its cells call tf.transpose",
@@ -167,9 +191,42 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("tensorflow", "init_cnn"): "d2l's TensorFlow library has no init_cnn: Keras layers start Glorot (Xavier)",
 }
 
+# What d2l's library files import only for their own code. d2lx does not re-export these modules: the
+# book's cells import what they use themselves (``import math``, ``import pandas as pd``).
+_STDLIB = "collections defaultdict hashlib inspect math os random re shutil sys tarfile time zipfile"
+_LIBRARY_IMPORTS: dict[str, dict[str, str]] = {
+    "": {  # every backend
+        _STDLIB: "a standard-library module that d2l's library imports for its own code; "
+        "the book's cells import it themselves",
+        "pd requests backend_inline": "pandas, requests or matplotlib_inline, imported by d2l's library for its "
+        "own code; d2lx reaches them inside its functions and the book's cells import pandas themselves",
+    },
+    "torch": {
+        "torchvision transforms Image distance_matrix": "torchvision, Pillow and SciPy serve d2l's later "
+        "chapters; d2lx's torch backend does not depend on them and the book's cells import torchvision themselves",
+    },
+    "mxnet": {
+        "USE_MXNET USE_PYTORCH USE_TENSORFLOW": "flags d2l's MXNet library sets for its own code; no book cell "
+        "reads them",
+    },
+    "jax": {
+        "Any field partial FunctionType": "a standard-library helper that d2l's library imports for its own code",
+        "tf tfds": "d2l's JAX library reads data with TensorFlow; d2lx's JAX backend needs no TensorFlow, and "
+        "the book's two cells that use it import it themselves",
+    },
+}
+EXCEPTIONS.update({
+    (backend, name): reason
+    for backend in ALL_BACKENDS
+    for group in ("", backend)
+    for text, reason in _LIBRARY_IMPORTS.get(group, {}).items()
+    for name in text.split()
+})  # fmt: skip
+
 
 def provided(backend: str) -> dict[str, str]:
-    """Every name ``backend`` provides -> the topic it comes from (a file name, ``"@lazy"`` or ``"@init"``)."""
+    """Every name ``backend`` provides -> the topic it comes from (a file name, ``"@lazy"``, ``"@init"``
+    or ``"@self"``)."""
     names: dict[str, str] = {}
     for chapter in CHAPTERS:
         for topic, text in chapter.provides.items():
@@ -225,7 +282,7 @@ def namespace(backend: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     modules: dict[str, list[ModuleType]] = {}
     for name, topic in provided(backend).items():
-        if topic in (LAZY, INIT):
+        if topic in (LAZY, INIT, SELF):
             continue
         if topic not in modules:
             paths = (f"d2lx.{backend}.{topic}", f"d2lx.{topic}")
@@ -264,6 +321,9 @@ def lazy_attribute(module_name: str, name: str):
 def export(backend: str, module_globals: dict[str, Any]) -> None:
     """Fill a backend's ``__init__`` namespace from the table and set its ``__all__``."""
     module_globals.update(namespace(backend))
+    for name, topic in provided(backend).items():
+        if topic == SELF:
+            module_globals[name] = sys.modules[module_globals["__name__"]]
     missing = [n for n, topic in provided(backend).items() if topic == INIT and n not in module_globals]
     if missing:
         raise ImportError(f"d2lx.{backend}'s __init__ must import {missing} (d2lx.names.BACKEND_ONLY)")

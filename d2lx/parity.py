@@ -9,6 +9,21 @@ Each backend lives in its own environment, so the comparison has two halves:
   parameters or when backends disagree by more than float32 round-off allows.
 
 ``nox -s parity`` does both for every backend of the matrix.
+
+The workloads start from the same numbers on every backend: the data's order and the scratch
+models' weights come from d2lx's seeded numpy generators, and LeNet's weights are drawn once with
+numpy (``d2lx.cnn.lenet_parameters``) and handed to each framework in its own layout by the
+backend's ``cnn._set_parameters``. What is left is round-off, and the limits allow for it:
+
+* linear regression: ``LINREG_AGREEMENT`` on w and b, between backends with the same loss;
+* softmax regression (2 epochs): ``SOFTMAX_AGREEMENT``;
+* LeNet (one epoch of ``LENET_BUDGET`` batches of 128): ``LENET_AGREEMENT``. ``first_batch_loss``,
+  the first batch's loss before any step, is the forward pass alone: the backends' convolution
+  kernels sum in different orders, and it agrees to a few 1e-8; 40 steps of SGD carry that to
+  about 1e-6 in the losses. Measured on a CPU, largest spread over seeds 0 to 4 (seed 0's):
+  first_batch_loss 3.2e-8 (1.6e-8), train_loss 6.3e-7 (5.7e-7), val_loss 1.5e-6 (1.5e-6, MXNet
+  apart from the others), val_acc 0 (0). The limits are 6 to 9 times that; for val_acc, two of the
+  1280 validation images may change class on a near tie.
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from d2lx import cnn
 from d2lx.plotting import to_numpy
 
 TRUE_W, TRUE_B = [2.0, -3.4], 4.2
@@ -32,6 +48,8 @@ LINREG = {
 RECOVERY_TOLERANCE = 0.3  # every error in w and b after 3 epochs
 LINREG_AGREEMENT = 1e-4  # |w_a - w_b| and |b_a - b_b| between backends
 SOFTMAX_AGREEMENT = {"val_acc": 2e-3, "val_loss": 1e-3, "train_loss": 1e-3}
+LENET_BUDGET = {"limit_train_batches": 40, "limit_val_batches": 10}  # batches of 128 images, one epoch
+LENET_AGREEMENT = {"first_batch_loss": 2e-7, "train_loss": 5e-6, "val_loss": 1e-5, "val_acc": 2e-3}
 
 
 def _final(board, label: str) -> float:
@@ -64,6 +82,7 @@ def run_workloads(backend: str, seed: int = 0) -> dict:
     results["softmax_scratch_2ep"] = {
         label: _final(model.board, label) for label in ("train_loss", "val_loss", "val_acc")
     }
+    results[f"lenet_{LENET_BUDGET['limit_train_batches']}batches"] = _lenet(d2l, backend, seed)
     return {
         "backend": backend,
         "seed": seed,
@@ -71,6 +90,28 @@ def run_workloads(backend: str, seed: int = 0) -> dict:
         "loss_of_unit_error": conventions,
         "results": results,
     }
+
+
+def _lenet(d2l, backend: str, seed: int) -> dict:
+    """LeNet from the core's numpy-drawn weights (the same on every backend), on one short epoch.
+
+    ``first_batch_loss`` is the cross-entropy of the first training batch before any step, computed
+    in float64 from the backend's logits: the forward pass alone.
+    """
+    d2l.set_seed(seed)
+    data = d2l.FashionMNIST(batch_size=128)
+    X, y = next(iter(data.train_dataloader()))
+    model = d2l.LeNet(lr=0.1)
+    params = cnn.lenet_parameters(np.random.default_rng([seed, 2]))  # apart from set_seed's two streams
+    forward = importlib.import_module(f"d2lx.{backend}.cnn")._set_parameters(model, params, X)
+    logits, labels = to_numpy(forward(X)).astype(np.float64), to_numpy(y).astype(int)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    first_batch_loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+    d2l.set_seed(seed)  # so that the trainer's first batch is the one above
+    d2l.Trainer(max_epochs=1, progress_bar=False, **LENET_BUDGET).fit(model, data)
+    finals = {label: _final(model.board, label) for label in ("train_loss", "val_loss", "val_acc")}
+    return {"first_batch_loss": first_batch_loss, **finals}
 
 
 def _loss_of_unit_error(d2l, model) -> float:
@@ -112,7 +153,8 @@ def compare(runs: list[dict]) -> tuple[str, list[str]]:
     """The side-by-side table and the list of failures (empty when everything agrees).
 
     Linear regression must agree to ``LINREG_AGREEMENT`` between backends whose
-    model uses the same loss; the table's "max diff" column spans all backends.
+    model uses the same loss, softmax regression and LeNet to ``SOFTMAX_AGREEMENT`` and
+    ``LENET_AGREEMENT`` between all; the table's "max diff" column spans all backends.
     """
     names = [run["backend"] for run in runs]
     failures = []
@@ -131,6 +173,8 @@ def compare(runs: list[dict]) -> tuple[str, list[str]]:
         limit = LINREG_AGREEMENT if workload.startswith("linreg") and key in ("w", "b") else None
         if workload.startswith("softmax"):
             limit = SOFTMAX_AGREEMENT.get(key)
+        if workload.startswith("lenet"):
+            limit = LENET_AGREEMENT.get(key)
         if limit is None:
             continue
         kind = workload.split("_")[1] if workload.startswith("linreg") else None
@@ -163,6 +207,6 @@ def report(paths: list[str]) -> int:
         return 1
     print(
         f"\nparity ok across {', '.join(r['backend'] for r in runs)}: linear regression agrees within "
-        f"{LINREG_AGREEMENT:.0e}, softmax regression within {SOFTMAX_AGREEMENT}"
+        f"{LINREG_AGREEMENT:.0e}, softmax regression within {SOFTMAX_AGREEMENT}, LeNet within {LENET_AGREEMENT}"
     )
     return 0

@@ -105,6 +105,18 @@ def _batches(limit, full: int) -> int | None:
     return None if count >= full else count
 
 
+def _limited(loader, limit):
+    """``loader`` seen through ``limit`` (a ``_LoaderView``), or ``loader`` itself when it allows every batch."""
+    count = None if limit is None else _batches(limit, len(loader))
+    return loader if count is None else _LoaderView(loader, count)
+
+
+def limited_by_environment(loader, name: str):
+    """``loader`` under the budget the environment sets for ``name`` (``"limit_train_batches"`` or
+    ``"limit_val_batches"``), as for a ``Trainer`` given no budget: the 2.0 edition's loops use it."""
+    return _limited(loader, _check_limit(name, _from_env(name)))
+
+
 class TrainerBase(CheckedHyperParameters, HyperParameters):
     """``fit(model, data)`` for every backend: prepare, then ``fit_epoch`` ``max_epochs`` times.
 
@@ -185,13 +197,9 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     def prepare_data(self, data) -> None:
         self.train_dataloader = data.train_dataloader()
         self.val_dataloader = data.val_dataloader()
-        train_limit = _batches(self.limit_train_batches, len(self.train_dataloader))
-        if train_limit is not None:
-            self.train_dataloader = _LoaderView(self.train_dataloader, train_limit)
+        self.train_dataloader = _limited(self.train_dataloader, self.limit_train_batches)
         if self.val_dataloader is not None:
-            val_limit = _batches(self.limit_val_batches, len(self.val_dataloader))
-            if val_limit is not None:
-                self.val_dataloader = _LoaderView(self.val_dataloader, val_limit)
+            self.val_dataloader = _limited(self.val_dataloader, self.limit_val_batches)
         self.num_train_batches = len(self.train_dataloader)
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
 
@@ -204,6 +212,8 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         """Train ``model`` on ``data`` for ``max_epochs`` epochs, validating after each."""
         self.prepare_data(data)
         self.prepare_model(model)
+        self._label_plan = self._plan_label_checks(model, data)
+        self._d2lx_batch = None
         self.optim = model.configure_optimizers()
         self._prepare_state(model)
         self.epoch = 0
@@ -218,6 +228,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
                 if bar is not None:
                     bar.set_postfix(_latest_values(model), refresh=False)
         finally:
+            self._d2lx_batch = None  # kept only for the divergence guard: no batch outlives the fit
             flush = getattr(getattr(model, "board", None), "flush", None)
             if flush is not None:
                 flush()
@@ -230,6 +241,43 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
 
         Nothing by default; the JAX backend initialises the parameters and its ``TrainState`` here.
         """
+
+    # --- what each batch is checked for ------------------------------------------------------
+    def _plan_label_checks(self, model, data):
+        """How ``_inspect_batch`` checks labels in this fit: ``False`` (not a classifier, or the data module
+        vouched for its labels, checked here once) or ``(num_classes,)`` (``None`` when unknown)."""
+        if not getattr(model, "_d2lx_class_labels", False):
+            return False
+        num_classes = _num_classes(model)
+        known = getattr(data, "_known_label_range", None)
+        known = known() if callable(known) else None
+        if known is None:
+            return (num_classes,)
+        low, high = known
+        if low < 0 or (num_classes is not None and high >= num_classes):
+            raise ValueError(
+                f"{type(data).__name__}'s labels run from {low} to {high}, but {type(model).__name__} predicts "
+                f"{num_classes} classes (labels 0 to {num_classes - 1 if num_classes else '?'})"
+            )
+        return False
+
+    def _batch_name(self, train: bool) -> str:
+        batch = self.train_batch_idx if train else self.val_batch_idx
+        return f"epoch {self.epoch + 1}/{self.max_epochs}, {'train' if train else 'val'} batch {batch}"
+
+    def _inspect_batch(self, batch, train: bool) -> None:
+        """Called by ``fit_epoch`` on each batch as the loader gives it: keeps it for the divergence
+        guard's diagnosis and, for a classifier on a learner's own loader, checks its labels (a min and
+        a max: ``d2lx.checks.class_labels``)."""
+        self._d2lx_batch = batch
+        plan = self.__dict__.get("_label_plan", False)
+        if plan is not False:
+            checks.class_labels(batch[-1], plan[0], self._batch_name(train))
+
+    def _parameter_arrays(self) -> list:
+        """The model's parameters as the current step uses them, for the divergence guard's diagnosis
+        (a backend hook; none by default)."""
+        return []
 
     # --- backend hooks (see d2lx/contract.py) ------------------------------------------------
     def prepare_batch(self, batch):
@@ -252,6 +300,15 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         bar = tqdm(total=self.max_epochs * self.num_train_batches, unit="batch", leave=True)
         self.train_dataloader = _LoaderView(self.train_dataloader, bar=bar)
         return bar
+
+
+def _num_classes(model) -> int | None:
+    """How many classes ``model`` predicts, from the book's argument names, or None."""
+    for name in ("num_outputs", "num_classes"):
+        value = getattr(model, name, None)
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+    return None
 
 
 def _latest_values(model) -> dict[str, str]:

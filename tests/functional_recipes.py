@@ -1,8 +1,13 @@
-"""The 2.0 edition's chapter-3 cells for each framework, as the tests of ``test_functional.py`` run them.
+"""The 2.0 edition's chapter-3 and chapter-6 cells for each framework, as the tests of ``test_functional.py`` run them.
 
 The models are the learner's code (parameters made by hand, a framework's own
 layers), so they differ per framework; what the tests check about them does not.
 Each recipe imports its framework only when called.
+
+Chapter 6: ``fixed_linear(d2l, W)`` is a net computing ``flatten(X) @ W`` (the arguments of
+``evaluate_accuracy_gpu`` before ``data_iter``); ``linear_ch6(d2l, num_classes)`` gives the arguments of
+``train_ch6`` before the data, and a function from what ``train_ch6`` returned to the arguments of
+``evaluate_accuracy_gpu`` for the trained net.
 """
 
 from __future__ import annotations
@@ -58,6 +63,23 @@ class Torch:
     def linear_net(d2l, w, b):
         return (lambda X: d2l.linreg(X, w, b),)
 
+    @staticmethod
+    def fixed_linear(d2l, W):
+        import torch
+        from torch import nn
+
+        net = nn.Sequential(nn.Flatten(), nn.Linear(W.shape[0], W.shape[1], bias=False))
+        with torch.no_grad():
+            net[1].weight.copy_(torch.tensor(W.T))
+        return (net,)
+
+    @staticmethod
+    def linear_ch6(d2l, num_inputs, num_classes):
+        from torch import nn
+
+        net = nn.Sequential(nn.Flatten(), nn.Linear(num_inputs, num_classes))
+        return (net,), lambda returned: (net,)
+
 
 class MXNet:
     backend = "mxnet"
@@ -112,6 +134,24 @@ class MXNet:
 
     linear_net = Torch.linear_net
 
+    @staticmethod
+    def fixed_linear(d2l, W):
+        from mxnet import init, np
+        from mxnet.gluon import nn
+
+        net = nn.Dense(W.shape[1], in_units=W.shape[0], use_bias=False)
+        net.initialize(init.Zero())
+        net.weight.set_data(np.array(W.T))
+        return (net,)
+
+    @staticmethod
+    def linear_ch6(d2l, num_inputs, num_classes):
+        from mxnet.gluon import nn
+
+        net = nn.Sequential()
+        net.add(nn.Dense(num_classes))
+        return (net,), lambda returned: (net,)
+
 
 class TensorFlow:
     backend = "tensorflow"
@@ -157,6 +197,22 @@ class TensorFlow:
         return d2l.evaluate_accuracy(net, test_iter), (net,)
 
     linear_net = Torch.linear_net
+
+    @staticmethod
+    def fixed_linear(d2l, W):
+        import tensorflow as tf
+
+        dense = tf.keras.layers.Dense(W.shape[1], use_bias=False, kernel_initializer=tf.keras.initializers.Constant(W))
+        return (tf.keras.Sequential([tf.keras.layers.Flatten(), dense]),)
+
+    @staticmethod
+    def linear_ch6(d2l, num_inputs, num_classes):
+        import tensorflow as tf
+
+        def net():  # the book's TensorFlow train_ch6 takes a function that builds the model
+            return tf.keras.models.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(num_classes)])
+
+        return (net,), lambda returned: (returned,)
 
 
 class JAX:
@@ -212,6 +268,21 @@ class JAX:
     @staticmethod
     def linear_net(d2l, w, b):
         return (lambda params, X: d2l.linreg(X, *params), [w, b])
+
+    @staticmethod
+    def fixed_linear(d2l, W):
+        from jax import numpy as jnp
+
+        return (lambda params, X: X.reshape((X.shape[0], -1)) @ params[0], [jnp.array(W)])
+
+    @staticmethod
+    def linear_ch6(d2l, num_inputs, num_classes):
+        from flax import linen as nn
+        from jax import numpy as jnp
+
+        model = nn.Sequential([lambda X: X.reshape((X.shape[0], -1)), nn.Dense(num_classes)])
+        params = model.init(d2l.get_key(), jnp.zeros((1, num_inputs)))
+        return (model.apply, params), lambda returned: (model.apply, returned)
 
 
 RECIPES = per_backend(Torch, MXNet, JAX, TensorFlow)

@@ -12,6 +12,7 @@ import math
 import pytest
 
 NAN = math.nan
+INF = math.inf
 W = [2.0, -3.4]
 
 
@@ -32,6 +33,12 @@ W = [2.0, -3.4]
         (lambda d2l: d2l.LinearRegression(lr=0), ValueError, "lr must be a positive number, got 0"),
         (lambda d2l: d2l.LinearRegression(lr=NAN), ValueError, "lr must be a positive number, got nan"),
         (lambda d2l: d2l.LinearRegression(lr="0.03"), TypeError, "lr must be a positive number, got '0.03' (str)"),
+        # non-finite numbers (issue 19): inf passes "positive", NaN fails every comparison
+        (lambda d2l: d2l.LinearRegressionScratch(num_inputs=2, lr=INF), ValueError,
+         "lr must be a positive number, got inf"),
+        (lambda d2l: d2l.LinearRegression(lr=INF), ValueError, "lr must be a positive number, got inf"),
+        (lambda d2l: d2l.LinearRegressionScratch(num_inputs=2, lr=0.03, sigma=INF), ValueError,
+         "sigma must be a non-negative number, got inf"),
         # softmax regression (chapter 4)
         (lambda d2l: d2l.SoftmaxRegressionScratch(num_inputs=784, num_outputs=10, lr=0.1, sigma=-1), ValueError,
          "sigma must be a non-negative number, got -1"),
@@ -44,6 +51,15 @@ W = [2.0, -3.4]
         (lambda d2l: d2l.SoftmaxRegression(num_outputs=0, lr=0.1), ValueError,
          "num_outputs must be a positive int, got 0"),
         (lambda d2l: d2l.SoftmaxRegression(num_outputs=10, lr=-1), ValueError, "lr must be a positive number, got -1"),
+        # sigma=-1 used to reach torch.normal (a raw RuntimeError), or pass silently after set_seed
+        (lambda d2l: d2l.SoftmaxRegressionScratch(num_inputs=784, num_outputs=10, lr=0.1, sigma=NAN), ValueError,
+         "sigma must be a non-negative number, got nan"),
+        (lambda d2l: d2l.SoftmaxRegressionScratch(num_inputs=784, num_outputs=10, lr=INF), ValueError,
+         "lr must be a positive number, got inf"),
+        (lambda d2l: d2l.SoftmaxRegressionScratch(num_inputs=784, num_outputs=10, lr=NAN), ValueError,
+         "lr must be a positive number, got nan"),
+        (lambda d2l: d2l.SoftmaxRegression(num_outputs=10, lr=INF), ValueError,
+         "lr must be a positive number, got inf"),
         # multilayer perceptrons (chapter 5)
         (lambda d2l: d2l.MLPScratch(num_inputs=784, num_outputs=10, num_hiddens=0, lr=0.1), ValueError,
          "num_hiddens must be a positive int, got 0"),
@@ -90,6 +106,7 @@ W = [2.0, -3.4]
         (lambda d2l: d2l.WeightDecay(wd=None, lr=0.01), TypeError,
          "wd must be a non-negative number, got None (NoneType)"),
         (lambda d2l: d2l.WeightDecay(wd=3, lr=-0.01), ValueError, "lr must be a positive number, got -0.01"),
+        (lambda d2l: d2l.WeightDecay(wd=INF, lr=0.01), ValueError, "wd must be a non-negative number, got inf"),
         # data
         (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor(W), b=4.2, batch_size=0), ValueError,
          "batch_size must be a positive int, got 0"),
@@ -99,6 +116,16 @@ W = [2.0, -3.4]
          "num_val must be a non-negative int, got -1"),
         (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor(W), b=4.2, batch_size=32.0), TypeError,
          "batch_size must be a positive int, got 32.0"),
+        (lambda d2l: d2l.SyntheticRegressionData(w=[NAN, 1.0], b=4.2), ValueError,
+         "w must hold finite numbers, got nan at w[0]"),
+        (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor([2.0, -INF]), b=4.2), ValueError,
+         "w must hold finite numbers, got -inf at w[1]"),
+        (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor(W), b=NAN), ValueError,
+         "b must be a finite number, got nan"),
+        (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor(W), b=INF), ValueError,
+         "b must be a finite number, got inf"),
+        (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor(W), b=4.2, noise=INF), ValueError,
+         "noise must be a non-negative number, got inf"),
         (lambda d2l: d2l.Data(num_train=20, num_val=100, num_inputs=0, batch_size=5), ValueError,
          "num_inputs must be a positive int, got 0"),
         (lambda d2l: d2l.FashionMNIST(batch_size=-5), ValueError, "batch_size must be a positive int, got -5"),
@@ -117,6 +144,8 @@ W = [2.0, -3.4]
          "gradient_clip_val must be a non-negative number, got -1"),
         (lambda d2l: d2l.Trainer(max_epochs=3, gradient_clip_val=NAN), ValueError,
          "gradient_clip_val must be a non-negative number, got nan"),
+        (lambda d2l: d2l.Trainer(max_epochs=3, gradient_clip_val=INF), ValueError,
+         "gradient_clip_val must be a non-negative number, got inf"),
     ],
 )  # fmt: skip
 def test_bad_argument_gives_its_exact_message(backend, make, error, message):

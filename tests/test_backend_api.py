@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from helpers import TRUE_B, TRUE_W, backend_name
 
 from d2lx import contract, names
+
+# Every top-level name of d2l 1.0.3's d2l/<backend>.py -> [chapter, section]: see its "_about" lines.
+D2L_NAMES = json.loads((Path(__file__).parent / "data" / "d2l_1_0_3_names.json").read_text())
 
 
 def test_backend_exports_every_name_the_table_provides(backend):
@@ -22,6 +28,25 @@ def test_every_exception_in_the_table_is_a_real_gap_with_a_reason(backend):
         assert reason.strip()
         if name_of_backend == backend_name(backend):
             assert not hasattr(backend, name), f"{name} exists: remove its entry from d2lx.names.EXCEPTIONS"
+
+
+def test_every_name_of_d2ls_library_in_the_covered_chapters_exists(backend):
+    name_of_backend = backend_name(backend)
+    covered = {c.number for c in names.CHAPTERS if c.edition == "1.0" and c.provides and not c.not_yet}
+    assert covered >= set(range(2, 8))
+    book = {name: chapter for name, (chapter, _) in D2L_NAMES[name_of_backend].items() if chapter in covered}
+    assert {"d2l", "nn_Module", "plt", "LeNet"} <= set(book)
+    # ``vars``, not ``hasattr``: a lazy name (``d2l.display``) is checked without importing it.
+    there = set(vars(backend)) | set(names.LAZY_MODULES)
+    excepted = {name for (b, name) in names.EXCEPTIONS if b == name_of_backend}
+    missing = [f"{name} (chapter {chapter})" for name, chapter in book.items() if name not in there | excepted]
+    assert missing == [], "add them to d2lx/names.py, or to its EXCEPTIONS with the reason"
+
+
+def test_the_library_header_names_mean_what_they_mean_in_d2l(backend):
+    assert backend.d2l is backend
+    assert issubclass(backend.Module, backend.nn_Module)
+    assert backend.nn_Module.__name__ in ("Module", "Block", "Model")
 
 
 def test_names_from_later_chapters_say_where_they_belong(backend):

@@ -133,6 +133,21 @@ def test_set_seed_repeats_numpy_draws():
         d2lx.set_seed(-1)
 
 
+def test_parity_holds_lenet_to_its_limits():
+    from d2lx import parity
+
+    def run(backend, delta):
+        results = {f"linreg_{kind}_3ep": {"w": parity.TRUE_W, "b": parity.TRUE_B} for kind in parity.LINREG}
+        results["lenet_40batches"] = {key: 2.3 + (delta if key == "val_loss" else 0) for key in parity.LENET_AGREEMENT}
+        return {"backend": backend, "results": results}
+
+    within = parity.LENET_AGREEMENT["val_loss"] / 2
+    table, failures = parity.compare([run("a", 0), run("b", within)])
+    assert failures == [] and "lenet_40batches.val_loss | 2.300000 | 2.300005 | 5.0e-06" in table
+    _, failures = parity.compare([run("a", 0), run("b", 3 * within)])
+    assert failures == ["lenet_40batches.val_loss: a, b differ by 1.50e-05 (allowed 1e-05)"]
+
+
 def test_demo_for_a_missing_backend_says_so():
     from d2lx.__main__ import _load_backend
 

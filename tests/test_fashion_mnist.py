@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import http.server
 import os
 import shutil
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,14 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(fm, "BASE_URL", "http://127.0.0.1:9/")  # discard port: refused at once
     monkeypatch.setattr(fm, "DOWNLOAD_TIMEOUT", 5.0)
     return tmp_path
+
+
+def _link_dataset(target: Path, names=tuple(fm.FILES)) -> Path:
+    """``target`` holding links to the system copy of ``names`` (cheaper than copies)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (target / f"{name}.gz").symlink_to(SYSTEM / f"{name}.gz")
+    return target
 
 
 def _copy_dataset(target: Path) -> Path:
@@ -149,3 +159,114 @@ def test_corrupt_download_is_never_kept(isolated, monkeypatch):
         server.close()
     assert "t10k-images-idx3-ubyte.gz" not in os.listdir(fm.cache_dir())
     assert not [f for f in os.listdir(fm.cache_dir()) if f.endswith(".part")]
+
+
+# --- issue 19: data folders, table-driven, on every backend ----------------------------------------
+def _make_file(path: Path) -> Path:
+    path.write_text("not a folder")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("where", "make", "error", "words"),
+    [
+        ("root", lambda p: p / "missing", FileNotFoundError, ["root must be an existing folder", "does not exist"]),
+        ("root", lambda p: _make_file(p / "a-file"), NotADirectoryError, ["root must be a folder", "is a file"]),
+        ("root", lambda p: 3, TypeError, ["root must be a folder", "got 3 (int)"]),
+        ("root", lambda p: "", ValueError, ["root must be a folder", "empty path"]),
+        (
+            "env",
+            lambda p: p / "missing",
+            FileNotFoundError,
+            ["D2LX_DATA_DIR must be an existing", "unset D2LX_DATA_DIR"],
+        ),
+        ("env", lambda p: _make_file(p / "a-file"), NotADirectoryError, ["D2LX_DATA_DIR must be a folder", "file"]),
+    ],
+    ids=["root-missing", "root-is-a-file", "root-not-a-path", "root-empty", "env-missing", "env-is-a-file"],
+)
+def test_data_folder_mistakes_name_root_or_the_variable(backend, isolated, monkeypatch, where, make, error, words):
+    folder = make(isolated)
+    kwargs = {"root": folder} if where == "root" else {}
+    if where == "env":
+        monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
+    with pytest.raises(error) as info:
+        backend.FashionMNIST(batch_size=8, **kwargs)
+    assert type(info.value) is error
+    for word in words:
+        assert word in str(info.value)
+    if isinstance(folder, Path):
+        assert str(folder) in str(info.value) or not str(folder)
+
+
+@needs_system_copy
+@pytest.mark.parametrize("where", ["root", "env"])
+def test_a_complete_chosen_folder_is_used_quietly(backend, isolated, monkeypatch, where):
+    folder = _link_dataset(isolated / "mine")
+    if where == "env":
+        monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = backend.FashionMNIST(batch_size=8, **({"root": str(folder)} if where == "root" else {}))
+    assert len(data.train) == 60000 and len(data.val) == 10000
+    assert data.root == (str(folder) if where == "root" else None)
+
+
+@needs_system_copy
+@pytest.mark.parametrize("where", ["root", "env"])
+def test_an_incomplete_chosen_folder_says_in_one_line_where_each_file_came_from(backend, isolated, monkeypatch, where):
+    folder = _link_dataset(isolated / "partial", ["train-labels-idx1-ubyte"])
+    system = _link_dataset(isolated / "system")
+    if where == "env":
+        monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
+    with pytest.warns(UserWarning) as record:
+        data = backend.FashionMNIST(batch_size=8, **({"root": folder} if where == "root" else {}))
+    assert len(data.train) == 60000
+    lines = [str(w.message) for w in record if "Fashion-MNIST files" in str(w.message)]
+    label = "root" if where == "root" else "D2LX_DATA_DIR"
+    assert lines == [
+        f"{label} {folder} holds 1 of the 4 Fashion-MNIST files; read train-labels from {folder}; "
+        f"train-images, t10k-images, t10k-labels from {system}"
+    ]
+    assert sorted(os.listdir(folder)) == ["train-labels-idx1-ubyte.gz"]  # nothing downloaded: a copy was found
+
+
+@needs_system_copy
+def test_a_file_found_nowhere_is_downloaded_into_the_chosen_folder(isolated, monkeypatch):
+    folder = _link_dataset(isolated / "partial", [n for n in fm.FILES if n != "t10k-labels-idx1-ubyte"])
+    server = _Server(_copy_dataset(isolated / "served"))
+    monkeypatch.setattr(fm, "BASE_URL", server.url)
+    try:
+        with pytest.warns(UserWarning, match=f"from {folder}; t10k-labels downloaded into {folder}$"):
+            fm.load_fashion_mnist(folder)
+    finally:
+        server.close()
+    assert (folder / "t10k-labels-idx1-ubyte.gz").is_file()
+
+
+@needs_system_copy
+@pytest.mark.parametrize("umask", [0o022, 0o002], ids=["022", "002"])
+def test_a_downloaded_file_gets_the_mode_the_umask_gives(isolated, monkeypatch, umask):
+    server = _Server(_copy_dataset(isolated / "served"))
+    monkeypatch.setattr(fm, "BASE_URL", server.url)
+    previous = os.umask(umask)
+    try:
+        path = fm.download_file("t10k-labels-idx1-ubyte", isolated / "shared")
+    finally:
+        os.umask(previous)
+        server.close()
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_download_folder_that_cannot_be_written_gets_hints_for_that_cause(backend, isolated, monkeypatch):
+    def refuse(folder, name):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+
+    monkeypatch.setattr(fm.hub, "open_temporary", refuse)
+    folder = isolated / "read-only"
+    folder.mkdir()
+    with pytest.raises(fm.DatasetNotFoundError) as info:
+        backend.FashionMNIST(batch_size=8, root=folder)
+    message = str(info.value)
+    assert f"could not write train-images-idx3-ubyte.gz into {folder}" in message
+    assert "you may not write there" in message and f"make {folder} writable" in message
+    assert "connect to the internet" not in message  # the network is not what failed

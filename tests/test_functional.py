@@ -1,15 +1,19 @@
-"""The 2.0 edition's functional API (``synthetic_data``, ``data_iter``, ``train_ch3``, ``Animator``...).
+"""The 2.0 edition's functional API (``synthetic_data``, ``data_iter``, ``train_ch3``, ``train_ch6``, ``Animator``...).
 
-The chapter-3 results with the book's settings, on every backend; the
-learner's model code for each framework is in ``functional_recipes.py``.
+The chapter-3 results with the book's settings, and chapter 6's ``evaluate_accuracy_gpu`` and
+``train_ch6``, on every backend; the learner's model code for each framework is in
+``functional_recipes.py``.
 """
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pytest
 from functional_recipes import recipe
-from helpers import TRUE_B, TRUE_W
+from helpers import TRUE_B, TRUE_W, small_classification
 
 from d2lx.functional import Animator, accuracy
 from d2lx.plotting import to_numpy
@@ -65,6 +69,7 @@ def test_linear_regression_from_scratch_recovers_w_and_b(backend):
     assert 0 < loss < 1e-3  # the noise's share, 0.01**2 / 2
 
 
+@pytest.mark.full_training
 @pytest.mark.parametrize("kind", ["scratch", "concise"])
 def test_train_ch3_softmax_regression_on_fashion_mnist(backend, kind):
     train_iter, test_iter = backend.load_data_fashion_mnist(256)
@@ -102,6 +107,110 @@ def test_bad_arguments_get_clear_errors(backend):
         backend.train_epoch_ch3(*net, data, backend.squared_loss, "sgd")
     with pytest.raises(ValueError, match="num_epochs must be a positive int, got 0"):
         backend.train_ch3(*net, data, data, backend.squared_loss, 0, lambda *args: None)
+
+
+# --- chapter 6 -------------------------------------------------------------------
+BUDGET = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES")
+
+
+@pytest.fixture
+def no_budget(monkeypatch):
+    for variable in BUDGET:
+        monkeypatch.delenv(variable, raising=False)
+
+
+class _Counting:
+    """A loader that counts the batches drawn from it."""
+
+    def __init__(self, loader):
+        self.loader, self.batches = loader, 0
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            self.batches += 1
+            yield batch
+
+
+def _device_name(device) -> str:
+    return getattr(device, "_device_name", str(device))  # TensorFlow's device is a tf.device scope
+
+
+def _ch6_data(d2l):
+    """512 training and 128 test examples of 3x4 "images" in 10 classes, in batches of 64."""
+    data = small_classification(d2l, num_train=512, num_val=128, batch_size=64)
+    return data.train_dataloader(), data.val_dataloader()
+
+
+def test_evaluate_accuracy_gpu_is_the_hand_computed_accuracy(backend):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3, 4)).astype(np.float32)
+    y = rng.integers(0, 10, 50)
+    W = rng.standard_normal((12, 10)).astype(np.float32)
+    expected = float(((X.reshape(50, -1) @ W).argmax(axis=1) == y).mean())
+    assert 0.05 < expected < 0.95
+    data = backend.load_array((backend.tensor(X), backend.tensor(y)), 16, is_train=False)  # 3 batches and 2
+    net = recipe(backend).fixed_linear(backend, W)
+    assert backend.evaluate_accuracy_gpu(*net, data) == pytest.approx(expected)
+    assert backend.evaluate_accuracy_gpu(*net, data, backend.cpu()) == pytest.approx(expected)  # where the net is
+
+
+def test_train_ch6_trains_on_the_device_and_prints_the_books_two_lines(backend, capsys, no_budget):
+    train_iter, test_iter = _ch6_data(backend)
+    args, trained = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
+    device = backend.try_gpu()  # the CPU here
+    returned = backend.train_ch6(*args, train_iter, test_iter, 5, 0.5, device)
+    lines = capsys.readouterr().out.strip().splitlines()
+    numbers = re.fullmatch(r"loss ([\d.]+), train acc ([\d.]+), test acc ([\d.]+)", lines[-2])
+    assert numbers is not None, lines
+    loss, train_acc, test_acc = map(float, numbers.groups())
+    assert re.fullmatch(rf"\d+\.\d examples/sec on {re.escape(_device_name(device))}", lines[-1]), lines
+    # from fresh Xavier weights (chance: 0.1) to a trained classifier: the parameters were trained
+    assert math.isfinite(loss) and train_acc > 0.5 and test_acc > 0.5
+    assert backend.evaluate_accuracy_gpu(*trained(returned), test_iter) == pytest.approx(test_acc, abs=5e-4)
+
+
+@pytest.mark.parametrize("chapter", [3, 6])
+def test_train_ch3_and_ch6_honour_the_budget_of_the_environment(backend, capsys, monkeypatch, chapter):
+    monkeypatch.setenv("D2LX_LIMIT_TRAIN_BATCHES", "2")
+    monkeypatch.setenv("D2LX_LIMIT_VAL_BATCHES", "1")
+    if chapter == 6:
+        train_iter, test_iter = (_Counting(loader) for loader in _ch6_data(backend))  # 8 and 2 batches
+        args, _ = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
+        backend.train_ch6(*args, train_iter, test_iter, 3, 0.1, backend.try_gpu())
+        assert "examples/sec" in capsys.readouterr().out
+        assert (train_iter.batches, test_iter.batches) == (3 * 2, 3 * 1)
+    else:
+        train_iter, test_iter = (_Counting(loader) for loader in backend.load_data_fashion_mnist(256))
+        recipe(backend).softmax_concise(backend, train_iter, test_iter, num_epochs=3, lr=0.1)
+        # then the recipe's evaluate_accuracy on the whole test set, which no budget limits
+        assert (train_iter.batches, test_iter.batches) == (3 * 2, 3 * 1 + len(test_iter))
+    monkeypatch.setenv("D2LX_LIMIT_TRAIN_BATCHES", "0")
+    with pytest.raises(ValueError, match="train_iter gave no examples .*D2LX_LIMIT_TRAIN_BATCHES"):
+        args, _ = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
+        backend.train_ch6(*args, train_iter, test_iter, 1, 0.1, backend.try_gpu())
+
+
+@pytest.mark.parametrize(
+    ("num_epochs", "lr", "error", "message"),
+    [
+        (0, 0.9, ValueError, "num_epochs must be a positive int, got 0"),
+        (2.5, 0.9, TypeError, "num_epochs must be a positive int, got 2.5"),
+        ("10", 0.9, TypeError, "num_epochs must be a positive int, got '10' (str)"),
+        (10, 0, ValueError, "lr must be a positive number, got 0"),
+        (10, -0.9, ValueError, "lr must be a positive number, got -0.9"),
+        (10, math.nan, ValueError, "lr must be a positive number, got nan"),
+        (10, None, TypeError, "lr must be a positive number, got None (NoneType)"),
+    ],
+)
+def test_train_ch6_names_a_bad_argument_before_any_work(backend, capsys, no_budget, num_epochs, lr, error, message):
+    args, _ = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
+    with pytest.raises(error) as info:
+        backend.train_ch6(*args, *_ch6_data(backend), num_epochs, lr, backend.try_gpu())
+    assert str(info.value) == message
+    assert capsys.readouterr().out == ""  # nothing trained, nothing printed (PyTorch's "training on" included)
 
 
 # --- backend-free ----------------------------------------------------------------

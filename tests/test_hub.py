@@ -259,3 +259,123 @@ def test_download_extract_returns_the_data_folder(tmp_path, monkeypatch):
     finally:
         served.close()
     assert (tmp_path / "pack" / "data.txt").read_bytes() == b"hello"
+
+
+# --- issue 19: data folders and archives, table-driven ----------------------------------------------
+def _a_file(tmp_path: Path) -> Path:
+    (tmp_path / "a-file").write_text("not a folder")
+    return tmp_path / "a-file"
+
+
+@pytest.mark.parametrize(
+    ("make_folder", "sha1_hash", "error", "words"),
+    [
+        (_a_file, GOOD_SHA1, NotADirectoryError, ["folder must be a folder", "a-file", "a file"]),
+        (lambda p: _a_file(p) / "sub", GOOD_SHA1, NotADirectoryError, ["folder must be a folder", "which is a file"]),
+        (lambda p: p / "new", "g" * 40, ValueError, ["sha1_hash", "40 hexadecimal digits", "'gggg"]),
+        (lambda p: p / "new", "0123456789abcdef0123456789 abcdef0123456", ValueError, ["sha1_hash", "hexadecimal"]),
+        (lambda p: 3, GOOD_SHA1, TypeError, ["folder must be a folder", "got 3"]),
+    ],
+    ids=["folder-is-a-file", "folder-inside-a-file", "sha1-not-hex", "sha1-with-space", "folder-not-a-path"],
+)
+def test_data_folder_mistakes_are_clear_errors_before_any_network_traffic(
+    server, tmp_path, make_folder, sha1_hash, error, words
+):
+    folder = make_folder(tmp_path)
+    with pytest.raises(error) as info:
+        hub.download(server.url + "house.csv", folder, sha1_hash)
+    assert type(info.value) is error
+    for word in words:
+        assert word in str(info.value)
+    assert server.requests == []  # refused before the download started
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077], ids=["022", "002", "077"])
+def test_downloaded_file_gets_the_mode_the_umask_gives(server, tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        path = hub.download(server.url + "house.csv", tmp_path / "data", GOOD_SHA1)
+    finally:
+        os.umask(previous)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def _refuse_to_create(code: int):
+    def open_temporary(folder, name):
+        raise OSError(code, os.strerror(code), str(folder / f".{name}.x.part"))
+
+    return open_temporary
+
+
+@pytest.mark.parametrize(
+    ("code", "words", "absent"),
+    [
+        (13, ["PermissionError", "you may not write there", "chmod u+w", "pass another folder", "D2LX_DATA_DIR"], []),
+        (30, ["it is on a read-only file system", "pass another folder"], ["chmod"]),
+        (28, ["the disk (or your quota) is full", "free some space"], ["chmod"]),
+    ],
+    ids=["no-permission", "read-only-fs", "disk-full"],
+)
+def test_a_folder_that_cannot_be_written_gets_hints_for_that_cause(server, tmp_path, monkeypatch, code, words, absent):
+    monkeypatch.setattr(hub, "open_temporary", _refuse_to_create(code))
+    with pytest.raises(hub.FolderNotWritableError) as info:
+        hub.download(server.url + "house.csv", tmp_path, GOOD_SHA1)
+    message = str(info.value)
+    assert f"could not write house.csv into {tmp_path}" in message and "Nothing was downloaded" in message
+    for word in words:
+        assert word in message
+    for word in absent + ["could not download", "To work offline"]:  # the network is not the problem
+        assert word not in message
+    assert server.requests == [] and os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_really_read_only_folder_gets_the_permission_hints(server, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(hub.FolderNotWritableError, match="you may not write there"):
+            hub.download(server.url + "house.csv", folder, GOOD_SHA1)
+    finally:
+        folder.chmod(0o755)
+
+
+def _archive(kind: str, path: Path, names: list[str]) -> Path:
+    if kind == "zip":
+        return _zip(path.with_suffix(".zip"), names)
+    return _tar(path.with_suffix(".tar.gz"), [(name, b"x") for name in names])
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+@pytest.mark.parametrize(
+    ("members", "link", "words"),
+    [
+        (["ok.txt", "../evil.txt"], None, ["'../evil.txt'", "would be written outside it", "nothing was extracted"]),
+        (["ok.txt", "/tmp/d2lx-issue19-evil.txt"], None, ["would be written outside it"]),
+        (["pre/evil.txt"], ("pre", "outside"), ["'pre/evil.txt'", "through a link already on disk"]),
+        (["ok.txt", "pre/sub/evil.txt"], ("pre", "outside"), ["'pre/sub/evil.txt'", "link already on disk"]),
+        (["evil.txt"], ("evil.txt", "outside/victim.txt"), ["'evil.txt'", "through a link already on disk"]),
+    ],
+    ids=["dotdot", "absolute", "link-on-disk", "link-on-disk-deeper", "file-link-on-disk"],
+)
+def test_archives_that_would_write_outside_are_refused_alike(tmp_path, kind, members, link, words):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_bytes(b"keep")
+    target = tmp_path / "out"
+    target.mkdir()
+    if link is not None:
+        (target / link[0]).symlink_to(tmp_path / link[1])  # left there by something else
+    archive = _archive(kind, tmp_path / "evil", members)
+    with pytest.raises(hub.UnsafeArchiveError) as info:
+        hub.extract(archive, target)
+    message = str(info.value)
+    assert message.startswith(f"refusing to extract {archive} into {target}: member ")
+    for word in words:
+        assert word in message
+    assert _tree(outside) == ["victim.txt"] and (outside / "victim.txt").read_bytes() == b"keep"
+    assert not Path("/tmp/d2lx-issue19-evil.txt").exists() and not (tmp_path / "evil.txt").exists()
+    if kind == "zip":  # a zip is checked whole before anything is written
+        assert _tree(target) == ([link[0]] if link else [])

@@ -32,6 +32,7 @@ def _curve(model, label: str) -> list[float]:
     return [p.y for p in model.board.data[label]]
 
 
+@pytest.mark.full_training
 @pytest.mark.parametrize("kind", MLP_MODELS)
 def test_mlp_on_fashion_mnist(backend, kind):
     data = backend.FashionMNIST(batch_size=256)

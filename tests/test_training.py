@@ -52,6 +52,7 @@ def test_fashion_mnist_datamodule(backend):
     assert len(data.val_dataloader()) == 157
 
 
+@pytest.mark.full_training
 @pytest.mark.parametrize("kind", SOFTMAX_MODELS)
 def test_softmax_regression_on_fashion_mnist(backend, kind):
     data = backend.FashionMNIST(batch_size=256)

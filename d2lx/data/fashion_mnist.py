@@ -2,11 +2,15 @@
 
 Where the four files are looked for, in order:
 
-1. an explicit ``root`` argument, else the ``D2LX_DATA_DIR`` environment variable
-   (a place the user chose: missing files are downloaded there, damaged ones are an error);
+1. an explicit ``root`` argument, else the ``D2LX_DATA_DIR`` environment variable: a place the user
+   chose, which must be an existing folder; a damaged file there is an error;
 2. the user cache, ``$XDG_CACHE_HOME/d2lx/fashion-mnist`` (``~/.cache/d2lx/fashion-mnist``);
 3. ``/usr/share/datasets/fashion-mnist`` (Debian's package ``dataset-fashion-mnist``);
-4. the official download, written to the cache under a temporary name, verified, then renamed.
+4. the official download, written under a temporary name, verified, then renamed, into the chosen
+   folder of 1. if there is one, else into the cache.
+
+When the chosen folder lacks some of the four files, one warning line says which folder each file
+came from.
 
 Every file is verified by the SHA-256 of its *decompressed* content: Debian
 recompressed the ``.gz`` files, so their bytes differ from the official ones
@@ -20,7 +24,6 @@ import functools
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -29,6 +32,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from d2lx import hub
 
 FASHION_MNIST_LABELS = (
     "t-shirt", "trouser", "pullover", "dress", "coat",
@@ -125,12 +130,22 @@ def _existing_file(directory: Path, name: str) -> Path | None:
 
 
 # --- downloading ---------------------------------------------------------------
+class _WriteFailed(Exception):
+    """Internal: writing into the download folder failed (``__cause__`` is the ``OSError``)."""
+
+
 def download_file(name: str, directory: Path) -> Path:
-    """Download ``name.gz`` into ``directory`` under a temporary name, verify it, rename it."""
+    """Download ``name.gz`` into ``directory`` under a temporary name, verify it, rename it.
+
+    The file gets the mode the umask gives, as any file the user writes (a shared folder stays readable).
+    """
     url = BASE_URL + name + ".gz"
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{name}.gz"
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = hub.open_temporary(directory, name)
+    except OSError as err:
+        raise _WriteFailed() from err
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -138,10 +153,20 @@ def download_file(name: str, directory: Path) -> Path:
 
             with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {name}", leave=False) as bar:
                 while chunk := response.read(1 << 16):
-                    out.write(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as err:
+                        raise _WriteFailed() from err
                     bar.update(len(chunk))
+            try:
+                out.flush()
+            except OSError as err:
+                raise _WriteFailed() from err
         _parse_idx(name, _decompressed_bytes(Path(temporary)), url)
-        os.replace(temporary, final)
+        try:
+            os.replace(temporary, final)
+        except OSError as err:
+            raise _WriteFailed() from err
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -149,46 +174,107 @@ def download_file(name: str, directory: Path) -> Path:
 
 
 # --- finding -----------------------------------------------------------------
-def _locate(name: str, root: Path | None, problems: list[str]) -> np.ndarray | None:
-    if root is not None:  # the user's choice: use it, fill it, or fail loudly
+class _Search:
+    """Where one call looks, what went wrong, where each file came from."""
+
+    def __init__(self, root: Path | None, label: str):
+        self.root, self.label = root, label
+        self.target = root if root is not None else cache_dir()  # where a download goes
+        self.problems: list[str] = []
+        self.sources: dict[str, str] = {}  # file name -> folder (and "downloaded into")
+        self.write_error: str | None = None
+
+
+def _locate(name: str, search: _Search) -> np.ndarray | None:
+    root = search.root
+    if root is not None:  # the user's choice: a damaged file there is an error, not skipped
         found = _existing_file(root, name)
         if found is not None:
+            search.sources[name] = str(root)
             return read_idx(name, found)
-        problems.append(f"{root}: no {name}(.gz)")
-    cache = cache_dir()
-    for directory in ([] if root is not None else [cache]) + [Path(SYSTEM_DIR)]:
+        search.problems.append(f"{root}: no {name}(.gz)")
+    for directory in (cache_dir(), Path(SYSTEM_DIR)):
         found = _existing_file(directory, name)
         if found is None:
-            problems.append(f"{directory}: no {name}(.gz)")
+            search.problems.append(f"{directory}: no {name}(.gz)")
             continue
         try:
-            return read_idx(name, found)
+            array = read_idx(name, found)
         except CorruptFileError as err:
             warnings.warn(f"ignoring a damaged Fashion-MNIST file: {err}", stacklevel=4)
-            problems.append(f"{directory}: {err}")
-    target = root if root is not None else cache
+            search.problems.append(f"{directory}: {err}")
+            continue
+        search.sources[name] = str(directory)
+        return array
+    target = search.target
     try:
-        return read_idx(name, download_file(name, target))
+        array = read_idx(name, download_file(name, target))
+    except _WriteFailed as failed:
+        search.write_error = hub.not_writable_message(target, f"{name}.gz", failed.__cause__, search.label)
+        search.problems.append(f"download {BASE_URL}{name}.gz into {target}: {search.write_error}")
+        return None
     except (urllib.error.URLError, OSError, CorruptFileError) as err:
-        problems.append(f"download {BASE_URL}{name}.gz into {target}: {getattr(err, 'reason', err)}")
-    return None
+        search.problems.append(f"download {BASE_URL}{name}.gz into {target}: {getattr(err, 'reason', err)}")
+        return None
+    search.sources[name] = f"downloaded into {target}"
+    return array
+
+
+def chosen_folder(root=None) -> tuple[Path | None, str]:
+    """The folder looked in first, and the name to blame for it: ``root`` if given, else
+    ``$D2LX_DATA_DIR`` if set, else ``(None, "root")``. A chosen folder must be an existing folder."""
+    label = "root"
+    if root is None:
+        root = os.environ.get("D2LX_DATA_DIR") or None
+        label = "D2LX_DATA_DIR"
+        if root is None:
+            return None, "root"
+    elif not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder (str or os.PathLike) or None, got {root!r} ({type(root).__name__})")
+    if os.fspath(root) == "":
+        raise ValueError(f"{label} must be a folder, got '' (an empty path)")
+    path = Path(os.fspath(root)).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{label} must be an existing folder, got {str(path)!r}, which does not exist "
+            f"(create it, or fix the path{', or unset D2LX_DATA_DIR' if label == 'D2LX_DATA_DIR' else ''})"
+        )
+    if not path.is_dir():
+        raise NotADirectoryError(f"{label} must be a folder, got {str(path)!r}, which is a file")
+    return path, label
+
+
+def _short(name: str) -> str:
+    return name.replace("-idx3-ubyte", "").replace("-idx1-ubyte", "")
 
 
 def load_fashion_mnist(root: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
     """Return the four Fashion-MNIST arrays as uint8: ``train_images`` (60000, 28, 28), ``train_labels``,
     ``test_images`` (10000, 28, 28), ``test_labels``.
 
-    ``root`` (or ``D2LX_DATA_DIR``) names a folder to use first; see the module
-    docstring for where else d2lx looks.
+    ``root`` (or ``D2LX_DATA_DIR``) names an existing folder to use first; a file missing there is taken
+    from the cache or the system copy, else downloaded into it, and one warning line says which folder
+    each file came from. See the module docstring for the whole search.
     """
-    chosen = root if root is not None else os.environ.get("D2LX_DATA_DIR") or None
-    root_path = Path(chosen).expanduser() if chosen is not None else None
-    arrays, problems = {}, []
+    search = _Search(*chosen_folder(root))
+    arrays = {}
     for name in FILES:
-        array = _locate(name, root_path, problems)
+        array = _locate(name, search)
         if array is None:
-            raise DatasetNotFoundError(_not_found_message(problems))
+            raise DatasetNotFoundError(_not_found_message(search))
         arrays[name] = array
+    if search.root is not None and any(source != str(search.root) for source in search.sources.values()):
+        grouped: dict[str, list[str]] = {str(search.root): []} if str(search.root) in search.sources.values() else {}
+        for name, source in search.sources.items():
+            grouped.setdefault(source, []).append(_short(name))
+        where = "; ".join(
+            f"{', '.join(names)} {source if source.startswith('downloaded') else 'from ' + source}"
+            for source, names in grouped.items()
+        )
+        held = sum(source == str(search.root) for source in search.sources.values())
+        warnings.warn(
+            f"{search.label} {search.root} holds {held} of the 4 Fashion-MNIST files; read {where}", stacklevel=2
+        )
     return {
         "train_images": arrays["train-images-idx3-ubyte"],
         "train_labels": arrays["train-labels-idx1-ubyte"],
@@ -197,16 +283,18 @@ def load_fashion_mnist(root: str | os.PathLike | None = None) -> dict[str, np.nd
     }
 
 
-def _not_found_message(problems: list[str]) -> str:
-    tried = "\n".join(f"  - {p}" for p in problems)
-    return (
-        "Fashion-MNIST is not available. d2lx looked in:\n"
-        f"{tried}\n"
-        "To fix it, do one of:\n"
-        "  - install the Debian package: sudo apt-get install dataset-fashion-mnist\n"
-        "  - put the four *-ubyte(.gz) files in a folder and set D2LX_DATA_DIR to it\n"
-        f"  - connect to the internet so d2lx can download them into {cache_dir()}"
-    )
+def _not_found_message(search: _Search) -> str:
+    tried = "\n".join(f"  - {p}" for p in search.problems)
+    fixes = [
+        "install the Debian package: sudo apt-get install dataset-fashion-mnist",
+        "put the four *-ubyte(.gz) files in a folder and set D2LX_DATA_DIR to it (or pass root=)",
+    ]
+    if search.write_error is not None:  # the download could not be written: that is what to fix
+        fixes.insert(0, f"make {search.target} writable, or choose a folder you can write to ({search.label})")
+    else:
+        fixes.append(f"connect to the internet so d2lx can download them into {search.target}")
+    listed = "\n".join(f"  - {fix}" for fix in fixes)
+    return f"Fashion-MNIST is not available. d2lx looked in:\n{tried}\nTo fix it, do one of:\n{listed}"
 
 
 # --- preparing for training ---------------------------------------------------
@@ -250,8 +338,8 @@ def resize_matrix(size_in: int, size_out: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _resident(root) -> tuple[np.ndarray, ...]:
-    raw = load_fashion_mnist(root)
+def _resident(root, from_env: bool) -> tuple[np.ndarray, ...]:
+    raw = load_fashion_mnist(None if from_env else root)  # from_env: its messages name D2LX_DATA_DIR
     out = []
     for images, labels in ((raw["train_images"], raw["train_labels"]), (raw["test_images"], raw["test_labels"])):
         labels = labels.astype(np.int64)
@@ -267,8 +355,8 @@ def fashion_mnist_arrays(root=None) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     Read once per process and shared (read-only) by every data module; the loaders scale and
     resize each batch as it is drawn.
     """
-    chosen = root if root is not None else os.environ.get("D2LX_DATA_DIR") or None
-    return _resident(None if chosen is None else str(chosen))
+    chosen, label = chosen_folder(root)  # checked before the cache is consulted
+    return _resident(None if chosen is None else str(chosen), label == "D2LX_DATA_DIR")
 
 
 def text_labels(indices) -> list[str]:

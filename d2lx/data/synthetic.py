@@ -19,6 +19,9 @@ def as_weight_vector(w) -> np.ndarray:
         vector = vector.reshape(-1)
     if vector.ndim != 1 or vector.size == 0:
         raise ValueError(f"w must be a non-empty vector (shape (d,)), got shape {vector.shape}")
+    bad = np.flatnonzero(~np.isfinite(vector))
+    if bad.size:
+        raise ValueError(f"w must hold finite numbers, got {vector[bad[0]]} at w[{bad[0]}]")
     return vector
 
 
@@ -33,6 +36,8 @@ def synthetic_regression(w, b, noise: float = 0.01, num_examples: int = 2000) ->
         b = float(np.asarray(to_numpy(b)).reshape(()))
     except (TypeError, ValueError):
         raise TypeError(f"b must be a number, got {b!r}") from None
+    if not np.isfinite(np.float32(b)):
+        raise ValueError(f"b must be a finite number, got {b}")
     noise = checks.non_negative_number("noise", noise)
     num_examples = checks.positive_int("num_examples", num_examples)
     rng = numpy_rng()

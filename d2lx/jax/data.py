@@ -62,7 +62,8 @@ class Data(WeightDecayDataBase, DataModule):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, H, W, 1)`` in [0, 1], int32 labels.
+    """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
+    ``(n, H, W, 1)`` in [0, 1], int32 labels.
 
     Channels come last, as ``flax.linen.Conv`` expects; labels are int32, JAX's default integer type.
     """

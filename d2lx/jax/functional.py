@@ -14,7 +14,12 @@ as Flax's ``model.apply(params, X)`` does:
 * ``train_ch3(net, params, train_iter, test_iter, loss, num_epochs, updater)``
   returns the trained parameters, ``train_epoch_ch3`` returns
   ``(params, (train_loss, train_acc))``; ``evaluate_accuracy(net, params, data_iter)``,
-  ``evaluate_loss(net, params, data_iter, loss)`` and ``predict_ch3(net, params, test_iter, n=6)``.
+  ``evaluate_loss(net, params, data_iter, loss)`` and ``predict_ch3(net, params, test_iter, n=6)``;
+* chapter 6: ``train_ch6(net, params, train_iter, test_iter, num_epochs, lr, device)`` returns the
+  trained parameters (re-drawn Xavier-uniform first, as the book's ``train_ch6`` re-initialises the
+  net; trained with ``optax.sgd(lr)`` on the cross-entropy of the logits), and
+  ``evaluate_accuracy_gpu(net, params, data_iter, device=None)`` computes on ``device`` (default: where
+  ``params`` are). ``device`` is a ``jax.Device`` such as ``d2l.try_gpu()``.
 
 The loss and its gradients run under ``jax.jit``, as does the net when evaluating
 (a ``net`` or ``loss`` that ``jax.jit`` cannot trace runs uncompiled). The loops,
@@ -27,6 +32,8 @@ import jax
 import optax
 
 from d2lx.functional import (
+    budgeted,
+    check_ch6,
     count_accuracy,
     make_data_functions,
     mean_loss,
@@ -37,6 +44,7 @@ from d2lx.functional import (
     updater_error,
 )
 from d2lx.jax.data import DataModule, FashionMNIST
+from d2lx.jax.ops import get_key
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
 
@@ -122,28 +130,35 @@ def _gradients(net, loss):
     return _latest_gradients[2]
 
 
-def train_epoch_ch3(net, params, train_iter, loss, updater):
-    """One epoch of training; returns ``(params, (train_loss, train_acc))`` with the updated parameters."""
-    updater = _as_updater(updater, params)
+def _stepper(net, loss, updater, current: dict, device=None):
+    """``step(X, y)`` for ``run_epoch``: one update of ``current["params"]`` (on ``device`` if given)."""
     gradients = _gradients(net, loss)
-    current = {"params": params}
 
     def step(X, y):
+        if device is not None:
+            X, y = jax.device_put((X, y), device)
         (_, (l, y_hat)), grads = gradients(current["params"], X, y)
         current["params"] = updater(current["params"], grads, X.shape[0])
         return l, y_hat
 
-    metrics = run_epoch(step, train_iter)
+    return step
+
+
+def train_epoch_ch3(net, params, train_iter, loss, updater):
+    """One epoch of training; returns ``(params, (train_loss, train_acc))`` with the updated parameters."""
+    current = {"params": params}
+    metrics = run_epoch(_stepper(net, loss, _as_updater(updater, params), current), train_iter)
     return current["params"], metrics
 
 
 def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater):
     """Train ``net`` from ``params`` for ``num_epochs`` epochs, drawing training loss and accuracy and test
-    accuracy; returns the trained parameters."""
+    accuracy; returns the trained parameters. The environment's training budget applies (``budgeted``)."""
+    train_iter, test_iter = budgeted(train_iter, test_iter)
     updater = _as_updater(updater, params)
     current = {"params": params}
 
-    def train_epoch():
+    def train_epoch(after_batch):
         current["params"], metrics = train_epoch_ch3(net, current["params"], train_iter, loss, updater)
         return metrics
 
@@ -154,3 +169,56 @@ def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater
 def predict_ch3(net, params, test_iter, n: int = 6) -> None:
     """Show the first ``n`` test images with their true and predicted classes."""
     show_predictions(_predictor(net, params), test_iter, n)
+
+
+def _device_of(params):
+    """The device of the first array of ``params`` (None for a pytree without JAX arrays)."""
+    for leaf in jax.tree_util.tree_leaves(params):
+        if isinstance(leaf, jax.Array):
+            return next(iter(leaf.devices()))
+    return None
+
+
+def evaluate_accuracy_gpu(net, params, data_iter, device=None) -> float:
+    """The accuracy of ``net`` with ``params`` on the whole of ``data_iter``, computed on ``device``
+    (default: the device of ``params``)."""
+    if device is None:
+        device = _device_of(params)
+    if device is None:
+        return evaluate_accuracy(net, params, data_iter)
+    params = jax.device_put(params, device)
+    predict = _maybe_compiled(net)
+    return count_accuracy(lambda X: predict(params, jax.device_put(X, device)), data_iter)
+
+
+def _xavier(params):
+    """``params`` with every array of two or more dimensions (the weights of dense and convolutional layers)
+    re-drawn Xavier-uniform from ``d2l.get_key()``; biases and other vectors are kept."""
+    leaves, tree = jax.tree_util.tree_flatten(params)
+    draw = jax.nn.initializers.xavier_uniform()
+    keys = jax.random.split(get_key(), max(len(leaves), 1))
+    weight = [getattr(leaf, "ndim", 0) >= 2 for leaf in leaves]
+    return tree.unflatten([draw(k, x.shape, x.dtype) if w else x for k, x, w in zip(keys, leaves, weight)])
+
+
+def train_ch6(net, params, train_iter, test_iter, num_epochs, lr, device):
+    """Train ``net(params, X)`` on ``device`` from Xavier-uniform weights (the shapes of ``params``), with
+    ``optax.sgd(lr)`` on the cross-entropy of the logits, for ``num_epochs`` epochs; returns the trained
+    parameters.
+
+    Draws the training loss and accuracy and the test accuracy, then prints the last of them and the
+    training speed in examples per second. The environment's training budget applies (``budgeted``).
+    """
+    num_epochs, lr = check_ch6(num_epochs, lr)
+    train_iter, test_iter = budgeted(train_iter, test_iter)
+    current = {"params": jax.device_put(_xavier(params), device)}
+    loss = optax.softmax_cross_entropy_with_integer_labels
+    step = _stepper(net, loss, _as_updater(optax.sgd(lr), current["params"]), current, device)
+    train_epochs(
+        num_epochs,
+        lambda after_batch: run_epoch(step, train_iter, after_batch),
+        lambda: evaluate_accuracy_gpu(net, current["params"], test_iter),
+        num_batches=len(train_iter),
+        device_name=str(device),
+    )
+    return current["params"]

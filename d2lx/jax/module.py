@@ -167,6 +167,8 @@ class Module(nn.Module, HyperParameters, ModuleBase):
 class Classifier(Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
 
+    _d2lx_class_labels = True  # the trainer checks that labels are class indices (not a dataclass field)
+
     @nn.nowrap
     def validation_step(self, params, batch, state):
         l, acc = self._run("validate", ("loss", "accuracy"), params, tuple(batch[:-1]), batch[-1], state)

@@ -2,25 +2,37 @@
 
 JAX has no global random state: every draw takes a key. ``get_key()`` hands
 out fresh sub-keys split from one module-level key, which ``d2l.set_seed``
-re-seeds, so a seeded run draws the same numbers every time.
+re-seeds, so a seeded run draws the same numbers every time. ``get_seed()`` is
+the int seed of the book's ``jax.random.PRNGKey(d2l.get_seed())``: the one given
+to ``d2l.set_seed``, or, before any, a random one as in d2l 1.0.
 """
 
 from __future__ import annotations
 
+import random
+
+import flax  # noqa: F401 (re-exported: d2l.flax, as d2l's JAX library has it)
 import jax
 import numpy as np
+from flax import linen
+from flax.training import train_state  # noqa: F401 (re-exported)
 from jax import numpy as jnp
 
 from d2lx import checks
 from d2lx.methods import argmax, astype, reduce_mean, reduce_sum, repeat, reshape, size, swapaxes, transpose  # noqa: F401 (re-exported)
 
+nn_Module = linen.Module  # d2l's alias for the base class of its models
+grad, vmap = jax.grad, jax.vmap  # imported by d2l's JAX library, so the book reaches d2l.grad
+
 _key = jax.random.key(0)
+_seed: int | None = None  # the last d2l.set_seed, for get_seed()
 
 
 def seed(value: int) -> None:
     """Restart the stream of ``get_key()`` from ``value`` (called by ``d2l.set_seed``)."""
-    global _key
-    _key = jax.random.key(checks.non_negative_int("seed", value))
+    global _key, _seed
+    _seed = checks.non_negative_int("seed", value)
+    _key = jax.random.key(_seed)
 
 
 def get_key() -> jax.Array:
@@ -28,6 +40,12 @@ def get_key() -> jax.Array:
     global _key
     _key, subkey = jax.random.split(_key)
     return subkey
+
+
+def get_seed() -> int:
+    """The seed given to ``d2l.set_seed``; before any, a random int in [0, 10**6], as d2l 1.0's
+    ``get_seed`` (the book's cells write ``jax.random.PRNGKey(d2l.get_seed())``)."""
+    return _seed if _seed is not None else random.randint(0, 10**6)
 
 
 ones, ones_like, zeros, zeros_like = jnp.ones, jnp.ones_like, jnp.zeros, jnp.zeros_like

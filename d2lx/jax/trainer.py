@@ -92,6 +92,7 @@ class Trainer(TrainerBase):
     def fit_epoch(self) -> None:
         self.model.training = True
         for batch in self.train_dataloader:
+            self._inspect_batch(batch, train=True)
             value, grads = self.model.training_step(self.state.params, self.prepare_batch(batch), self.state)
             if self.gradient_clip_val > 0:
                 grads = self.clip_gradients(self.gradient_clip_val, grads)
@@ -105,8 +106,12 @@ class Trainer(TrainerBase):
             return
         self.model.training = False
         for batch in self.val_dataloader:
+            self._inspect_batch(batch, train=False)
             self.model.validation_step(self.state.params, self.prepare_batch(batch), self.state)
             self.val_batch_idx += 1
+
+    def _parameter_arrays(self) -> list:
+        return jax.tree_util.tree_leaves(self.state.params)  # before this batch's update
 
     def clip_gradients(self, grad_clip_val, grads):
         """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val``."""

@@ -47,7 +47,8 @@ class Data(WeightDecayDataBase, DataModule):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, 1, H, W)`` in [0, 1], int32 labels."""
+    """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
+    ``(n, 1, H, W)`` in [0, 1], int32 labels."""
 
     def _make_dataset(self, images: numpy.ndarray, labels: numpy.ndarray) -> ImageDataset:
         # not gluon's ArrayDataset: it turns 1-D arrays (the labels) into numpy arrays

@@ -7,7 +7,9 @@ MXNet each name is the matching function of its numpy interface (``mxnet.np``,
 
 from __future__ import annotations
 
-from mxnet import np, npx
+from mxnet import context, image, np, npx  # noqa: F401 (context, image: re-exported as d2l's MXNet library has them)
+from mxnet.gluon import nn, rnn  # noqa: F401 (rnn: re-exported)
+from mxnet.gluon.data.vision import transforms  # noqa: F401 (re-exported)
 
 from d2lx.methods import argmax, astype, reduce_mean, reduce_sum, repeat, reshape, size, swapaxes, transpose  # noqa: F401 (re-exported)
 
@@ -19,6 +21,7 @@ normal, rand, randn = np.random.normal, np.random.rand, np.random.randn
 matmul, batch_matmul, concat, stack = np.dot, npx.batch_dot, np.concatenate, np.stack
 expand_dims = np.expand_dims
 int32, int64, float32 = np.int32, np.int64, np.float32
+nn_Module = nn.Block  # d2l's alias for the base class of its models
 
 
 def numpy(x, *args, **kwargs):

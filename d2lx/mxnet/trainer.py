@@ -30,6 +30,7 @@ class Trainer(TrainerBase):
 
     def fit_epoch(self):
         for batch in self.train_dataloader:
+            self._inspect_batch(batch, train=True)
             with autograd.record():
                 loss = self.model.training_step(self.prepare_batch(batch))
             loss.backward()
@@ -40,8 +41,13 @@ class Trainer(TrainerBase):
         if self.val_dataloader is None:
             return
         for batch in self.val_dataloader:  # outside autograd.record(): prediction mode
+            self._inspect_batch(batch, train=False)
             self.model.validation_step(self.prepare_batch(batch))
             self.val_batch_idx += 1
+
+    def _parameter_arrays(self) -> list:
+        params = self.model.parameters()
+        return list(params) if isinstance(params, list) else [p.data() for p in params.values()]
 
     def clip_gradients(self, grad_clip_val, model):
         """Rescale all gradients together so that their joint norm is at most ``grad_clip_val``."""

@@ -42,8 +42,9 @@ class ImagesAndLabels(tuple):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, H, W, 1)`` in [0, 1], int32
-    labels; ``data.train`` is the pair ``(uint8 images (N, 28, 28), labels)``, as in d2l's TensorFlow code."""
+    """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
+    ``(n, H, W, 1)`` in [0, 1], int32 labels; ``data.train`` is the pair ``(uint8 images (N, 28, 28),
+    labels)``, as in d2l's TensorFlow code."""
 
     def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ImagesAndLabels:
         return ImagesAndLabels((tf.constant(images), tf.constant(labels.astype(np.int32))))

@@ -1,4 +1,4 @@
-"""The 2.0 edition's functional API for TensorFlow: ``train_ch3``, ``Updater``, ``sgd``...
+"""The 2.0 edition's functional API for TensorFlow: ``train_ch3``, ``Updater``, ``sgd``, ``train_ch6``...
 
 The loops, the ``Animator`` and the data functions are the shared core's
 (``d2lx.functional``); here is what TensorFlow decides: a minibatch step under
@@ -8,13 +8,19 @@ The loops, the ``Animator`` and the data functions are the shared core's
 minibatch the step runs compiled with ``tf.function``. Keras losses take
 ``(labels, predictions)`` and return the batch mean; the book's own losses take
 ``(predictions, labels)`` and return one value per example. Both work.
+
+As in the book, ``train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device)`` takes a
+function that builds the Keras model, builds it inside ``device`` (a ``tf.device`` scope; Keras
+layers start Glorot-uniform, i.e. Xavier), trains it with Keras's SGD and cross-entropy on logits
+in the shared loop, and returns it. The book's TensorFlow code has no ``evaluate_accuracy_gpu``;
+d2lx's evaluates under ``device`` when one is given.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from d2lx.functional import make_ch3, make_data_functions, updater_error
+from d2lx.functional import check_ch6, make_ch3, make_ch6, make_data_functions, updater_error
 from d2lx.tensorflow.data import DataModule, FashionMNIST
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -51,9 +57,9 @@ def _call_loss(loss, y_hat, y):
     return loss(y, y_hat) if isinstance(loss, tf.keras.losses.Loss) else loss(y_hat, y)
 
 
-def _eager_step(net, loss, updater, X, y):
+def _eager_step(net, loss, updater, X, y, training=False):
     with tf.GradientTape() as tape:
-        y_hat = net(X)
+        y_hat = net(X, training=True) if training else net(X)
         l = _call_loss(loss, y_hat, y)
     if isinstance(updater, tf.keras.optimizers.Optimizer):
         params = net.trainable_variables
@@ -67,10 +73,11 @@ def _eager_step(net, loss, updater, X, y):
 _compiled: tuple = (None, None, None, None)
 
 
-def _step(net, X, y, loss, updater):
+def _step(net, X, y, loss, updater, training=False):
     """One minibatch, compiled with ``tf.function`` after the first (eager: it builds lazy layers and the
     optimizer's variables). Code TensorFlow cannot trace runs eagerly, as does everything after
-    ``tf.config.run_functions_eagerly(True)``."""
+    ``tf.config.run_functions_eagerly(True)``. ``training=True`` calls the Keras model as ``net(X,
+    training=True)``, as ``fit`` does (dropout on)."""
     global _compiled
     custom = callable(updater) and hasattr(updater, "params")
     if not custom and not isinstance(updater, tf.keras.optimizers.Optimizer):
@@ -81,19 +88,58 @@ def _step(net, X, y, loss, updater):
             f"got {type(net).__name__}: for a function, pass d2l.Updater(params, lr) as the updater"
         )
     if any(a is not b for a, b in zip(_compiled[:3], (net, loss, updater))):  # a new training run
-        step = tf.function(lambda X, y: _eager_step(net, loss, updater, X, y))
+        step = tf.function(lambda X, y: _eager_step(net, loss, updater, X, y, training))
         step._omit_frequent_tracing_warning = True  # one function per training run: not a retracing loop
         _compiled = (net, loss, updater, step)
-        return _eager_step(net, loss, updater, X, y)
+        return _eager_step(net, loss, updater, X, y, training)
     step = _compiled[3]
     if step is not None:
         try:
             return step(X, y)
         except Exception:  # not traceable: eagerly from now on (an error of the user's code shows again below)
             _compiled = (net, loss, updater, None)
-    return _eager_step(net, loss, updater, X, y)
+    return _eager_step(net, loss, updater, X, y, training)
 
 
 evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(
     _step, call_loss=_call_loss, reshape=tf.reshape
 )
+
+
+def _start_ch6(net, lr, device):
+    optimizer = tf.keras.optimizers.SGD(learning_rate=lr)
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return lambda X, y: _step(net, X, y, loss, optimizer, training=True)
+
+
+def _to_device(X, device):
+    with device:
+        return [tf.identity(x) for x in X] if isinstance(X, list) else tf.identity(X)
+
+
+def _device_of(net):
+    return None  # Keras places the model's variables itself
+
+
+def _device_name(device):
+    return getattr(device, "_device_name", device)  # "/CPU:0" for tf.device("/CPU:0"), as the book prints
+
+
+evaluate_accuracy_gpu, _train_ch6 = make_ch6(_start_ch6, _to_device, _device_of, device_name=_device_name)
+
+
+def train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device):
+    """Build the Keras model ``net_fn()`` inside ``device`` (a ``tf.device`` scope, e.g. ``d2l.try_gpu()``),
+    train it with SGD at learning rate ``lr`` on the cross-entropy of its logits for ``num_epochs`` epochs,
+    drawing training loss and accuracy and test accuracy and printing the last of them and the speed;
+    return the trained model. The environment's training budget applies (``d2lx.functional.budgeted``)."""
+    check_ch6(num_epochs, lr)
+    if not callable(net_fn) or isinstance(net_fn, tf.keras.Model):
+        raise TypeError(
+            "net_fn must be a function that returns a new Keras model (as in the book: def net(): return "
+            f"tf.keras.models.Sequential([...])), got {type(net_fn).__name__}"
+        )
+    with device:
+        net = net_fn()
+        _train_ch6(net, train_iter, test_iter, num_epochs, lr, device)
+    return net

@@ -6,6 +6,7 @@ TensorFlow most names are TensorFlow's own functions, as in d2l 1.0.
 
 from __future__ import annotations
 
+import numpy as np  # noqa: F401 (re-exported: d2l.np, as d2l's TensorFlow library has it)
 import tensorflow as tf
 
 ones, ones_like, zeros, zeros_like = tf.ones, tf.ones_like, tf.zeros, tf.zeros_like
@@ -17,6 +18,7 @@ matmul, batch_matmul, concat, stack = tf.matmul, tf.matmul, tf.concat, tf.stack
 reshape, reduce_sum, reduce_mean, argmax = tf.reshape, tf.reduce_sum, tf.reduce_mean, tf.argmax
 astype, transpose, expand_dims, repeat = tf.cast, tf.transpose, tf.expand_dims, tf.repeat
 int32, int64, float32 = tf.int32, tf.int64, tf.float32
+nn_Module = tf.keras.Model  # d2l's alias for the base class of its models
 
 
 def numpy(x, *args, **kwargs):

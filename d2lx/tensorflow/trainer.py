@@ -34,6 +34,7 @@ class Trainer(TrainerBase):
     def fit_epoch(self):
         self.model.training = True
         for batch in self.train_dataloader:
+            self._inspect_batch(batch, train=True)
             batch = self.prepare_batch(batch)
             loss = self._compiled_step(batch)
             if loss is None:  # the book's step, eagerly
@@ -45,6 +46,7 @@ class Trainer(TrainerBase):
             return
         self.model.training = False
         for batch in self.val_dataloader:
+            self._inspect_batch(batch, train=False)
             self.model.validation_step(self.prepare_batch(batch))
             self.val_batch_idx += 1
 
@@ -58,6 +60,9 @@ class Trainer(TrainerBase):
             grads = self.clip_gradients(self.gradient_clip_val, grads)
         self.optim.apply_gradients(zip(grads, variables))
         return loss
+
+    def _parameter_arrays(self) -> list:
+        return list(self.model.trainable_variables)
 
     def clip_gradients(self, grad_clip_val, grads):
         """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val``."""

@@ -4,13 +4,17 @@
 (``LazyConv2d``, ``LazyLinear``) and calls ``self.net.apply(d2l.init_cnn)`` in ``__init__``; in
 d2l 1.0.3 that does nothing, because a lazy layer becomes a ``Conv2d`` or ``Linear`` only at its
 first forward pass. Here ``init_cnn`` on a lazy layer waits for that moment.
+
+``_set_parameters`` gives a LeNet the core's numpy-drawn weights (``d2lx.cnn.lenet_parameters``).
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
+from d2lx import cnn
 from d2lx.torch.module import Classifier
 
 
@@ -54,3 +58,18 @@ class LeNet(Classifier):
             nn.LazyLinear(num_classes),
         )
         self.net.apply(init_cnn)
+
+
+def _set_parameters(model: nn.Module, params: list, X: torch.Tensor) -> nn.Module:
+    """Give ``model``'s convolutions and dense layers, in order, the channels-first numpy ``params``.
+
+    One pass over the batch ``X`` first gives the lazy layers their shapes. Returns ``model``.
+    """
+    with torch.no_grad():
+        model(X)
+        layers = [m for m in model.modules() if type(m) in (nn.Conv2d, nn.Linear)]
+        cnn.matching_parameters(model, [tuple(layer.weight.shape) for layer in layers], params)
+        for layer, (weight, bias) in zip(layers, params):
+            layer.weight.copy_(torch.from_numpy(weight))
+            layer.bias.copy_(torch.from_numpy(bias))
+    return model

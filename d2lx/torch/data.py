@@ -33,7 +33,8 @@ class Data(WeightDecayDataBase, DataModule):
 
 
 class FashionMNIST(FashionMNISTBase, DataModule):
-    """``FashionMNIST(batch_size=64, resize=(28, 28))``: batches of images ``(n, 1, H, W)`` in [0, 1], int64 labels."""
+    """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
+    ``(n, 1, H, W)`` in [0, 1], int64 labels."""
 
     def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ImageDataset:
         return ImageDataset(torch.tensor(images), torch.tensor(labels), self._images)
@@ -44,6 +45,15 @@ class FashionMNIST(FashionMNISTBase, DataModule):
             rows, cols = (m.to(X.device) for m in self._resize_matrices)
             X = torch.einsum("hi,nij,wj->nhw", rows, X, cols)
         return X.unsqueeze(1)
+
+    def _place(self, device: torch.device) -> None:
+        """Keep the uint8 images, labels and resize matrices on ``device`` (the ``Trainer`` calls this
+        with the device it trains on): each batch is then gathered, scaled and resized there, and only
+        the small uint8 images ever crossed to a GPU, once, instead of every float32 batch, every epoch."""
+        for dataset in (self.train, self.val):
+            dataset.tensors = tuple(t.to(device) for t in dataset.tensors)
+        if self._resize_matrices is not None:
+            self._resize_matrices = tuple(m.to(device) for m in self._resize_matrices)
 
 
 class KaggleHouse(KaggleHouseBase, DataModule):

@@ -6,7 +6,9 @@ PyTorch each name is the matching torch function or tensor method.
 
 from __future__ import annotations
 
+import numpy as np  # noqa: F401 (re-exported: d2l.np, as d2l's torch library has it)
 import torch
+from torch import nn
 
 from d2lx.methods import argmax, reduce_mean, reduce_sum, repeat, reshape, swapaxes  # noqa: F401 (re-exported)
 
@@ -17,6 +19,7 @@ exp, log, abs, sigmoid = torch.exp, torch.log, torch.abs, torch.sigmoid
 normal, rand, randn = torch.normal, torch.rand, torch.randn
 matmul, batch_matmul, concat, stack = torch.matmul, torch.bmm, torch.cat, torch.stack
 int32, int64, float32 = torch.int32, torch.int64, torch.float32
+nn_Module = nn.Module  # d2l's alias for the base class of its models
 
 
 def numpy(x, *args, **kwargs):

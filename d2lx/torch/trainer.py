@@ -18,6 +18,12 @@ class Trainer(TrainerBase):
             batch = [a.to(self.gpus[0]) for a in batch]
         return batch
 
+    def prepare_data(self, data):
+        place = getattr(data, "_place", None)  # datasets resident in memory follow the model's device
+        if place is not None:
+            place(self.gpus[0] if self.gpus else torch.device("cpu"))
+        super().prepare_data(data)
+
     def prepare_model(self, model):
         super().prepare_model(model)
         if self.gpus:
@@ -26,6 +32,7 @@ class Trainer(TrainerBase):
     def fit_epoch(self):
         self.model.train()
         for batch in self.train_dataloader:
+            self._inspect_batch(batch, train=True)
             loss = self.model.training_step(self.prepare_batch(batch))
             self.optim.zero_grad()
             with torch.no_grad():
@@ -38,9 +45,13 @@ class Trainer(TrainerBase):
             return
         self.model.eval()
         for batch in self.val_dataloader:
+            self._inspect_batch(batch, train=False)
             with torch.no_grad():
                 self.model.validation_step(self.prepare_batch(batch))
             self.val_batch_idx += 1
+
+    def _parameter_arrays(self) -> list:
+        return list(self.model.parameters())
 
     def clip_gradients(self, grad_clip_val, model):
         """Rescale all gradients together so that their joint norm is at most ``grad_clip_val``."""

@@ -1,0 +1,71 @@
+"""The book's calls to framework functions that were only renamed since: the old names, restored.
+
+Policy (README, "When a framework changes under the book"):
+
+* a **pure rename** (same function, same arguments, new name) of a function the book's cells call
+  is undone when the backend is imported: the old name becomes an alias of the new one, on the
+  framework's own module, only where the framework no longer has it. The table below lists each
+  alias with the release that removed the old name.
+* anything that is **not** a pure rename (new arguments, new behaviour, a removed feature) is not
+  patched: the notebooks show the working call, and ``notebooks/README.md`` says why the book's call
+  cannot work.
+
+Set ``D2LX_RENAMED_ALIASES=0`` before importing a backend to keep the frameworks untouched (as
+``D2LX_PANDAS_OBJECT_STRINGS=0`` does for pandas, see ``pandas_compat.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+
+ENV_VAR = "D2LX_RENAMED_ALIASES"
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """``module.old`` is what the book calls; ``module.new`` is the same function today."""
+
+    backend: str
+    module: str
+    old: str
+    new: str
+    removed_in: str
+    book: str  # where the book calls it
+
+
+RENAMED: tuple[Renamed, ...] = (
+    Renamed(
+        backend="jax",
+        module="optax",
+        old="additive_weight_decay",
+        new="add_decayed_weights",
+        removed_in="Optax 0.1.8 (January 2024; an alias without warning before)",
+        book="3.7 weight decay, JAX: optax.chain(optax.additive_weight_decay(self.wd), optax.sgd(self.lr))",
+    ),
+)
+
+
+def wanted() -> bool:
+    """Whether the user lets d2lx restore renamed functions (the default)."""
+    value = os.environ.get(ENV_VAR)
+    return value is None or value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def restore(backend: str) -> list[str]:
+    """Give back, as aliases, the old names of ``backend``'s table rows that its framework has dropped.
+
+    Returns the aliases set (``"optax.additive_weight_decay"``, ...); none when the user opted out.
+    """
+    if not wanted():
+        return []
+    restored = []
+    for row in RENAMED:
+        if row.backend != backend:
+            continue
+        module = importlib.import_module(row.module)
+        if not hasattr(module, row.old) and hasattr(module, row.new):
+            setattr(module, row.old, getattr(module, row.new))
+            restored.append(f"{row.module}.{row.old}")
+    return restored

@@ -1,0 +1,153 @@
+"""A learner's data mistakes get the right diagnosis, on every backend (issue 19).
+
+Two tables: labels that are not class indices (each error names the batch and the offending
+value), and the causes of a loss that became NaN (the inputs, the targets, parameters already
+non-finite before training, or the step size). Each row gives the exception type and the key
+words of its message.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.helpers import backend_name
+
+NAN = math.nan
+
+
+def _data(d2l, X: np.ndarray, y: np.ndarray, num_train: int, batch_size: int):
+    """A learner's own ``DataModule`` over ``X`` and ``y`` (not one of d2lx's)."""
+
+    class Own(d2l.DataModule):
+        def __init__(self):
+            super().__init__()
+            self.num_train, self.batch_size = num_train, batch_size
+            self.X, self.y = d2l.tensor(X), d2l.tensor(y)
+
+        def get_dataloader(self, train):
+            rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+            return self.get_tensorloader((self.X, self.y), train, rows)
+
+    return Own()
+
+
+def _classification(d2l, bad_row=None, bad_label=None, dtype=np.int64):
+    """64 training and 32 validation examples of 12 features in 10 classes; one batch each."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((96, 12)).astype(np.float32)
+    y = (np.arange(96) % 10).astype(dtype)
+    if bad_row is not None:
+        y[bad_row] = bad_label
+    return _data(d2l, X, y, num_train=64, batch_size=64)
+
+
+def _scratch(d2l):
+    return d2l.SoftmaxRegressionScratch(num_inputs=12, num_outputs=10, lr=0.1)
+
+
+def _concise(d2l):
+    return d2l.SoftmaxRegression(num_outputs=10, lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("make_model", "make_data", "error", "words"),
+    [
+        (_scratch, lambda d2l: _classification(d2l, 5, -1), ValueError,
+         ["labels must be class indices in [0, 10)", "got -1", "epoch 1/1, train batch 0"]),
+        (_concise, lambda d2l: _classification(d2l, 5, -1), ValueError,
+         ["labels must be class indices in [0, 10)", "got -1", "epoch 1/1, train batch 0"]),
+        (_scratch, lambda d2l: _classification(d2l, 7, 10), ValueError,
+         ["labels must be class indices in [0, 10)", "got 10", "train batch 0"]),
+        (_concise, lambda d2l: _classification(d2l, 7, 10), ValueError,
+         ["labels must be class indices in [0, 10)", "got 10", "train batch 0"]),
+        (_concise, lambda d2l: _classification(d2l, 80, 12), ValueError,  # a validation example
+         ["labels must be class indices in [0, 10)", "got 12", "epoch 1/1, val batch 0"]),
+        (_scratch, lambda d2l: _classification(d2l, dtype=np.float32), TypeError,
+         ["labels must be integer class indices", "float32", "train batch 0"]),
+        (_concise, lambda d2l: _classification(d2l, dtype=np.float32), TypeError,
+         ["labels must be integer class indices", "float32", "train batch 0"]),
+    ],
+)  # fmt: skip
+def test_labels_that_are_not_class_indices(backend, make_model, make_data, error, words):
+    with pytest.raises(error) as info:
+        backend.Trainer(max_epochs=1).fit(make_model(backend), make_data(backend))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_data_module_with_known_labels_is_checked_once(backend):
+    """d2lx's own data modules (Fashion-MNIST) read their label range once, when built; a model with too
+    few outputs is refused before the first batch."""
+    data = _classification(backend)
+    data._known_label_range = lambda: (0, 9)
+    model = backend.SoftmaxRegression(num_outputs=5, lr=0.1)
+    with pytest.raises(ValueError, match=r"labels run from 0 to 9, but SoftmaxRegression predicts 5 classes"):
+        backend.Trainer(max_epochs=1).fit(model, data)
+
+
+def test_good_labels_train(backend):
+    model = _scratch(backend)
+    backend.Trainer(max_epochs=1).fit(model, _classification(backend))
+    assert math.isfinite(model.board.data["train_loss"][-1].y)
+
+
+def _regression(d2l, X_nan=None, y_nan=None):
+    """320 training and 32 validation rows ``y = Xw + b``; a NaN at ``X_nan`` or ``y_nan`` (row, column)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((352, 2)).astype(np.float32)
+    y = (X @ np.array([[2.0], [-3.4]], dtype=np.float32) + 4.2).astype(np.float32)
+    if X_nan is not None:
+        X[X_nan] = NAN
+    if y_nan is not None:
+        y[y_nan] = NAN
+    return _data(d2l, X, y, num_train=320, batch_size=32)
+
+
+def _poison_parameters(d2l, model, trainer, monkeypatch):
+    """Make every parameter NaN before training starts, as a bad initialization or a bad load would."""
+    name = backend_name(d2l)
+    if name == "jax":
+        import jax
+
+        original = trainer._prepare_state
+
+        def prepare_state(model):
+            original(model)
+            params = jax.tree_util.tree_map(lambda p: p * NAN, trainer.state.params)
+            trainer.state = trainer.state.replace(params=params)
+
+        monkeypatch.setattr(trainer, "_prepare_state", prepare_state)
+    elif name == "torch":
+        with d2l.torch.no_grad():
+            model.w.fill_(NAN)
+    elif name == "tensorflow":
+        model.w.assign(d2l.tf.fill(model.w.shape, NAN))
+    else:  # mxnet: a scratch model's bare array
+        model.w[:] = NAN
+
+
+@pytest.mark.parametrize(
+    ("make_data", "lr", "poison", "words"),
+    [
+        (lambda d2l: _regression(d2l, X_nan=(3, 1)), 0.03, False, ["inputs (X) are not finite", "nan", "train batch"]),
+        (lambda d2l: _regression(d2l, y_nan=(10, 0)), 0.03, False, ["targets (y) are not finite", "nan"]),
+        (lambda d2l: _regression(d2l), 0.03, True,
+         ["parameters were already not finite before training", "initialized or loaded", "train batch 0"]),
+        (lambda d2l: _regression(d2l), 10, False, ["learning rate 10", "Lower the learning rate"]),
+    ],
+)  # fmt: skip
+def test_divergence_names_its_cause(backend, monkeypatch, make_data, lr, poison, words):
+    model = backend.LinearRegressionScratch(2, lr=lr)
+    trainer = backend.Trainer(max_epochs=3)
+    if poison:
+        _poison_parameters(backend, model, trainer, monkeypatch)
+    with pytest.raises(backend.TrainingDivergedError) as info:
+        trainer.fit(model, make_data(backend))
+    message = str(info.value)
+    for word in words:
+        assert word in message
+    if words[-1] != "Lower the learning rate":
+        assert "Lower the learning rate" not in message
