@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 import pytest
-
-from tests.helpers import backend_name
+from helpers import backend_name
 
 NAN = math.nan
 
