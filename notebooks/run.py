@@ -6,9 +6,9 @@ environment). Each notebook runs in its own folder, offline, with this interpret
 The notebooks hold the book's cells with the book's training settings (10 epochs of Fashion-MNIST,
 ...), minutes per notebook on a CPU. Run here, they train on a reduced budget: every ``Trainer`` and
 the 2.0 edition's loops read ``D2LX_LIMIT_TRAIN_BATCHES`` and ``D2LX_LIMIT_VAL_BATCHES``, which this
-script sets for the kernels (default 20 training and 10 validation batches per epoch: an epoch of
-Fashion-MNIST shrinks to 20 of its 235-469 batches, the synthetic regression data to 20 of 32, the
-smaller data sets run in full).
+script sets for the kernels (default 10 training and 5 validation batches per epoch: an epoch of
+Fashion-MNIST shrinks to 10 of its 235-469 batches, the synthetic regression data to 10 of 32, the
+house prices to 10 of about 19; weight decay's 4 batches run in full).
 Every cell still runs; only the number of batches per epoch changes. ``--full`` runs the book's
 budget, and variables already set in the environment win.
 """
@@ -51,8 +51,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("backend")
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
-    parser.add_argument("--train-batches", type=int, default=20, help="training batches per epoch (default 20)")
-    parser.add_argument("--val-batches", type=int, default=10, help="validation batches per epoch (default 10)")
+    parser.add_argument("--train-batches", type=int, default=10, help="training batches per epoch (default 10)")
+    parser.add_argument("--val-batches", type=int, default=5, help="validation batches per epoch (default 5)")
     parser.add_argument("--full", action="store_true", help="train as the book does: no batch limits")
     args = parser.parse_args()
     for name, value in (("train_batches", args.train_batches), ("val_batches", args.val_batches)):
