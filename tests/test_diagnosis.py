@@ -12,25 +12,9 @@ import math
 
 import numpy as np
 import pytest
-from helpers import backend_name
+from helpers import backend_name, own_data
 
 NAN = math.nan
-
-
-def _data(d2l, X: np.ndarray, y: np.ndarray, num_train: int, batch_size: int):
-    """A learner's own ``DataModule`` over ``X`` and ``y`` (not one of d2lx's)."""
-
-    class Own(d2l.DataModule):
-        def __init__(self):
-            super().__init__()
-            self.num_train, self.batch_size = num_train, batch_size
-            self.X, self.y = d2l.tensor(X), d2l.tensor(y)
-
-        def get_dataloader(self, train):
-            rows = slice(0, self.num_train) if train else slice(self.num_train, None)
-            return self.get_tensorloader((self.X, self.y), train, rows)
-
-    return Own()
 
 
 def _classification(d2l, bad_row=None, bad_label=None, dtype=np.int64):
@@ -40,7 +24,7 @@ def _classification(d2l, bad_row=None, bad_label=None, dtype=np.int64):
     y = (np.arange(96) % 10).astype(dtype)
     if bad_row is not None:
         y[bad_row] = bad_label
-    return _data(d2l, X, y, num_train=64, batch_size=64)
+    return own_data(d2l, X, y, num_train=64, batch_size=64)
 
 
 def _scratch(d2l):
@@ -102,7 +86,7 @@ def _regression(d2l, X_nan=None, y_nan=None):
         X[X_nan] = NAN
     if y_nan is not None:
         y[y_nan] = NAN
-    return _data(d2l, X, y, num_train=320, batch_size=32)
+    return own_data(d2l, X, y, num_train=320, batch_size=32)
 
 
 def _poison_parameters(d2l, model, trainer, monkeypatch):
