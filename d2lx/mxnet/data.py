@@ -56,10 +56,14 @@ class FashionMNIST(FashionMNISTBase, DataModule):
 
     def _images(self, images):
         X = images.astype(np.float32) / 255
-        if self._resize_matrices is not None:
-            rows, cols = (m.as_in_ctx(X.ctx) for m in self._resize_matrices)
-            X = np.einsum("hi,nij,wj->nhw", rows, X, cols)
-        return np.expand_dims(X, 1)
+        if self._resize_matrices is None:
+            return np.expand_dims(X, 1)
+        rows, cols = (m.as_in_ctx(X.ctx) for m in self._resize_matrices)
+        n, height, width = X.shape
+        # a 2-D product for the columns, then a batched one for the rows, written straight into the
+        # (n, 1, H, W) result: MXNet's three-operand einsum has no BLAS path (minutes a pass at 224)
+        X = np.dot(X.reshape(n * height, width), cols.T).reshape(n, 1, height, -1)
+        return np.matmul(rows, X)
 
 
 class KaggleHouse(KaggleHouseBase, DataModule):
