@@ -6,7 +6,10 @@ all; ``nox -s tests-torch`` runs one; ``nox -l`` lists them.
 
 Per backend there are two sessions: ``tests-<backend>``
 (pytest) and ``notebooks-<backend>`` (executes ``notebooks/<backend>/*.ipynb`` on a reduced
-training budget, see ``notebooks/run.py``), each in its own environment. ``tests-<backend>-3.13``
+training budget, see ``notebooks/run.py``). The notebooks run in the tests' environment, which
+installs the ``notebooks`` extra too: one environment per backend instead of two saves CI a framework
+install per backend (minutes on two cores), and ``nox -s notebooks-torch`` therefore runs
+``tests-torch`` first (or run ``.nox/tests-torch/bin/python notebooks/run.py torch``). ``tests-<backend>-3.13``
 runs the suite on the newest Python with numpy 2 (``tests-core-3.13``: the core without any
 framework), less the tests marked ``full_training`` (the book's full Fashion-MNIST trainings,
 minutes each on two cores), which ``tests-<backend>`` has run already.
@@ -68,7 +71,8 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
 
 
 def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
-    _install(session, backend, "test")
+    # the backend's main environment also runs its notebooks (notebooks-<backend>); the newest Python's does not
+    _install(session, backend, "test" if newest or backend == "core" else "test,notebooks")
     selection = [] if backend == "core" else ["--backend", backend]  # core: backend tests have no backend
     if newest:  # the long trainings ran in tests-<backend> already; here the rest checks the newer versions
         selection += ["-m", "not full_training"]
@@ -76,13 +80,15 @@ def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
 
 
 def _notebooks(session: nox.Session, backend: str) -> None:
-    _install(session, backend, "notebooks")
-    session.run("python", "notebooks/run.py", backend, *session.posargs)
+    python = Path(".nox") / f"tests-{backend}" / "bin" / "python"  # the environment tests-<backend> made
+    session.run(str(python), "notebooks/run.py", backend, *session.posargs, external=True)
 
 
 for _backend, (_python, _) in BACKENDS.items():
     nox.session(python=_python, name=f"tests-{_backend}")(lambda session, b=_backend: _tests(session, b))
-    nox.session(python=_python, name=f"notebooks-{_backend}")(lambda session, b=_backend: _notebooks(session, b))
+    nox.session(python=False, name=f"notebooks-{_backend}", requires=[f"tests-{_backend}"])(
+        lambda session, b=_backend: _notebooks(session, b)
+    )
 for _backend in ON_NEWEST_PYTHON:
     nox.session(python=NEWEST_PYTHON, name=f"tests-{_backend}-{NEWEST_PYTHON}")(
         lambda session, b=_backend: _tests(session, b, newest=True)

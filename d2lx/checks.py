@@ -137,6 +137,34 @@ def matching_features(model: Any, num_inputs: int, shape: Any) -> None:
         )
 
 
+def same_features(model: Any, shape: Any, expected: int | None = None) -> None:
+    """Raise a ValueError if a batch of ``shape`` does not have the features ``model`` was built for.
+
+    The concise models learn their input size from the first batch they see (lazy layers, Flax's
+    ``init``), and a later batch of another size gets a framework's error from deep inside a matrix
+    product. ``expected`` is that size where the framework keeps it (on JAX, the rows of the first
+    dense kernel); otherwise the first call records it on the model. Dimensions unknown while a
+    framework traces (``None``) are not checked.
+    """
+    dims = tuple(shape)
+    if any(d is None for d in dims[1:]):
+        return
+    dims = tuple(None if d is None else int(d) for d in dims)
+    features = 1
+    for d in dims[1:] if len(dims) > 1 else dims:
+        features *= d
+    if expected is None:
+        expected = vars(model).get("_d2lx_input_features")
+        if expected is None:
+            object.__setattr__(model, "_d2lx_input_features", features)  # past torch's and Keras's tracking
+            return
+    if features != expected:
+        raise ValueError(
+            f"{type(model).__name__} was built for examples with {expected} features (by the first batch "
+            f"it saw) and got {features} (X of shape {dims}); every batch needs the first batch's features"
+        )
+
+
 def class_labels(labels: Any, num_classes: int | None, where: str) -> None:
     """Raise unless ``labels`` (a batch's, any framework's) are integer class indices in ``[0, num_classes)``.
 

@@ -34,7 +34,7 @@ from d2lx import checks
 from d2lx.board import Point, ProgressBoard
 from d2lx.data.fashion_mnist import text_labels
 from d2lx.data.synthetic import synthetic_regression
-from d2lx.module import TrainingDivergedError
+from d2lx.module import TrainingDivergedError, _first_non_finite
 from d2lx.plotting import show_images, to_numpy
 from d2lx.trainer import _progress_wanted, limited_by_environment
 from d2lx.utils import Accumulator, Timer
@@ -315,6 +315,7 @@ def train_epochs(
     *,
     num_batches: int | None = None,
     device_name: str | None = None,
+    train_iter: Iterable | None = None,
 ) -> tuple[float, float, float]:
     """The loop of ``train_ch3`` and ``train_ch6``: ``num_epochs`` times ``train_epoch(after_batch)`` then
     ``test_accuracy()``, drawn on an ``Animator``.
@@ -327,7 +328,8 @@ def train_epochs(
     test acc ...`` and ``... examples/sec on <device_name>``.
 
     A progress bar shows in terminals (as for ``Trainer``; ``D2LX_PROGRESS=0`` turns it off). A NaN or
-    infinite training loss stops with ``TrainingDivergedError``. Returns the last
+    infinite training loss stops with ``TrainingDivergedError``, which says why (``_divergence_message``;
+    ``train_iter`` is searched for non-finite data only then). Returns the last
     ``(train_loss, train_acc, test_acc)``.
     """
     num_epochs = checks.positive_int("num_epochs", num_epochs)
@@ -342,6 +344,8 @@ def train_epochs(
     timer, state = Timer(), {"epoch": 0, "examples": 0.0}
 
     def after_batch(i: int, metric: Accumulator) -> None:
+        if "first_non_finite" not in state and not math.isfinite(metric[0]):
+            state["first_non_finite"] = (state["epoch"], i)
         if chapter6 and ((i + 1) % every == 0 or i == num_batches - 1):
             animator.add(state["epoch"] + (i + 1) / num_batches, (metric[0] / metric[2], metric[1] / metric[2], None))
         state["last"] = metric[2]
@@ -359,9 +363,8 @@ def train_epochs(
             timer.stop()
             state["examples"] += state["last"]
             if not math.isfinite(train_loss):
-                raise TrainingDivergedError(
-                    f"training loss became {train_loss} in epoch {epoch + 1}/{num_epochs}: lower the learning rate"
-                )
+                where = f"training loss became {train_loss} in epoch {epoch + 1}/{num_epochs}"
+                raise TrainingDivergedError(f"{where}: {_divergence_cause(state, train_iter)}")
             test_acc = test_accuracy()
             animator.add(epoch + 1, (None, None, test_acc) if chapter6 else (train_loss, train_acc, test_acc))
             if bar is not None:
@@ -375,6 +378,27 @@ def train_epochs(
         print(f"loss {train_loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
         print(f"{state['examples'] / timer.sum():.1f} examples/sec on {device_name}")
     return train_loss, train_acc, test_acc
+
+
+def _divergence_cause(state: dict, train_iter: Iterable | None) -> str:
+    """Why the 2.0 loop's training loss stopped being finite: non-finite training data (searched only now,
+    so training pays nothing), a loss that was not finite at the very first batch (before any update: the
+    initial parameters), or else the step size."""
+    for batch in train_iter if train_iter is not None else ():
+        for what, arrays in (("inputs (X)", batch[:-1]), ("targets (y)", batch[-1:])):
+            for array in arrays:
+                found = _first_non_finite(array)
+                if found is not None:
+                    return (
+                        f"the training data's {what} are not finite ({found} in one of train_iter's batches), so "
+                        "the data, not the learning rate, is the cause: remove or repair those examples"
+                    )
+    if state.get("first_non_finite") == (0, 0):
+        return (
+            "the loss of the very first batch was not finite, before any update, so the learning rate is not "
+            "the cause: check that the model's initial parameters are finite"
+        )
+    return "lower the learning rate"
 
 
 def show_predictions(predict: Callable, test_iter: Iterable, n: int = 6):
@@ -442,6 +466,7 @@ def make_ch3(
             num_epochs,
             lambda after_batch: train_epoch_ch3(net, train_iter, loss, updater),
             lambda: evaluate_accuracy(net, test_iter),
+            train_iter=train_iter,
         )
 
     def predict_ch3(net, test_iter, n: int = 6) -> None:
@@ -508,6 +533,7 @@ def make_ch6(
             lambda: evaluate_accuracy_gpu(net, test_iter),
             num_batches=len(train_iter),
             device_name=device_name(device),
+            train_iter=train_iter,
         )
 
     return evaluate_accuracy_gpu, train_ch6

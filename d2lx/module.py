@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from d2lx import checks
 from d2lx.board import ProgressBoard
 from d2lx.plotting import to_numpy
 
@@ -143,6 +144,16 @@ class ModuleBase:
 
     def configure_optimizers(self):
         raise NotImplementedError(f"{type(self).__name__} must define configure_optimizers(self)")
+
+
+class RemembersInputFeatures:
+    """For the concise models, whose layers take their input size from the first batch: ``forward``
+    checks each batch against that size (``checks.same_features``) before ``self.net(X)``, so a batch
+    of the wrong width gets an error that names the model and both sizes, not a framework's."""
+
+    def forward(self, X):
+        checks.same_features(self, X.shape)
+        return self.net(X)
 
 
 class ClassifierBase:

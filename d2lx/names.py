@@ -89,9 +89,12 @@ CHAPTERS: tuple[Chapter, ...] = (
         "devices": "cpu gpu num_gpus try_gpu try_all_gpus",
     }),
     Chapter("1.0", 7, "Convolutional Neural Networks", {"cnn": "corr2d init_cnn LeNet"}),
-    Chapter("1.0", 8, "Modern Convolutional Neural Networks",
-            not_yet="vgg_block VGG nin_block NiN Inception GoogleNet Residual ResNet ResNeXtBlock DenseBlock "
-                    "DenseNet AnyNet RegNet32"),
+    Chapter("1.0", 8, "Modern Convolutional Neural Networks", {
+        # the book exports only Residual and ResNeXtBlock; d2lx exports every class its cells define
+        "modern_cnn": "AlexNet vgg_block VGG nin_block NiN Inception GoogleNet batch_norm BatchNorm "
+                      "BNLeNetScratch BNLeNet Residual ResNet ResNet18 ResNeXtBlock conv_block DenseBlock "
+                      "transition_block DenseNet AnyNet RegNetX32",
+    }),
     Chapter("1.0", 9, "Recurrent Neural Networks",
             not_yet="TimeMachine Vocab RNNScratch RNNLMScratch RNN RNNLM check_len check_shape"),
     Chapter("1.0", 10, "Modern Recurrent Neural Networks",

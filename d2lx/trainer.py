@@ -55,11 +55,26 @@ class _LoaderView:
         return getattr(self._loader, name)
 
 
+class _FixedBatches(_LoaderView):
+    """The first batches of a loader, drawn once and served again every epoch (``overfit_batches``)."""
+
+    def __init__(self, loader, count: int):
+        super().__init__(loader)
+        self._batches = list(itertools.islice(loader, count))
+
+    def __iter__(self):
+        return iter(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+
 # The training budget, for every Trainer of a process (a notebook run on a smaller budget, CI).
 LIMIT_ENV = {
     "limit_train_batches": "D2LX_LIMIT_TRAIN_BATCHES",
     "limit_val_batches": "D2LX_LIMIT_VAL_BATCHES",
     "fast_dev_run": "D2LX_FAST_DEV_RUN",
+    "overfit_batches": "D2LX_OVERFIT_BATCHES",
 }
 
 
@@ -128,10 +143,13 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     The training budget, as in Lightning, for running the book's heavy chapters on a CPU:
     ``limit_train_batches`` and ``limit_val_batches`` (an int: that many batches per epoch; a
     float in [0, 1]: that fraction of them) and ``fast_dev_run`` (True: one epoch of one batch;
-    an int n: one epoch of n batches). An epoch is then the limited one, on the progress bar and
-    on the board's x-axis. Where an argument is not given, the environment variables
-    ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES`` and ``D2LX_FAST_DEV_RUN`` set it for
-    every ``Trainer`` of the process, so a notebook runs unchanged on a smaller budget.
+    an int n: one epoch of n batches). ``overfit_batches`` (an int or a fraction, as the limits)
+    trains every epoch on the same first batches of the training loader and validates on them too:
+    the quickest check that a model can learn at all. An epoch is then the limited one, on the
+    progress bar and on the board's x-axis. Where an argument is not given, the environment variables
+    ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES``, ``D2LX_FAST_DEV_RUN`` and
+    ``D2LX_OVERFIT_BATCHES`` set it for every ``Trainer`` of the process, so a notebook runs unchanged
+    on a smaller budget.
     """
 
     # Class-level defaults, so a book cell that redefines ``__init__`` without
@@ -152,19 +170,25 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         limit_train_batches: int | float | None = None,
         limit_val_batches: int | float | None = None,
         fast_dev_run: bool | int = False,
+        overfit_batches: int | float | None = None,
     ):
         self.save_hyperparameters()  # checks max_epochs, num_gpus and gradient_clip_val (d2lx.checks)
         self.gpus = self._select_gpus(num_gpus)
-        self._set_budget(limit_train_batches, limit_val_batches, fast_dev_run)
+        self._set_budget(limit_train_batches, limit_val_batches, fast_dev_run, overfit_batches)
 
     # Class-level defaults for a book cell that redefines ``__init__`` (see above).
     limit_train_batches: int | float | None = None
     limit_val_batches: int | float | None = None
     fast_dev_run: bool | int = False
+    overfit_batches: int | float | None = None
 
-    def _set_budget(self, limit_train_batches, limit_val_batches, fast_dev_run) -> None:
+    def _set_budget(self, limit_train_batches, limit_val_batches, fast_dev_run, overfit_batches=None) -> None:
         """Check the budget arguments, fill the ones not given from the environment, apply fast_dev_run."""
-        given = {"limit_train_batches": limit_train_batches, "limit_val_batches": limit_val_batches}
+        given = {
+            "limit_train_batches": limit_train_batches,
+            "limit_val_batches": limit_val_batches,
+            "overfit_batches": overfit_batches,
+        }
         for name, value in given.items():
             setattr(self, name, _check_limit(name, _from_env(name) if value is None else value))
         run = fast_dev_run if fast_dev_run is not False else (_from_env("fast_dev_run") or False)
@@ -198,7 +222,11 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self.train_dataloader = data.train_dataloader()
         self.val_dataloader = data.val_dataloader()
         self.train_dataloader = _limited(self.train_dataloader, self.limit_train_batches)
-        if self.val_dataloader is not None:
+        overfit = _batches(self.overfit_batches, len(self.train_dataloader)) if self.overfit_batches else None
+        if self.overfit_batches:  # the same first batches, every epoch, for training and validation
+            fixed = _FixedBatches(self.train_dataloader, overfit or len(self.train_dataloader))
+            self.train_dataloader = self.val_dataloader = fixed
+        elif self.val_dataloader is not None:
             self.val_dataloader = _limited(self.val_dataloader, self.limit_val_batches)
         self.num_train_batches = len(self.train_dataloader)
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0

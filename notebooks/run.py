@@ -9,6 +9,9 @@ the 2.0 edition's loops read ``D2LX_LIMIT_TRAIN_BATCHES`` and ``D2LX_LIMIT_VAL_B
 script sets for the kernels (default 10 training and 5 validation batches per epoch: an epoch of
 Fashion-MNIST shrinks to 10 of its 235-469 batches, the synthetic regression data to 10 of 32, the
 house prices to 10 of about 19; weight decay's 4 batches run in full).
+Chapter 8's models (AlexNet to RegNet, at 224x224 or 96x96) take seconds per batch on a CPU: their
+notebooks (``MODERN_CNNS``) run with ``D2LX_FAST_DEV_RUN=1``, one epoch of one training and one
+validation batch, which still runs every cell, the model's forward and backward passes included.
 Every cell still runs; only the number of batches per epoch changes. ``--full`` runs the book's
 budget, and variables already set in the environment win.
 """
@@ -26,6 +29,8 @@ import nbclient
 import nbformat
 
 HERE = Path(__file__).resolve().parent
+# chapter 8 of the 1.0 edition: one batch each (see above)
+MODERN_CNNS = ("alexnet", "vgg", "nin", "googlenet", "batch-norm", "resnet", "densenet", "cnn-design")
 
 
 def register_kernel(name: str) -> None:
@@ -37,7 +42,21 @@ def register_kernel(name: str) -> None:
     )
 
 
-def run_notebook(path: Path, kernel: str, timeout: int) -> float:
+def run_notebook(path: Path, kernel: str, timeout: int, env: dict[str, str] | None = None) -> float:
+    """Execute ``path``; ``env``: variables set for its kernel only (the kernel inherits os.environ)."""
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        return _execute(path, kernel, timeout)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _execute(path: Path, kernel: str, timeout: int) -> float:
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         notebook, kernel_name=kernel, timeout=timeout, resources={"metadata": {"path": str(path.parent)}}
@@ -76,7 +95,8 @@ def main() -> int:
     failures = 0
     for path in notebooks:
         try:
-            seconds = run_notebook(path, kernel, args.timeout)
+            heavy = not args.full and path.stem in MODERN_CNNS and "D2LX_FAST_DEV_RUN" not in os.environ
+            seconds = run_notebook(path, kernel, args.timeout, {"D2LX_FAST_DEV_RUN": "1"} if heavy else None)
         except nbclient.exceptions.CellExecutionError as err:
             failures += 1
             print(f"FAILED {path.relative_to(HERE)}\n{err}", file=sys.stderr)

@@ -50,6 +50,26 @@ class Adapter:
         """The model's parameters as the framework's arrays (frameworks whose models hold them)."""
         raise NotImplementedError
 
+    # chapter 8 (tests/test_modern_cnn.py); shapes and arrays are channels first, as numpy, both ways
+    def block_output(self, block, X: np.ndarray) -> np.ndarray:
+        """``block(X)`` in training mode for a fresh block (a layer such as ``d2l.Residual(3)``)."""
+        raise NotImplementedError
+
+    def trainable_parameter_count(self, block, X_shape: tuple[int, ...]) -> int:
+        """How many trainable numbers ``block`` has once a batch of ``X_shape`` has shaped it
+        (running statistics of batch norm are not trainable)."""
+        raise NotImplementedError
+
+    def scratch_batch_norm(self, num_features: int, num_dims: int, train_batches, X_eval) -> dict:
+        """A fresh ``d2l.BatchNorm(num_features, num_dims)`` (the book's scratch layer) called in training
+        mode on each of ``train_batches``, then in evaluation mode on ``X_eval``. Returns
+        ``train_outputs`` (a list), ``moving_mean``, ``moving_var`` and ``eval_output``."""
+        raise NotImplementedError
+
+    def running_statistics(self, model, trainer) -> list[np.ndarray]:
+        """Every batch-norm running mean and variance of ``model`` (on JAX: of ``trainer.state``), copied."""
+        raise NotImplementedError
+
 
 class Torch(Adapter):
     backend = "torch"

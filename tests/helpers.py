@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from d2lx import backends
@@ -24,6 +26,28 @@ def final_val_accuracy(model) -> float:
 def backend_name(d2l) -> str:
     """The registry's name for ``d2l``, an imported ``d2lx.<name>`` module."""
     return backends.get(d2l.__name__.rsplit(".", 1)[-1]).name
+
+
+CHANNELS_LAST = {"jax", "tensorflow"}  # the book's JAX and TensorFlow code keeps images (n, h, w, c)
+
+
+def layout(d2l, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A channels-first shape in the backend's own layout."""
+    if backend_name(d2l) in CHANNELS_LAST and len(shape) == 4:
+        n, c, h, w = shape
+        return (n, h, w, c)
+    return shape
+
+
+def layer_summary_shapes(d2l, model, shape, capsys) -> list[tuple[int, ...]]:
+    """The output shapes ``model.layer_summary(shape)`` prints, each run of equal shapes once."""
+    if backend_name(d2l) == "jax":
+        model.layer_summary(shape, key=d2l.get_key())
+    else:
+        model.layer_summary(shape)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "output shape" in line]
+    shapes = [tuple(int(v) for v in re.findall(r"\d+", line.split("output shape")[1])) for line in lines]
+    return [s for i, s in enumerate(shapes) if i == 0 or s != shapes[i - 1]]
 
 
 def per_backend(*classes: type) -> dict[str, type]:

@@ -1,5 +1,6 @@
-"""The training budget (``limit_train_batches``, ``limit_val_batches``, ``fast_dev_run`` and their
-environment variables), on every backend: what runs, what the counters, bar and board say."""
+"""The training budget (``limit_train_batches``, ``limit_val_batches``, ``fast_dev_run``,
+``overfit_batches`` and their environment variables), on every backend: what runs, what the
+counters, bar and board say."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def _fit(d2l, **trainer_args):
 
 @pytest.fixture(autouse=True)
 def _no_budget_from_outside(monkeypatch):
-    for variable in ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN"):
+    for variable in ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES"):
         monkeypatch.delenv(variable, raising=False)
 
 
@@ -56,6 +57,18 @@ def test_environment_sets_the_budget_and_an_argument_wins(backend, monkeypatch):
     assert (trainer.max_epochs, trainer.train_batch_idx, trainer.val_batch_idx) == (1, 1, 1)
 
 
+def test_overfit_batches_trains_and_validates_on_the_same_first_batches(backend, monkeypatch):
+    trainer, model = _fit(backend, max_epochs=3, overfit_batches=2)
+    assert (trainer.num_train_batches, trainer.num_val_batches) == (2, 2)
+    assert (trainer.train_batch_idx, trainer.val_batch_idx) == (6, 6)
+    first, again = list(trainer.train_dataloader), list(trainer.train_dataloader)
+    assert len(first) == 2 and all(a[0] is b[0] for a, b in zip(first, again))  # drawn once, not reshuffled
+    assert list(trainer.val_dataloader) == first
+    monkeypatch.setenv("D2LX_OVERFIT_BATCHES", "0.25")  # a fraction of the 32 training batches
+    trainer, _ = _fit(backend)
+    assert (trainer.num_train_batches, trainer.num_val_batches) == (8, 8)
+
+
 def test_progress_bar_counts_the_limited_epochs(backend, capsys):
     _fit(backend, limit_train_batches=5, progress_bar=True)
     assert "10/10" in capsys.readouterr().err
@@ -75,6 +88,8 @@ def test_a_limit_larger_than_the_epoch_changes_nothing(backend):
         ({"limit_train_batches": True}, TypeError,
          "limit_train_batches must be an int (batches) or a float in [0, 1] (a fraction), got True (bool)"),
         ({"fast_dev_run": -2}, ValueError, "fast_dev_run must be a non-negative int, got -2"),
+        ({"overfit_batches": 2.5}, ValueError,
+         "overfit_batches must be an int (batches) or a float in [0, 1] (a fraction), got 2.5"),
     ],
 )  # fmt: skip
 def test_bad_budgets_are_named(backend, arguments, error, message):

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import importlib
-import re
 
 import numpy as np
 import pytest
 from adapters import adapter
-from helpers import backend_name
+from helpers import CHANNELS_LAST, backend_name, layer_summary_shapes, layout
 
 from d2lx import cnn
 from d2lx.plotting import to_numpy
 
-CHANNELS_LAST = {"jax", "tensorflow"}
-
 # LeNet on a (1, 1, 28, 28) batch: the book's printed shapes (channels first), each distinct shape
 # once (frameworks that fuse the activation into the layer print fewer lines with the same shapes).
 LENET_SHAPES = [(1, 6, 28, 28), (1, 6, 14, 14), (1, 16, 10, 10), (1, 16, 5, 5), (1, 400), (1, 120), (1, 84), (1, 10)]
-
-
-def _layout(d2l, shape):
-    """A channels-first shape in the backend's own layout."""
-    if backend_name(d2l) in CHANNELS_LAST and len(shape) == 4:
-        n, c, h, w = shape
-        return (n, h, w, c)
-    return shape
-
-
-def _summary(d2l, model, shape, capsys) -> list[tuple[int, ...]]:
-    if backend_name(d2l) == "jax":
-        model.layer_summary(shape, key=d2l.get_key())
-    else:
-        model.layer_summary(shape)
-    lines = [line for line in capsys.readouterr().out.splitlines() if "output shape" in line]
-    shapes = [tuple(int(v) for v in re.findall(r"\d+", line.split("output shape")[1])) for line in lines]
-    distinct = [s for i, s in enumerate(shapes) if i == 0 or s != shapes[i - 1]]
-    return distinct
 
 
 def test_corr2d_computes_the_books_example(backend):
@@ -61,8 +39,8 @@ def test_corr2d_with_a_kernel_larger_than_the_input(backend):
 
 
 def test_lenet_layer_summary_prints_the_books_shapes(backend, capsys):
-    shapes = _summary(backend, backend.LeNet(), _layout(backend, (1, 1, 28, 28)), capsys)
-    expected = [_layout(backend, s) for s in LENET_SHAPES]
+    shapes = layer_summary_shapes(backend, backend.LeNet(), layout(backend, (1, 1, 28, 28)), capsys)
+    expected = [layout(backend, s) for s in LENET_SHAPES]
     assert [s for s in shapes if s != (1, 400)] == [s for s in expected if s != (1, 400)]
 
 

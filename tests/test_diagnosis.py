@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers import backend_name, own_data
+from adapters import adapter
+from helpers import backend_name, own_data, small_classification
 
 NAN = math.nan
 
@@ -134,3 +135,37 @@ def test_divergence_names_its_cause(backend, monkeypatch, make_data, lr, poison,
         assert word in message
     if words[-1] != "Lower the learning rate":
         assert "Lower the learning rate" not in message
+
+
+# ---- a concise model fed a batch of another width ------------------------------------------------
+CONCISE = {
+    "SoftmaxRegression": lambda d2l: d2l.SoftmaxRegression(num_outputs=10, lr=0.1),
+    "MLP": lambda d2l: d2l.MLP(num_outputs=10, num_hiddens=8, lr=0.1),
+    "DropoutMLP": lambda d2l: d2l.DropoutMLP(10, 8, 8, 0.5, 0.5, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("kind", CONCISE)
+def test_a_concise_model_fed_another_number_of_features(backend, kind):
+    model = CONCISE[kind](backend)
+    trainer = backend.Trainer(max_epochs=1, progress_bar=False)
+    trainer.fit(model, small_classification(backend))  # 3x4 "images": 12 features
+    X = backend.tensor(np.zeros((5, 13), dtype=np.float32))
+    with pytest.raises(ValueError) as info:
+        adapter(backend).model_outputs(model, X, training=False, trainer=trainer)
+    assert str(info.value) == (
+        f"{kind} was built for examples with 12 features (by the first batch it saw) and got 13 "
+        "(X of shape (5, 13)); every batch needs the first batch's features"
+    )
+
+
+def test_concise_linear_regression_fed_another_number_of_features(backend):
+    data = backend.SyntheticRegressionData(w=backend.tensor([2.0, -3.4]), b=4.2)
+    model = backend.LinearRegression(lr=0.03)
+    trainer = backend.Trainer(max_epochs=1, progress_bar=False)
+    trainer.fit(model, data)
+    with pytest.raises(ValueError) as info:
+        adapter(backend).model_outputs(model, backend.tensor(np.zeros((4, 3), np.float32)), training=False,
+                                       trainer=trainer)  # fmt: skip
+    assert "LinearRegression was built for examples with 2 features" in str(info.value)
+    assert "got 3 (X of shape (4, 3))" in str(info.value)

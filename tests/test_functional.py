@@ -247,3 +247,25 @@ def test_animator_with_several_subplots():
     assert animator.X == [[1.0]] and animator.Y == [[2.0]]
     with pytest.raises(ValueError, match="nrows must be a positive int, got 0"):
         Animator(nrows=0)
+
+
+@pytest.mark.parametrize(
+    ("poison", "lr", "words"),
+    [
+        ("inputs", 0.1, "the training data's inputs (X) are not finite (nan at position"),
+        (None, 3e38, "lower the learning rate"),
+    ],
+)
+def test_train_ch6_says_why_the_loss_diverged(backend, capsys, no_budget, poison, lr, words):
+    data = small_classification(backend, num_train=256, num_val=64, batch_size=64, scale=1e3 if poison is None else 1)
+    if poison == "inputs":
+        X, y = (to_numpy(t) for t in (data.X, data.y))
+        X = X.copy()
+        X[300 % 256, 1, 2] = np.nan  # one value of one training example
+        data.X = backend.tensor(X)
+    args, _ = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
+    with pytest.raises(backend.TrainingDivergedError) as info:
+        backend.train_ch6(*args, data.train_dataloader(), data.val_dataloader(), 3, lr, backend.try_gpu())
+    message = str(info.value)
+    assert re.match(r"training loss became (nan|-?inf) in epoch [123]/3: ", message), message
+    assert words in message

@@ -200,10 +200,23 @@ def test_the_nox_sessions_follow_from_the_registry(noxfile):
     expected_pythons = {"lint": backends.MAIN_PYTHON, "parity": False, "bench-smoke": False}
     for backend in backends.BACKENDS:
         first, *later = backend.pythons
-        expected_pythons |= {f"tests-{backend.name}": first, f"notebooks-{backend.name}": first}
+        # the notebooks run in the tests' environment (python=False: nox makes none for them)
+        expected_pythons |= {f"tests-{backend.name}": first, f"notebooks-{backend.name}": False}
         expected_pythons |= {f"tests-{backend.name}-{python}": python for python in later}
     expected_pythons |= {f"tests-core-{python}": python for python in backends.CORE_PYTHONS[1:]}
     assert nox.registered == expected_pythons
+
+
+class _Recording:
+    """A stand-in nox session that records what it installs and runs."""
+
+    posargs: list[str] = []
+
+    def install(self, *args):
+        self.installed = args
+
+    def run(self, *args, **kwargs):
+        self.ran = args
 
 
 def test_the_nox_sessions_install_the_registrys_extras(noxfile):
@@ -217,6 +230,9 @@ def test_the_nox_sessions_install_the_registrys_extras(noxfile):
         session = Session()
         module._install(session, backend.name, "test")
         assert session.installed == (*backend.ci_pip_args, "-e", f".[{backend.ci_extra},test]")
+        session = _Recording()
+        module._tests(session, backend.name)  # the notebooks run in this environment too
+        assert session.installed == (*backend.ci_pip_args, "-e", f".[{backend.ci_extra},test,notebooks]")
     session = Session()
     module._install(session, "core", "test")
     assert session.installed == ("-e", ".[test]")

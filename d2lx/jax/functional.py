@@ -162,7 +162,9 @@ def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater
         current["params"], metrics = train_epoch_ch3(net, current["params"], train_iter, loss, updater)
         return metrics
 
-    train_epochs(num_epochs, train_epoch, lambda: evaluate_accuracy(net, current["params"], test_iter))
+    train_epochs(
+        num_epochs, train_epoch, lambda: evaluate_accuracy(net, current["params"], test_iter), train_iter=train_iter
+    )
     return current["params"]
 
 
@@ -220,5 +222,6 @@ def train_ch6(net, params, train_iter, test_iter, num_epochs, lr, device):
         lambda: evaluate_accuracy_gpu(net, current["params"], test_iter),
         num_batches=len(train_iter),
         device_name=str(device),
+        train_iter=train_iter,
     )
     return current["params"]

@@ -22,7 +22,7 @@ from flax import traverse_util
 from jax import numpy as jnp
 
 from d2lx import checks
-from d2lx.jax.models import LinearRegression, LinearRegressionScratch, normal_init
+from d2lx.jax.models import LinearRegression, LinearRegressionScratch, check_input_features, normal_init
 from d2lx.jax.module import Classifier
 from d2lx.jax.ops import get_key
 from d2lx.mlp import l2_penalty
@@ -66,6 +66,7 @@ class MLP(Classifier):
         self.output = nn.Dense(self.num_outputs)
 
     def forward(self, X):
+        check_input_features(self, "hidden", X)
         return self.output(nn.relu(self.hidden(X.reshape((X.shape[0], -1)))))
 
 
@@ -145,6 +146,7 @@ class DropoutMLP(_DropoutMLPFields):
         self.lin3 = nn.Dense(self.num_outputs)
 
     def forward(self, X):
+        check_input_features(self, "lin1", X)
         H1 = self.drop1(nn.relu(self.lin1(X.reshape((X.shape[0], -1)))), deterministic=not self.training)
         H2 = self.drop2(nn.relu(self.lin2(H1)), deterministic=not self.training)
         return self.lin3(H2)

@@ -65,6 +65,16 @@ class LinearRegressionScratch(Module):
         return params["w"], params["b"]
 
 
+def check_input_features(module: nn.Module, layer: str, X) -> None:
+    """Raise a clear ValueError (``checks.same_features``) when ``X`` has not the features that the
+    dense ``layer`` of ``module`` was initialised for, instead of Flax's ``ScopeParamShapeError``."""
+    if module.is_initializing():
+        return
+    kernel = module.variables.get("params", {}).get(layer, {}).get("kernel")
+    if kernel is not None:
+        checks.same_features(module, X.shape, expected=int(kernel.shape[0]))
+
+
 class LinearRegression(Module):
     """The concise version: ``nn.Dense(1)`` with weights drawn from N(0, 0.01), mean squared error, ``optax.sgd``."""
 
@@ -74,6 +84,7 @@ class LinearRegression(Module):
         self.net = nn.Dense(1, kernel_init=normal_init(0.01))
 
     def forward(self, X):
+        check_input_features(self, "net", X)
         return self.net(X)
 
     def loss(self, params, X, y, state):
@@ -142,4 +153,5 @@ class SoftmaxRegression(Classifier):
         self.net = nn.Dense(self.num_outputs)
 
     def forward(self, X):
+        check_input_features(self, "net", X)
         return self.net(X.reshape((X.shape[0], -1)))

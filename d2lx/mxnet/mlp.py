@@ -13,6 +13,7 @@ from mxnet.gluon import nn
 
 from d2lx import checks
 from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
+from d2lx.module import RemembersInputFeatures
 from d2lx.mxnet.models import LinearRegression, LinearRegressionScratch, _scratch_zeros, normal_parameter
 from d2lx.mxnet.module import Classifier
 
@@ -39,7 +40,7 @@ class MLPScratch(Classifier):
         return np.dot(H, self.W2) + self.b2
 
 
-class MLP(Classifier):
+class MLP(RemembersInputFeatures, Classifier):
     """The concise version: a ``Dense`` hidden layer with ReLU (it flattens the images), a ``Dense`` output."""
 
     def __init__(self, num_outputs, num_hiddens, lr):
@@ -92,7 +93,7 @@ class DropoutMLPScratch(Classifier):
         return self.lin3(H2)
 
 
-class DropoutMLP(Classifier):
+class DropoutMLP(RemembersInputFeatures, Classifier):
     """The concise version: ``nn.Dropout`` after each hidden layer (active in training mode only)."""
 
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):

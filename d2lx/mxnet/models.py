@@ -7,6 +7,7 @@ from mxnet.gluon import nn
 
 from d2lx import checks
 from d2lx.kaggle_house import make_k_fold
+from d2lx.module import RemembersInputFeatures
 from d2lx.mxnet.module import Classifier, Module
 from d2lx.mxnet.optim import SGD
 from d2lx.utils import seeded_normal
@@ -66,7 +67,7 @@ class LinearRegressionScratch(Module):
         return self.w, self.b
 
 
-class LinearRegression(Module):
+class LinearRegression(RemembersInputFeatures, Module):
     """The concise version: ``nn.Dense(1)`` initialised N(0, 0.01), ``gluon.loss.L2Loss`` (half the
     squared error, as the book's MXNet code uses) and ``gluon.Trainer`` with SGD."""
 
@@ -75,9 +76,6 @@ class LinearRegression(Module):
         self.save_hyperparameters()
         self.net = nn.Dense(1)
         self.net.initialize(SeededNormal(sigma=0.01))
-
-    def forward(self, X):
-        return self.net(X)
 
     def loss(self, y_hat, y):
         return gluon.loss.L2Loss()(y_hat, y).mean()
@@ -121,7 +119,7 @@ class SoftmaxRegressionScratch(Classifier):
         return cross_entropy(y_hat, y)
 
 
-class SoftmaxRegression(Classifier):
+class SoftmaxRegression(RemembersInputFeatures, Classifier):
     """The concise version: ``nn.Dense(num_outputs)`` (which flattens its input), cross-entropy on logits."""
 
     def __init__(self, num_outputs: int, lr: float):
@@ -129,6 +127,3 @@ class SoftmaxRegression(Classifier):
         self.save_hyperparameters()
         self.net = nn.Dense(num_outputs)
         self.net.initialize()
-
-    def forward(self, X):
-        return self.net(X)

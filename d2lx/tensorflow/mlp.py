@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from d2lx import checks
 from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
+from d2lx.module import RemembersInputFeatures
 from d2lx.tensorflow.models import LinearRegression, LinearRegressionScratch, normal_variable
 from d2lx.tensorflow.module import Classifier
 
@@ -41,7 +42,7 @@ class MLPScratch(Classifier):
         return tf.matmul(H, self.W2) + self.b2
 
 
-class MLP(Classifier):
+class MLP(RemembersInputFeatures, Classifier):
     """The concise version: ``Flatten``, ``Dense(num_hiddens, activation='relu')``, ``Dense(num_outputs)``."""
 
     def __init__(self, num_outputs, num_hiddens, lr):
@@ -111,7 +112,7 @@ class DropoutMLPScratch(Classifier):
         return self.lin3(H2)
 
 
-class DropoutMLP(Classifier):
+class DropoutMLP(RemembersInputFeatures, Classifier):
     """The concise version: Keras's ``Dropout`` after each hidden layer, active only while ``training``."""
 
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from d2lx import checks
 from d2lx.kaggle_house import make_k_fold
+from d2lx.module import RemembersInputFeatures
 from d2lx.tensorflow.module import Classifier, Module
 from d2lx.tensorflow.optim import SGD
 from d2lx.utils import seeded_normal
@@ -49,16 +50,13 @@ class LinearRegressionScratch(Module):
         return self.w, self.b
 
 
-class LinearRegression(Module):
+class LinearRegression(RemembersInputFeatures, Module):
     """The concise version: ``Dense(1)`` initialised N(0, 0.01), ``MeanSquaredError``, Keras's ``SGD``."""
 
     def __init__(self, lr: float):
         super().__init__()
         self.save_hyperparameters()
         self.net = tf.keras.layers.Dense(1, kernel_initializer=SeededRandomNormal(stddev=0.01))
-
-    def forward(self, X):
-        return self.net(X)
 
     def loss(self, y_hat, y):
         return tf.keras.losses.MeanSquaredError()(y, y_hat)
@@ -109,13 +107,10 @@ class SoftmaxRegressionScratch(Classifier):
         return SGD(self.lr)
 
 
-class SoftmaxRegression(Classifier):
+class SoftmaxRegression(RemembersInputFeatures, Classifier):
     """The concise version: ``Flatten`` then ``Dense(num_outputs)``, cross-entropy on logits."""
 
     def __init__(self, num_outputs: int, lr: float):
         super().__init__()
         self.save_hyperparameters()
         self.net = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(num_outputs)])
-
-    def forward(self, X):
-        return self.net(X)

@@ -13,6 +13,7 @@ from torch import nn
 
 from d2lx import checks
 from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
+from d2lx.module import RemembersInputFeatures
 from d2lx.torch.models import LinearRegression, LinearRegressionScratch, normal_parameter
 from d2lx.torch.module import Classifier
 
@@ -39,7 +40,7 @@ class MLPScratch(Classifier):
         return torch.matmul(H, self.W2) + self.b2
 
 
-class MLP(Classifier):
+class MLP(RemembersInputFeatures, Classifier):
     """The concise version: flatten, a lazy hidden layer with ReLU, a lazy output layer."""
 
     def __init__(self, num_outputs, num_hiddens, lr):
@@ -90,7 +91,7 @@ class DropoutMLPScratch(Classifier):
         return self.lin3(H2)
 
 
-class DropoutMLP(Classifier):
+class DropoutMLP(RemembersInputFeatures, Classifier):
     """The concise version: ``nn.Dropout`` after each hidden layer (inactive after ``model.eval()``)."""
 
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):

@@ -7,6 +7,7 @@ from torch import nn
 
 from d2lx import checks
 from d2lx.kaggle_house import make_k_fold
+from d2lx.module import RemembersInputFeatures
 from d2lx.torch.module import Classifier, Module
 from d2lx.torch.optim import SGD
 from d2lx.utils import seeded_normal
@@ -60,16 +61,13 @@ class LinearRegressionScratch(Module):
         return self.w.detach(), self.b.detach()
 
 
-class LinearRegression(Module):
+class LinearRegression(RemembersInputFeatures, Module):
     """The concise version: a lazy linear layer initialised N(0, 0.01), ``nn.MSELoss``, ``torch.optim.SGD``."""
 
     def __init__(self, lr: float):
         super().__init__()
         self.save_hyperparameters()
         self.net = _NormalLazyLinear(1, sigma=0.01)
-
-    def forward(self, X):
-        return self.net(X)
 
     def loss(self, y_hat, y):
         return nn.MSELoss()(y_hat, y)
@@ -115,13 +113,10 @@ class SoftmaxRegressionScratch(Classifier):
         return SGD([self.W, self.b], self.lr)
 
 
-class SoftmaxRegression(Classifier):
+class SoftmaxRegression(RemembersInputFeatures, Classifier):
     """The concise version: ``Flatten`` then ``LazyLinear(num_outputs)``, cross-entropy on logits."""
 
     def __init__(self, num_outputs: int, lr: float):
         super().__init__()
         self.save_hyperparameters()
         self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_outputs))
-
-    def forward(self, X):
-        return self.net(X)

@@ -1,0 +1,71 @@
+"""Chapter 8 of the 1.0 edition (modern CNNs): the architectures as data, written once for every backend.
+
+The book writes each model's numbers into its cells, four times over (once per framework), and the
+copies drifted: its JAX DenseNet gives every transition layer 96 channels, and its MXNet
+``AnyNet.stage`` shifts ``ResNeXtBlock``'s arguments. Here the numbers live in one place and each
+backend's ``modern_cnn.py`` builds its layers from them.
+"""
+
+from __future__ import annotations
+
+from d2lx import checks
+
+# GoogLeNet (section 8.4): the Inception blocks of its stages 3, 4 and 5, as
+# ``(c1, (c2_reduce, c2), (c3_reduce, c3), c4)``: the 1x1 path, the 1x1-then-3x3 path, the
+# 1x1-then-5x5 path and the pool-then-1x1 path.
+GOOGLENET_B3 = ((64, (96, 128), (16, 32), 32), (128, (128, 192), (32, 96), 64))
+GOOGLENET_B4 = (
+    (192, (96, 208), (16, 48), 64),
+    (160, (112, 224), (24, 64), 64),
+    (128, (128, 256), (24, 64), 64),
+    (112, (144, 288), (32, 64), 64),
+    (256, (160, 320), (32, 128), 128),
+)
+GOOGLENET_B5 = ((256, (160, 320), (32, 128), 128), (384, (192, 384), (48, 128), 128))
+
+# ResNet-18 (section 8.6): (residual blocks, channels) per stage.
+RESNET18_ARCH = ((2, 64), (2, 128), (2, 256), (2, 512))
+
+# DenseNet (section 8.7): the book's defaults.
+DENSENET_DEFAULTS = {"num_channels": 64, "growth_rate": 32, "arch": (4, 4, 4, 4)}
+
+# RegNetX-32 (section 8.8): stem channels, then (depth, channels, groups, bottleneck multiplier) per
+# stage. ``groups`` is the number of groups of the 3x3 convolution (see ``resnext_groups``).
+REGNETX32_STEM = 32
+REGNETX32_ARCH = ((4, 32, 16, 1), (6, 80, 16, 1))
+
+
+def densenet_stages(num_channels: int, growth_rate: int, arch) -> list[tuple[int, int | None]]:
+    """``(convs of the dense block, channels of the transition after it, or None)`` per stage.
+
+    A dense block adds ``convs * growth_rate`` channels; every transition but the last halves them
+    (torch's book code: 96, 112, 120 for the defaults; its JAX code wrongly keeps 96 throughout).
+    """
+    stages = []
+    for i, num_convs in enumerate(arch):
+        num_channels += num_convs * growth_rate
+        transition = None
+        if i != len(arch) - 1:
+            num_channels //= 2
+            transition = num_channels
+        stages.append((num_convs, transition))
+    return stages
+
+
+def bottleneck_channels(num_channels: int, bot_mul: float) -> int:
+    """The channels inside a ResNeXt block: ``num_channels * bot_mul``, rounded."""
+    return int(round(num_channels * bot_mul))
+
+
+def resnext_groups(num_channels: int, groups: int, bot_mul: float) -> int:
+    """The ``groups`` of the ResNeXt block's 3x3 convolution, checked: the number of groups (its
+    cardinality), as the book's text describes. The book's code passes ``bot_channels // groups``
+    instead, which reads ``groups`` as channels per group (d2l-en pull request 2730)."""
+    groups = checks.positive_int("groups", groups)
+    bot_channels = bottleneck_channels(num_channels, bot_mul)
+    if bot_channels % groups:
+        raise ValueError(
+            f"ResNeXtBlock: groups={groups} must divide the {bot_channels} bottleneck channels "
+            f"(num_channels={num_channels} times bot_mul={bot_mul})"
+        )
+    return groups
