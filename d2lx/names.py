@@ -98,22 +98,40 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 9, "Recurrent Neural Networks",
             not_yet="TimeMachine Vocab RNNScratch RNNLMScratch RNN RNNLM check_len check_shape"),
     Chapter("1.0", 10, "Modern Recurrent Neural Networks",
-            not_yet="GRU LSTM StackedRNNScratch MTFraEng Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq bleu"),
+            not_yet="GRU LSTM StackedRNNScratch MTFraEng Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq bleu "
+                    "init_seq2seq show_list_len_pair_hist"),
     Chapter("1.0", 11, "Attention Mechanisms and Transformers",
             not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
                     "MultiHeadAttention PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock "
                     "TransformerEncoder"),
     Chapter("1.0", 12, "Optimization Algorithms",
-            not_yet="train_2d show_trace_2d get_data_ch11 train_concise_ch11"),
-    Chapter("1.0", 13, "Computational Performance", not_yet="split_batch resnet18 train_batch_ch13"),
+            not_yet="train_2d show_trace_2d get_data_ch11 train_concise_ch11 annotate"),
+    Chapter("1.0", 13, "Computational Performance",
+            not_yet="split_batch resnet18 train_batch_ch13 Benchmark evaluate_accuracy_gpus"),
     Chapter("1.0", 14, "Computer Vision",
             not_yet="box_corner_to_center box_center_to_corner bbox_to_rect multibox_prior show_bboxes box_iou "
-                    "read_data_bananas BananasDataset load_data_bananas read_voc_images VOCSegDataset load_data_voc"),
+                    "read_data_bananas BananasDataset load_data_bananas read_voc_images VOCSegDataset load_data_voc "
+                    "VOC_CLASSES VOC_COLORMAP assign_anchor_to_bbox copyfile multibox_detection multibox_target nms "
+                    "offset_boxes offset_inverse read_csv_labels reorg_test reorg_train_valid voc_colormap2label "
+                    "voc_label_indices voc_rand_crop"),
     Chapter("1.0", 15, "Natural Language Processing: Pretraining",
             not_yet="read_ptb load_data_ptb TokenEmbedding get_tokens_and_segments BERTEncoder BERTModel "
-                    "load_data_wiki"),
+                    "load_data_wiki MaskLM NextSentencePred RandomGenerator batchify get_centers_and_contexts "
+                    "get_negatives subsample"),
     Chapter("1.0", 16, "Natural Language Processing: Applications",
-            not_yet="read_imdb load_data_imdb predict_sentiment read_snli SNLIDataset load_data_snli"),
+            not_yet="read_imdb load_data_imdb predict_sentiment read_snli SNLIDataset load_data_snli predict_snli "
+                    "split_batch_multi_inputs"),
+    Chapter("1.0", 17, "Reinforcement Learning",
+            not_yet="frozen_lake make_env show_value_function_progress show_Q_function_progress"),
+    Chapter("1.0", 18, "Gaussian Processes", not_yet="rbfkernel"),
+    Chapter("1.0", 19, "Hyperparameter Optimization",
+            not_yet="HPOTrainer HPOSearcher HPOScheduler HPOTuner BasicScheduler RandomSearcher "
+                    "SuccessiveHalvingScheduler hpo_objective_lenet"),
+    Chapter("1.0", 20, "Generative Adversarial Networks", not_yet="update_D update_G"),
+    Chapter("1.0", 21, "Recommender Systems",
+            not_yet="read_data_ml100k split_data_ml100k load_data_ml100k split_and_load_ml100k "
+                    "train_recsys_rating BPRLoss HingeLossbRec hit_and_auc evaluate_ranking train_ranking CTRDataset"),
+    Chapter("1.0", 23, "Appendix: Tools for Deep Learning", not_yet="TrainCallback"),
     # --- the 2.0 edition (its functional API) ----------------------------------------------
     Chapter("2.0", 3, "Linear Neural Networks", {
         "functional": "synthetic_data data_iter load_array linreg squared_loss sgd load_data_fashion_mnist "
@@ -126,7 +144,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("2.0", 8, "Recurrent Neural Networks",
             not_yet="load_data_time_machine predict_ch8 grad_clipping train_epoch_ch8 train_ch8 RNNModel"),
     Chapter("2.0", 9, "Modern Recurrent Neural Networks",
-            not_yet="load_data_nmt sequence_mask MaskedSoftmaxCELoss train_seq2seq predict_seq2seq"),
+            not_yet="load_data_nmt sequence_mask MaskedSoftmaxCELoss train_seq2seq predict_seq2seq read_data_nmt "
+                    "preprocess_nmt tokenize_nmt tokenize truncate_pad build_array_nmt"),
     Chapter("2.0", 11, "Optimization Algorithms", not_yet="train_ch11"),
     Chapter("2.0", 13, "Computer Vision", not_yet="train_ch13"),
     # --- d2lx's own names, on every backend ---------------------------------------------------
@@ -147,6 +166,7 @@ BACKEND_ONLY: dict[str, dict[str, tuple[str, str]]] = {
         "F": (INIT, "torch.nn.functional"),
         "nn_Module": ("ops", "torch.nn.Module, d2l's alias for the models' base class"),
         "np": ("ops", "numpy, as d2l's torch library imports it"),
+        "data": ("ops", "torch.utils.data, as d2l's torch library imports it (d2l.data.DataLoader)"),
     },
     "mxnet": {
         "mxnet": (INIT, "the framework"),

@@ -43,10 +43,27 @@ def test_every_name_of_d2ls_library_in_the_covered_chapters_exists(backend):
     assert missing == [], "add them to d2lx/names.py, or to its EXCEPTIONS with the reason"
 
 
+def test_every_name_of_d2ls_library_in_a_later_chapter_says_where_it_belongs(backend):
+    """Each name of d2l 1.0.3's library file for this backend (the data file) is provided, excepted with a
+    reason, or listed in a chapter's ``not_yet``, so that ``d2l.<name>`` names the chapter it belongs to."""
+    name_of_backend = backend_name(backend)
+    there = set(names.provided(name_of_backend)) | set(names.not_yet())
+    wrong = [
+        f"{name} (chapter {chapter})"
+        for name, (chapter, _) in D2L_NAMES[name_of_backend].items()
+        if name not in there and (name_of_backend, name) not in names.EXCEPTIONS
+    ]
+    assert wrong == [], "add them to their chapter's not_yet in d2lx/names.py"
+
+
 def test_the_library_header_names_mean_what_they_mean_in_d2l(backend):
     assert backend.d2l is backend
     assert issubclass(backend.Module, backend.nn_Module)
     assert backend.nn_Module.__name__ in ("Module", "Block", "Model")
+    if backend_name(backend) == "torch":  # d2l's ``from torch.utils import data``, not d2lx's own data module
+        import torch
+
+        assert backend.data is torch.utils.data
 
 
 def test_names_from_later_chapters_say_where_they_belong(backend):

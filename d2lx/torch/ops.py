@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np  # noqa: F401 (re-exported: d2l.np, as d2l's torch library has it)
 import torch
 from torch import nn
+from torch.utils import data  # noqa: F401 (re-exported: d2l.data, as d2l's torch library has it, not d2lx.torch.data)
 
 from d2lx.methods import argmax, reduce_mean, reduce_sum, repeat, reshape, swapaxes  # noqa: F401 (re-exported)
 
