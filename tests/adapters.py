@@ -93,6 +93,47 @@ class Torch(Adapter):
     def parameters(self, model):
         return list(model.parameters())
 
+    def block_output(self, block, X):
+        import torch
+
+        block.train()
+        with torch.no_grad():
+            return to_numpy(block(torch.from_numpy(X)))
+
+    def trainable_parameter_count(self, block, X_shape):
+        import torch
+
+        with torch.no_grad():
+            block(torch.zeros(X_shape))  # gives the lazy layers their shapes
+        return sum(p.numel() for p in block.parameters() if p.requires_grad)
+
+    def scratch_batch_norm(self, num_features, num_dims, train_batches, X_eval):
+        import torch
+
+        layer = self.d2l.BatchNorm(num_features, num_dims)
+        layer.train()
+        train_outputs = [to_numpy(layer(torch.from_numpy(X))) for X in train_batches]
+        layer.eval()
+        with torch.no_grad():
+            eval_output = to_numpy(layer(torch.from_numpy(X_eval)))
+        return {
+            "train_outputs": train_outputs,
+            "moving_mean": to_numpy(layer.moving_mean).reshape(-1),
+            "moving_var": to_numpy(layer.moving_var).reshape(-1),
+            "eval_output": eval_output,
+        }
+
+    def running_statistics(self, model, trainer):
+        from torch import nn
+
+        stats = []
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                stats += [module.running_mean, module.running_var]
+            elif isinstance(module, self.d2l.BatchNorm):
+                stats += [module.moving_mean, module.moving_var]
+        return [np.array(to_numpy(s)) for s in stats]
+
 
 class MXNet(Adapter):
     backend = "mxnet"
@@ -111,6 +152,55 @@ class MXNet(Adapter):
     def parameters(self, model):
         return [p.data() for p in model.collect_params().values()]
 
+    # chapter 8: a fresh Gluon block needs ``initialize()``; training mode is ``autograd.record()``
+    def block_output(self, block, X):
+        from mxnet import autograd, np
+
+        block.initialize()
+        with autograd.record():
+            return to_numpy(block(np.array(X)))
+
+    def trainable_parameter_count(self, block, X_shape):
+        from mxnet import np
+
+        block.initialize()
+        block(np.zeros(X_shape))  # gives the deferred parameters their shapes
+        return sum(p.data().size for p in block.collect_params().values() if p.grad_req != "null")
+
+    def scratch_batch_norm(self, num_features, num_dims, train_batches, X_eval):
+        from mxnet import autograd, np
+
+        layer = self.d2l.BatchNorm(num_features, num_dims)
+        layer.initialize()
+        outputs = []
+        for X in train_batches:
+            with autograd.record():
+                outputs.append(to_numpy(layer(np.array(X))))
+        with autograd.predict_mode():
+            eval_output = to_numpy(layer(np.array(X_eval)))
+        return {
+            "train_outputs": outputs,
+            "moving_mean": to_numpy(layer.moving_mean).reshape(-1),
+            "moving_var": to_numpy(layer.moving_var).reshape(-1),
+            "eval_output": eval_output,
+        }
+
+    def running_statistics(self, model, trainer):
+        from mxnet.gluon import nn
+
+        statistics = []
+
+        def visit(block):
+            if isinstance(block, self.d2l.BatchNorm):  # the book's scratch layer: plain arrays
+                statistics.extend([block.moving_mean, block.moving_var])
+            elif isinstance(block, nn.BatchNorm):
+                statistics.extend([block.running_mean.data(), block.running_var.data()])
+            for child in block._children.values():
+                visit(child)
+
+        visit(model)
+        return [np.array(to_numpy(s)) for s in statistics]
+
 
 class JAX(Adapter):
     """The parameters live outside the model: in the trainer's state, or drawn by ``model.apply_init``."""
@@ -119,9 +209,59 @@ class JAX(Adapter):
 
     def model_outputs(self, model, X, *, training, trainer=None):
         d2l = self.d2l
-        params = trainer.state.params if trainer is not None else model.apply_init((X,), d2l.get_key())["params"]
+        if trainer is not None:  # the batch-norm statistics are trainer state too
+            variables = {"params": trainer.state.params, "batch_stats": trainer.state.batch_stats}
+        else:
+            variables = dict(model.apply_init((X,), d2l.get_key()))
+        variables = {name: tree for name, tree in variables.items() if name == "params" or tree}
         model.training = training  # a field of the model
-        return to_numpy(model.apply({"params": params}, X, rngs={"dropout": d2l.get_key()}))
+        rngs = {"dropout": d2l.get_key()}
+        if training and "batch_stats" in variables:  # batch norm on this batch's statistics (updates dropped)
+            return to_numpy(model.apply(variables, X, rngs=rngs, mutable=["batch_stats"])[0])
+        return to_numpy(model.apply(variables, X, rngs=rngs))
+
+    @staticmethod
+    def _channels_last(X):
+        return X.transpose(0, 2, 3, 1) if X.ndim == 4 else X
+
+    @staticmethod
+    def _channels_first(Y):
+        Y = np.asarray(Y)
+        return Y.transpose(0, 3, 1, 2) if Y.ndim == 4 else Y
+
+    def block_output(self, block, X):
+        Y, _ = block.init_with_output(self.d2l.get_key(), self._channels_last(X))  # init runs in training mode
+        return self._channels_first(Y)
+
+    def trainable_parameter_count(self, block, X_shape):
+        import jax
+
+        n, c, h, w = X_shape
+        X = jax.ShapeDtypeStruct((n, h, w, c), np.float32)
+        params = jax.eval_shape(block.init, jax.random.key(0), X)["params"]
+        return sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(params))
+
+    def scratch_batch_norm(self, num_features, num_dims, train_batches, X_eval):
+        layer = self.d2l.BatchNorm(num_features, num_dims)
+        variables = layer.init(self.d2l.get_key(), self._channels_last(train_batches[0]))
+        outputs = []
+        for X in train_batches:
+            Y, updates = layer.apply(variables, self._channels_last(X), mutable=["batch_stats"])
+            variables = {**variables, **updates}
+            outputs.append(self._channels_first(Y))
+        evaluated = layer.clone(deterministic=True).apply(variables, self._channels_last(X_eval))
+        stats = variables["batch_stats"]
+        return {
+            "train_outputs": outputs,
+            "moving_mean": np.asarray(stats["moving_mean"]).reshape(-1),
+            "moving_var": np.asarray(stats["moving_var"]).reshape(-1),
+            "eval_output": self._channels_first(evaluated),
+        }
+
+    def running_statistics(self, model, trainer):
+        import jax
+
+        return [np.array(leaf) for leaf in jax.tree_util.tree_leaves(trainer.state.batch_stats)]
 
     def scratch_parameters(self, model, names, X):
         params = model.apply_init((X,), self.d2l.get_key())["params"]
@@ -152,6 +292,41 @@ class TensorFlow(Adapter):
 
     def parameters(self, model):
         return model.trainable_variables
+
+    # Keras keeps images channels last (n, h, w, c): the shared tests' channels-first arrays are
+    # transposed on the way in and out.
+    @staticmethod
+    def _nhwc(X):
+        X = np.asarray(X)
+        return X.transpose(0, 2, 3, 1) if X.ndim == 4 else X
+
+    @staticmethod
+    def _nchw(X):
+        X = np.asarray(to_numpy(X))
+        return X.transpose(0, 3, 1, 2) if X.ndim == 4 else X
+
+    def block_output(self, block, X):
+        return self._nchw(block(self.d2l.tensor(self._nhwc(X)), training=True))
+
+    def trainable_parameter_count(self, block, X_shape):
+        n, c, h, w = X_shape
+        block(self.d2l.zeros((n, h, w, c)), training=True)
+        return sum(int(np.prod(v.shape)) for v in block.trainable_variables)
+
+    def scratch_batch_norm(self, num_features, num_dims, train_batches, X_eval):
+        layer = self.d2l.BatchNorm()  # the book's TensorFlow layer takes its size from the first batch
+        outputs = [self._nchw(layer(self.d2l.tensor(self._nhwc(X)), training=True)) for X in train_batches]
+        assert layer.moving_mean.shape == (num_features,)
+        return {
+            "train_outputs": outputs,
+            "moving_mean": layer.moving_mean.numpy().copy(),
+            "moving_var": layer.moving_variance.numpy().copy(),
+            "eval_output": self._nchw(layer(self.d2l.tensor(self._nhwc(X_eval)), training=False)),
+        }
+
+    def running_statistics(self, model, trainer):
+        names = ("moving_mean", "moving_variance")  # Keras's BatchNormalization and the book's BatchNorm
+        return [v.numpy().copy() for v in model.non_trainable_variables if v.name in names]
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)

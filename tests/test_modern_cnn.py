@@ -160,18 +160,20 @@ def test_validation_uses_and_keeps_the_running_statistics(backend, name):
 
 # Training on one fixed batch of the real Fashion-MNIST at the book's input size: (constructor
 # arguments, input size, epochs, how far the loss must fall). With ``overfit_batches=1`` every step
-# sees the same 16 images, so a model that can learn brings its loss down within a few steps; the
-# factors leave a margin under what was measured on every backend (see the README's chapter 8 table).
+# sees the same 16 images, so a model that can learn brings its loss down within a few steps. The
+# networks without batch norm (AlexNet, VGG, NiN, GoogLeNet) barely leave 2.30 in 8 steps at the
+# book's learning rates (a ratio of 0.96-0.99 on every backend), so they get a larger one here. The
+# factors leave a margin over what was measured on every backend (the README's chapter 8 section).
 LEARNING = {
-    "AlexNet": ({"lr": 0.01}, 224, 8, 0.8),
-    "VGG": ({"arch": SMALL_VGG_ARCH, "lr": 0.01}, 224, 8, 0.8),
-    "NiN": ({"lr": 0.05}, 224, 8, 0.95),
-    "GoogleNet": ({"lr": 0.01}, 96, 8, 0.95),
-    "BNLeNetScratch": ({"lr": 0.1}, 28, 8, 0.8),
-    "BNLeNet": ({"lr": 0.1}, 28, 8, 0.8),
-    "ResNet18": ({"lr": 0.01}, 96, 8, 0.8),
-    "DenseNet": ({"lr": 0.01}, 96, 8, 0.8),
-    "RegNetX32": ({"lr": 0.05}, 96, 8, 0.8),
+    "AlexNet": ({"lr": 0.05}, 224, 8, 0.93),
+    "VGG": ({"arch": SMALL_VGG_ARCH, "lr": 0.05}, 224, 8, 0.98),
+    "NiN": ({"lr": 0.1}, 224, 8, 0.97),
+    "GoogleNet": ({"lr": 0.1}, 96, 8, 0.95),
+    "BNLeNetScratch": ({"lr": 0.1}, 28, 8, 0.7),
+    "BNLeNet": ({"lr": 0.1}, 28, 8, 0.7),
+    "ResNet18": ({"lr": 0.01}, 96, 8, 0.5),
+    "DenseNet": ({"lr": 0.01}, 96, 8, 0.6),
+    "RegNetX32": ({"lr": 0.05}, 96, 8, 0.5),
 }
 
 
@@ -188,7 +190,7 @@ def test_model_learns_fashion_mnist_at_the_books_size(backend, name):
     losses = [float(point.y) for point in model.board.data["train_loss"]]
     assert len(losses) == epochs
     assert np.isfinite(losses).all(), losses
-    assert losses[-1] < factor * losses[0], losses
+    assert (losses[-1] + losses[-2]) / 2 < factor * losses[0], losses  # two: dropout makes single steps noisy
 
 
 def test_resnext_groups_that_do_not_divide_the_channels(backend):

@@ -143,3 +143,91 @@ def test_fashion_mnist_tensors_follow_d2l_mxnet(d2l):
     assert X.shape == (16, 1, 28, 28) and X.dtype == np.float32 and y.dtype == np.int32
     image, label = data.train[0]
     assert image.shape == (1, 28, 28) and int(label) == 9
+
+
+# --- chapter 8 (modern CNNs) -------------------------------------------------------------------------
+def _resnext_settings(block) -> tuple:
+    """``(bottleneck channels, groups of the 3x3, stride, has a 1x1 shortcut)`` of a built ResNeXtBlock."""
+    conv2 = block.conv2._kwargs
+    return (block.conv1._channels, conv2["num_group"], conv2["stride"], block.conv4 is not None)
+
+
+def test_regnetx32_builds_its_resnext_blocks_with_the_right_arguments(d2l):
+    """d2lx's ``AnyNet.stage`` passes ``groups`` and ``bot_mul`` by keyword: 16 groups, no bottleneck,
+    and only each stage's first block halves the size through a 1x1 shortcut."""
+    model = d2l.RegNetX32()
+    stages = [model.net[1], model.net[2]]
+    for stage, (depth, channels, groups, bot_mul) in zip(stages, ((4, 32, 16, 1), (6, 80, 16, 1))):
+        settings = [_resnext_settings(block) for block in stage]
+        first = (channels * bot_mul, groups, (2, 2), True)
+        assert settings == [first] + [(channels * bot_mul, groups, (1, 1), False)] * (depth - 1)
+
+
+def test_the_books_mxnet_stage_call_shifts_the_resnext_arguments(d2l):
+    """What the book's MXNet ``AnyNet.stage`` builds for every block but a stage's first:
+    ``ResNeXtBlock(num_channels, num_channels, groups, bot_mul)`` reads as groups=num_channels,
+    bot_mul=groups and use_1x1conv=bot_mul. For RegNetX-32's first stage (32 channels, 16 groups,
+    bot_mul 1) that is a bottleneck of 32 * 16 = 512 channels in 32 groups and a 1x1 shortcut, where
+    the architecture asks for 32 channels in 16 groups and an identity shortcut. It runs, with the same
+    output shape, so nothing but the parameter count shows it (d2lx's notebook says so)."""
+    from mxnet import np as mnp
+
+    shifted = d2l.ResNeXtBlock(32, 32, 16, 1)
+    assert _resnext_settings(shifted) == (512, 32, (1, 1), True)
+    intended = d2l.ResNeXtBlock(32, groups=16, bot_mul=1)
+    for block in (shifted, intended):
+        block.initialize()
+        assert block(mnp.zeros((2, 32, 8, 8))).shape == (2, 32, 8, 8)
+    count = lambda block: sum(p.data().size for p in block.collect_params().values() if p.grad_req != "null")
+    assert count(shifted) > 10 * count(intended)
+
+
+def test_googlenet_uses_a_block_redefined_with_add_to_class(d2l, capsys):
+    from mxnet.gluon import nn
+
+    original = d2l.GoogleNet.b5
+    try:
+
+        @d2l.add_to_class(d2l.GoogleNet)
+        def b5(self):
+            net = nn.Sequential()
+            net.add(nn.GlobalAvgPool2D(), nn.Flatten())
+            return net
+
+        d2l.GoogleNet().layer_summary((1, 1, 96, 96))
+    finally:
+        d2l.GoogleNet.b5 = original
+    assert "Sequential output shape:\t (1, 832)" in capsys.readouterr().out
+
+
+def test_scratch_batch_norm_rejects_other_ranks_and_keeps_statistics_out_of_the_gradient(d2l):
+    from mxnet import autograd
+    from mxnet import np as mnp
+
+    X = mnp.random.normal(0, 1, (4, 3, 5))
+    with pytest.raises(ValueError, match=r"batch_norm: X must have 2 dimensions .* got shape \(4, 3, 5\)"):
+        d2l.batch_norm(X, 1.0, 0.0, mnp.zeros((1, 3, 1)), mnp.ones((1, 3, 1)), eps=1e-5, momentum=0.1)
+    with pytest.raises(ValueError, match="num_dims must be 2 .* or 4 .*, got 3"):
+        d2l.BatchNorm(3, 3)
+    layer = d2l.BatchNorm(3, num_dims=4)
+    layer.initialize()
+    X = mnp.random.normal(0, 1, (4, 3, 5, 6))
+    for _ in range(2):  # a second step reuses the statistics of the first
+        with autograd.record():
+            loss = (layer(X) ** 2).sum()
+        loss.backward()
+    assert layer.gamma.grad().shape == (1, 3, 1, 1)
+    assert layer.moving_mean.grad is None  # a statistic, not a parameter
+    moved = layer.moving_mean.copy()
+    layer(X)  # prediction mode (outside record): the moving statistics stay
+    assert (layer.moving_mean == moved).all()
+
+
+def test_scratch_batch_norm_follows_the_input_to_its_device(d2l):
+    import mxnet
+    from mxnet import np as mnp
+
+    layer = d2l.BatchNorm(3, num_dims=2)
+    layer.initialize(ctx=[mxnet.cpu(0), mxnet.cpu(1)])  # a second CPU context stands in for a GPU
+    Y = layer(mnp.ones((4, 3), ctx=mxnet.cpu(1)))
+    assert Y.ctx == mxnet.cpu(1) and layer.moving_mean.ctx == mxnet.cpu(1)

@@ -226,3 +226,141 @@ def test_devices_and_to():
     x = d2l.to(d2l.tensor([1.0, 2.0]), d2l.cpu())
     assert x.device.endswith("CPU:0") and d2l.to(x, "/CPU:0").numpy().tolist() == [1.0, 2.0]
     assert len(d2l.try_all_gpus()) == max(d2l.num_gpus(), 1)
+
+
+# --- chapter 8: batch normalization in the compiled step, the book's Keras 2 idioms on Keras 3 -----
+class _ModeProbe(tf.keras.layers.Layer):
+    """Passes its input through and records ``(eager, training)`` for every call Keras makes."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def call(self, X, training=None):
+        self.calls.append((tf.executing_eagerly(), training))
+        return X
+
+
+def _small_fashion_mnist():
+    return d2l.FashionMNIST(batch_size=32)
+
+
+@pytest.mark.parametrize("normalization", ["keras", "scratch"])
+def test_compiled_step_trains_batch_norm_and_validation_evaluates(normalization):
+    """The compiled training step hands ``training=True`` to every layer inside the model: batch
+    norm moves its running statistics there; validation (``training=False``) leaves them alone."""
+    probe = _ModeProbe()
+    layer = tf.keras.layers.BatchNormalization() if normalization == "keras" else d2l.BatchNorm()
+
+    class Probed(d2l.Classifier):
+        def __init__(self, lr=0.1):
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = tf.keras.Sequential(
+                [tf.keras.layers.Flatten(), tf.keras.layers.Dense(16), layer, probe, tf.keras.layers.Dense(10)]
+            )
+
+    d2l.set_seed(0)
+    data, model = _small_fashion_mnist(), Probed()
+    trainer = d2l.Trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1, progress_bar=False)
+    trainer.fit(model, data)
+    step = trainer._compiled[2]
+    assert step is not None  # the second batch ran the compiled step, not the eager fallback
+    assert (False, True) in probe.calls  # traced with training=True
+    assert probe.calls[-1] == (True, False)  # validation: eager, training=False
+
+    batch = next(iter(data.train_dataloader()))
+    before = [v.numpy().copy() for v in model.non_trainable_variables]
+    model.training = True
+    assert trainer._compiled_step(batch) is not None  # the compiled step again, no new trace
+    moved = [v.numpy().copy() for v in model.non_trainable_variables]
+    assert not any(np.allclose(a, b) for a, b in zip(before, moved))
+    model.training = False
+    model.validation_step(batch)
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(moved, model.non_trainable_variables))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: d2l.BNLeNetScratch(),
+        lambda: d2l.ResNet(arch=((1, 64), (1, 96))),
+        lambda: d2l.DenseNet(num_channels=8, growth_rate=4, arch=(1, 1)),
+        lambda: d2l.AnyNet(arch=((1, 16, 4, 1), (1, 24, 4, 1)), stem_channels=8),
+    ],
+)
+def test_chapter_8_models_train_in_the_compiled_step(make):
+    """No chapter 8 block falls back to the eager loop (the trainer would do so silently)."""
+    d2l.set_seed(0)
+    model = make()
+    trainer = d2l.Trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1, progress_bar=False)
+    trainer.fit(model, _small_fashion_mnist())
+    assert trainer._compiled[2] is not None
+    assert np.isfinite([point.y for point in model.board.data["train_loss"]]).all()
+
+
+def test_the_books_sequential_of_one_block_nests_d2lx_blocks_as_keras_2_did():
+    # Keras 3's Sequential(layers) iterates over its argument; the book passes one block (self.b1())
+    with pytest.raises(TypeError, match="not iterable"):
+        tf.keras.models.Sequential(tf.keras.models.Sequential([tf.keras.layers.Dense(2)]))
+    for block in (d2l.ResNet18().b1(), d2l.DenseNet().b1(), d2l.RegNetX32().stem(8), d2l.vgg_block(1, 8)):
+        net = tf.keras.models.Sequential(block)
+        assert net.layers == [block] and type(block).__name__ == "Sequential"
+
+    class BookResNet(d2l.ResNet):  # the book's TensorFlow __init__, on d2lx's b1 and block
+        def __init__(self, arch, lr=0.1, num_classes=10):
+            super(d2l.ResNet, self).__init__()
+            self.save_hyperparameters()
+            self.net = tf.keras.models.Sequential(self.b1())
+            for i, b in enumerate(arch):
+                self.net.add(self.block(*b, first_block=(i == 0)))
+            self.net.add(
+                tf.keras.models.Sequential(
+                    [tf.keras.layers.GlobalAvgPool2D(), tf.keras.layers.Dense(units=num_classes)]
+                )
+            )
+
+    assert tuple(BookResNet(((1, 64), (1, 128)))(tf.zeros((2, 32, 32, 1))).shape) == (2, 10)
+
+
+def test_googlenet_stages_redefined_with_add_to_class_are_used():
+    original = d2l.GoogleNet.b5
+
+    def b5(self):
+        return tf.keras.Sequential([tf.keras.layers.GlobalAvgPool2D()])
+
+    try:
+        d2l.add_to_class(d2l.GoogleNet)(b5)
+        model = d2l.GoogleNet()
+        assert model.net.layers[4].layers[0].__class__.__name__ == "GlobalAveragePooling2D"
+    finally:
+        d2l.GoogleNet.b5 = original
+
+
+@pytest.mark.parametrize(("channels", "groups", "strides"), [(32, 16, 1), (80, 16, 2), (12, 3, 1)])
+def test_grouped_convolution_is_keras_s_without_xla(channels, groups, strides):
+    """d2lx's ResNeXt convolution holds Keras's grouped kernel and gives Keras's outputs, computed
+    as one ordinary convolution (Keras compiles a grouped one with XLA on every eager call)."""
+    from d2lx.tensorflow.modern_cnn import GroupedConv2D
+
+    X = tf.random.normal((2, 9, 9, channels))
+    keras_conv = tf.keras.layers.Conv2D(channels, 3, strides=strides, padding="same", groups=groups)
+    ours = GroupedConv2D(channels, 3, strides=strides, padding="same", groups=groups)
+    keras_conv(X), ours(X)
+    ours.set_weights(keras_conv.get_weights())
+    assert tuple(ours.kernel.shape) == (3, 3, channels // groups, channels)
+    np.testing.assert_allclose(ours(X), keras_conv(X), atol=1e-5)
+    assert isinstance(d2l.ResNeXtBlock(32, 16, 1).conv2, GroupedConv2D)
+
+
+def test_scratch_batch_norm_takes_training_as_keras_3_hands_it():
+    layer = d2l.BatchNorm()
+    X = tf.random.normal((8, 5)) * 3 + 1
+    Y = layer(X)  # no training argument: evaluation, with the initial statistics (0, 1)
+    np.testing.assert_allclose(Y, X / np.sqrt(1 + 1e-5), rtol=1e-5)
+    assert np.allclose(layer.moving_mean, 0)
+    Y = layer(X, training=True)
+    np.testing.assert_allclose(tf.reduce_mean(Y, axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(layer.moving_mean, 0.1 * tf.reduce_mean(X, axis=0), rtol=1e-5)
+    net = tf.keras.Sequential([tf.keras.layers.Dense(4), d2l.BatchNorm()])  # a required training would fail here
+    assert tuple(net(X).shape) == (8, 4)

@@ -22,10 +22,10 @@ import inspect
 
 import tensorflow as tf
 
-from d2lx import cnn
+from d2lx import checks, cnn
 from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
-from d2lx.module import ClassifierBase, ModuleBase
+from d2lx.module import ClassifierBase, ModuleBase, RemembersInputFeatures
 
 
 def _attribute_variables(module) -> list:
@@ -87,6 +87,8 @@ class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase
             self.training = kwargs["training"]
         elif getattr(self, "training", None) is not None:
             kwargs["training"] = self.training
+        if args and isinstance(self, RemembersInputFeatures) and hasattr(args[0], "shape"):
+            checks.same_features(self, args[0].shape)  # here, before Keras, which rewrites errors of ``call``
         return super().__call__(*args, **kwargs)
 
     def call(self, X, *args, **kwargs):
