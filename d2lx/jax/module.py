@@ -141,14 +141,17 @@ class Module(nn.Module, HyperParameters, ModuleBase):
     def _run(self, step: str, methods: tuple[str, ...], *args):
         """Run ``self._step_<step>(*args)`` jit-compiled.
 
-        The compiled function is made once per model and again after a notebook cell replaces one
-        of ``methods``; it runs uncompiled when ``args`` hold something ``jax.jit`` cannot take.
+        The compiled function is made once per model and mode (the ``training`` field, which the
+        trace reads: dropout and batch normalization behave differently), and again after a notebook
+        cell replaces one of ``methods``; it runs uncompiled when ``args`` hold something ``jax.jit``
+        cannot take.
         """
         cache = self.__dict__.setdefault("_d2lx_compiled", {})
         implementations = tuple(getattr(type(self), m) for m in methods)
-        if cache.get(step, (None,))[0] != implementations:
-            cache[step] = (implementations, jax.jit(getattr(self, f"_step_{step}")))
-        function = cache[step][1] if jittable(args) else getattr(self, f"_step_{step}")
+        key = (step, getattr(self, "training", None))
+        if cache.get(key, (None,))[0] != implementations:
+            cache[key] = (implementations, jax.jit(getattr(self, f"_step_{step}")))
+        function = cache[key][1] if jittable(args) else getattr(self, f"_step_{step}")
         return function(*args)
 
     @nn.nowrap
@@ -201,15 +204,27 @@ class Classifier(Module):
     def layer_summary(self, X_shape, key=None):
         """Print each layer of ``self.net`` with the shape of its output for an ``X_shape`` batch (NHWC).
 
-        ``key`` draws the parameters (default: ``d2l.get_key()``).
+        ``key`` draws the parameters (default: ``d2l.get_key()``), and the dropout masks of a model
+        left in training mode (the book summarises its models with ``training=False``). Only shapes
+        are computed (``jax.eval_shape``): no parameter is made and nothing is compiled, so a deep
+        network is summarised in a moment on a CPU.
         """
-        X = jnp.zeros(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST))
-        variables = self.init(get_key() if key is None else key, X)
-        bound = self.clone().bind(variables, mutable=["batch_stats"])
-        bound(X)  # runs setup, so that bound.net exists
-        for layer in bound.net.layers:
-            X = layer(X)
-            cnn.print_output_shape(layer, X)
+        X = jax.ShapeDtypeStruct(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST), jnp.float32)
+        layers: list = []
+
+        def forward(key, X):
+            params_key, dropout_key = jax.random.split(key)
+            variables = self.init({"params": params_key, "dropout": dropout_key}, X)
+            bound = self.clone().bind(variables, rngs={"dropout": dropout_key}, mutable=["batch_stats"])
+            bound(X)  # runs setup, so that bound.net exists
+            for layer in bound.net.layers:
+                X = layer(X)
+                layers.append((layer, X))
+            return X
+
+        jax.eval_shape(forward, get_key() if key is None else key, X)
+        for layer, Y in layers:
+            cnn.print_output_shape(layer, Y)
 
     @nn.nowrap
     def _step_validate(self, params, X, Y, state):
