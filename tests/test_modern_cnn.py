@@ -175,6 +175,9 @@ LEARNING = {
     "DenseNet": ({"lr": 0.01}, 96, 8, 0.6),
     "RegNetX32": ({"lr": 0.05}, 96, 8, 0.5),
 }
+# JAX's ReLU networks start He-normal (d2lx/jax/modern_cnn.py): its AlexNet diverges at 0.05 and
+# learns at the book's 0.01 (measured 4.09 to 1.92 in 8 steps).
+LEARNING_RATE_ON = {("jax", "AlexNet"): 0.01}
 
 
 @pytest.mark.full_training
@@ -182,6 +185,8 @@ LEARNING = {
 def test_model_learns_fashion_mnist_at_the_books_size(backend, name):
     kwargs, size, epochs, factor = LEARNING[name]
     d2l = backend
+    if (backend_name(d2l), name) in LEARNING_RATE_ON:
+        kwargs = {**kwargs, "lr": LEARNING_RATE_ON[backend_name(d2l), name]}
     d2l.set_seed(0)
     data = d2l.FashionMNIST(batch_size=16, resize=(size, size))
     model = getattr(d2l, name)(**kwargs)
