@@ -34,7 +34,7 @@ from d2lx import checks
 from d2lx.board import Point, ProgressBoard
 from d2lx.data.fashion_mnist import text_labels
 from d2lx.data.synthetic import synthetic_regression
-from d2lx.module import TrainingDivergedError, _first_non_finite
+from d2lx.module import TrainingDivergedError, non_finite_data_cause
 from d2lx.plotting import show_images, to_numpy
 from d2lx.trainer import _progress_wanted, limited_by_environment
 from d2lx.utils import Accumulator, Timer
@@ -385,14 +385,9 @@ def _divergence_cause(state: dict, train_iter: Iterable | None) -> str:
     so training pays nothing), a loss that was not finite at the very first batch (before any update: the
     initial parameters), or else the step size."""
     for batch in train_iter if train_iter is not None else ():
-        for what, arrays in (("inputs (X)", batch[:-1]), ("targets (y)", batch[-1:])):
-            for array in arrays:
-                found = _first_non_finite(array)
-                if found is not None:
-                    return (
-                        f"the training data's {what} are not finite ({found} in one of train_iter's batches), so "
-                        "the data, not the learning rate, is the cause: remove or repair those examples"
-                    )
+        cause = non_finite_data_cause(batch, "the training data's")
+        if cause is not None:
+            return cause
     if state.get("first_non_finite") == (0, 0):
         return (
             "the loss of the very first batch was not finite, before any update, so the learning rate is not "

@@ -37,19 +37,28 @@ def _first_non_finite(array) -> str | None:
     return f"{values.reshape(-1)[bad[0]].item()} at position {where}"
 
 
+def non_finite_data_cause(batch, whose: str) -> str | None:
+    """``"<whose> inputs (X) are not finite (...) ..."`` (or targets) for a batch ``(X..., y)`` holding a NaN
+    or infinity, else None: the data, not the learning rate, made the loss non-finite."""
+    for what, arrays in (("inputs (X)", batch[:-1]), ("targets (y)", batch[-1:])):
+        for array in arrays:
+            found = _first_non_finite(array)
+            if found is not None:
+                return (
+                    f"{whose} {what} are not finite ({found}), so the data, not the learning rate, "
+                    "is the cause: remove or repair those examples"
+                )
+    return None
+
+
 def _divergence_cause(trainer, train: bool) -> str | None:
     """Why a loss became non-finite, when it was not the step size: non-finite inputs or targets in the
     batch, or parameters that were non-finite before training. None otherwise (the learning rate)."""
     batch = getattr(trainer, "_d2lx_batch", None)
     if batch is not None and len(batch) >= 2:
-        for what, arrays in (("inputs (X)", batch[:-1]), ("targets (y)", batch[-1:])):
-            for array in arrays:
-                found = _first_non_finite(array)
-                if found is not None:
-                    return (
-                        f"the batch's {what} are not finite ({found}), so the data, not the learning rate, "
-                        "is the cause: remove or repair those examples"
-                    )
+        cause = non_finite_data_cause(batch, "the batch's")
+        if cause is not None:
+            return cause
     try:
         parameters = trainer._parameter_arrays()
     except Exception:  # a diagnosis must not hide the divergence
