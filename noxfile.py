@@ -22,6 +22,7 @@ Adding a backend is one entry there.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import nox
@@ -53,6 +54,12 @@ ON_NEWEST_PYTHON = d2lx_backends.tested_on(NEWEST_PYTHON)
 # backend -> the pip extra its environments install (tensorflow: tensorflow-cpu, CI has no GPU)
 PIP_EXTRA = {b.name: b.ci_extra for b in d2lx_backends.BACKENDS}
 
+# pytest-xdist workers: most of the suite's time is single-threaded (compiling XLA and TensorFlow
+# graphs, Python), so two workers on CI's two cores finish sooner; more than two would multiply the
+# memory of the chapter 8 models for little gain. D2LX_TEST_WORKERS overrides (1: no xdist).
+CPUS = os.cpu_count() or 1
+TEST_WORKERS = int(os.environ.get("D2LX_TEST_WORKERS", min(2, CPUS)))
+
 
 @nox.session(python=d2lx_backends.MAIN_PYTHON)
 def lint(session: nox.Session) -> None:
@@ -76,7 +83,11 @@ def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
     selection = [] if backend == "core" else ["--backend", backend]  # core: backend tests have no backend
     if newest:  # the long trainings ran in tests-<backend> already; here the rest checks the newer versions
         selection += ["-m", "not full_training"]
-    session.run("pytest", "-q", *selection, *session.posargs, env={"MPLBACKEND": "Agg"})
+    env = {"MPLBACKEND": "Agg"}
+    if TEST_WORKERS > 1:  # pytest-xdist: tests spread over the cores, each worker capped to its share
+        selection += ["-n", str(TEST_WORKERS)]
+        env.update(d2lx_backends.thread_caps(max(1, CPUS // TEST_WORKERS)))
+    session.run("pytest", "-q", *selection, *session.posargs, env=env)
 
 
 def _notebooks(session: nox.Session, backend: str) -> None:

@@ -13,6 +13,8 @@ installed, so it must stay that way.
 from __future__ import annotations
 
 import importlib.util
+import os
+from collections.abc import Mapping
 from typing import NamedTuple
 
 MAIN_PYTHON = "3.11"  # where every backend's tests and notebooks run in CI
@@ -122,3 +124,30 @@ def tested_on(python: str) -> tuple[str, ...]:
     """What CI tests on ``python``: ``"core"`` first if the core is, then the backends' names."""
     core = (CORE,) if python in CORE_PYTHONS else ()
     return core + tuple(backend.name for backend in BACKENDS if python in backend.pythons)
+
+
+# What caps each framework's compute threads: OpenMP (torch, MXNet's operators, numpy's BLAS), MXNet's
+# engine, TensorFlow's two pools. JAX's XLA is capped through XLA_FLAGS (see ``thread_caps``).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MXNET_CPU_WORKER_NTHREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+
+
+def thread_caps(threads: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Environment variables that hold every framework of a process to ``threads`` compute threads.
+
+    For running several test workers or notebook kernels side by side: two processes on two cores,
+    each with a thread per core, fight over them (OpenMP threads spin while they wait), where one
+    thread each keeps both cores busy. Variables already set in ``environ`` are left out: they win.
+    """
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    caps = dict.fromkeys(THREAD_VARIABLES, str(threads))
+    eigen = "true" if threads > 1 else "false"
+    caps["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
+    return {name: value for name, value in caps.items() if name not in environ}

@@ -95,6 +95,18 @@ def numpy_rng() -> np.random.Generator:
     return _generator if _generator is not None else np.random.default_rng()
 
 
+def saved_streams() -> Callable[[], None]:
+    """A function that puts d2lx's seeded streams (data and parameters) back where they are now, for
+    work that may have to be done again: the retry then draws the same numbers, once."""
+    saved = [(g, g.bit_generator.state) for g in (_generator, _init_generator) if g is not None]
+
+    def restore() -> None:
+        for generator, state in saved:
+            generator.bit_generator.state = state
+
+    return restore
+
+
 def seeded_normal(shape: tuple[int, ...], sigma: float) -> np.ndarray | None:
     """Initial values ``N(0, sigma)`` as float32 from the seeded parameter stream, or ``None``.
 

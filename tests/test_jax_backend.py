@@ -299,3 +299,47 @@ def test_layer_summary_works_in_training_mode_and_computes_only_shapes(capsys):
     assert time.perf_counter() - start < 10
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Conv output shape:\t (1, 54, 54, 96)" and lines[-1] == "Dense output shape:\t (1, 10)"
+
+
+def test_apply_init_compiles_init_in_one_piece_and_makes_flaxs_values():
+    """``apply_init`` traces ``init`` into one program (a chapter 8 network's op-by-op init took a minute
+    on two cores); the values are Flax's own, to float32 rounding."""
+    import numpy as np
+
+    from d2lx.jax import module
+
+    model = d2l.ResNet(arch=((1, 64), (1, 8)), lr=0.1)
+    X = jax.numpy.ones((2, 32, 32, 1))
+    keys = {"params": jax.random.key(1), "dropout": jax.random.key(2)}
+    compiled, traced = module.jax.jit, []
+    with pytest.MonkeyPatch.context() as patch:  # record that the one-program path ran
+        patch.setattr(module.jax, "jit", lambda f, **kw: traced.append(f) or compiled(f, **kw))
+        variables = model.apply_init((X,), key=keys)
+    assert len(traced) == 1
+    reference = model.init(keys, X)
+    pairs = zip(jax.tree_util.tree_leaves(variables), jax.tree_util.tree_leaves(reference), strict=True)
+    for got, want in pairs:
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-7)
+
+
+def test_a_model_that_branches_on_its_inputs_values_is_initialised_op_by_op():
+    """Such a forward pass cannot be traced: ``apply_init`` falls back to Flax's ``init`` and the seeded
+    stream is drawn once, as if nothing had been tried first."""
+    import numpy as np
+
+    from d2lx.jax.models import normal_init
+    from d2lx.utils import seeded_normal
+
+    class Branches(d2l.Classifier):
+        lr: float = 0.1
+
+        def setup(self):
+            self.W = self.param("W", normal_init(0.5), (3, 2))
+
+        def forward(self, X):
+            return X @ self.W if float(X.sum()) > 0 else -(X @ self.W)  # a Python branch on a value
+
+    d2l.set_seed(5)
+    variables = Branches().apply_init((jax.numpy.ones((4, 3)),), key=jax.random.key(0))
+    d2l.set_seed(5)
+    np.testing.assert_array_equal(np.asarray(variables["params"]["W"]), seeded_normal((3, 2), 0.5))

@@ -217,6 +217,7 @@ class _Recording:
 
     def run(self, *args, **kwargs):
         self.ran = args
+        self.env = kwargs.get("env", {})
 
 
 def test_the_nox_sessions_install_the_registrys_extras(noxfile):
@@ -245,3 +246,28 @@ def test_nox_lists_the_sessions_that_follow_from_the_registry():
         [sys.executable, "-m", "nox", "-l"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
     assert re.findall(r"^\* (\S+)", listing, flags=re.M) == _expected_sessions()
+
+
+def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, monkeypatch):
+    module, _ = noxfile
+    monkeypatch.setattr(module, "CPUS", 2)
+    monkeypatch.setattr(module, "TEST_WORKERS", 2)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    session = _Recording()
+    module._tests(session, "jax")
+    assert session.ran == ("pytest", "-q", "--backend", "jax", "-n", "2")
+    assert session.env["OMP_NUM_THREADS"] == "1"
+    assert session.env["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    monkeypatch.setattr(module, "TEST_WORKERS", 1)  # D2LX_TEST_WORKERS=1: one process, its own threads
+    module._tests(session, "jax", newest=True)
+    assert session.ran == ("pytest", "-q", "--backend", "jax", "-m", "not full_training")
+    assert session.env == {"MPLBACKEND": "Agg"}
+
+
+def test_thread_caps_cap_every_framework_and_leave_set_variables_alone():
+    caps = backends.thread_caps(2, environ={"OMP_NUM_THREADS": "8"})
+    assert "OMP_NUM_THREADS" not in caps  # the user's setting wins
+    assert caps["TF_NUM_INTRAOP_THREADS"] == caps["MKL_NUM_THREADS"] == "2"
+    assert caps["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
+    with pytest.raises(ValueError, match=r"^threads must be an int >= 1, got 0$"):
+        backends.thread_caps(0)

@@ -15,7 +15,7 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import checks
-from d2lx.jax.module import Classifier, Module
+from d2lx.jax.module import Classifier, Module, tracing_initial_values
 from d2lx.jax.optim import SGD
 from d2lx.kaggle_house import make_k_fold
 from d2lx.utils import seeded_normal
@@ -26,7 +26,7 @@ def normal_init(sigma: float):
     from_key = nn.initializers.normal(sigma)
 
     def init(key, shape, dtype=jnp.float32):
-        if isinstance(key, jax.core.Tracer):
+        if isinstance(key, jax.core.Tracer) and not tracing_initial_values():
             # Flax also runs initializers abstractly, to check the shapes of existing parameters
             # whenever a traced (jitted) ``apply`` reads them: no values are made, so none are drawn
             # (each draw would shift the stream, and the next model would start from other numbers).
