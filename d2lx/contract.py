@@ -39,6 +39,11 @@ Methods (core class that holds the stub -> the backend class that overrides it):
     TrainerBase._parameter_arrays()            optional: the parameters the current step uses (the
                                                divergence guard reads them once a loss is not finite)
     TrainerBase.clip_gradients(val, grads)     the gradients rescaled to joint norm ``val``
+    TrainerBase._compile_plan()                optional: what ``fit_epoch`` compiles under ``jit_compile=True``
+                                               (it reads it from ``_epoch_plan()``), or a string saying why
+                                               not (default: the backend has no compiled path)
+    TrainerBase._compiled_path_needs()         optional: ``(object, method, d2lx's own functions)`` for each
+                                               method the compiled path replaces or inlines
     Module (framework base + ModuleBase)       ``forward``/``__call__`` from the framework
     Classifier.loss(Y_hat, Y, averaged=True)   cross-entropy on logits
     Classifier.accuracy(Y_hat, Y, averaged=True)

@@ -4,19 +4,31 @@ A backend adds how one epoch runs (``fit_epoch``), how a batch reaches the
 device (``prepare_batch``) and how the model is put there (``prepare_model``).
 Attribute names follow d2l 1.0, so a book cell that replaces ``fit_epoch``
 with ``@d2l.add_to_class(d2l.Trainer)`` keeps working.
+
+``Trainer(jit_compile=True)`` asks for the compiled path, where a backend has one: which methods it
+needs to be d2lx's own, when it falls back (with one warning, ``fallback_warning``), how an epoch of
+resident arrays is described to it (``ResidentEpoch``) and how its per-batch losses reach the board
+afterwards (``_plot_compiled``) are written here once; the backends compile.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 import os
 import sys
 import warnings
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from d2lx import checks, contract, display
 from d2lx.checks import CheckedHyperParameters
+from d2lx.data.loader import ArrayLoader
 from d2lx.hparams import HyperParameters
+from d2lx.utils import numpy_rng
 
 
 def _progress_wanted(progress_bar: bool | None) -> bool:
@@ -132,6 +144,106 @@ def limited_by_environment(loader, name: str):
     return _limited(loader, _check_limit(name, _from_env(name)))
 
 
+# --- the compiled path (``jit_compile``) -------------------------------------------------------
+JIT_COMPILE_ENV = "D2LX_JIT_COMPILE"
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _jit_compile_from_env() -> bool | None:
+    """``D2LX_JIT_COMPILE`` as a bool, or None when it is not set (or empty)."""
+    text = os.environ.get(JIT_COMPILE_ENV, "").strip()
+    if not text:
+        return None
+    if text.lower() in _ON + _OFF:
+        return text.lower() in _ON
+    raise ValueError(f"{JIT_COMPILE_ENV} must be 1 or 0 (or true/false, yes/no, on/off), got {text!r}")
+
+
+def _check_jit_compile(value) -> bool:
+    """``jit_compile`` given to ``Trainer``: None (not given: the environment decides, else off) or a bool."""
+    if value is None:
+        return bool(_jit_compile_from_env())
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"jit_compile must be True or False, got {checks._describe(value)}")
+    return bool(value)
+
+
+_REPLACED = "was replaced (by a notebook cell?); the compiled path needs d2lx's own"
+
+
+def fallback_warning(reason: str, stacklevel: int = 2) -> None:
+    """The one warning of a ``Trainer(jit_compile=True)`` that trains on the default loop, saying why."""
+    warnings.warn(
+        f"Trainer(jit_compile=True) fell back to the default loop: {reason}.", UserWarning, stacklevel=stacklevel + 1
+    )
+
+
+def own_methods(cls: type, *names: str) -> dict[str, tuple]:
+    """``{name: (cls's function of that name,)}``, read when d2lx is imported, before a notebook cell can
+    replace one with ``add_to_class``: what "d2lx's own" means to ``replaced_method``."""
+    return {name: (getattr(cls, name),) for name in names}
+
+
+def replaced_method(obj, name: str, own: tuple) -> str | None:
+    """``"<Class>.<name>"`` when ``obj``'s method ``name`` is none of d2lx's functions ``own`` (a notebook
+    cell replaced it with ``add_to_class``, a subclass overrides it, or it was set on the instance), else None.
+
+    The compiled path replaces or inlines such a method, so it runs only while each one is d2lx's: a
+    learner's version would otherwise be skipped without a word.
+    """
+    if name in getattr(obj, "__dict__", {}) or getattr(type(obj), name, None) not in own:
+        return f"{type(obj).__name__}.{name}"
+    return None
+
+
+class ResidentEpoch(NamedTuple):
+    """One epoch of a trainer's loader, as a compiled epoch reads it: the first ``count`` batches of
+    ``batch_size`` rows of ``arrays`` (resident tensors; the last batch may be short), in an order drawn
+    anew each epoch when ``shuffle``, each gathered by ``take(array, rows)`` and passed through ``transform``
+    (Fashion-MNIST's scaling and resizing; None: the rows as they are). For ``overfit_batches``, ``arrays``
+    are the fixed batches joined, in order."""
+
+    arrays: tuple
+    batch_size: int
+    count: int
+    shuffle: bool
+    take: Callable | None
+    transform: Callable | None
+
+    @property
+    def num_examples(self) -> int:
+        return int(self.arrays[0].shape[0])
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """This epoch's rows, as the loader would draw them: ``(full, rest)``, ``full`` of shape
+        ``(batches, batch_size)``, ``rest`` the rows of a last, short batch (maybe none). The shuffle comes
+        from d2lx's seeded generator, drawn as the loader draws it (once per epoch that takes a batch)."""
+        if self.count == 0:
+            return np.zeros((0, self.batch_size), np.int64), np.zeros(0, np.int64)
+        order = numpy_rng().permutation(self.num_examples) if self.shuffle else np.arange(self.num_examples)
+        used = order[: self.count * self.batch_size]
+        full = len(used) // self.batch_size
+        return used[: full * self.batch_size].reshape(full, self.batch_size), used[full * self.batch_size :]
+
+
+def resident_epoch(loader, join: Callable[[list], Any]) -> ResidentEpoch | None:
+    """``loader`` (a trainer's, seen through its budget and progress-bar views) as a ``ResidentEpoch``, or
+    None when it does not serve d2lx's resident arrays (``ArrayLoader``): a generator, a framework's loader.
+    ``join`` concatenates a list of tensors along the rows (for the fixed batches of ``overfit_batches``)."""
+    count = len(loader)
+    while isinstance(loader, _LoaderView) and not isinstance(loader, _FixedBatches):
+        loader = loader._loader
+    if isinstance(loader, _FixedBatches):
+        batches = loader._batches
+        if not batches:
+            return None
+        arrays = tuple(join([batch[i] for batch in batches]) for i in range(len(batches[0])))
+        return ResidentEpoch(arrays, int(batches[0][0].shape[0]), count, False, None, None)
+    if not isinstance(loader, ArrayLoader):
+        return None
+    return ResidentEpoch(loader.arrays, loader.batch_size, count, loader.shuffle, loader._take, loader._transform)
+
+
 class TrainerBase(CheckedHyperParameters, HyperParameters):
     """``fit(model, data)`` for every backend: prepare, then ``fit_epoch`` ``max_epochs`` times.
 
@@ -150,6 +262,17 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES``, ``D2LX_FAST_DEV_RUN`` and
     ``D2LX_OVERFIT_BATCHES`` set it for every ``Trainer`` of the process, so a notebook runs unchanged
     on a smaller budget.
+
+    ``jit_compile=True`` (as Keras's ``jit_compile``) compiles more than the step where the framework
+    allows it, for the book's small models, whose time on a GPU is the per-step Python work: on JAX
+    each epoch of resident data is one compiled ``lax.scan`` (and validation another), on PyTorch the
+    training step is ``torch.compile``d (CUDA graphs on a GPU), on TensorFlow the training and
+    validation steps are compiled by XLA; MXNet has no compiled path. The first epoch pays the
+    compilation. The result is the default loop's to float rounding. It falls back to the default
+    loop, with one warning saying why, where a notebook cell replaced a method it replaces or inlines
+    (the model's ``training_step``..., a ``fit_epoch`` that does not call d2lx's), or where the backend
+    cannot compile the case. Where it is not given, ``D2LX_JIT_COMPILE=1`` (or ``0``) sets it for every
+    ``Trainer`` of the process.
     """
 
     # Class-level defaults, so a book cell that redefines ``__init__`` without
@@ -158,6 +281,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     progress_bar: bool | None = None
     gradient_clip_val: float = 0
     num_gpus: int = 0
+    jit_compile: bool = False
 
     def __init__(
         self,
@@ -171,10 +295,12 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         limit_val_batches: int | float | None = None,
         fast_dev_run: bool | int = False,
         overfit_batches: int | float | None = None,
+        jit_compile: bool | None = None,
     ):
         self.save_hyperparameters()  # checks max_epochs, num_gpus and gradient_clip_val (d2lx.checks)
         self.gpus = self._select_gpus(num_gpus)
         self._set_budget(limit_train_batches, limit_val_batches, fast_dev_run, overfit_batches)
+        self.jit_compile = _check_jit_compile(jit_compile)  # None: D2LX_JIT_COMPILE, else off
 
     # Class-level defaults for a book cell that redefines ``__init__`` (see above).
     limit_train_batches: int | float | None = None
@@ -247,16 +373,22 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self.epoch = 0
         self.train_batch_idx = 0
         self.val_batch_idx = 0
-        bar = self._open_progress_bar()
+        bar = self._d2lx_bar = self._open_progress_bar()
+        self._jit_plan = self._plan_compiled_path() if self.jit_compile else None
         try:
             for self.epoch in range(self.max_epochs):
                 if bar is not None:
                     bar.set_description(f"epoch {self.epoch + 1}/{self.max_epochs}")
+                self._d2lx_epoch_ran = False
                 self.fit_epoch()
+                if self._jit_plan is not None and not self._d2lx_epoch_ran:  # fit_epoch is not d2lx's, nor calls it
+                    self._jit_plan = None
+                    fallback_warning(f"{type(self).__name__}.fit_epoch {_REPLACED}", stacklevel=2)
                 if bar is not None:
                     bar.set_postfix(_latest_values(model), refresh=False)
         finally:
             self._d2lx_batch = None  # kept only for the divergence guard: no batch outlives the fit
+            self._jit_plan = self._d2lx_bar = None  # compiled functions and joined arrays live for one fit
             flush = getattr(getattr(model, "board", None), "flush", None)
             if flush is not None:
                 flush()
@@ -306,6 +438,71 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         """The model's parameters as the current step uses them, for the divergence guard's diagnosis
         (a backend hook; none by default)."""
         return []
+
+    # --- the compiled path (``jit_compile``) -------------------------------------------------
+    def _plan_compiled_path(self):
+        """What ``fit_epoch`` compiles in this fit (the backend's plan, from ``_compile_plan``), or None after
+        one warning saying why the default loop trains instead: a method the compiled path replaces or
+        inlines is not d2lx's own (``_compiled_path_needs``), or the backend cannot compile the case."""
+        for obj, name, own in self._compiled_path_needs():
+            replaced = replaced_method(obj, name, own)
+            if replaced is not None:
+                reason = f"{replaced} {_REPLACED}"
+                break
+        else:
+            plan = self._compile_plan()
+            if not isinstance(plan, str):
+                return plan
+            reason = plan
+        fallback_warning(reason, stacklevel=3)
+        return None
+
+    def _compile_failed(self, what: str, error: Exception) -> None:
+        """Leave the compiled path for the rest of the fit: ``what`` (``"torch.compile failed"``) raised
+        ``error``, whose type and first line the fallback warning quotes."""
+        self._jit_plan = None
+        lines = str(error).strip().splitlines()
+        cause = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+        fallback_warning(f"{what} ({cause})", stacklevel=4)
+
+    def _compiled_path_needs(self) -> list[tuple[Any, str, tuple]]:
+        """``(object, method name, d2lx's own functions)`` for each method the backend's compiled path
+        replaces or inlines (a backend hook; see ``own_methods``).
+
+        ``fit_epoch`` is not one of them: the compiled path runs inside d2lx's ``fit_epoch``
+        (``_epoch_plan``), so a cell's ``fit_epoch`` that calls it (a timer around it) keeps it, and one
+        that does not gets the fallback warning after the first epoch, from ``fit``.
+        """
+        return []
+
+    def _epoch_plan(self):
+        """The compiled path's plan for the epoch that d2lx's ``fit_epoch`` runs (None: the default loop);
+        also notes that d2lx's ``fit_epoch`` ran, which ``fit`` checks after the first epoch."""
+        self._d2lx_epoch_ran = True
+        return self.__dict__.get("_jit_plan")
+
+    def _compile_plan(self):
+        """The backend's plan for compiling this fit (anything ``fit_epoch`` reads back from
+        ``self._jit_plan``), or a string saying why it cannot (a backend hook)."""
+        return f"the {type(self).__module__.split('.')[1]} backend has no compiled path"
+
+    def _plot_compiled(self, train: bool, values: dict[str, Any], batch_at: Callable[[int], Any] | None = None):
+        """Plot an epoch that ran compiled: ``values`` holds, per key (``"loss"``, ``"acc"``), one number per
+        batch, plotted as ``training_step``/``validation_step`` plot them batch by batch, in the same order
+        and with the batch counter as it was at each batch, so the board gets the same points and the
+        divergence guard names the same batch. ``batch_at(i)`` gives batch ``i`` for the guard's diagnosis
+        (asked only for a non-finite value). Advances the counter past the epoch's batches."""
+        counter = "train_batch_idx" if train else "val_batch_idx"
+        start = getattr(self, counter)
+        columns = {key: np.asarray(value).reshape(-1) for key, value in values.items()}
+        count = len(next(iter(columns.values()))) if columns else 0
+        for i in range(count):
+            setattr(self, counter, start + i)
+            if batch_at is not None and self.stop_on_nan and not all(math.isfinite(v[i]) for v in columns.values()):
+                self._d2lx_batch = batch_at(i)
+            for key, column in columns.items():
+                self.model.plot(key, column[i], train=train)
+        setattr(self, counter, start + count)
 
     # --- backend hooks (see d2lx/contract.py) ------------------------------------------------
     def prepare_batch(self, batch):

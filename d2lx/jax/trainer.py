@@ -15,6 +15,11 @@ and leaves them as they are.
 A model that was fitted before goes on from where its last fit left it (its
 parameters, statistics and dropout key), as models that hold their parameters
 do on the other frameworks; ``fit(model, data, key=...)`` starts afresh.
+
+``Trainer(jit_compile=True)`` compiles each epoch whole (``CompiledEpochs``): the
+training batches are one ``lax.scan`` of the same step, gathered on the device
+from the resident arrays in the loader's order, and validation another; the
+per-batch losses reach the board after the epoch.
 """
 
 from __future__ import annotations
@@ -22,13 +27,18 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import numpy as np
 from flax.training import train_state
 from jax import numpy as jnp
 
+from d2lx import checks
+from d2lx.data import loader as array_loader
+from d2lx.datamodule import FashionMNISTBase
+from d2lx.jax import data as jax_data
 from d2lx.jax import devices
-from d2lx.jax.module import jittable
+from d2lx.jax.module import Classifier, Module, jittable
 from d2lx.jax.ops import get_key
-from d2lx.trainer import TrainerBase
+from d2lx.trainer import ResidentEpoch, TrainerBase, own_methods, resident_epoch
 from d2lx.utils import numpy_rng
 
 
@@ -140,6 +150,17 @@ class Trainer(TrainerBase):
         return batch
 
     def fit_epoch(self) -> None:
+        plan = self._epoch_plan()
+        if plan is None or not plan.train(self):
+            self._train_batches()
+        if self.val_dataloader is None:
+            return
+        plan = self.__dict__.get("_jit_plan")  # None if training could not be compiled
+        if plan is None or not plan.validate(self):
+            self._validate_batches()
+
+    def _train_batches(self) -> None:
+        """The default loop's training half: one compiled update per batch."""
         self.model.training = True
         for batch in self.train_dataloader:
             self._inspect_batch(batch, train=True)
@@ -152,8 +173,9 @@ class Trainer(TrainerBase):
             update = _apply_gradients_compiled if jittable(self.state) else _apply_gradients
             self.state = update(self.state, grads, batch_stats)
             self.train_batch_idx += 1
-        if self.val_dataloader is None:
-            return
+
+    def _validate_batches(self) -> None:
+        """The default loop's validation half: ``validation_step`` per batch."""
         self.model.training = False
         for batch in self.val_dataloader:
             self._inspect_batch(batch, train=False)
@@ -166,3 +188,196 @@ class Trainer(TrainerBase):
     def clip_gradients(self, grad_clip_val, grads):
         """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val``."""
         return _clip_by_global_norm(grads, grad_clip_val)
+
+    # --- the compiled path (``jit_compile``) -------------------------------------------------
+    def _compiled_path_needs(self) -> list:
+        needs = [
+            (self, "prepare_batch", _OWN_TRAINER["prepare_batch"]),
+            (self.model, "training_step", _OWN_MODEL["training_step"]),
+        ]
+        if self.val_dataloader is not None and self.num_val_batches:
+            needs.append((self.model, "validation_step", _OWN_MODEL["validation_step"]))
+        if self.gradient_clip_val > 0:
+            needs.append((self, "clip_gradients", _OWN_TRAINER["clip_gradients"]))
+        return needs
+
+    def _compile_plan(self):
+        if not jittable(self.state):
+            return (
+                "the TrainState holds something jax.jit cannot take (the book's scratch SGD keeps the class "
+                "optax.EmptyState as its state); the compiled epoch passes the whole state"
+            )
+        sources = {"training": resident_epoch(self.train_dataloader, jnp.concatenate)}
+        if self.val_dataloader is not None:
+            sources["validation"] = resident_epoch(self.val_dataloader, jnp.concatenate)
+        for what, source in sources.items():
+            reason = _not_compilable(source, what, self.__dict__.get("_label_plan", False))
+            if reason is not None:
+                return reason
+        return CompiledEpochs(self, sources["training"], sources.get("validation"))
+
+
+# d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)
+_OWN_TRAINER = own_methods(Trainer, "prepare_batch", "clip_gradients")
+_OWN_MODEL = {
+    "training_step": (Module.training_step,),
+    "validation_step": (Module.validation_step, Classifier.validation_step),
+}
+_OWN_TAKES = (jax_data._take, array_loader._default_take, None)  # None: the fixed batches of overfit_batches
+_OWN_BATCH, _OWN_IMAGES = FashionMNISTBase._batch, jax_data.FashionMNIST._images
+
+
+def _own_transform(transform) -> bool:
+    """Whether a loader's ``transform`` is d2lx's: none, or Fashion-MNIST's scaling and resizing (which the
+    compiled epoch traces; a learner's might do what a trace cannot, such as count batches in Python)."""
+    if transform is None:
+        return True
+    data = getattr(transform, "__self__", None)
+    return getattr(transform, "__func__", None) is _OWN_BATCH and getattr(type(data), "_images", None) is _OWN_IMAGES
+
+
+def _not_compilable(source: ResidentEpoch | None, what: str, label_plan) -> str | None:
+    """Why the compiled epoch cannot serve ``source`` (the ``what`` loader's epoch), or None."""
+    if source is None:
+        return (
+            f"the {what} loader does not serve d2lx's resident arrays (an ArrayLoader, as get_tensorloader "
+            "and d2lx's data modules give); the compiled epoch gathers its batches on the device"
+        )
+    if not all(isinstance(a, (jax.Array, np.ndarray)) for a in source.arrays):
+        return f"the {what} loader's arrays are not JAX or numpy arrays"
+    if source.take not in _OWN_TAKES or not _own_transform(source.transform):
+        return f"the {what} loader gathers or transforms its batches with code of its own, not d2lx's"
+    if label_plan is not False and source.count:
+        try:  # all at once: the default loop checks them batch by batch
+            checks.class_labels(source.arrays[-1], label_plan[0], f"the {what} data")
+        except (TypeError, ValueError):
+            return f"the {what} labels are not all class indices; the default loop names the batch that holds one"
+    return None
+
+
+def _scan_batches(step, carry, arrays: tuple, transform, full, rest):
+    """``step(carry, batch) -> (carry, out)`` over the batches of rows ``full`` (one ``lax.scan``), then over
+    the short batch of rows ``rest`` (if any); the outs stacked, one per batch. Each batch is gathered
+    from ``arrays`` and passed through ``transform``, as the loader does."""
+
+    def gather(rows):
+        batch = tuple(jnp.take(a, rows, axis=0) for a in arrays)
+        return batch if transform is None else tuple(transform(batch))
+
+    outs = []
+    if full.shape[0]:
+        carry, out = jax.lax.scan(lambda c, rows: step(c, gather(rows)), carry, full)
+        outs.append(out)
+    if rest.shape[0]:
+        carry, out = step(carry, gather(rest))
+        outs.append(jax.tree_util.tree_map(lambda v: v[None], out))
+    return carry, jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts), *outs)
+
+
+def _training_step(model, clip: float):
+    """The default loop's step on one batch, as a function of ``(state, batch)``: the gradients of
+    ``model.loss`` (what ``training_step`` runs), clipped if asked, then ``_apply_gradients``."""
+
+    def step(state: TrainState, batch):
+        (loss, mutated), grads = model._step_value_and_grad(state.params, tuple(batch[:-1]), batch[-1], state)
+        if clip > 0:
+            grads = _clip_by_global_norm(grads, clip)
+        batch_stats = mutated["batch_stats"] if state.batch_stats else state.batch_stats
+        return _apply_gradients(state, grads, batch_stats), loss
+
+    return step
+
+
+def _validation_step(model):
+    """What ``validation_step`` plots for one batch: ``(loss, accuracy)`` for a classifier, else the loss."""
+    classifier = type(model).validation_step is Classifier.validation_step
+
+    def step(state: TrainState, batch):
+        X, y = tuple(batch[:-1]), batch[-1]
+        if classifier:
+            return state, model._step_validate(state.params, X, y, state)
+        return state, model._step_loss(state.params, X, y, state)[0]
+
+    return step
+
+
+class CompiledEpochs:
+    """``Trainer(jit_compile=True)``'s epochs on JAX, for one fit: training as one compiled ``lax.scan`` of
+    the default loop's step over the epoch's batches, validation as another, each batch gathered on the
+    device from the resident arrays, in the order (d2lx's seeded shuffle) and with the contents the loader
+    would give, the last short batch included. The per-batch losses are plotted after the epoch
+    (``TrainerBase._plot_compiled``), at the points where the default loop plots them."""
+
+    def __init__(self, trainer: Trainer, train: ResidentEpoch, val: ResidentEpoch | None):
+        model = trainer.model
+        self.train_source, self.val_source = train, val
+        self.train_arrays = self._placed(train.arrays, trainer.gpus)
+        self.val_arrays = None if val is None else self._placed(val.arrays, trainer.gpus)
+        self.train_epoch = self._compiled(_training_step(model, trainer.gradient_clip_val), train.transform)
+        self.val_epoch = None if val is None else self._compiled(_validation_step(model), val.transform)
+
+    @staticmethod
+    def _placed(arrays: tuple, gpus: list) -> tuple:
+        """The arrays on the trainer's GPU (where ``prepare_batch`` would move each batch), else where they are."""
+        return tuple(jax.device_put(a, gpus[0]) for a in arrays) if gpus else tuple(arrays)
+
+    @staticmethod
+    def _compiled(step, transform):
+        return jax.jit(lambda carry, arrays, full, rest: _scan_batches(step, carry, arrays, transform, full, rest))
+
+    def train(self, trainer: Trainer) -> bool:
+        """One compiled training epoch; False (after the fallback warning) if it cannot be compiled."""
+        rng = numpy_rng()
+        drawn_from = rng.bit_generator.state
+        full, rest = self.train_source.rows()
+        if not full.size and not rest.size:
+            return True
+        trainer.model.training = True
+        try:
+            state, losses = self.train_epoch(trainer.state, self.train_arrays, _int32(full), _int32(rest))
+            losses = np.asarray(losses)
+        except Exception as error:  # any failure to compile: the default loop trains, or raises
+            rng.bit_generator.state = drawn_from  # the default loop draws the same order again
+            trainer._compile_failed("JAX could not compile the training epoch", error)
+            return False
+        # plotted before the state moves on: a divergence leaves the state of the epoch's start, whose
+        # parameters the guard's diagnosis reads (``_parameter_arrays``)
+        batch_at = self._batch_at(self.train_arrays, self.train_source.transform, full, rest)
+        trainer._plot_compiled(True, {"loss": losses}, batch_at)
+        trainer.state = state
+        bar = trainer.__dict__.get("_d2lx_bar")
+        if bar is not None:
+            bar.update(len(losses))
+        return True
+
+    def validate(self, trainer: Trainer) -> bool:
+        """One compiled validation pass; False (after the fallback warning) if it cannot be compiled."""
+        full, rest = self.val_source.rows()
+        if not full.size and not rest.size:
+            return True
+        trainer.model.training = False
+        try:
+            _, metrics = self.val_epoch(trainer.state, self.val_arrays, _int32(full), _int32(rest))
+            metrics = jax.device_get(metrics)
+        except Exception as error:  # any failure to compile: the default loop validates, or raises
+            trainer._compile_failed("JAX could not compile the validation epoch", error)
+            return False
+        values = {"loss": metrics[0], "acc": metrics[1]} if isinstance(metrics, tuple) else {"loss": metrics}
+        batch_at = self._batch_at(self.val_arrays, self.val_source.transform, full, rest)
+        trainer._plot_compiled(False, values, batch_at)
+        return True
+
+    @staticmethod
+    def _batch_at(arrays: tuple, transform, full: np.ndarray, rest: np.ndarray):
+        """``batch_at(i)``: the epoch's batch ``i``, gathered again, for the divergence guard's diagnosis."""
+
+        def batch_at(i: int):
+            rows = full[i] if i < len(full) else rest
+            batch = tuple(jax_data._take(a, rows) for a in arrays)
+            return batch if transform is None else tuple(transform(batch))
+
+        return batch_at
+
+
+def _int32(rows: np.ndarray) -> np.ndarray:
+    return rows.astype(np.int32)  # JAX's default integer type (the loader's int64 index becomes it too)

@@ -1,4 +1,8 @@
-"""``Trainer`` for MXNet: one epoch under ``autograd.record()``, contexts, clipping."""
+"""``Trainer`` for MXNet: one epoch under ``autograd.record()``, contexts, clipping.
+
+MXNet has no compiled path: ``Trainer(jit_compile=True)`` warns and trains on the
+default loop (see ``Trainer._compile_plan``).
+"""
 
 from __future__ import annotations
 
@@ -44,6 +48,12 @@ class Trainer(TrainerBase):
             self._inspect_batch(batch, train=False)
             self.model.validation_step(self.prepare_batch(batch))
             self.val_batch_idx += 1
+
+    def _compile_plan(self) -> str:
+        # Measured on a 2-core CPU: hybridize(static_alloc=True, static_shape=True) of the concise softmax
+        # regression's Dense layer gained within the noise, LeNet's Sequential (not a HybridBlock) nothing,
+        # and the scratch models (bare arrays) cannot be hybridized.
+        return "MXNet has no compiled path (Gluon's hybridize gives the book's models no clear gain)"
 
     def _parameter_arrays(self) -> list:
         params = self.model.parameters()

@@ -8,16 +8,21 @@ is a Keras one or d2lx's ``SGD``. A cell that replaces ``training_step``,
 whose code TensorFlow cannot trace. The first batch of each ``fit`` always runs
 eagerly: it builds lazily created layers and the optimizer's state.
 ``tf.config.run_functions_eagerly(True)`` runs everything eagerly, for debugging.
+
+``Trainer(jit_compile=True)`` compiles that step with XLA (``tf.function(...,
+jit_compile=True)``) and the validation step too (``validation_step`` without
+its plots; the first validation batch of each fit runs eagerly); a step XLA
+cannot compile falls back to the default loop, with a warning.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from d2lx.module import ModuleBase
+from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.tensorflow import devices
 from d2lx.tensorflow.optim import SGD
-from d2lx.trainer import TrainerBase
+from d2lx.trainer import TrainerBase, own_methods
 
 
 class Trainer(TrainerBase):
@@ -32,6 +37,7 @@ class Trainer(TrainerBase):
         return batch
 
     def fit_epoch(self):
+        plan = self._epoch_plan()  # XLA for the training step (``_compiled_step``) and validation
         self.model.training = True
         for batch in self.train_dataloader:
             self._inspect_batch(batch, train=True)
@@ -47,7 +53,9 @@ class Trainer(TrainerBase):
         self.model.training = False
         for batch in self.val_dataloader:
             self._inspect_batch(batch, train=False)
-            self.model.validation_step(self.prepare_batch(batch))
+            batch = self.prepare_batch(batch)
+            if plan is None or not plan.validate(self, batch):
+                self.model.validation_step(batch)
             self.val_batch_idx += 1
 
     def _gradient_step(self, batch, training_step):
@@ -81,21 +89,27 @@ class Trainer(TrainerBase):
 
     def _compiled_step(self, batch):
         """The loss of one compiled step on ``batch``, or None when this batch is to run eagerly."""
+        xla = self.__dict__.get("_jit_plan") is not None
         state = self.__dict__.get("_compiled")
         if state is None or state[0] is not self.model or state[1] is not self.optim:  # a new fit
-            self._compiled = (self.model, self.optim, self._compile_step() if self._can_compile() else None)
+            self._compiled = (self.model, self.optim, self._compile_step(xla) if self._can_compile() else None)
             return None
         step = state[2]
         if step is None:
             return None
         try:
             return step(*batch)
-        except Exception:  # TensorFlow could not run the model's code as a graph: eagerly from now on
-            self._compiled = (self.model, self.optim, None)
-            return None
+        except Exception as error:  # TensorFlow could not run the model's code as a graph: eagerly from now on
+            if not xla:
+                self._compiled = (self.model, self.optim, None)
+                return None
+            self._compile_failed("XLA could not compile the training step", error)  # the default tf.function next
+            self._compiled = (self.model, self.optim, self._compile_step(False))
+            return self._compiled_step(batch)
 
-    def _compile_step(self):
-        """``tf.function`` of one step of ``self.model`` with ``self.optim``: ``training_step`` without the plot."""
+    def _compile_step(self, xla: bool = False):
+        """``tf.function`` of one step of ``self.model`` with ``self.optim``: ``training_step`` without the plot;
+        compiled by XLA when ``xla``."""
         model = self.model
 
         def unplotted_loss(batch):
@@ -104,12 +118,69 @@ class Trainer(TrainerBase):
         def train_step(*batch):
             return self._gradient_step(batch, unplotted_loss)
 
-        step = tf.function(train_step)
-        # Each fit brings a new model and optimizer, so each fit traces anew: TensorFlow's warning
-        # about a function "created repeatedly in a loop" would be a false alarm.
-        step._omit_frequent_tracing_warning = True
-        return step
+        return _function(train_step, xla)
+
+    # --- the compiled path (``jit_compile``) -------------------------------------------------
+    def _compiled_path_needs(self) -> list:
+        needs = [
+            (self.model, "training_step", (ModuleBase.training_step,)),
+        ]
+        if self.val_dataloader is not None and self.num_val_batches:
+            needs.append((self.model, "validation_step", (ModuleBase.validation_step, ClassifierBase.validation_step)))
+        if self.gradient_clip_val > 0:
+            needs.append((self, "clip_gradients", _OWN_TRAINER["clip_gradients"]))
+        return needs
+
+    def _compile_plan(self):
+        if not self._can_compile():
+            return f"the optimizer ({type(self.optim).__name__}) is neither a Keras optimizer nor d2lx's SGD"
+        return CompiledValidation(self.model)
 
 
+# d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)
+_OWN_TRAINER = own_methods(Trainer, "clip_gradients")
 _CLIP_GRADIENTS = Trainer.clip_gradients
 _SGD_APPLY_GRADIENTS = SGD.apply_gradients
+
+
+def _function(python_function, xla: bool):
+    """``tf.function(python_function)``, compiled by XLA when ``xla``."""
+    function = tf.function(python_function, jit_compile=True) if xla else tf.function(python_function)
+    # Each fit brings a new model and optimizer, so each fit traces anew: TensorFlow's warning
+    # about a function "created repeatedly in a loop" would be a false alarm.
+    function._omit_frequent_tracing_warning = True
+    return function
+
+
+class CompiledValidation:
+    """``Trainer(jit_compile=True)``'s validation on TensorFlow, for one fit: what d2lx's ``validation_step``
+    plots (the loss, and the accuracy for a classifier), computed by one XLA-compiled function per batch
+    and plotted in Python after it. The fit's first validation batch runs ``validation_step`` eagerly
+    (it builds the layers of a fit that trained no batch). The training step is ``Trainer._compiled_step``'s,
+    compiled by XLA while this plan is the trainer's."""
+
+    def __init__(self, model):
+        classifier = type(model).validation_step is ClassifierBase.validation_step
+
+        def metrics(*batch):
+            Y_hat = model(*batch[:-1])
+            loss = model.loss(Y_hat, batch[-1])
+            return (loss, model.accuracy(Y_hat, batch[-1])) if classifier else (loss,)
+
+        self.keys = ("loss", "acc") if classifier else ("loss",)
+        self.metrics = _function(metrics, xla=True)
+        self.batches = 0
+
+    def validate(self, trainer: Trainer, batch) -> bool:
+        """Plot one validation batch's metrics, computed compiled; False when ``validation_step`` is to run."""
+        self.batches += 1
+        if self.batches == 1 or trainer.__dict__.get("_jit_plan") is not self:  # first, or given up
+            return False
+        try:
+            values = self.metrics(*batch)
+        except Exception as error:  # any failure to compile: the default loop validates, or raises
+            trainer._compile_failed("XLA could not compile the validation step", error)
+            return False
+        for key, value in zip(self.keys, values):
+            trainer.model.plot(key, value, train=False)
+        return True

@@ -1,11 +1,22 @@
-"""``Trainer`` for PyTorch: one epoch of ``backward()`` and ``optim.step()``, devices, clipping."""
+"""``Trainer`` for PyTorch: one epoch of ``backward()`` and ``optim.step()``, devices, clipping.
+
+``Trainer(jit_compile=True)`` computes each training batch's loss (the model's
+forward and ``loss``) through ``torch.compile`` (``CompiledStep``), with CUDA
+graphs (``mode="reduce-overhead"``) on a CUDA GPU: its backward pass is compiled
+with it. The optimizer's step, validation, and the first training batch of each
+fit (which gives lazily shaped layers their shapes) run as in the default loop.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import torch
 
+from d2lx.module import ModuleBase
 from d2lx.torch import devices
-from d2lx.trainer import TrainerBase
+from d2lx.trainer import TrainerBase, own_methods
 
 
 class Trainer(TrainerBase):
@@ -30,16 +41,13 @@ class Trainer(TrainerBase):
             model.to(self.gpus[0])
 
     def fit_epoch(self):
+        plan = self._epoch_plan()
         self.model.train()
         for batch in self.train_dataloader:
             self._inspect_batch(batch, train=True)
-            loss = self.model.training_step(self.prepare_batch(batch))
-            self.optim.zero_grad()
-            with torch.no_grad():
-                loss.backward()
-                if self.gradient_clip_val > 0:
-                    self.clip_gradients(self.gradient_clip_val, self.model)
-                self.optim.step()
+            batch = self.prepare_batch(batch)
+            if plan is None or not plan.step(self, batch):
+                self._update(self.model.training_step(batch))
             self.train_batch_idx += 1
         if self.val_dataloader is None:
             return
@@ -50,6 +58,15 @@ class Trainer(TrainerBase):
                 self.model.validation_step(self.prepare_batch(batch))
             self.val_batch_idx += 1
 
+    def _update(self, loss) -> None:
+        """One update of the parameters from ``loss``, the batch's (``training_step`` plotted it)."""
+        self.optim.zero_grad()
+        with torch.no_grad():
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                self.clip_gradients(self.gradient_clip_val, self.model)
+            self.optim.step()
+
     def _parameter_arrays(self) -> list:
         return list(self.model.parameters())
 
@@ -57,3 +74,73 @@ class Trainer(TrainerBase):
         """Rescale all gradients together so that their joint norm is at most ``grad_clip_val``."""
         params = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
         torch.nn.utils.clip_grad_norm_(params, grad_clip_val)
+
+    # --- the compiled path (``jit_compile``) -------------------------------------------------
+    def _compiled_path_needs(self) -> list:
+        needs = [
+            (self.model, "training_step", (ModuleBase.training_step,)),
+        ]
+        if self.gradient_clip_val > 0:
+            needs.append((self, "clip_gradients", _OWN_TRAINER["clip_gradients"]))
+        return needs
+
+    def _compile_plan(self):
+        device = self.gpus[0] if self.gpus else torch.device("cpu")
+        if device.type == "cpu" and not _cpp_compiler():
+            return (
+                "torch.compile on the CPU needs a C++ compiler for its inductor backend (g++, clang++ or "
+                "$CXX), and none was found"
+            )
+        try:
+            return CompiledStep(device)
+        except RuntimeError as error:  # torch.compile refuses this Python or platform
+            return f"torch.compile is not available here ({error})"
+
+
+# d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)
+_OWN_TRAINER = own_methods(Trainer, "clip_gradients")
+
+
+def _cpp_compiler() -> str | None:
+    """A C++ compiler on the PATH (what inductor compiles its CPU kernels with), or None."""
+    for name in (os.environ.get("CXX"), "g++", "c++", "clang++"):
+        found = name and shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _loss(model, *batch) -> torch.Tensor:
+    """The loss ``training_step`` computes on ``batch``, without the plot: what ``torch.compile`` compiles."""
+    return model.loss(model(*batch[:-1]), batch[-1])
+
+
+class CompiledStep:
+    """``Trainer(jit_compile=True)``'s training step on PyTorch, for one fit: the batch's loss through
+    ``torch.compile`` (``_loss``: forward and loss, and so the backward pass), with CUDA graphs
+    (``mode="reduce-overhead"``) on a CUDA device, inductor's default elsewhere; then the plot and the
+    update of the default loop (``Trainer._update``). The optimizer's step stays outside: torch.compile
+    would guard on the optimizer object and compile it again for every fit, and it is a few fused
+    kernels already. The fit's first batch runs the default step: it gives lazily shaped layers
+    (``LazyLinear``) their parameters before anything is traced."""
+
+    def __init__(self, device: torch.device):
+        self.mode = "reduce-overhead" if device.type == "cuda" else None
+        self.loss = torch.compile(_loss, mode=self.mode)
+        self.batches = 0
+        self.failed = False
+
+    def step(self, trainer: Trainer, batch) -> bool:
+        """One step on ``batch`` with the compiled loss; False when the default step is to run it instead."""
+        self.batches += 1
+        if self.batches == 1 or self.failed:
+            return False
+        try:
+            loss = self.loss(trainer.model, *batch)
+        except Exception as error:  # any failure to compile: the default loop trains, or raises
+            self.failed = True
+            trainer._compile_failed("torch.compile failed", error)
+            return False
+        trainer.model.plot("loss", loss, train=True)
+        trainer._update(loss)
+        return True
