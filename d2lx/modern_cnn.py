@@ -35,6 +35,16 @@ REGNETX32_STEM = 32
 REGNETX32_ARCH = ((4, 32, 16, 1), (6, 80, 16, 1))
 
 
+def residual_stage(num_residuals: int, first_block: bool = False) -> list[dict]:
+    """The keyword arguments of each ``Residual`` of one ResNet stage (``ResNet.block``), after the
+    block's ``num_channels``: the first block halves the height and width and passes its shortcut
+    through a 1x1 convolution, except in the first stage (``first_block``), which follows the stem's
+    pooling and keeps the stem's 64 channels; the rest keep the shape."""
+    checks.positive_int("num_residuals", num_residuals)
+    halving = {"use_1x1conv": True, "strides": 2}
+    return [dict(halving) if i == 0 and not first_block else {} for i in range(num_residuals)]
+
+
 def densenet_stages(num_channels: int, growth_rate: int, arch) -> list[tuple[int, int | None]]:
     """``(convs of the dense block, channels of the transition after it, or None)`` per stage.
 

@@ -9,6 +9,7 @@ import pytest
 from adapters import adapter
 from helpers import backend_name, layer_summary_shapes, layout
 
+from d2lx.modern_cnn import residual_stage
 from d2lx.plotting import to_numpy
 
 # The book's cells for the models, as (constructor keyword arguments, channels-first input shape).
@@ -204,3 +205,10 @@ def test_resnext_groups_that_do_not_divide_the_channels(backend):
     assert str(info.value) == (
         "ResNeXtBlock: groups=5 must divide the 32 bottleneck channels (num_channels=32 times bot_mul=1)"
     )
+
+
+def test_a_resnet_stage_halves_once_except_after_the_stem():
+    assert residual_stage(3) == [{"use_1x1conv": True, "strides": 2}, {}, {}]
+    assert residual_stage(2, first_block=True) == [{}, {}]
+    with pytest.raises(ValueError, match=r"^num_residuals must be a positive int, got 0$"):
+        residual_stage(0)

@@ -485,13 +485,8 @@ class ResNet(Classifier):
     def block(self, num_residuals: int, num_channels: int, first_block: bool = False):
         """``num_residuals`` ``Residual``s; the first halves the resolution with a 1x1 convolution, except in
         the ``first_block`` (which follows ``b1``'s pooling)."""
-        blocks = []
-        for i in range(checks.positive_int("num_residuals", num_residuals)):
-            if i == 0 and not first_block:
-                blocks.append(Residual(num_channels, use_1x1conv=True, strides=(2, 2), training=self.training))
-            else:
-                blocks.append(Residual(num_channels, training=self.training))
-        return nn.Sequential(blocks)
+        stage = core.residual_stage(num_residuals, first_block)
+        return nn.Sequential([Residual(num_channels, **kw, training=self.training) for kw in stage])
 
     @nn.nowrap
     def head(self):

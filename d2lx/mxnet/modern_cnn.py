@@ -353,11 +353,8 @@ class ResNet(Classifier):
         """``num_residuals`` residual blocks; the first halves the size and changes the channels, except in
         the first module (``first_block``), which follows a max-pool already."""
         blk = nn.Sequential()
-        for i in range(num_residuals):
-            if i == 0 and not first_block:
-                blk.add(Residual(num_channels, use_1x1conv=True, strides=2))
-            else:
-                blk.add(Residual(num_channels))
+        for kw in shared.residual_stage(num_residuals, first_block):
+            blk.add(Residual(num_channels, **kw))
         return blk
 
 

@@ -372,11 +372,8 @@ class ResNet(Classifier):
 
     def block(self, num_residuals, num_channels, first_block=False):
         blk = Sequential()
-        for i in range(checks.positive_int("num_residuals", num_residuals)):
-            if i == 0 and not first_block:
-                blk.add(Residual(num_channels, use_1x1conv=True, strides=2))
-            else:
-                blk.add(Residual(num_channels))
+        for kw in arch_data.residual_stage(num_residuals, first_block):
+            blk.add(Residual(num_channels, **kw))
         return blk
 
 

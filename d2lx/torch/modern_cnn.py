@@ -357,10 +357,7 @@ class ResNet(Classifier):
     def block(self, num_residuals, num_channels, first_block=False):
         """``num_residuals`` residual blocks of ``num_channels``; the first halves the resolution (with a
         1x1 convolution on its shortcut) unless ``first_block`` (the stem has just pooled)."""
-        checks.positive_int("num_residuals", num_residuals)
-        halve = not first_block
-        first = Residual(num_channels, use_1x1conv=halve, strides=2 if halve else 1)
-        return nn.Sequential(first, *(Residual(num_channels) for _ in range(num_residuals - 1)))
+        return nn.Sequential(*(Residual(num_channels, **kw) for kw in spec.residual_stage(num_residuals, first_block)))
 
 
 class ResNet18(ResNet):
