@@ -1,7 +1,8 @@
 """Time the book's workloads with d2lx, with d2l 1.0.3 and with a hand-written loop, on one backend.
 
-    python bench/bench.py --backend torch [--workload linreg softmax loader loader224 lenet] [--repeat 5]
-                          [--d2l-path DIR] [--tiny] [--out FILE.json]
+    python bench/bench.py --backend torch [--workload linreg softmax loader loader224 lenet resnet18]
+                          [--repeat 5] [--num-gpus N] [--epochs E] [--batches N] [--d2l-path DIR]
+                          [--tiny] [--out FILE.json]
 
 Workloads (the book's settings):
 
@@ -13,14 +14,24 @@ Workloads (the book's settings):
 * ``loader224`` (only when named): ``FashionMNIST(batch_size=128, resize=(224, 224))``, chapter 8's data cell;
 * ``lenet`` (only when named): the 1.0 edition's LeNet cell (section 7.6), ``LeNet(lr=0.1)`` on
   Fashion-MNIST at batch 128, ``Trainer(max_epochs=10, num_gpus=--num-gpus)``; on torch after the
-  book's ``apply_init(..., init_cnn)``.
+  book's ``apply_init(..., init_cnn)``;
+* ``resnet18`` (only when named): section 8.6's training cell, ``ResNet18(lr=0.01)`` on
+  ``FashionMNIST(batch_size=128, resize=(96, 96))``, ``Trainer(max_epochs=--epochs (2),
+  num_gpus=--num-gpus)``, on torch after ``apply_init(..., init_cnn)``; each epoch on a budget of
+  ``--batches`` training batches (20 by default on a CPU, where a batch takes seconds; 0, the default
+  with ``--num-gpus``, for whole epochs) and as many validation batches, at most 5. d2lx takes the
+  budget as ``Trainer(limit_train_batches=..., limit_val_batches=...)``; d2l 1.0.3's ``Trainer`` has
+  none, so its data module's loaders are cut to that many batches, and as d2l exports ``Residual`` but
+  not ``ResNet18``, the model is built here from ``d2l.Residual`` and ``d2l.Classifier`` as the book's
+  cells build it.
 
 Each run is a fresh interpreter (a child process of this script), so that every run pays its own
 import, and its peak memory is its own. The libraries take turns run by run (d2lx, d2l, hand,
 then hand, d2l, d2lx, ...), so a burst of load from elsewhere hits them alike; each number is the
 median of ``--repeat`` runs (a run's epoch time is the median of its epochs). The same cells run on
 d2lx and on d2l: only the import differs. "hand" is the lower bound: the loop of
-``handwritten.py``, with the arrays resident and the step compiled, no board and no checks.
+``handwritten.py``, with the arrays resident and the step compiled, no board and no checks (for
+the CNNs: d2lx's network, the images resized once up front, timed as the set-up).
 
 d2l is looked for with ``--d2l-path`` (a folder filled by ``bench/install-d2l.sh``) in front of the
 environment's own packages; where it cannot be imported, or cannot run a workload, the exact error
@@ -35,7 +46,9 @@ so the user's own folders are never written.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -62,24 +75,32 @@ def _backend_names() -> tuple[str, ...]:
 
 
 BACKENDS = _backend_names()
-WORKLOADS = ("linreg", "softmax", "loader", "loader224", "lenet")
-# loader224 and lenet take minutes per run on a CPU: they run when asked for by name
+WORKLOADS = ("linreg", "softmax", "loader", "loader224", "lenet", "resnet18")
+# loader224, lenet and resnet18 take minutes per run on a CPU: they run when asked for by name
 DEFAULT_WORKLOADS = ("linreg", "softmax", "loader")
 LIBS = ("d2lx", "d2l", "hand")
 LIB_NAMES = {"d2l": "d2l 1.0.3", "d2lx": "d2lx", "hand": "hand-written"}
 TRUE_W, TRUE_B = [2.0, -3.4], 4.2
 # the book's settings, and the tiny ones of the smoke test
+# (ResNet-18: the book trains 10 epochs; two are the first, with any compilation, and one steady one)
 SETTINGS = {
-    "book": {"linreg_epochs": 3, "softmax_epochs": 10, "lenet_epochs": 10},
-    "tiny": {"linreg_epochs": 1, "softmax_epochs": 1, "lenet_epochs": 1},
+    "book": {"linreg_epochs": 3, "softmax_epochs": 10, "lenet_epochs": 10, "resnet18_epochs": 2},
+    "tiny": {"linreg_epochs": 1, "softmax_epochs": 1, "lenet_epochs": 1, "resnet18_epochs": 1},
 }
 LINREG = {"num_train": 1000, "num_val": 1000, "batch_size": 32, "lr": 0.03}
 SOFTMAX = {"batch_size": 256, "lr": 0.1}
 LENET = {"batch_size": 128, "lr": 0.1}  # section 7.6 of the 1.0 edition
+RESNET18 = {"batch_size": 128, "lr": 0.01, "size": 96}  # section 8.6 of the 1.0 edition
+RESNET18_ARCH = ((2, 64), (2, 128), (2, 256), (2, 512))  # (residual blocks, channels) per stage
+CPU_BATCHES = 20  # --batches on a CPU, where one ResNet-18 batch at 96x96 takes seconds
+MAX_VAL_BATCHES = 5  # validation batches per epoch under a --batches budget
+TINY_BATCHES = 2  # the smoke test's budget, when resnet18 is named with --tiny
 LOADER224_BATCH = 128  # sections 8.1-8.3 of the 1.0 edition: FashionMNIST(batch_size=128, resize=(224, 224))
 TARGETS = {  # (workload, measure): the least d2l/d2lx ratio, the most d2lx/hand ratio
     ("softmax", "epoch_s"): (10.0, 1.5),
     ("linreg", "fit_s"): (3.0, None),
+    ("lenet", "epoch_s"): (None, 1.3),  # issue 21
+    ("resnet18", "later_epoch_s"): (None, 1.3),
 }
 FASHION_FILES = (
     "train-images-idx3-ubyte",
@@ -169,14 +190,17 @@ def _import(lib: str, backend: str):
     return importlib.import_module("mxnet" if backend == "mxnet" else backend)
 
 
-def _timed_epochs(trainer) -> list[float]:
-    """Make ``trainer.fit_epoch`` record its seconds (an instance attribute: the class is untouched)."""
+def _timed_epochs(trainer, settle=None) -> list[float]:
+    """Make ``trainer.fit_epoch`` record its seconds (an instance attribute: the class is untouched);
+    ``settle()``, when given, waits for the device's queued work before the clock is read."""
     seconds: list[float] = []
     fit_epoch = trainer.fit_epoch
 
     def timed():
         start = time.perf_counter()
         fit_epoch()
+        if settle is not None:
+            settle()
         seconds.append(time.perf_counter() - start)
 
     trainer.fit_epoch = timed
@@ -239,7 +263,7 @@ def _softmax(d2l, lib: str, backend: str, settings: dict) -> dict:
     data = d2l.FashionMNIST(batch_size=SOFTMAX["batch_size"])
     setup_s = time.perf_counter() - start
     model = d2l.SoftmaxRegression(num_outputs=10, lr=SOFTMAX["lr"])
-    trainer = d2l.Trainer(max_epochs=epochs)
+    trainer = d2l.Trainer(max_epochs=epochs, num_gpus=_num_gpus(), **_jit_compile(lib))
     seconds = _timed_epochs(trainer)
     start = time.perf_counter()
     trainer.fit(model, data)
@@ -266,7 +290,7 @@ def _loader(d2l, lib: str, backend: str, settings: dict, resize=None, batch_size
     else:
         data = d2l.FashionMNIST(batch_size=batch_size, resize=resize)
     setup_s = time.perf_counter() - start
-    num_gpus = int(os.environ.get("BENCH_NUM_GPUS", "0"))
+    num_gpus = _num_gpus()
     if num_gpus:  # the batches as a GPU Trainer's loop gets them: on the device (the same calls in d2l)
         trainer = d2l.Trainer(max_epochs=1, num_gpus=num_gpus)
         start = time.perf_counter()
@@ -285,33 +309,269 @@ def _loader(d2l, lib: str, backend: str, settings: dict, resize=None, batch_size
     return {"setup_s": setup_s, "pass_s": time.perf_counter() - start, "batches": batches}
 
 
-def _lenet(d2l, lib: str, backend: str, settings: dict) -> dict:
-    """The book's LeNet cell: ``Trainer(max_epochs=10, num_gpus=...)`` on Fashion-MNIST at batch 128."""
-    num_gpus = int(os.environ.get("BENCH_NUM_GPUS", "0"))
+def _num_gpus() -> int:
+    return int(os.environ.get("BENCH_NUM_GPUS", "0"))
+
+
+def _jit_compile(lib: str) -> dict:
+    """``{"jit_compile": True}`` for d2lx's ``Trainer`` when ``BENCH_JIT_COMPILE=1`` (d2l's has no such argument)."""
+    return {"jit_compile": True} if lib == "d2lx" and os.environ.get("BENCH_JIT_COMPILE") == "1" else {}
+
+
+def _settle(backend: str, trainer=None) -> None:
+    """Wait for the work queued on the device: CUDA, JAX and MXNet return before it is done, and an
+    epoch's seconds must count it (both libraries read a loss every batch, which waits already; this
+    is the guarantee)."""
+    if backend == "torch":
+        torch = sys.modules["torch"]
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+    elif backend == "mxnet":
+        sys.modules["mxnet"].npx.waitall()
+    elif backend == "jax" and getattr(trainer, "state", None) is not None:
+        sys.modules["jax"].block_until_ready(trainer.state)
+
+
+class _FirstBatches:
+    """The first ``count`` batches of a loader, for d2l 1.0.3's ``Trainer``, which has no budget."""
+
+    def __init__(self, loader, count: int):
+        self.loader, self.count = loader, count
+
+    def __iter__(self):
+        return itertools.islice(iter(self.loader), self.count)
+
+    def __len__(self) -> int:
+        return min(self.count, len(self.loader))
+
+
+def _cut_loaders(data, limits: tuple[int | None, int | None]) -> None:
+    """Make ``data.train_dataloader()`` and ``data.val_dataloader()`` serve only their first batches
+    (instance attributes over the book's methods: the class is untouched)."""
+    for name, count in zip(("train_dataloader", "val_dataloader"), limits):
+        if count is not None:
+            make = getattr(data, name)
+            setattr(data, name, lambda make=make, count=count: _FirstBatches(make(), count))
+
+
+def _board_last(model, label: str) -> float | None:
+    points = getattr(getattr(model, "board", None), "data", {}).get(label) or []
+    return float(_numpy(points[-1].y)) if points else None
+
+
+def _book_cnn(d2l, lib: str, backend: str, epochs: int, new_model, data_kwargs: dict, limits=(None, None)) -> dict:
+    """A chapter 7/8 training cell: ``FashionMNIST(**data_kwargs)``, ``new_model()`` (on TensorFlow under
+    ``d2l.try_gpu()``, on torch then ``apply_init`` with the book's ``init_cnn``), ``Trainer(max_epochs,
+    num_gpus)`` and ``fit``, with ``limits`` on the training and validation batches of each epoch."""
     start = time.perf_counter()
-    data = d2l.FashionMNIST(batch_size=LENET["batch_size"])
+    data = d2l.FashionMNIST(**data_kwargs)
     setup_s = time.perf_counter() - start
-    trainer = d2l.Trainer(max_epochs=settings["lenet_epochs"], num_gpus=num_gpus)
+    if lib == "d2l":
+        _cut_loaders(data, limits)
+        budget = {}
+    else:
+        budget = {"limit_train_batches": limits[0], "limit_val_batches": limits[1], **_jit_compile(lib)}
+    trainer = d2l.Trainer(max_epochs=epochs, num_gpus=_num_gpus(), **budget)
     if backend == "tensorflow":  # the book builds the model under the device scope
         with d2l.try_gpu():
-            model = d2l.LeNet(lr=LENET["lr"])
+            model = new_model()
     else:
-        model = d2l.LeNet(lr=LENET["lr"])
+        model = new_model()
     if backend == "torch":  # the book's cell: Xavier once the lazy layers know their shapes
         model.apply_init([next(iter(data.get_dataloader(True)))[0]], d2l.init_cnn)
-    seconds = _timed_epochs(trainer)
+    seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
     start = time.perf_counter()
     trainer.fit(model, data)
+    _settle(backend, trainer)
     fit_s = time.perf_counter() - start
-    val_acc = [float(_numpy(point.y)) for point in model.board.data["val_acc"]]
+    val_acc = [float(_numpy(point.y)) for point in getattr(model.board, "data", {}).get("val_acc", [])]
     return {
         "setup_s": setup_s,
         "fit_s": fit_s,
-        "epoch_s": seconds,
-        "val_acc": val_acc[-1],
+        **_first_and_later(seconds),
+        "train_loss": _board_last(model, "train_loss"),
+        "val_acc": val_acc[-1] if val_acc else None,
         "val_acc_per_epoch": val_acc,
+        "train_batches": trainer.num_train_batches,
+        "val_batches": trainer.num_val_batches,
         "devices": [str(g) for g in getattr(trainer, "gpus", [])] or ["cpu"],
     }
+
+
+def _first_and_later(seconds: list[float]) -> dict:
+    """Each epoch's seconds, and apart the first (any compilation) and the median of the others."""
+    result = {"epoch_s": seconds, "first_epoch_s": seconds[0] if seconds else None}
+    if len(seconds) > 1:
+        result["later_epoch_s"] = seconds[1:]
+    return result
+
+
+def _hand_cnn(backend: str, model: str, config: dict, epochs: int, limits=(None, None)) -> dict:
+    """``handwritten.run_cnn`` on the arrays of Fashion-MNIST (``(N, 28, 28)`` in [0, 1])."""
+    import handwritten
+
+    result = handwritten.run_cnn(
+        backend,
+        model,
+        _fashion_arrays(flat=False),
+        epochs,
+        config["batch_size"],
+        config["lr"],
+        size=config.get("size"),
+        limits=limits,
+        num_gpus=_num_gpus(),
+    )
+    return {**result, **_first_and_later(result["epoch_s"])}
+
+
+def _lenet(d2l, lib: str, backend: str, settings: dict) -> dict:
+    """The book's LeNet cell: ``Trainer(max_epochs=10, num_gpus=...)`` on Fashion-MNIST at batch 128."""
+    epochs = settings["lenet_epochs"]
+    if lib == "hand":
+        return _hand_cnn(backend, "LeNet", LENET, epochs)
+    new_model = functools.partial(d2l.LeNet, lr=LENET["lr"])
+    return _book_cnn(d2l, lib, backend, epochs, new_model, {"batch_size": LENET["batch_size"]})
+
+
+def _resnet18(d2l, lib: str, backend: str, settings: dict) -> dict:
+    """Section 8.6's ResNet-18 cell at 96x96, batch 128, lr 0.01, on ``settings["resnet18_batches"]``."""
+    epochs, limits = settings["resnet18_epochs"], settings["resnet18_batches"]
+    if lib == "hand":
+        return _hand_cnn(backend, "ResNet18", RESNET18, epochs, limits)
+    if lib == "d2lx":
+        new_model = functools.partial(d2l.ResNet18, lr=RESNET18["lr"])
+    else:
+        new_model = functools.partial(_d2l_resnet18, d2l, backend, RESNET18["lr"])
+    data_kwargs = {"batch_size": RESNET18["batch_size"], "resize": (RESNET18["size"], RESNET18["size"])}
+    return _book_cnn(d2l, lib, backend, epochs, new_model, data_kwargs, limits)
+
+
+# --- ResNet-18 for d2l 1.0.3, which exports Residual (section 8.6) but not the model ---------------
+def _residual_stage(residual, num_residuals: int, num_channels: int, first_stage: bool, stride=2, **kwargs) -> list:
+    """One stage's residual blocks, as the book builds them: the first block of every stage but the
+    first halves the resolution and changes the channels (a strided 1x1 convolution on its shortcut)."""
+    return [
+        residual(num_channels, use_1x1conv=True, strides=stride, **kwargs)
+        if i == 0 and not first_stage
+        else residual(num_channels, **kwargs)
+        for i in range(num_residuals)
+    ]
+
+
+def _d2l_resnet18(d2l, backend: str, lr: float):
+    """``ResNet18(lr)`` for d2l 1.0.3's ``backend``: a ``d2l.Classifier`` whose ``net`` is section 8.6's.
+
+    d2l's ``save_hyperparameters`` makes an attribute of every local variable of the calling
+    ``__init__``, free variables included (Keras refuses one called ``layers``), so ``__init__`` reads
+    only its arguments, its class and module-level names, as the book's class at top level does.
+    """
+    if backend == "jax":  # a Flax module: fields and setup, no save_hyperparameters
+        return _d2l_resnet18_jax(d2l, lr)
+
+    class ResNet18(d2l.Classifier):
+        _book, _backend = d2l, backend
+
+        def __init__(self, lr=0.1, num_classes=10):
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = D2L_RESNET18_NETS[self._backend](self._book, num_classes)
+
+    return ResNet18(lr=lr)
+
+
+def _d2l_resnet18_net_torch(d2l, num_classes: int):
+    from torch import nn
+
+    stem = nn.Sequential(
+        nn.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
+    stages = [
+        nn.Sequential(*_residual_stage(d2l.Residual, n, channels, i == 0))
+        for i, (n, channels) in enumerate(RESNET18_ARCH)
+    ]
+    head = nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.LazyLinear(num_classes))
+    net = nn.Sequential(stem, *stages, head)
+    net.apply(d2l.init_cnn)
+    return net
+
+
+def _d2l_resnet18_net_mxnet(d2l, num_classes: int):
+    from mxnet import init
+    from mxnet.gluon import nn
+
+    def sequential(*layers):
+        block = nn.Sequential()
+        block.add(*layers)
+        return block
+
+    stem = sequential(
+        nn.Conv2D(64, kernel_size=7, strides=2, padding=3),
+        nn.BatchNorm(),
+        nn.Activation("relu"),
+        nn.MaxPool2D(pool_size=3, strides=2, padding=1),
+    )
+    stages = [
+        sequential(*_residual_stage(d2l.Residual, n, channels, i == 0)) for i, (n, channels) in enumerate(RESNET18_ARCH)
+    ]
+    net = sequential(stem, *stages, nn.GlobalAvgPool2D(), nn.Dense(num_classes))
+    net.initialize(init.Xavier())
+    return net
+
+
+def _d2l_resnet18_net_tensorflow(d2l, num_classes: int):
+    import tensorflow as tf
+
+    layers, Sequential = tf.keras.layers, tf.keras.models.Sequential
+    stem = Sequential(
+        [
+            layers.Conv2D(64, kernel_size=7, strides=2, padding="same"),
+            layers.BatchNormalization(),
+            layers.Activation("relu"),
+            layers.MaxPool2D(pool_size=3, strides=2, padding="same"),
+        ]
+    )
+    stages = [
+        Sequential(_residual_stage(d2l.Residual, n, channels, i == 0)) for i, (n, channels) in enumerate(RESNET18_ARCH)
+    ]
+    head = Sequential([layers.GlobalAvgPool2D(), layers.Dense(units=num_classes)])
+    return Sequential([stem, *stages, head])
+
+
+def _d2l_resnet18_jax(d2l, lr: float):
+    from flax import linen as nn
+
+    class ResNet18(d2l.Classifier):
+        lr: float = 0.1
+        num_classes: int = 10
+        training: bool = True
+
+        def setup(self):
+            stem = nn.Sequential(
+                [
+                    nn.Conv(64, kernel_size=(7, 7), strides=(2, 2), padding="same"),
+                    nn.BatchNorm(not self.training),
+                    nn.relu,
+                    lambda x: nn.max_pool(x, window_shape=(3, 3), strides=(2, 2), padding="SAME"),
+                ]
+            )
+            stages = [
+                nn.Sequential(_residual_stage(d2l.Residual, n, channels, i == 0, (2, 2), training=self.training))
+                for i, (n, channels) in enumerate(RESNET18_ARCH)
+            ]
+            head = nn.Sequential([lambda x: x.mean(axis=(1, 2)), nn.Dense(self.num_classes)])  # global average pool
+            self.net = nn.Sequential([stem, *stages, head])
+
+    return ResNet18(lr=lr)
+
+
+D2L_RESNET18_NETS = {
+    "torch": _d2l_resnet18_net_torch,
+    "mxnet": _d2l_resnet18_net_mxnet,
+    "tensorflow": _d2l_resnet18_net_tensorflow,
+}
 
 
 def _loader224(d2l, lib: str, backend: str, settings: dict) -> dict:
@@ -326,7 +586,31 @@ WORKLOAD_FUNCTIONS = {
     "loader": _loader,
     "loader224": _loader224,
     "lenet": _lenet,
+    "resnet18": _resnet18,
 }
+
+
+def _settings(args) -> dict:
+    """The epochs of each workload (the book's, the smoke test's, or ``--epochs`` for the CNNs) and
+    ResNet-18's budget: ``(training, validation)`` batches per epoch, None for all of them."""
+    settings = dict(SETTINGS["tiny" if args.tiny else "book"])
+    if args.epochs and not args.tiny:
+        settings["lenet_epochs"] = settings["resnet18_epochs"] = args.epochs
+    batches = min(args.batches or TINY_BATCHES, TINY_BATCHES) if args.tiny else args.batches
+    settings["resnet18_batches"] = (batches, min(batches, MAX_VAL_BATCHES)) if batches else (None, None)
+    return settings
+
+
+def _gpu_names(backend: str) -> list[str]:
+    """The names of the GPUs the framework sees (for the results' header), where it says."""
+    if backend == "torch":
+        torch = sys.modules["torch"]
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    if backend == "jax":
+        return [d.device_kind for d in sys.modules["jax"].devices() if d.platform == "gpu"]
+    if backend == "tensorflow":
+        return [d.name for d in sys.modules["tensorflow"].config.list_physical_devices("GPU")]
+    return []
 
 
 def _framework_version(backend: str) -> str:
@@ -349,8 +633,10 @@ def child(args) -> int:
                 _gluon_accepts_staged_files(os.environ["BENCH_MXNET_DATA"])
         if args.workload != "import":
             where = "workload"
-            settings = SETTINGS["tiny" if args.tiny else "book"]
+            settings = _settings(args)
             result.update(WORKLOAD_FUNCTIONS[args.workload](d2l, args.child, args.backend, settings))
+            if args.num_gpus:
+                result["gpu_names"] = _gpu_names(args.backend)
     except Exception as err:  # reported, not hidden: "d2l does not run" with the exact error
         frame = traceback.extract_tb(err.__traceback__)[-1]
         result["error"] = f"{type(err).__name__}: {err}".strip()
@@ -468,6 +754,9 @@ def run_child(args, lib: str, workload: str, env: dict, workdir: Path) -> dict:
     ]
     if args.tiny:
         command.append("--tiny")
+    if args.epochs:
+        command += ["--epochs", str(args.epochs)]
+    command += ["--batches", str(args.batches), "--num-gpus", str(args.num_gpus)]
     load = os.getloadavg()[0]
     try:
         done = subprocess.run(
@@ -516,7 +805,7 @@ def measure(args) -> dict:
         for workload in args.workload:
             for r in range(args.repeat):
                 for lib in args.libs if r % 2 == 0 else args.libs[::-1]:
-                    if (lib, workload) in failed or lib == "hand" and workload in ("loader", "loader224", "lenet"):
+                    if (lib, workload) in failed or lib == "hand" and workload in ("loader", "loader224"):
                         continue
                     if (lib, "import") in failed:  # cannot import: the same error stands for every workload
                         runs.append(dict(failed[(lib, "import")], workload=workload))
@@ -567,12 +856,20 @@ def _meta(args, runs: list[dict]) -> dict:
         "d2lx_commit": _git_commit(),
         "python": platform.python_version(),
         "machine": f"{cpu}, {os.cpu_count()} cores, {int(memory) / 2**20:.0f} GiB, {platform.system()}",
-        "gpu": "none used (CPU only)",
+        "gpu": _gpu_line(args, runs),
+        "settings": _settings(args),
         "repeat": args.repeat,
         "threads": args.threads or "framework default",
         "tiny": args.tiny,
         "load_1min": {"min": min(loads), "median": statistics.median(loads), "max": max(loads)} if loads else None,
     }
+
+
+def _gpu_line(args, runs: list[dict]) -> str:
+    if not args.num_gpus:
+        return "none used (CPU only)"
+    names = sorted({name for run in runs for name in run.get("gpu_names", [])})
+    return f"--num-gpus {args.num_gpus}: " + (", ".join(names) or "none found (the runs trained on the CPU)")
 
 
 def _read(path: str) -> str:
@@ -600,6 +897,8 @@ def _git_commit() -> str | None:
 
 MEASURES = (
     "epoch_s",
+    "first_epoch_s",
+    "later_epoch_s",
     "fit_s",
     "pass_s",
     "import_s",
@@ -607,8 +906,12 @@ MEASURES = (
     "peak_rss_mib",
     "workers_peak_rss_mib",
     "val_acc",
+    "train_loss",
+    "train_batches",
+    "val_batches",
     "max_param_error",
 )
+TIMES = ("epoch_s", "first_epoch_s", "later_epoch_s", "fit_s", "pass_s", "import_s")  # the measures with ratios
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -621,9 +924,11 @@ def summarize(runs: list[dict]) -> dict:
             continue
         entry["runs"] += 1
         for key in MEASURES:
-            if key in run:
+            if run.get(key) not in (None, []):
                 value = statistics.median(run[key]) if isinstance(run[key], list) else run[key]
                 entry.setdefault(key, []).append(value)
+        if run.get("devices"):
+            entry["devices"] = run["devices"]
     for libs in summary.values():
         for entry in libs.values():
             for key in MEASURES:
@@ -631,7 +936,7 @@ def summarize(runs: list[dict]) -> dict:
                     entry[key] = statistics.median(entry[key])
     ratios = {}
     for workload, libs in summary.items():
-        for measure in ("epoch_s", "fit_s", "pass_s", "import_s"):
+        for measure in TIMES:
             d2lx = libs.get("d2lx", {}).get(measure)
             if not d2lx:
                 continue
@@ -647,7 +952,9 @@ def summarize(runs: list[dict]) -> dict:
 def _targets(summary: dict) -> list[str]:
     verdicts = []
     for (workload, measure), (least_vs_d2l, most_vs_hand) in TARGETS.items():
-        libs = summary.get(workload, {})
+        if workload not in summary:  # not run
+            continue
+        libs = summary[workload]
         ratios = summary["ratios"]
         if least_vs_d2l is not None:
             ratio = ratios.get(f"{workload}.{measure}.d2l/d2lx")
@@ -670,19 +977,26 @@ def _targets(summary: dict) -> list[str]:
     return verdicts
 
 
-ROWS = (  # (label, workload, measure, format)
-    ("linear regression fit, 3 epochs (s)", "linreg", "fit_s", "{:.3f}"),
+ROWS = (  # (label, workload, measure, format); {linreg} etc. in a label: that workload's epochs
+    ("linear regression fit, {linreg} (s)", "linreg", "fit_s", "{:.3f}"),
     ("linear regression epoch (s)", "linreg", "epoch_s", "{:.4f}"),
     ("softmax regression epoch (s)", "softmax", "epoch_s", "{:.3f}"),
-    ("softmax regression fit, 10 epochs (s)", "softmax", "fit_s", "{:.2f}"),
+    ("softmax regression fit, {softmax} (s)", "softmax", "fit_s", "{:.2f}"),
     ("softmax validation accuracy", "softmax", "val_acc", "{:.4f}"),
     ("Fashion-MNIST set-up (s)", "loader", "setup_s", "{:.2f}"),
     ("one pass of the training loader (s)", "loader", "pass_s", "{:.3f}"),
     ("one pass of the training loader at 224x224 (s)", "loader224", "pass_s", "{:.3f}"),
     ("import (s)", None, "import_s", "{:.2f}"),
     ("LeNet epoch (s)", "lenet", "epoch_s", "{:.3f}"),
-    ("LeNet fit, all epochs (s)", "lenet", "fit_s", "{:.2f}"),
+    ("LeNet fit, {lenet} (s)", "lenet", "fit_s", "{:.2f}"),
     ("LeNet validation accuracy", "lenet", "val_acc", "{:.4f}"),
+    ("ResNet18 data set-up (s)", "resnet18", "setup_s", "{:.2f}"),
+    ("ResNet18 first epoch, {budget} (s)", "resnet18", "first_epoch_s", "{:.2f}"),
+    ("ResNet18 later epochs, {budget} (s)", "resnet18", "later_epoch_s", "{:.2f}"),
+    ("ResNet18 fit, {resnet18} (s)", "resnet18", "fit_s", "{:.2f}"),
+    ("ResNet18 final training loss", "resnet18", "train_loss", "{:.4f}"),
+    ("ResNet18 validation accuracy", "resnet18", "val_acc", "{:.4f}"),
+    ("peak memory, ResNet18 run (MiB)", "resnet18", "peak_rss_mib", "{:.0f}"),
     ("peak memory, softmax run (MiB)", "softmax", "peak_rss_mib", "{:.0f}"),
     ("peak memory, loader run (MiB)", "loader", "peak_rss_mib", "{:.0f}"),
 )
@@ -691,7 +1005,7 @@ ROWS = (  # (label, workload, measure, format)
 def table(result: dict) -> str:
     meta, summary = result["meta"], result["summary"]
     libs = [lib for lib in ("d2l", "d2lx", "hand") if any(lib in w for k, w in summary.items() if k in WORKLOADS)]
-    epochs = SETTINGS["tiny" if meta["tiny"] else "book"]
+    names = _row_names(meta.get("settings") or SETTINGS["tiny" if meta["tiny"] else "book"])
     lines = [
         f"## {meta['backend']} {meta['framework_version'] or ''}: median of {meta['repeat']} runs"
         + (
@@ -704,9 +1018,7 @@ def table(result: dict) -> str:
         "|---" * (len(libs) + 3) + "|",
     ]
     for label, workload, measure, fmt in ROWS:
-        label = label.replace("3 epochs", _epochs(epochs["linreg_epochs"]))
-        label = label.replace("10 epochs", _epochs(epochs["softmax_epochs"]))
-        label = label.replace("all epochs", _epochs(epochs["lenet_epochs"]))
+        label = label.format(**names)
         if workload is None:  # import: the median over every run of that library
             values = {
                 lib: _median([summary[w][lib].get(measure) for w in summary if w in WORKLOADS and lib in summary[w]])
@@ -738,7 +1050,7 @@ def table(result: dict) -> str:
             cells.append(fmt.format(value) if value is not None else ("does not run" if errors.get(lib) else "-"))
         ratio_vs_d2l = values.get("d2l") / values["d2lx"] if values.get("d2l") and values.get("d2lx") else None
         ratio_vs_hand = values["d2lx"] / values["hand"] if values.get("hand") and values.get("d2lx") else None
-        if measure in ("val_acc", "setup_s", "peak_rss_mib"):
+        if measure not in TIMES:
             ratio_vs_d2l = ratio_vs_hand = None
         cells += [
             f"{r:.1f}x" if r is not None and r >= 10 else f"{r:.2f}x" if r is not None else "-"
@@ -754,11 +1066,36 @@ def table(result: dict) -> str:
             if "error" in e
         }
     )
+    notes = _cnn_notes(summary)
+    if notes:
+        lines += ["", "Batches per epoch (training + validation) and devices:", *notes]
     if errors:
         lines += ["", "Errors (exactly as raised):", *[f"- {e}" for e in errors]]
     if summary["targets"] and not meta["tiny"]:  # one epoch says nothing about the targets
         lines += ["", "Targets:", *[f"- {t}" for t in summary["targets"]]]
     return "\n".join(lines)
+
+
+def _row_names(settings: dict) -> dict:
+    """What the placeholders of ``ROWS``' labels stand for: each workload's epochs, ResNet-18's budget."""
+    names = {w: _epochs(settings.get(f"{w}_epochs", 0)) for w in ("linreg", "softmax", "lenet", "resnet18")}
+    train, val = settings.get("resnet18_batches") or (None, None)
+    names["budget"] = f"{train} + {val} batches" if train else "whole epochs"
+    return names
+
+
+def _cnn_notes(summary: dict) -> list[str]:
+    """One line per CNN workload: each library's batches per epoch and the devices it trained on."""
+    notes = []
+    for workload in ("lenet", "resnet18"):
+        parts = [
+            f"{LIB_NAMES[lib]} {e['train_batches']:.0f} + {e['val_batches']:.0f} on {', '.join(e['devices'])}"
+            for lib, e in summary.get(workload, {}).items()
+            if "train_batches" in e and "devices" in e
+        ]
+        if parts:
+            notes.append(f"- {workload}: " + "; ".join(parts))
+    return notes
 
 
 def _epochs(n: int) -> str:
@@ -778,14 +1115,22 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=(*WORKLOADS, "import"),
         default=list(DEFAULT_WORKLOADS),
-        help="default: %(default)s (lenet only when named)",
+        help="default: %(default)s (loader224, lenet and resnet18 only when named)",
     )
     parser.add_argument(
         "--num-gpus",
         type=int,
         default=0,
-        help="Trainer(num_gpus=...) of the lenet workload; with it the loader workloads time the batches "
-        "as such a Trainer's loop gets them (trainer.prepare_data, then prepare_batch on each)",
+        help="Trainer(num_gpus=...) of the lenet and resnet18 workloads (the hand-written loops then run on "
+        "the first GPU); with it the loader workloads time the batches as such a Trainer's loop gets them "
+        "(trainer.prepare_data, then prepare_batch on each)",
+    )
+    parser.add_argument("--epochs", type=int, help="epochs of the lenet and resnet18 workloads (default: 10 and 2)")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        help=f"resnet18's training batches per epoch, validating on as many, at most {MAX_VAL_BATCHES}; "
+        f"0: whole epochs (default: {CPU_BATCHES} on the CPU, 0 with --num-gpus)",
     )
     parser.add_argument("--repeat", type=int, default=5, help="runs per library and workload (default 5)")
     parser.add_argument("--libs", nargs="+", choices=LIBS, default=list(LIBS), help="which to run (default: all)")
@@ -800,12 +1145,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         args.workload = args.workload[0] if isinstance(args.workload, list) else args.workload
         return child(args)
-    for name in ("repeat", "threads", "timeout"):
+    for name in ("repeat", "threads", "timeout", "epochs"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be a positive int, got {value}")
-    if args.num_gpus < 0:
-        parser.error(f"--num-gpus must be an int >= 0, got {args.num_gpus}")
+    for name in ("num_gpus", "batches"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            parser.error(f"--{name.replace('_', '-')} must be an int >= 0, got {value}")
+    if args.batches is None:
+        args.batches = 0 if args.num_gpus else CPU_BATCHES
     if args.tiny:
         args.repeat = 1
     sys.path.insert(0, str(REPO))  # the parent reads d2lx's data helpers from this checkout

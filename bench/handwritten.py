@@ -12,14 +12,31 @@ each training pass computes the validation loss (and accuracy when ``classify``)
 in batches of ``batch_size``, as d2l's ``Trainer`` does. The loss is
 cross-entropy on logits when ``classify``, else half the squared error. It
 returns the seconds of each epoch (training plus validation) and the final
-validation numbers. The epoch loop is written once (``_epochs``); each
-framework supplies one training step on a batch of row indices and one
-evaluation of a slice of the validation rows.
+validation numbers.
+
+``run_cnn(backend, model, arrays, epochs, batch_size, lr, ...)`` does the same for
+a convolutional network (``"LeNet"``, ``"ResNet18"``): the images, resized once up
+front when ``size`` is given (timed apart from the epochs), sit on the device
+(``num_gpus=1``: the first GPU); the model is in training mode for the steps and in
+evaluation mode (batch norm on its running statistics) for validation; ``limits``
+cap the training and validation batches of an epoch. The network is d2lx's
+(``d2l.<Model>(lr).net``, or the Flax module itself on JAX), built with d2lx's
+initialisation: what is compared is the loop around it, not the layers.
+
+The epoch loop is written once (``_epochs``); each framework supplies one
+training step on a batch of row indices (returning the batch's loss, left in
+the framework, or None) and one evaluation of a slice of the validation rows.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import importlib
+import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,20 +45,39 @@ def _batches(n: int, size: int):
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _epochs(sizes, epochs, batch_size, rng, to_index, step, evaluate):
+def _epochs(sizes, epochs, batch_size, rng, to_index, step, evaluate, limits=(None, None), phase=None):
     """``step(index)`` on each shuffled training batch, then ``evaluate(lo, hi) -> (summed loss, correct)``
-    on the validation rows in order; the sums stay in the framework until the epoch's end."""
-    (n, n_val), seconds, last = sizes, [], {}
+    on the validation rows in order; the sums stay in the framework until the epoch's end.
+
+    ``limits`` keep the first training and validation batches of each epoch (None: all of them).
+    ``phase(training)``, when given, switches the model between training and evaluation mode before
+    each half of the epoch. The training loss (the mean over the epoch's batches) is reported when
+    ``step`` returns the batch's loss; reading it, like the validation sums, waits for the device.
+    """
+    n, n_val = sizes
+    train_batches = _batches(n, batch_size)[: limits[0]]
+    val_batches = _batches(n_val, batch_size)[: limits[1]]
+    validated = sum(hi - lo for lo, hi in val_batches)
+    seconds, last = [], {}
     for _ in range(epochs):
         start = time.perf_counter()
         order = to_index(rng.permutation(n))
-        for lo, hi in _batches(n, batch_size):
-            step(order[lo:hi])
+        if phase is not None:
+            phase(True)
+        train_total = None
+        for lo, hi in train_batches:
+            loss = step(order[lo:hi])
+            if loss is not None:
+                train_total = loss if train_total is None else train_total + loss
+        if phase is not None:
+            phase(False)
         total = correct = 0.0
-        for lo, hi in _batches(n_val, batch_size):
+        for lo, hi in val_batches:
             batch_loss, batch_correct = evaluate(lo, hi)
             total, correct = total + batch_loss, correct + batch_correct
-        last = {"val_loss": float(total) / n_val, "val_acc": float(correct) / n_val}
+        last = {"val_loss": float(total) / validated, "val_acc": float(correct) / validated}
+        if train_total is not None:
+            last["train_loss"] = float(train_total) / len(train_batches)
         seconds.append(time.perf_counter() - start)
     return seconds, last
 
@@ -54,11 +90,13 @@ def _torch(arrays, classify, outputs, lr, rng):
     import torch
     from torch.nn import functional as F
 
-    X, y, X_val, y_val = (torch.from_numpy(a) for a in arrays)
+    # on the first GPU when bench runs with --num-gpus (JAX's arrays go to its default device, the GPU)
+    device = torch.device("cuda:0" if int(os.environ.get("BENCH_NUM_GPUS", "0")) else "cpu")
+    X, y, X_val, y_val = (torch.from_numpy(a).to(device) for a in arrays)
     if classify:  # torch's cross-entropy wants int64 labels
         y, y_val = y.long(), y_val.long()
-    W = torch.from_numpy(_initial_weight(rng, X.shape[1], outputs)).requires_grad_()
-    b = torch.zeros(outputs, requires_grad=True)
+    W = torch.from_numpy(_initial_weight(rng, X.shape[1], outputs)).to(device).requires_grad_()
+    b = torch.zeros(outputs, device=device, requires_grad=True)
 
     def losses(out, target):
         return F.cross_entropy(out, target, reduction="none") if classify else ((out - target) ** 2 / 2).reshape(-1)
@@ -75,7 +113,7 @@ def _torch(arrays, classify, outputs, lr, rng):
         out = X_val[lo:hi] @ W + b
         return losses(out, y_val[lo:hi]).sum(), (out.argmax(dim=1) == y_val[lo:hi]).sum() if classify else 0
 
-    return torch.from_numpy, step, evaluate
+    return (lambda order: torch.from_numpy(order).to(device)), step, evaluate
 
 
 def _mxnet(arrays, classify, outputs, lr, rng):
@@ -186,3 +224,318 @@ def run(backend: str, arrays, classify: bool, epochs: int, batch_size: int, lr: 
     rng = np.random.default_rng(seed)
     to_index, step, evaluate = LOOPS[backend](arrays, classify, 10 if classify else 1, lr, rng)
     return _epochs((len(arrays[0]), len(arrays[2])), epochs, batch_size, rng, to_index, step, evaluate)
+
+
+# ====================================================================================================
+# Convolutional networks: LeNet (28x28) and ResNet-18 (96x96), on the CPU or the first GPU
+# ====================================================================================================
+@dataclasses.dataclass
+class _Images:
+    """The four arrays, resident on ``device`` (images resized, with their channel axis), and the
+    seconds it took to put them there: the set-up, timed apart from training."""
+
+    device: Any
+    X: Any
+    y: Any
+    X_val: Any
+    y_val: Any
+    setup_s: float
+
+
+@dataclasses.dataclass
+class _Loop:
+    """One framework's part of ``_epochs``, and the device scope to run it in (TensorFlow's)."""
+
+    to_index: Callable
+    step: Callable
+    evaluate: Callable
+    phase: Callable | None = None
+    scope: Any = dataclasses.field(default_factory=contextlib.nullcontext)
+
+
+def _resize_matrices(height: int, width: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(R_h, R_w)`` with ``R_h @ X @ R_w.T`` the bilinear resize of each image of ``X`` to ``size``:
+    the map d2lx's loaders apply per batch (``d2lx.data.fashion_mnist.resize_matrix``), applied here
+    once to the whole set."""
+    from d2lx.data.fashion_mnist import resize_matrix
+
+    return resize_matrix(height, size), resize_matrix(width, size)
+
+
+def _torch_images(arrays, size: int | None, num_gpus: int) -> _Images:
+    import torch
+
+    device = torch.device("cuda:0" if num_gpus else "cpu")
+    start = time.perf_counter()
+    X, y, X_val, y_val = (torch.from_numpy(a).to(device) for a in arrays)
+    if size is not None:
+        R_h, R_w = (torch.from_numpy(m).to(device) for m in _resize_matrices(*X.shape[1:], size))
+        X, X_val = (R_h @ a @ R_w.T for a in (X, X_val))
+    X, X_val = X.unsqueeze(1), X_val.unsqueeze(1)  # NCHW
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return _Images(device, X, y.long(), X_val, y_val.long(), time.perf_counter() - start)
+
+
+def _torch_cnn(name: str, images: _Images, lr: float, seed: int) -> _Loop:
+    import torch
+    from torch.nn import functional as F
+
+    d2l = importlib.import_module("d2lx.torch")
+    torch.manual_seed(seed)
+    net = getattr(d2l, name)(lr=lr).net
+    with torch.no_grad():  # the lazy layers learn their shapes (d2lx's init_cnn then draws their Xavier
+        net.eval()  # weights); in evaluation mode, so that no batch-norm statistic moves
+        net(torch.zeros(1, *images.X.shape[1:]))
+    net.to(images.device)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    X, y, X_val, y_val = images.X, images.y, images.X_val, images.y_val
+
+    def step(index):
+        loss = F.cross_entropy(net(X[index]), y[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    @torch.no_grad()
+    def evaluate(lo, hi):
+        out, target = net(X_val[lo:hi]), y_val[lo:hi]
+        return F.cross_entropy(out, target, reduction="sum"), (out.argmax(dim=1) == target).sum()
+
+    return _Loop(lambda order: torch.from_numpy(order).to(images.device), step, evaluate, phase=net.train)
+
+
+def _mxnet_images(arrays, size: int | None, num_gpus: int) -> _Images:
+    import mxnet as mx
+    from mxnet import np as mnp
+    from mxnet import npx
+
+    npx.set_np()
+    ctx = mx.gpu(0) if num_gpus else mx.cpu()
+    start = time.perf_counter()
+    X, y, X_val, y_val = (mnp.array(a, dtype=a.dtype, ctx=ctx) for a in arrays)
+    if size is not None:
+        R_h, R_w = (mnp.array(m, ctx=ctx) for m in _resize_matrices(*X.shape[1:], size))
+        X, X_val = (_resized_by_2d_products(a, R_h, R_w) for a in (X, X_val))
+    X, X_val = mnp.expand_dims(X, 1), mnp.expand_dims(X_val, 1)  # NCHW
+    X.wait_to_read()
+    X_val.wait_to_read()
+    return _Images(ctx, X, y, X_val, y_val, time.perf_counter() - start)
+
+
+def _resized_by_2d_products(X, R_h, R_w):
+    """``R_h @ X @ R_w.T`` for a stack ``X`` of shape ``(n, h, w)``, as two plain matrix products: on
+    the CPU MXNet's broadcasting ``matmul`` was no quicker (20 s against 18 s for the training images,
+    on two cores under load), and its ``einsum`` is slow (bench/RESULTS.md, the 224x224 loader)."""
+    from mxnet import np as mnp
+
+    n, h, w = X.shape
+    rows = mnp.dot(X.reshape(n * h, w), R_w.T).reshape(n, h, -1)  # (n, h, W)
+    columns = mnp.dot(rows.transpose(0, 2, 1).reshape(-1, h), R_h.T)  # (n * W, H)
+    return columns.reshape(n, -1, R_h.shape[0]).transpose(0, 2, 1)  # (n, H, W)
+
+
+def _hybrid(net):
+    """A Gluon ``Sequential`` whose layers are all hybridizable, as one ``HybridSequential``: compiled
+    as one graph, as MXNet's own warning advises. ResNet's residual blocks are plain ``Block``s (the
+    book's), so that network stays as it is and ``hybridize`` compiles its hybridizable layers one by one."""
+    from mxnet.gluon import nn
+
+    layers = [net[i] for i in range(len(net))]
+    if not all(isinstance(layer, nn.HybridBlock) for layer in layers):
+        return net
+    hybrid = nn.HybridSequential()
+    hybrid.add(*layers)
+    return hybrid
+
+
+def _mxnet_cnn(name: str, images: _Images, lr: float, seed: int) -> _Loop:
+    import mxnet as mx
+    from mxnet import autograd, gluon
+    from mxnet import np as mnp
+
+    d2l = importlib.import_module("d2lx.mxnet")
+    mx.random.seed(seed)
+    net = _hybrid(getattr(d2l, name)(lr=lr).net)  # initialised with init.Xavier(); shapes wait for the first batch
+    net.collect_params().reset_ctx(images.device)
+    net.hybridize()
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr})
+    X, y, X_val, y_val = images.X, images.y, images.X_val, images.y_val
+
+    def step(index):
+        with autograd.record():  # training mode: batch norm on the batch's statistics
+            loss = loss_fn(net(mnp.take(X, index, axis=0)), mnp.take(y, index, axis=0))
+        loss.backward()
+        trainer.step(index.shape[0])  # the loss is per example: step divides the summed gradient
+        return loss.mean()
+
+    def evaluate(lo, hi):  # outside autograd.record(): prediction mode, on the running statistics
+        out, target = net(X_val[lo:hi]), y_val[lo:hi]
+        return loss_fn(out, target).sum(), (out.argmax(axis=1).astype(target.dtype) == target).sum()
+
+    return _Loop(lambda order: mnp.array(order, dtype="int64", ctx=images.device), step, evaluate)
+
+
+def _jax_images(arrays, size: int | None, num_gpus: int) -> _Images:
+    import jax
+    from jax import numpy as jnp
+
+    device = jax.devices("gpu")[0] if num_gpus else jax.devices("cpu")[0]
+    start = time.perf_counter()
+    X, y, X_val, y_val = jax.device_put(tuple(arrays), device)
+    if size is not None:
+        R_h, R_w = jax.device_put(_resize_matrices(*X.shape[1:], size), device)
+        X, X_val = (jnp.matmul(jnp.matmul(R_h, a), R_w.T) for a in (X, X_val))
+    X, X_val = jax.block_until_ready((X[..., None], X_val[..., None]))  # NHWC
+    return _Images(device, X, y, X_val, y_val, time.perf_counter() - start)
+
+
+def _jax_cnn(name: str, images: _Images, lr: float, seed: int) -> _Loop:
+    import jax
+    import optax
+
+    d2l = importlib.import_module("d2lx.jax")
+    model = getattr(d2l, name)(lr=lr)  # a Flax module; with batch norm it has a ``training`` field
+    has_mode = "training" in {f.name for f in dataclasses.fields(model)}
+    evaluator = model.clone(training=False) if has_mode else model
+    params_key, dropout_key = jax.random.split(jax.random.key(seed))
+    variables = model.init({"params": params_key, "dropout": dropout_key}, images.X[:1])
+    variables = jax.device_put(variables, images.device)
+    tx = optax.sgd(lr)
+    state = {"params": variables["params"], "stats": variables.get("batch_stats", {})}
+    state["opt"] = tx.init(state["params"])
+
+    def loss_of(params, stats, X, y):
+        logits, updated = model.apply({"params": params, "batch_stats": stats}, X, mutable=["batch_stats"])
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), updated.get("batch_stats", stats)
+
+    @jax.jit
+    def update(params, stats, opt_state, X, y):
+        (loss, stats), grads = jax.value_and_grad(loss_of, has_aux=True)(params, stats, X, y)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), stats, opt_state, loss
+
+    @jax.jit
+    def evaluate_batch(params, stats, X, y):
+        logits = evaluator.apply({"params": params, "batch_stats": stats}, X)
+        loss = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+        return loss.sum(), (logits.argmax(axis=1) == y).sum()
+
+    def step(index):
+        # The batch is gathered outside the compiled step: given the whole set and the index, XLA on
+        # the CPU took twice as long per ResNet-18 step (8 s against 16 s, measured).
+        batch = (images.X[index], images.y[index])
+        *new_state, loss = update(state["params"], state["stats"], state["opt"], *batch)
+        state["params"], state["stats"], state["opt"] = new_state
+        return loss
+
+    def evaluate(lo, hi):
+        return evaluate_batch(state["params"], state["stats"], images.X_val[lo:hi], images.y_val[lo:hi])
+
+    return _Loop(lambda order: jax.device_put(order.astype(np.int32), images.device), step, evaluate)
+
+
+def _tensorflow_images(arrays, size: int | None, num_gpus: int) -> _Images:
+    import tensorflow as tf
+
+    device = "/GPU:0" if num_gpus else "/CPU:0"
+    start = time.perf_counter()
+    with tf.device(device):
+        X, y, X_val, y_val = (tf.constant(a) for a in arrays)
+        if size is not None:
+            R_h, R_w = (tf.constant(m) for m in _resize_matrices(*X.shape[1:], size))
+            X, X_val = (tf.einsum("hi,nij,wj->nhw", R_h, a, R_w) for a in (X, X_val))
+        X, X_val = X[..., None], X_val[..., None]  # NHWC
+        float(tf.reduce_sum(X_val[-1]))  # waits for the resize (GPU kernels run asynchronously)
+    return _Images(device, X, y, X_val, y_val, time.perf_counter() - start)
+
+
+def _tensorflow_cnn(name: str, images: _Images, lr: float, seed: int) -> _Loop:
+    import tensorflow as tf
+
+    d2l = importlib.import_module("d2lx.tensorflow")
+    tf.keras.utils.set_random_seed(seed)
+    X, y, X_val, y_val = images.X, images.y, images.X_val, images.y_val
+    with tf.device(images.device):
+        net = getattr(d2l, name)(lr=lr).net  # a Keras Sequential; kernels start Glorot-uniform (Xavier)
+        net(X[:1], training=False)  # builds the layers, leaving the batch-norm statistics as they are
+        optimizer = tf.keras.optimizers.SGD(lr)
+        optimizer.build(net.trainable_variables)
+    variables = net.trainable_variables
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
+    def update(index):
+        with tf.GradientTape() as tape:
+            logits = net(tf.gather(X, index), training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.gather(y, index), logits))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *X_val.shape[1:]]), tf.TensorSpec([None], y_val.dtype)])
+    def evaluate_batch(X, y):
+        logits = net(X, training=False)
+        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+        return loss, tf.reduce_sum(tf.cast(tf.argmax(logits, axis=1, output_type=y.dtype) == y, tf.float32))
+
+    return _Loop(
+        tf.constant,
+        update,
+        lambda lo, hi: evaluate_batch(X_val[lo:hi], y_val[lo:hi]),
+        scope=tf.device(images.device),
+    )
+
+
+CNN_LOOPS = {
+    "torch": (_torch_images, _torch_cnn),
+    "mxnet": (_mxnet_images, _mxnet_cnn),
+    "jax": (_jax_images, _jax_cnn),
+    "tensorflow": (_tensorflow_images, _tensorflow_cnn),
+}
+
+
+def run_cnn(
+    backend: str,
+    model: str,
+    arrays,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    *,
+    size: int | None = None,
+    limits: tuple[int | None, int | None] = (None, None),
+    num_gpus: int = 0,
+    seed: int = 0,
+) -> dict:
+    """Train d2lx's ``model`` (``"LeNet"``, ``"ResNet18"``) with SGD and cross-entropy on ``arrays =
+    (X, y, X_val, y_val)`` (numpy; images ``(N, H, W)`` in [0, 1], int labels), resized to ``size`` x
+    ``size`` first when given; ``limits`` cap the training and validation batches per epoch.
+
+    Returns ``setup_s`` (the arrays to the device and resized), ``fit_s`` (the network built and
+    every epoch; ``build_s`` of it the building, which on JAX is initialising op by op), ``epoch_s``
+    (each epoch), the last epoch's ``train_loss``, ``val_loss`` and ``val_acc``, the batches per
+    epoch and the device.
+    """
+    place, build = CNN_LOOPS[backend]
+    importlib.import_module(f"d2lx.{backend}")  # the networks' module, imported before any clock starts
+    images = place(arrays, size, num_gpus)
+    rng = np.random.default_rng(seed)
+    sizes = (len(arrays[0]), len(arrays[2]))
+    start = time.perf_counter()
+    loop = build(model, images, lr, seed)
+    build_s = time.perf_counter() - start
+    with loop.scope:
+        seconds, last = _epochs(
+            sizes, epochs, batch_size, rng, loop.to_index, loop.step, loop.evaluate, limits, loop.phase
+        )
+    return {
+        "setup_s": images.setup_s,
+        "build_s": build_s,
+        "fit_s": time.perf_counter() - start,
+        "epoch_s": seconds,
+        **last,
+        "train_batches": len(_batches(sizes[0], batch_size)[: limits[0]]),
+        "val_batches": len(_batches(sizes[1], batch_size)[: limits[1]]),
+        "devices": [str(images.device)],
+    }
