@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -166,7 +167,7 @@ def _count_forward_calls(model_class, **trainer_args):
 def test_training_step_is_compiled_for_d2lx_models():
     calls, model = _count_forward_calls(d2l.LinearRegressionScratch)
     # 20 training and 2 validation batches; compiled, the Python forward runs for the first
-    # (eager) batch, once to trace, and for each validation batch.
+    # (eager) batch and once to trace, in each half: validation's first batch is eager too.
     assert calls == 1 + 1 + 2
     calls, model = _count_forward_calls(d2l.LinearRegressionScratch, gradient_clip_val=1.0)
     assert calls == 1 + 1 + 2 and model.board.data["train_loss"]
@@ -202,6 +203,138 @@ def test_a_forward_that_cannot_be_traced_trains_eagerly():
         errors.append(w_b_errors(model))
     np.testing.assert_allclose(errors[1], errors[0], atol=1e-6)  # same training, compiled or not
     assert errors[1].max() < 0.3
+
+
+# --- validation compiled on the default path -------------------------------------------------------
+def _fit_recording_validation(model_class, model_args: dict, make_data, replace_validation_step=False):
+    """Seed, fit two epochs of at most 3 training and 5 validation batches. Returns the trainer, the
+    ``(key, value)`` of each validation plot, whether each Python call of ``forward`` in validation ran
+    eagerly (False: a trace) and how many times ``validation_step`` ran, when ``replace_validation_step``
+    replaced it (as a cell would)."""
+    plotted, eager, steps = [], [], []
+
+    class Recorded(model_class):
+        def forward(self, X):
+            if not self.training:
+                eager.append(tf.executing_eagerly())
+            return super().forward(X)
+
+        def plot(self, key, value, train):
+            if not train:
+                plotted.append((key, float(value)))
+            super().plot(key, value, train)
+
+    if replace_validation_step:
+
+        def validation_step(self, batch):
+            steps.append(1)
+            super(Recorded, self).validation_step(batch)
+
+        Recorded.validation_step = validation_step
+    d2l.set_seed(0)
+    data, model = make_data(), Recorded(**model_args)
+    trainer = d2l.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=5)
+    trainer.fit(model, data)
+    return trainer, plotted, eager, len(steps)
+
+
+@pytest.mark.parametrize(
+    ("model_class", "model_args", "make_data", "shapes"),
+    [
+        (d2l.SoftmaxRegression, {"num_outputs": 10, "lr": 0.1}, lambda: d2l.FashionMNIST(batch_size=32), 1),
+        (  # 80 rows in batches of 32: the last validation batch is short, a second shape to trace
+            d2l.LinearRegressionScratch,
+            {"num_inputs": 2, "lr": 0.03},
+            lambda: d2l.SyntheticRegressionData(w=d2l.tensor(TRUE_W.tolist()), b=TRUE_B, num_train=96, num_val=80),
+            2,
+        ),
+    ],
+)
+def test_validation_is_compiled_and_plots_what_the_eager_step_plots(model_class, model_args, make_data, shapes):
+    trainer, plotted, eager, _ = _fit_recording_validation(model_class, model_args, make_data)
+    validation = trainer._compiled_validation[2]
+    assert validation is not None and not validation.failed
+    # eager for the fit's first validation batch, then traced once per batch shape, not per batch
+    assert validation.metrics.experimental_get_tracing_count() == shapes
+    assert eager == [True] + [False] * shapes
+
+    eager_trainer, eager_plotted, eager, steps = _fit_recording_validation(
+        model_class, model_args, make_data, replace_validation_step=True
+    )
+    num_val = eager_trainer.num_val_batches
+    assert eager_trainer._compiled_validation[2] is None  # the replaced step runs, eagerly, on every batch
+    assert steps == 2 * num_val and eager == [True] * 2 * num_val
+    assert (trainer.num_val_batches, trainer.val_batch_idx) == (num_val, eager_trainer.val_batch_idx)
+    keys = ["loss", "acc"] if "num_outputs" in model_args else ["loss"]
+    assert [key for key, _ in plotted] == [key for key, _ in eager_plotted] == keys * 2 * num_val
+    np.testing.assert_allclose([v for _, v in plotted], [v for _, v in eager_plotted], rtol=0, atol=1e-6)
+
+
+def test_a_forward_that_cannot_be_traced_validates_eagerly_without_a_warning():
+    class NumpyForward(d2l.LinearRegressionScratch):
+        def forward(self, X):
+            return tf.matmul(X.numpy(), self.w) + self.b  # .numpy() exists only eagerly
+
+    data = d2l.SyntheticRegressionData(w=d2l.tensor(TRUE_W.tolist()), b=TRUE_B, num_train=64, num_val=96)
+    trainer = d2l.Trainer(max_epochs=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(NumpyForward(2, lr=0.03), data)
+    assert not [w for w in caught if "compile" in str(w.message)]
+    assert trainer._compiled_validation[2].failed
+    assert len(trainer.model.board.data["val_loss"]) == 2  # the mean of the 3 batches, each epoch
+
+
+# --- the loaders: one tf.function call per batch -------------------------------------------------
+def _eager_twin(loader):
+    """``loader`` as it was before the compiled fetch: the same arrays and transform, gathered eagerly."""
+    from d2lx.data.loader import ArrayLoader
+
+    return ArrayLoader(
+        loader.arrays, loader.batch_size, loader.shuffle, to_index=tf.constant, take=tf.gather,
+        transform=loader._transform,
+    )  # fmt: skip
+
+
+def _epoch(loader, seed):
+    d2l.set_seed(seed)
+    return [tuple(np.array(a) for a in batch) for batch in loader]
+
+
+@pytest.mark.parametrize("resize", [(28, 28), (32, 32)])
+def test_the_loaders_fetch_the_eager_batches_in_one_traced_call(resize):
+    data = d2l.FashionMNIST(batch_size=256, resize=resize)
+    for train in (True, False):
+        loader = data.get_dataloader(train)
+        for seed in (0, 1):  # two epochs of the same loader
+            compiled, eager = _epoch(loader, seed), _epoch(_eager_twin(loader), seed)
+            assert len(compiled) == len(eager) == len(loader) == (235 if train else 40)
+            assert compiled[-1][0].shape == (96 if train else 16, *resize, 1)  # the short last batch
+            for batch, expected in zip(compiled, eager):
+                assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(batch, expected))
+        # one trace serves every batch, the short last one included, and both epochs
+        assert loader._compiled_fetch.experimental_get_tracing_count() == 1
+    images, labels = next(iter(data.get_dataloader(train=False)))  # the division of the other backends
+    if resize == (28, 28):
+        np.testing.assert_array_equal(images.numpy()[..., 0], data.val[0][:256].numpy().astype(np.float32) / 255)
+
+
+def test_a_transform_that_cannot_be_traced_is_gathered_eagerly():
+    from d2lx.data.loader import ArrayLoader
+
+    arrays = (tf.range(10), tf.range(10, 20))
+    loader = ArrayLoader(arrays, 4, shuffle=True, take=d2l.DataModule._take, to_index=tf.constant,
+                         transform=lambda batch: tuple(tf.constant(a.numpy() * 2) for a in batch))  # fmt: skip
+    batches, eager = _epoch(loader, 0), _epoch(_eager_twin(loader), 0)
+    assert loader._compiled_fetch is False and [len(b[0]) for b in batches] == [4, 4, 2]
+    assert all(np.array_equal(a, b) for batch, twin in zip(batches, eager) for a, b in zip(batch, twin))
+
+
+def test_loaders_of_numpy_arrays_are_not_compiled():
+    module = d2l.DataModule()
+    module.batch_size = 4
+    loader = module.get_tensorloader((np.arange(10.0), np.arange(10)), train=False)
+    assert [type(b[0]) for b in loader] == [np.ndarray] * 3 and loader._compiled_fetch is False
 
 
 def test_gradient_clipping_bounds_the_joint_norm():

@@ -4,6 +4,10 @@ Fashion-MNIST comes from d2lx's own reader (``d2lx.data``), not from
 ``tf.keras.datasets``, which downloads at run time. As in d2l 1.0's TensorFlow
 code, batches of images are NHWC float32 in [0, 1] with int32 labels, and ``data.train``
 is the pair ``(images, labels)`` of the original uint8 images.
+
+Each eager TensorFlow op costs a dispatch, so the loaders gather a batch from every array and
+transform it (Fashion-MNIST's cast, scaling, resizing) in one ``tf.function`` call
+(``ArrayLoader``'s ``compile_fetch``, which ``Gather`` supplies), traced once per loader.
 """
 
 from __future__ import annotations
@@ -15,6 +19,27 @@ from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressio
 from d2lx.kaggle_house import KaggleHouseBase
 
 
+class Gather:
+    """``tf.gather(array, index)``: the loaders' ``take``, which also gives them ``compile_fetch``."""
+
+    def __call__(self, array, index):
+        return tf.gather(array, index)
+
+    @staticmethod
+    def compile_fetch(fetch, arrays):
+        """``fetch(rows)`` (an ``ArrayLoader``'s gather and transform) as one ``tf.function`` of an int64
+        vector of rows of any length: one trace serves the full batches and the short last one; without
+        AutoGraph, which would take longer to convert the code than the trace takes (a gather and a
+        transform have no loop or branch on a tensor). None unless ``arrays`` are tensors (the function
+        would hold a copy of numpy arrays as graph constants)."""
+        if not all(isinstance(a, (tf.Tensor, tf.Variable)) for a in arrays):
+            return None
+        signature = (tf.TensorSpec([None], tf.int64),)
+        function = tf.function(fetch, input_signature=signature, autograph=False)
+        function._omit_frequent_tracing_warning = True  # a loader per fit, each traced once: no false alarm
+        return function
+
+
 class DataModule(DataModuleBase):
     """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
@@ -22,7 +47,7 @@ class DataModule(DataModuleBase):
         return tf.constant(array)
 
     _to_index = staticmethod(tf.constant)
-    _take = staticmethod(tf.gather)
+    _take = Gather()
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -50,7 +75,10 @@ class FashionMNIST(FashionMNISTBase, DataModule):
         return ImagesAndLabels((tf.constant(images), tf.constant(labels.astype(np.int32))))
 
     def _images(self, images: tf.Tensor) -> tf.Tensor:
-        X = tf.cast(images, tf.float32) / 255
+        # ``x / 255`` exactly, as on the other backends, also inside the loaders' ``tf.function``, where
+        # TensorFlow's graph optimizer would turn a plain division by a constant into a multiplication
+        # by its reciprocal (a quarter of the pixels one unit in the last place off); it leaves this op alone.
+        X = tf.math.divide_no_nan(tf.cast(images, tf.float32), 255.0)
         if self._resize_matrices is not None:
             rows, cols = self._resize_matrices
             X = tf.einsum("hi,nij,wj->nhw", rows, X, cols)

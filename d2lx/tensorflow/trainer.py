@@ -9,10 +9,15 @@ whose code TensorFlow cannot trace. The first batch of each ``fit`` always runs
 eagerly: it builds lazily created layers and the optimizer's state.
 ``tf.config.run_functions_eagerly(True)`` runs everything eagerly, for debugging.
 
-``Trainer(jit_compile=True)`` compiles that step with XLA (``tf.function(...,
-jit_compile=True)``) and the validation step too (``validation_step`` without
-its plots; the first validation batch of each fit runs eagerly); a step XLA
-cannot compile falls back to the default loop, with a warning.
+Validation is compiled likewise (``CompiledValidation``): when the model's
+``validation_step`` is d2lx's, what it plots (the loss, and the accuracy of a
+classifier) is computed by a ``tf.function`` and plotted in Python, as the eager
+step would plot it; a replaced ``validation_step``, and a model TensorFlow cannot
+trace, validate eagerly. The first validation batch of each ``fit`` runs eagerly.
+
+``Trainer(jit_compile=True)`` compiles both steps with XLA (``tf.function(...,
+jit_compile=True)``); a step XLA cannot compile falls back to the default loop,
+with a warning.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import tensorflow as tf
 from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.tensorflow import devices
 from d2lx.tensorflow.optim import SGD
-from d2lx.trainer import TrainerBase, own_methods
+from d2lx.trainer import TrainerBase, own_methods, replaced_method
 
 
 class Trainer(TrainerBase):
@@ -37,7 +42,7 @@ class Trainer(TrainerBase):
         return batch
 
     def fit_epoch(self):
-        plan = self._epoch_plan()  # XLA for the training step (``_compiled_step``) and validation
+        self._epoch_plan()  # the XLA plan, which ``_compiled_step`` and ``_validation`` read
         self.model.training = True
         for batch in self.train_dataloader:
             self._inspect_batch(batch, train=True)
@@ -51,10 +56,11 @@ class Trainer(TrainerBase):
         if self.val_dataloader is None:
             return
         self.model.training = False
+        validation = self._validation()
         for batch in self.val_dataloader:
             self._inspect_batch(batch, train=False)
             batch = self.prepare_batch(batch)
-            if plan is None or not plan.validate(self, batch):
+            if validation is None or not validation.validate(self, batch):
                 self.model.validation_step(batch)
             self.val_batch_idx += 1
 
@@ -120,13 +126,26 @@ class Trainer(TrainerBase):
 
         return _function(train_step, xla)
 
+    def _validation(self):
+        """This fit's compiled validation (``CompiledValidation``): the XLA plan's under ``jit_compile``,
+        else a ``tf.function`` one while the model's ``validation_step`` is d2lx's; None: validate eagerly."""
+        plan = self.__dict__.get("_jit_plan")
+        if plan is not None:
+            return plan
+        state = self.__dict__.get("_compiled_validation")
+        if state is None or state[0] is not self.model or state[1] is not self.optim:  # a new fit
+            own = replaced_method(self.model, "validation_step", _OWN_VALIDATION) is None
+            validation = CompiledValidation(self.model) if own else None
+            self._compiled_validation = state = (self.model, self.optim, validation)
+        return state[2]
+
     # --- the compiled path (``jit_compile``) -------------------------------------------------
     def _compiled_path_needs(self) -> list:
         needs = [
             (self.model, "training_step", (ModuleBase.training_step,)),
         ]
         if self.val_dataloader is not None and self.num_val_batches:
-            needs.append((self.model, "validation_step", (ModuleBase.validation_step, ClassifierBase.validation_step)))
+            needs.append((self.model, "validation_step", _OWN_VALIDATION))
         if self.gradient_clip_val > 0:
             needs.append((self, "clip_gradients", _OWN_TRAINER["clip_gradients"]))
         return needs
@@ -134,10 +153,11 @@ class Trainer(TrainerBase):
     def _compile_plan(self):
         if not self._can_compile():
             return f"the optimizer ({type(self.optim).__name__}) is neither a Keras optimizer nor d2lx's SGD"
-        return CompiledValidation(self.model)
+        return CompiledValidation(self.model, xla=True)
 
 
 # d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)
+_OWN_VALIDATION = (ModuleBase.validation_step, ClassifierBase.validation_step)
 _OWN_TRAINER = own_methods(Trainer, "clip_gradients")
 _CLIP_GRADIENTS = Trainer.clip_gradients
 _SGD_APPLY_GRADIENTS = SGD.apply_gradients
@@ -153,14 +173,16 @@ def _function(python_function, xla: bool):
 
 
 class CompiledValidation:
-    """``Trainer(jit_compile=True)``'s validation on TensorFlow, for one fit: what d2lx's ``validation_step``
-    plots (the loss, and the accuracy for a classifier), computed by one XLA-compiled function per batch
-    and plotted in Python after it. The fit's first validation batch runs ``validation_step`` eagerly
-    (it builds the layers of a fit that trained no batch). The training step is ``Trainer._compiled_step``'s,
-    compiled by XLA while this plan is the trainer's."""
+    """The validation of one fit while the model's ``validation_step`` is d2lx's: what it plots (the loss,
+    and the accuracy for a classifier), computed by one ``tf.function`` per batch (compiled by XLA when
+    ``xla``, for ``Trainer(jit_compile=True)``) and plotted in Python after it, as the eager step plots it.
+    The fit's first validation batch runs ``validation_step`` eagerly (it builds the layers of a fit that
+    trained no batch). A function TensorFlow cannot run as a graph leaves the eager step to validate: for
+    the rest of the fit, silently as the default training step does; under XLA with the fallback warning,
+    the default loop (and so a plain ``tf.function``) validating from the next epoch."""
 
-    def __init__(self, model):
-        classifier = type(model).validation_step is ClassifierBase.validation_step
+    def __init__(self, model, xla: bool = False):
+        classifier = type(model).validation_step is _OWN_VALIDATION[1]
 
         def metrics(*batch):
             Y_hat = model(*batch[:-1])
@@ -168,18 +190,22 @@ class CompiledValidation:
             return (loss, model.accuracy(Y_hat, batch[-1])) if classifier else (loss,)
 
         self.keys = ("loss", "acc") if classifier else ("loss",)
-        self.metrics = _function(metrics, xla=True)
+        self.metrics = _function(metrics, xla)
+        self.xla = xla
         self.batches = 0
+        self.failed = False
 
     def validate(self, trainer: Trainer, batch) -> bool:
         """Plot one validation batch's metrics, computed compiled; False when ``validation_step`` is to run."""
         self.batches += 1
-        if self.batches == 1 or trainer.__dict__.get("_jit_plan") is not self:  # first, or given up
-            return False
+        if self.batches == 1 or self.failed or (self.xla and trainer.__dict__.get("_jit_plan") is not self):
+            return False  # the first batch, or given up
         try:
             values = self.metrics(*batch)
-        except Exception as error:  # any failure to compile: the default loop validates, or raises
-            trainer._compile_failed("XLA could not compile the validation step", error)
+        except Exception as error:  # TensorFlow (or XLA) could not run the model's code as a graph
+            self.failed = True
+            if self.xla:
+                trainer._compile_failed("XLA could not compile the validation step", error)
             return False
         for key, value in zip(self.keys, values):
             trainer.model.plot(key, value, train=False)
