@@ -252,7 +252,8 @@ def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, mon
     module, _ = noxfile
     monkeypatch.setattr(module, "CPUS", 2)
     monkeypatch.setattr(module, "TEST_WORKERS", 2)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    for variable in (*backends.THREAD_VARIABLES, "XLA_FLAGS"):  # as on a machine that sets none of them
+        monkeypatch.delenv(variable, raising=False)
     session = _Recording()
     module._tests(session, "jax")
     assert session.ran == ("pytest", "-q", "--backend", "jax", "-n", "2")
