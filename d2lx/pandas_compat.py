@@ -5,11 +5,13 @@ columns with ``features.dtypes != 'object'``, which then keeps the text
 columns too; standardising them raises ``TypeError: Cannot perform reduction
 'mean' with string dtype`` (the Kaggle house-price chapter, 1.0 and 2.0
 editions alike). The failing lines are the book's, so the fix cannot live in a
-d2lx function: when a backend is imported, d2lx turns pandas'
-``future.infer_string`` option off, which gives back pandas 2's ``object``
-columns for the whole session. pandas 3.1 marks that option deprecated (it goes
-in pandas 4); d2lx silences that one warning, and on a pandas without the
-option it does nothing.
+d2lx function: d2lx turns pandas' ``future.infer_string`` option off, which
+gives back pandas 2's ``object`` columns for the whole session. Importing a
+backend does it at once if pandas is already imported, otherwise the moment a
+cell imports pandas (``when_pandas_is_imported``): importing pandas only for
+this took 0.3-0.4 s of ``from d2lx import <backend>`` (bench/import_cost.py).
+pandas 3.1 marks that option deprecated (it goes in pandas 4); d2lx silences
+that one warning, and on a pandas without the option it does nothing.
 
 Opt out with the environment variable ``D2LX_PANDAS_OBJECT_STRINGS=0`` (set
 before importing the backend), or afterwards with
@@ -19,7 +21,10 @@ selects columns by kind, so it works either way.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import os
+import sys
 import warnings
 
 ENV_VAR = "D2LX_PANDAS_OBJECT_STRINGS"
@@ -50,3 +55,37 @@ def use_object_strings() -> bool:
         except (AttributeError, KeyError):  # pandas.errors.OptionError: pandas < 2.1 or >= 4
             return False
     return True
+
+
+def when_pandas_is_imported() -> None:
+    """``use_object_strings`` now if pandas is imported already, else right after pandas' own import.
+
+    A one-time finder at the front of ``sys.meta_path`` finds pandas through the other finders and
+    wraps its loader, so the option is set once pandas has finished importing, before the cell that
+    imported it reads a CSV; it then takes itself off the path.
+    """
+    if not wanted():
+        return
+    if "pandas" in sys.modules:
+        use_object_strings()
+    elif not any(isinstance(finder, _AfterPandasImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _AfterPandasImport())
+
+
+class _AfterPandasImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "pandas":
+            return None
+        sys.meta_path.remove(self)  # once, and never asked again while the other finders look
+        spec = importlib.util.find_spec("pandas")
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module) -> None:
+            execute(module)
+            sys.modules.setdefault("pandas", module)
+            use_object_strings()
+
+        spec.loader.exec_module = exec_module
+        return spec

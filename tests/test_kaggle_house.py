@@ -183,3 +183,21 @@ def test_pandas_text_columns_are_object_unless_opted_out(monkeypatch):
     finally:
         if before is not None:
             set_infer_string(before)
+
+
+def test_importing_a_backend_leaves_pandas_to_the_cell_that_imports_it(backend):
+    """pandas costs 0.3-0.4 s to import: the backend no longer imports it, and the option the book's cells
+    need is set the moment a cell does (in a fresh interpreter, as a notebook is)."""
+    import subprocess
+    import sys
+
+    name = backend.__name__.split(".")[-1]
+    script = (
+        f"import sys; from d2lx import {name} as d2l; "
+        "print('pandas' in sys.modules); "
+        "import pandas as pd; from d2lx import pandas_compat; "
+        "print(pd.read_csv(__import__('io').StringIO('a,b\\n1,x\\n'))['b'].dtype)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    preloaded = name == "tensorflow"  # TensorFlow imports pandas itself: the option is then set at once
+    assert out == [str(preloaded), "object"]

@@ -16,13 +16,13 @@ from jax import numpy as jnp
 
 from d2lx import names as _names
 from d2lx.jax.ops import seed as _seed
-from d2lx.pandas_compat import use_object_strings as _use_object_strings
+from d2lx.pandas_compat import when_pandas_is_imported as _use_object_strings_with_pandas
 from d2lx.renamed import restore as _restore_renamed
 from d2lx.utils import register_seed_hook as _register_seed_hook
 
 _names.export("jax", globals())  # the book's names for this backend: see d2lx/names.py
 _register_seed_hook(_seed)
-_use_object_strings()  # the book's pandas cells on pandas 3: see d2lx/pandas_compat.py
+_use_object_strings_with_pandas()  # the book's pandas cells on pandas 3: see d2lx/pandas_compat.py
 _restore_renamed("jax")  # the book's optax.additive_weight_decay: see d2lx/renamed.py
 
 

@@ -24,7 +24,9 @@ from d2lx.methods import argmax, astype, reduce_mean, reduce_sum, repeat, reshap
 nn_Module = linen.Module  # d2l's alias for the base class of its models
 grad, vmap = jax.grad, jax.vmap  # imported by d2l's JAX library, so the book reaches d2l.grad
 
-_key = jax.random.key(0)
+# The stream's key, made at the first get_key(): making one at import would start XLA's backend there
+# (0.14 s of ``from d2lx import jax``, bench/import_cost.py).
+_key: jax.Array | None = None
 _seed: int | None = None  # the last d2l.set_seed, for get_seed()
 
 
@@ -38,7 +40,7 @@ def seed(value: int) -> None:
 def get_key() -> jax.Array:
     """A fresh PRNG key, split off the module-level key."""
     global _key
-    _key, subkey = jax.random.split(_key)
+    _key, subkey = jax.random.split(jax.random.key(0) if _key is None else _key)
     return subkey
 
 
