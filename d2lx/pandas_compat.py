@@ -60,9 +60,11 @@ def use_object_strings() -> bool:
 def when_pandas_is_imported() -> None:
     """``use_object_strings`` now if pandas is imported already, else right after pandas' own import.
 
-    A one-time finder at the front of ``sys.meta_path`` finds pandas through the other finders and
-    wraps its loader, so the option is set once pandas has finished importing, before the cell that
-    imported it reads a CSV; it then takes itself off the path.
+    A finder at the front of ``sys.meta_path`` asks the other finders for pandas and wraps the loader
+    they return, so the option is set once pandas has finished importing, before the cell that
+    imported it reads a CSV. It leaves the path only when pandas is really executed: libraries ask
+    ``importlib.util.find_spec("pandas")`` just to learn whether pandas is installed (torch does), and
+    a finder that left at that first question would miss the real import.
     """
     if not wanted():
         return
@@ -76,16 +78,34 @@ class _AfterPandasImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "pandas":
             return None
-        sys.meta_path.remove(self)  # once, and never asked again while the other finders look
-        spec = importlib.util.find_spec("pandas")
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        execute = spec.loader.exec_module
-
-        def exec_module(module) -> None:
-            execute(module)
-            sys.modules.setdefault("pandas", module)
-            use_object_strings()
-
-        spec.loader.exec_module = exec_module
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _SetOptionAfterLoading(spec.loader, self)
         return spec
+
+
+class _SetOptionAfterLoading(importlib.abc.Loader):
+    """Runs pandas' own loader, then sets the option and takes the finder off ``sys.meta_path``."""
+
+    def __init__(self, loader, finder: _AfterPandasImport) -> None:
+        self.loader = loader
+        self.finder = finder
+
+    def __getattr__(self, name):  # get_resource_reader, is_package, ...: pandas' own loader answers
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        if self.finder in sys.meta_path:
+            sys.meta_path.remove(self.finder)
+        use_object_strings()

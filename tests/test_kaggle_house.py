@@ -201,3 +201,22 @@ def test_importing_a_backend_leaves_pandas_to_the_cell_that_imports_it(backend):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     preloaded = name == "tensorflow"  # TensorFlow imports pandas itself: the option is then set at once
     assert out == [str(preloaded), "object"]
+
+
+def test_the_option_is_set_even_after_a_library_asks_whether_pandas_is_installed(backend):
+    """torch asks ``importlib.util.find_spec("pandas")`` without importing it; the real import that follows
+    must still switch the option off (CI caught the book's cell failing after exactly that)."""
+    import subprocess
+    import sys
+
+    name = backend.__name__.split(".")[-1]
+    script = (
+        f"import importlib.util, io, sys; from d2lx import {name} as d2l; "
+        "assert importlib.util.find_spec('pandas') is not None; "
+        "assert importlib.util.find_spec('pandas') is not None; "
+        "import pandas as pd; "
+        "print(pd.read_csv(io.StringIO('a,b\\n1,x\\n'))['b'].dtype); "
+        "print(sum(type(f).__name__ == '_AfterPandasImport' for f in sys.meta_path))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["object", "0"]
