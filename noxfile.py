@@ -12,7 +12,8 @@ install per backend (minutes on two cores), and ``nox -s notebooks-torch`` there
 ``tests-torch`` first (or run ``.nox/tests-torch/bin/python notebooks/run.py torch``). ``tests-<backend>-3.13``
 runs the suite on the newest Python with numpy 2 (``tests-core-3.13``: the core without any
 framework), less the tests marked ``full_training`` (the book's full Fashion-MNIST trainings,
-minutes each on two cores), which ``tests-<backend>`` has run already.
+minutes each on two cores), which ``tests-<backend>`` has run already. ``book-<backend>``
+(``nox -t book``) installs the backend's book extra, what the book's own cells import, and checks it.
 
 The backends, their pip extras and their Pythons come from ``d2lx/backends.py``, the registry that the
 CLI, the tests and the benchmark read too (loaded here by file path: nox's own Python has no d2lx).
@@ -103,6 +104,22 @@ for _backend, (_python, _) in BACKENDS.items():
 for _backend in ON_NEWEST_PYTHON:
     nox.session(python=NEWEST_PYTHON, name=f"tests-{_backend}-{NEWEST_PYTHON}")(
         lambda session, b=_backend: _tests(session, b, newest=True)
+    )
+
+
+def _book(session: nox.Session, backend: str) -> None:
+    entry = d2lx_backends.get(backend)
+    session.install(*entry.book_ci_pip_args, "-e", f".[{entry.book_extra}]")
+    session.run("python", "-m", "d2lx", "book-check", "--backend", backend)
+
+
+# The book extras (README, "Reading the book"): each installs and passes ``python -m d2lx book-check``.
+# Not in the default sessions: ``nox -t book`` runs them, and ``.ci/run`` does so beside the matrix,
+# since their minutes are downloads and unpacking (several GB for torch's pair), not the CPU.
+BOOK_SESSIONS = [f"book-{b.name}" for b in d2lx_backends.BACKENDS if b.book_imports]
+for _session in BOOK_SESSIONS:
+    nox.session(python=d2lx_backends.MAIN_PYTHON, name=_session, tags=["book"])(
+        lambda session, b=_session.removeprefix("book-"): _book(session, b)
     )
 
 

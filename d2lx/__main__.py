@@ -83,7 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     parity.add_argument("--out", help="JSON file for this backend's numbers (default: print them)")
     parity.add_argument("--seed", type=int, default=0)
     parity.add_argument("--report", nargs="+", metavar="JSON", help="compare runs written by --out")
+    book = commands.add_parser("book-check", help="is this environment ready for the book's notebooks of a backend?")
+    book.add_argument("--backend", choices=BACKENDS, required=True)
     args = parser.parse_args(argv)
+    if args.command == "book-check":
+        from d2lx import book_extras
+
+        failures = book_extras.check(args.backend)
+        for failure in failures:
+            print(f"FAILED {failure}", file=sys.stderr)
+        return 1 if failures else 0
     if args.command == "demo":
         run_demo(args.backend, args.out, args.linreg_epochs, args.softmax_epochs, args.seed)
         return 0

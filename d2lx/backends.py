@@ -35,6 +35,20 @@ class Backend(NamedTuple):
     ci_constraints: str | None  # the pip constraints file CI installs with, relative to the repository root
     pythons: tuple[str, ...]  # the Pythons CI tests it on; the first is where its notebooks run too
     description: str
+    # what the book's own cells for this framework import besides it and d2l (chapters 2-5): the pip
+    # extra ``<name>-book`` brings them (d2lx.book_extras checks them: ``python -m d2lx book-check``)
+    book_imports: tuple[str, ...] = ()
+    book_ci_constraints: str | None = None  # the constraints file CI installs the book extra with
+
+    @property
+    def book_extra(self) -> str:
+        """The pip extra a reader of the book installs: the backend's plus what the book's cells import."""
+        return f"{self.name}-book"
+
+    @property
+    def book_ci_pip_args(self) -> tuple[str, ...]:
+        """The pip arguments CI adds when it installs the book extra."""
+        return ("-c", self.book_ci_constraints) if self.book_ci_constraints else ()
 
     @property
     def module(self) -> str:
@@ -68,6 +82,10 @@ BACKENDS: tuple[Backend, ...] = (
         # README); users get torch>=2.0 on Python 3.10-3.13.
         pythons=(MAIN_PYTHON,),
         description="PyTorch",
+        book_imports=("torchvision",),  # section 4.2 reads Fashion-MNIST with torchvision
+        # PyPI's torchvision links the CUDA build of torch and fails to import beside the CPU wheel
+        # ("operator torchvision::nms does not exist"): CI installs a matching CUDA pair (README)
+        book_ci_constraints=".ci/constraints-torch-book.txt",
     ),
     Backend(
         name="mxnet",
@@ -89,6 +107,8 @@ BACKENDS: tuple[Backend, ...] = (
         # JAX on CPU: jax, jaxlib, flax (linen), optax; no TensorFlow
         pythons=(MAIN_PYTHON, NEWEST_PYTHON),
         description="JAX with Flax linen and Optax",
+        # sections 3.3 and 4.2 of the book's JAX notebooks load data through TensorFlow
+        book_imports=("tensorflow", "tensorflow_datasets"),
     ),
     Backend(
         name="tensorflow",
@@ -98,6 +118,7 @@ BACKENDS: tuple[Backend, ...] = (
         ci_constraints=".ci/constraints-tensorflow.txt",
         pythons=(MAIN_PYTHON, NEWEST_PYTHON),
         description="TensorFlow with Keras 3",
+        book_imports=("tensorflow_probability",),  # section 2.6, probability
     ),
 )
 

@@ -51,29 +51,90 @@ def non_finite_data_cause(batch, whose: str) -> str | None:
     return None
 
 
-def _divergence_cause(trainer, train: bool) -> str | None:
-    """Why a loss became non-finite, when it was not the step size: non-finite inputs or targets in the
-    batch, or parameters that were non-finite before training. None otherwise (the learning rate)."""
-    batch = getattr(trainer, "_d2lx_batch", None)
+def _divergence_cause(point: PlotPoint) -> str | None:
+    """Why ``point``'s loss became non-finite, when it was not the step size: non-finite inputs or targets
+    in its batch, or parameters that were non-finite before training. None otherwise (the learning rate)."""
+    batch = point.batch
     if batch is not None and len(batch) >= 2:
         cause = non_finite_data_cause(batch, "the batch's")
         if cause is not None:
             return cause
     try:
-        parameters = trainer._parameter_arrays()
+        parameters = point.parameters if point.parameters is not None else point.trainer._parameter_arrays()
     except Exception:  # a diagnosis must not hide the divergence
         parameters = []
     for parameter in parameters:
         found = _first_non_finite(parameter)
         if found is None:
             continue
-        if train and trainer.train_batch_idx == 0:
+        if point.train and point.batch_idx == 0:
             return (
                 f"the model's parameters were already not finite before training ({found} in a parameter of "
                 f"shape {tuple(to_numpy(parameter).shape)}): check how they are initialized or loaded"
             )
         return None  # an earlier update made them so: the step size
     return None
+
+
+class PlotPoint:
+    """One ``Module.plot`` call, with everything drawing it needs, taken when it was made.
+
+    On a GPU, reading a loss back as a float makes the host wait for the step that computed it, so
+    the next step cannot be queued meanwhile (JAX's ResNet18: 4.2 s an epoch instead of 2.9, see
+    bench/sync_cost.py). There the trainer reads each point one call late (``TrainerBase.read_plots_late``):
+    the point keeps its batch index, epoch and batch, so the board and the divergence guard say exactly
+    what they would have said at once; only the error comes one batch later.
+    """
+
+    __slots__ = (
+        "module",
+        "trainer",
+        "key",
+        "value",
+        "train",
+        "x",
+        "every_n",
+        "batch_idx",
+        "epoch",
+        "batch",
+        "parameters",
+    )
+
+    def __init__(self, module, trainer, key: str, value, train: bool, keep_parameters: bool = False) -> None:
+        self.module, self.trainer, self.key, self.value, self.train = module, trainer, key, value, train
+        self.batch_idx = trainer.train_batch_idx if train else trainer.val_batch_idx
+        self.epoch = trainer.epoch
+        self.batch = getattr(trainer, "_d2lx_batch", None)
+        if train:
+            self.x = trainer.train_batch_idx / trainer.num_train_batches
+            self.every_n = int(trainer.num_train_batches / module.plot_train_per_epoch)
+        else:
+            self.x = trainer.epoch + 1
+            self.every_n = int(trainer.num_val_batches / module.plot_valid_per_epoch)
+        # read late, the first batch's diagnosis needs the parameters as they were before its update
+        self.parameters = trainer._parameter_snapshot() if keep_parameters and train and self.batch_idx == 0 else None
+
+    def draw(self) -> None:
+        """Read the value, stop training if it is not finite, else put it on the module's board."""
+        y = _as_float(self.value)
+        trainer, module = self.trainer, self.module
+        if not math.isfinite(y) and getattr(trainer, "stop_on_nan", True):
+            where = (
+                f"{'training' if self.train else 'validation'} {self.key} became {y} at epoch {self.epoch + 1}"
+                f"/{trainer.max_epochs}, {'train' if self.train else 'val'} batch {self.batch_idx}"
+            )
+            cause = _divergence_cause(self)  # only now: the normal path pays nothing
+            if cause is not None:
+                raise TrainingDivergedError(
+                    f"{where}: {cause}. Pass Trainer(stop_on_nan=False) to keep training anyway."
+                )
+            raise TrainingDivergedError(
+                f"{where}, learning rate {getattr(module, 'lr', 'unknown')}. Lower the learning rate, or pass "
+                "Trainer(stop_on_nan=False) to keep training anyway."
+            )
+        board = module.board
+        board.xlabel = "epoch"
+        board.draw(self.x, y, ("train_" if self.train else "val_") + self.key, every_n=self.every_n)
 
 
 class ModuleBase:
@@ -99,36 +160,19 @@ class ModuleBase:
         """Draw ``value`` (a scalar tensor or number) on the board as ``train_<key>`` or ``val_<key>``.
 
         A non-finite value stops training with a message naming the epoch,
-        the batch and the learning rate, unless ``Trainer(stop_on_nan=False)``.
+        the batch and the learning rate, unless ``Trainer(stop_on_nan=False)``. Training on a GPU, the
+        value is read (and checked) at the next call or at the epoch's end: see ``PlotPoint``.
         """
         trainer = getattr(self, "trainer", None)
         if trainer is None:
             raise RuntimeError("Module.plot needs a trainer: call trainer.fit(model, data) first")
-        y = _as_float(value)
-        if not math.isfinite(y) and getattr(trainer, "stop_on_nan", True):
-            batch = trainer.train_batch_idx if train else trainer.val_batch_idx
-            where = (
-                f"{'training' if train else 'validation'} {key} became {y} at epoch {trainer.epoch + 1}"
-                f"/{trainer.max_epochs}, {'train' if train else 'val'} batch {batch}"
-            )
-            cause = _divergence_cause(trainer, train)  # only now: the normal path pays nothing
-            if cause is not None:
-                raise TrainingDivergedError(
-                    f"{where}: {cause}. Pass Trainer(stop_on_nan=False) to keep training anyway."
-                )
-            raise TrainingDivergedError(
-                f"{where}, learning rate {getattr(self, 'lr', 'unknown')}. Lower the learning rate, or pass "
-                "Trainer(stop_on_nan=False) to keep training anyway."
-            )
-        board = self.board
-        board.xlabel = "epoch"
-        if train:
-            x = trainer.train_batch_idx / trainer.num_train_batches
-            n = trainer.num_train_batches / self.plot_train_per_epoch
-        else:
-            x = trainer.epoch + 1
-            n = trainer.num_val_batches / self.plot_valid_per_epoch
-        board.draw(x, y, ("train_" if train else "val_") + key, every_n=int(n))
+        late = getattr(trainer, "_d2lx_reads_late", False)
+        point = PlotPoint(self, trainer, key, value, train, keep_parameters=late)
+        if late:  # draw the previous call's point; this one waits for the next call or the epoch's end
+            point, trainer._d2lx_pending_point = getattr(trainer, "_d2lx_pending_point", None), point
+            if point is None:
+                return
+        point.draw()
 
     # d2l 1.0's methods that read the same on every framework whose models are called as
     # ``model(X)``. A backend whose framework base class defines one of these names (Keras

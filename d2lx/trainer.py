@@ -28,6 +28,7 @@ from d2lx import checks, contract, display
 from d2lx.checks import CheckedHyperParameters
 from d2lx.data.loader import ArrayLoader
 from d2lx.hparams import HyperParameters
+from d2lx.plotting import to_numpy
 from d2lx.utils import numpy_rng
 
 
@@ -375,12 +376,14 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self.val_batch_idx = 0
         bar = self._d2lx_bar = self._open_progress_bar()
         self._jit_plan = self._plan_compiled_path() if self.jit_compile else None
+        self._d2lx_reads_late, self._d2lx_pending_point = self._reads_plots_late(), None
         try:
             for self.epoch in range(self.max_epochs):
                 if bar is not None:
                     bar.set_description(f"epoch {self.epoch + 1}/{self.max_epochs}")
                 self._d2lx_epoch_ran = False
                 self.fit_epoch()
+                self._draw_pending_point()  # the epoch's last value, read late, before the bar shows it
                 if self._jit_plan is not None and not self._d2lx_epoch_ran:  # fit_epoch is not d2lx's, nor calls it
                     self._jit_plan = None
                     fallback_warning(f"{type(self).__name__}.fit_epoch {_REPLACED}", stacklevel=2)
@@ -388,6 +391,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
                     bar.set_postfix(_latest_values(model), refresh=False)
         finally:
             self._d2lx_batch = None  # kept only for the divergence guard: no batch outlives the fit
+            self._d2lx_reads_late, self._d2lx_pending_point = False, None
             self._jit_plan = self._d2lx_bar = None  # compiled functions and joined arrays live for one fit
             flush = getattr(getattr(model, "board", None), "flush", None)
             if flush is not None:
@@ -438,6 +442,31 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         """The model's parameters as the current step uses them, for the divergence guard's diagnosis
         (a backend hook; none by default)."""
         return []
+
+    def _parameter_snapshot(self) -> list:
+        """``_parameter_arrays`` copied to numpy as they are now, unchanged by the updates that follow
+        (torch, MXNet and TensorFlow update in place): the first batch's diagnosis when plots are read
+        late. Once a fit, on its first batch."""
+        return [np.array(to_numpy(p)) for p in self._parameter_arrays()]
+
+    # --- reading plotted values one call late (``module.PlotPoint``) --------------------------------
+    def _reads_plots_late(self) -> bool:
+        """Whether ``Module.plot`` reads each value one call late in this fit: where reading a value makes
+        the host wait for the device (a GPU), so the next step is queued first. A backend hook; False
+        by default. ``D2LX_READ_PLOTS_LATE=1`` or ``0`` decides for every fit (to test either way)."""
+        forced = os.environ.get("D2LX_READ_PLOTS_LATE")
+        if forced is not None and forced.strip():
+            return forced.strip().lower() not in ("0", "false", "no", "off")
+        return self._device_reads_block()
+
+    def _device_reads_block(self) -> bool:
+        """Whether reading a value back waits for the training device (backend hook: on a GPU)."""
+        return False
+
+    def _draw_pending_point(self) -> None:
+        point, self._d2lx_pending_point = self.__dict__.get("_d2lx_pending_point"), None
+        if point is not None:
+            point.draw()
 
     # --- the compiled path (``jit_compile``) -------------------------------------------------
     def _plan_compiled_path(self):

@@ -113,16 +113,16 @@ def _poison_parameters(d2l, model, trainer, monkeypatch):
         model.w[:] = NAN
 
 
-@pytest.mark.parametrize(
-    ("make_data", "lr", "poison", "words"),
-    [
-        (lambda d2l: _regression(d2l, X_nan=(3, 1)), 0.03, False, ["inputs (X) are not finite", "nan", "train batch"]),
-        (lambda d2l: _regression(d2l, y_nan=(10, 0)), 0.03, False, ["targets (y) are not finite", "nan"]),
-        (lambda d2l: _regression(d2l), 0.03, True,
-         ["parameters were already not finite before training", "initialized or loaded", "train batch 0"]),
-        (lambda d2l: _regression(d2l), 10, False, ["learning rate 10", "Lower the learning rate"]),
-    ],
-)  # fmt: skip
+DIVERGENCES = [
+    (lambda d2l: _regression(d2l, X_nan=(3, 1)), 0.03, False, ["inputs (X) are not finite", "nan", "train batch"]),
+    (lambda d2l: _regression(d2l, y_nan=(10, 0)), 0.03, False, ["targets (y) are not finite", "nan"]),
+    (lambda d2l: _regression(d2l), 0.03, True,
+     ["parameters were already not finite before training", "initialized or loaded", "train batch 0"]),
+    (lambda d2l: _regression(d2l), 10, False, ["learning rate 10", "Lower the learning rate"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make_data", "lr", "poison", "words"), DIVERGENCES)
 def test_divergence_names_its_cause(backend, monkeypatch, make_data, lr, poison, words):
     model = backend.LinearRegressionScratch(2, lr=lr)
     trainer = backend.Trainer(max_epochs=3)
@@ -135,6 +135,46 @@ def test_divergence_names_its_cause(backend, monkeypatch, make_data, lr, poison,
         assert word in message
     if words[-1] != "Lower the learning rate":
         assert "Lower the learning rate" not in message
+
+
+@pytest.mark.parametrize(("make_data", "lr", "poison", "words"), DIVERGENCES)
+def test_divergence_read_one_batch_late_says_what_reading_at_once_says(backend, monkeypatch, make_data, lr,
+                                                                       poison, words):  # fmt: skip
+    """On a GPU the loss is read one call late (``module.PlotPoint``); the message must not change: the
+    same epoch, batch, cause, and the parameters as they were before the first update."""
+    messages = []
+    for late in ("0", "1"):
+        monkeypatch.setenv("D2LX_READ_PLOTS_LATE", late)
+        backend.set_seed(7)
+        model = backend.LinearRegressionScratch(2, lr=lr)
+        trainer = backend.Trainer(max_epochs=3, progress_bar=False)
+        if poison:
+            _poison_parameters(backend, model, trainer, monkeypatch)
+        with pytest.raises(backend.TrainingDivergedError) as info:
+            trainer.fit(model, make_data(backend))
+        messages.append(str(info.value))
+        assert trainer.__dict__.get("_d2lx_pending_point") is None  # nothing kept after the fit
+    assert messages[1] == messages[0]
+    for word in words:
+        assert word in messages[1]
+
+
+def test_a_board_read_one_batch_late_is_the_board_read_at_once(backend, monkeypatch):
+    boards = []
+    for late in ("0", "1"):
+        monkeypatch.setenv("D2LX_READ_PLOTS_LATE", late)
+        backend.set_seed(3)
+        data = backend.SyntheticRegressionData(w=backend.tensor([2.0, -3.4]), b=4.2, num_train=96, num_val=64,
+                                               batch_size=8)  # fmt: skip
+        model = backend.LinearRegressionScratch(2, lr=0.03)
+        model.board.display = False
+        trainer = backend.Trainer(max_epochs=2, progress_bar=False)
+        trainer.fit(model, data)
+        assert trainer._d2lx_reads_late is False and trainer.__dict__.get("_d2lx_pending_point") is None
+        boards.append({label: [(p.x, p.y) for p in points] for label, points in model.board.data.items()})
+    assert boards[1] == boards[0]
+    assert sorted(boards[0]) == ["train_loss", "val_loss"]
+    assert len(boards[0]["train_loss"]) == 4 and len(boards[0]["val_loss"]) == 2  # the epochs' last points too
 
 
 # ---- a concise model fed a batch of another width ------------------------------------------------

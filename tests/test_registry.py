@@ -204,7 +204,10 @@ def test_the_nox_sessions_follow_from_the_registry(noxfile):
         expected_pythons |= {f"tests-{backend.name}": first, f"notebooks-{backend.name}": False}
         expected_pythons |= {f"tests-{backend.name}-{python}": python for python in later}
     expected_pythons |= {f"tests-core-{python}": python for python in backends.CORE_PYTHONS[1:]}
+    # the book extras: on the main Python, tagged "book", outside the default sessions
+    expected_pythons |= {f"book-{b.name}": backends.MAIN_PYTHON for b in backends.BACKENDS if b.book_imports}
     assert nox.registered == expected_pythons
+    assert sorted(module.BOOK_SESSIONS) == ["book-jax", "book-tensorflow", "book-torch"]
 
 
 class _Recording:
@@ -237,6 +240,65 @@ def test_the_nox_sessions_install_the_registrys_extras(noxfile):
     session = Session()
     module._install(session, "core", "test")
     assert session.installed == ("-e", ".[test]")
+
+
+def test_the_book_sessions_install_the_book_extra_and_check_it(noxfile):
+    module, _ = noxfile
+    session = _Recording()
+    module._book(session, "torch")
+    assert session.installed == ("-c", ".ci/constraints-torch-book.txt", "-e", ".[torch-book]")
+    assert session.ran == ("python", "-m", "d2lx", "book-check", "--backend", "torch")
+    assert (REPO / ".ci" / "constraints-torch-book.txt").is_file()
+    session = _Recording()
+    module._book(session, "jax")
+    assert session.installed == ("-e", ".[jax-book]")
+
+
+# the distribution that provides each module the book's cells import
+BOOK_DISTRIBUTIONS = {
+    "torchvision": "torchvision",
+    "tensorflow": "tensorflow",
+    "tensorflow_datasets": "tensorflow-datasets",
+    "tensorflow_probability": "tensorflow-probability",
+}
+
+
+def test_each_book_extra_is_the_backends_extra_plus_what_the_books_cells_import():
+    import tomllib
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+    def distribution(requirement: str) -> str:
+        return re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower()
+
+    for backend in backends.BACKENDS:
+        own, book = extras[backend.extra], extras[backend.book_extra]
+        assert set(own) <= set(book), backend.name  # the backend's own requirements, unchanged
+        added = {distribution(r) for r in set(book) - set(own)}
+        wanted = {BOOK_DISTRIBUTIONS[module] for module in backend.book_imports}
+        assert added == wanted - {distribution(r) for r in own}, backend.name  # exactly what the cells import
+    assert "tensorflow" not in " ".join(extras["jax"])  # the plain JAX extra stays without TensorFlow
+
+
+def test_book_check_names_the_missing_module_and_the_extra(monkeypatch, capsys):
+    from d2lx import book_extras
+
+    real_import = importlib.import_module
+
+    def without_torchvision(name, *args):
+        if name == "torchvision":
+            raise ModuleNotFoundError("No module named 'torchvision'")
+        if name == "d2lx.torch":
+            return types.ModuleType(name)  # the backend itself is not what this test is about
+        return real_import(name, *args)
+
+    monkeypatch.setattr(book_extras.importlib, "import_module", without_torchvision)
+    failures = book_extras.check("torch")
+    assert failures == [
+        "torchvision: ModuleNotFoundError: No module named 'torchvision' "
+        "(the book's cells need it: pip install 'd2lx[torch-book]')"
+    ]
+    assert capsys.readouterr().out == "ok d2lx.torch: imported\n"
 
 
 def test_nox_lists_the_sessions_that_follow_from_the_registry():

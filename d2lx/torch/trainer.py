@@ -67,6 +67,9 @@ class Trainer(TrainerBase):
                 self.clip_gradients(self.gradient_clip_val, self.model)
             self.optim.step()
 
+    def _device_reads_block(self) -> bool:
+        return bool(self.gpus)  # a loss read on a GPU waits for its step: plots are read one call late
+
     def _parameter_arrays(self) -> list:
         return list(self.model.parameters())
 
