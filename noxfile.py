@@ -78,12 +78,21 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
     session.install(*pip_args, "-e", f".[{PIP_EXTRA[backend]},{extras}]")
 
 
+# What the newest Python's sessions leave to tests-<backend>: the book's long trainings (the marker), and
+# the tests of chapter 8's networks and of jit_compile, which exercise the frameworks' compilers on the
+# same framework releases as there, for minutes of compiling on two cores. The rest (the core, the data,
+# the trainer, chapters 2-7, every backend's API) runs again on the newest Python.
+NEWEST_LEAVES_OUT = [
+    "-m", "not full_training", "--ignore", "tests/test_modern_cnn.py", "--ignore", "tests/test_compiled.py",
+]  # fmt: skip
+
+
 def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
     # the backend's main environment also runs its notebooks (notebooks-<backend>); the newest Python's does not
     _install(session, backend, "test" if newest or backend == "core" else "test,notebooks")
     selection = [] if backend == "core" else ["--backend", backend]  # core: backend tests have no backend
-    if newest:  # the long trainings ran in tests-<backend> already; here the rest checks the newer versions
-        selection += ["-m", "not full_training"]
+    if newest:  # what tests-<backend> ran already; here the rest checks the newer Python and numpy
+        selection += NEWEST_LEAVES_OUT
     env = {"MPLBACKEND": "Agg"}
     if TEST_WORKERS > 1:  # pytest-xdist: tests spread over the cores, each worker capped to its share
         selection += ["-n", str(TEST_WORKERS)]
@@ -92,8 +101,7 @@ def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
 
 
 def _notebooks(session: nox.Session, backend: str) -> None:
-    python = Path(".nox") / f"tests-{backend}" / "bin" / "python"  # the environment tests-<backend> made
-    session.run(str(python), "notebooks/run.py", backend, *session.posargs, external=True)
+    session.run(_python(backend), "notebooks/run.py", backend, *session.posargs, external=True)
 
 
 for _backend, (_python, _) in BACKENDS.items():
@@ -109,7 +117,9 @@ for _backend in ON_NEWEST_PYTHON:
 
 def _book(session: nox.Session, backend: str) -> None:
     entry = d2lx_backends.get(backend)
-    session.install(*entry.book_ci_pip_args, "-e", f".[{entry.book_extra}]")
+    # --no-compile: pip byte-compiles every module it unpacks (most of this session's CPU, beside the
+    # matrix); the check imports a few, which Python compiles as it loads them
+    session.install("--no-compile", *entry.book_ci_pip_args, "-e", f".[{entry.book_extra}]")
     session.run("python", "-m", "d2lx", "book-check", "--backend", backend)
 
 
@@ -123,27 +133,57 @@ for _session in BOOK_SESSIONS:
     )
 
 
+def _side_by_side(session: nox.Session, commands: list[list[str]]) -> None:
+    """Run ``commands`` TEST_WORKERS at a time, each process held to its share of the cores, and print
+    each one's output whole when it ends. For parity and bench-smoke: one process per backend, mostly
+    a single core's work (imports, compiling), that one after another left the second core idle."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, TEST_WORKERS)
+    env = {**os.environ, **d2lx_backends.thread_caps(max(1, CPUS // workers))} if workers > 1 else None
+
+    def run(command: list[str]):
+        return command, subprocess.run(command, capture_output=True, text=True, env=env)
+
+    failed = []
+    with ThreadPoolExecutor(workers) as pool:
+        for command, done in pool.map(run, commands):
+            session.log(" ".join(command))
+            print(done.stdout, end="", flush=True)
+            print(done.stderr, end="", file=sys.stderr, flush=True)
+            if done.returncode:
+                failed.append(f"{' '.join(command)} (exit code {done.returncode})")
+    if failed:
+        session.error("failed: " + "; ".join(failed))
+
+
+def _python(backend: str) -> str:
+    return str(Path(".nox") / f"tests-{backend}" / "bin" / "python")  # the environment tests-<backend> made
+
+
 @nox.session(python=False, requires=[f"tests-{b}" for b in BACKENDS])
 def parity(session: nox.Session) -> None:
     """Same seed, same numbers: the seeded workloads in every backend's test environment, one table."""
     out = Path(session.create_tmp()) / "parity"
     out.mkdir(exist_ok=True)
-    reports = []
-    for backend in BACKENDS:
-        python = Path(".nox") / f"tests-{backend}" / "bin" / "python"
-        report = out / f"{backend}.json"
-        session.run(str(python), "-m", "d2lx", "parity", "--backend", backend, "--out", str(report), external=True)
-        reports.append(str(report))
-    session.run(str(python), "-m", "d2lx", "parity", "--report", *reports, external=True)
+    reports = [str(out / f"{backend}.json") for backend in BACKENDS]
+    _side_by_side(
+        session,
+        [
+            [_python(backend), "-m", "d2lx", "parity", "--backend", backend, "--out", report]
+            for backend, report in zip(BACKENDS, reports)
+        ],
+    )
+    session.run(_python(next(iter(BACKENDS))), "-m", "d2lx", "parity", "--report", *reports, external=True)
 
 
 @nox.session(python=False, name="bench-smoke", requires=[f"tests-{b}" for b in BACKENDS])
 def bench_smoke(session: nox.Session) -> None:
     """The benchmark (bench/bench.py) on tiny sizes in every backend's test environment: it runs; no timing."""
-    for backend in BACKENDS:
-        python = Path(".nox") / f"tests-{backend}" / "bin" / "python"
-        smoke = ["--backend", backend, "--tiny", "--libs", "d2lx", "hand"]
-        session.run(str(python), "bench/bench.py", *smoke, external=True)
+    smoke = ["--tiny", "--libs", "d2lx", "hand"]
+    _side_by_side(session, [[_python(b), "bench/bench.py", "--backend", b, *smoke] for b in BACKENDS])
 
 
 nox.options.sessions = (

@@ -9,6 +9,8 @@ written here once. The hooks are listed in ``d2lx/contract.py``.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from d2lx import checks, contract
@@ -18,6 +20,27 @@ from d2lx.data.loader import ArrayLoader
 from d2lx.data.synthetic import synthetic_regression
 from d2lx.hparams import HyperParameters
 from d2lx.plotting import show_images, to_numpy
+
+MAX_BATCH_SIZE_ENV = "D2LX_MAX_BATCH_SIZE"
+
+
+def served_batch_size(batch_size: int) -> int:
+    """``batch_size``, or less where ``D2LX_MAX_BATCH_SIZE`` caps every loader of the process.
+
+    A smoke-run budget beside ``D2LX_FAST_DEV_RUN``: chapter 8's cells ask for batches of 128 images
+    at 224x224, seconds of work each on a CPU, and CI runs those notebooks to see every cell work, not to
+    train (``notebooks/run.py`` sets 16 for them). The data module keeps the ``batch_size`` the cell gave.
+    """
+    text = os.environ.get(MAX_BATCH_SIZE_ENV, "").strip()
+    if not text:
+        return batch_size
+    try:
+        cap = int(text)
+    except ValueError:
+        cap = 0
+    if cap < 1:
+        raise ValueError(f"{MAX_BATCH_SIZE_ENV} must be an int >= 1 (examples per batch), got {text!r}")
+    return min(batch_size, cap)
 
 
 class DataModuleBase(CheckedHyperParameters, HyperParameters):
@@ -46,7 +69,8 @@ class DataModuleBase(CheckedHyperParameters, HyperParameters):
     def get_tensorloader(self, tensors, train: bool, indices=slice(0, None)) -> ArrayLoader:
         """Minibatches of ``batch_size`` rows of ``tensors[indices]``, shuffled when ``train``."""
         tensors = tuple(a[indices] for a in tensors)
-        return ArrayLoader(tensors, self.batch_size, shuffle=train, to_index=self._to_index, take=self._take)
+        return ArrayLoader(tensors, served_batch_size(self.batch_size), shuffle=train, to_index=self._to_index,
+                           take=self._take)  # fmt: skip
 
     # --- backend hooks (see d2lx/contract.py) ------------------------------------------------
     def _from_numpy(self, array: np.ndarray):
@@ -140,7 +164,12 @@ class FashionMNISTBase(DataModuleBase):
         data = self.train if train else self.val
         tensors = getattr(data, "tensors", data)
         return ArrayLoader(
-            tensors, self.batch_size, shuffle=train, to_index=self._to_index, take=self._take, transform=self._batch
+            tensors,
+            served_batch_size(self.batch_size),
+            shuffle=train,
+            to_index=self._to_index,
+            take=self._take,
+            transform=self._batch,
         )
 
     def _known_label_range(self) -> tuple[int, int] | None:

@@ -11,7 +11,8 @@ Fashion-MNIST shrinks to 10 of its 235-469 batches, the synthetic regression dat
 house prices to 10 of about 19; weight decay's 4 batches run in full).
 Chapter 8's models (AlexNet to RegNet, at 224x224 or 96x96) take seconds per batch on a CPU: their
 notebooks (``MODERN_CNNS``) run with ``D2LX_FAST_DEV_RUN=1``, one epoch of one training and one
-validation batch, which still runs every cell, the model's forward and backward passes included.
+validation batch, of at most 16 images (``D2LX_MAX_BATCH_SIZE=16``: the cells ask for 128), which
+still runs every cell, the model's forward and backward passes included.
 Every cell still runs; only the number of batches per epoch changes. ``--full`` runs the book's
 budget, and variables already set in the environment win.
 
@@ -37,6 +38,7 @@ from d2lx import backends
 
 HERE = Path(__file__).resolve().parent
 # chapter 8 of the 1.0 edition: one batch each (see above)
+SMOKE_BATCH_SIZE = 16  # chapter 8's notebooks: images per batch (their cells ask for 128)
 MODERN_CNNS = ("alexnet", "vgg", "nin", "googlenet", "batch-norm", "resnet", "densenet", "cnn-design")
 
 
@@ -71,6 +73,7 @@ async def run_all(notebooks: list[Path], kernel: str, timeout: int, jobs: int, f
         env = dict(caps)
         if not full and path.stem in MODERN_CNNS:
             env.setdefault("D2LX_FAST_DEV_RUN", os.environ.get("D2LX_FAST_DEV_RUN", "1"))
+            env.setdefault("D2LX_MAX_BATCH_SIZE", os.environ.get("D2LX_MAX_BATCH_SIZE", str(SMOKE_BATCH_SIZE)))
         async with slots:
             try:
                 seconds = await execute(path, kernel, timeout, env)

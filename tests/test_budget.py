@@ -18,7 +18,8 @@ def _fit(d2l, **trainer_args):
 
 @pytest.fixture(autouse=True)
 def _no_budget_from_outside(monkeypatch):
-    for variable in ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES"):
+    for variable in ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES",
+                     "D2LX_MAX_BATCH_SIZE"):  # fmt: skip
         monkeypatch.delenv(variable, raising=False)
 
 
@@ -105,3 +106,22 @@ def test_a_bad_environment_variable_is_named(backend, monkeypatch):
     assert str(info.value) == (
         "D2LX_LIMIT_TRAIN_BATCHES must be an int (batches) or a float in [0, 1] (a fraction), got 'a few'"
     )
+
+
+def test_max_batch_size_caps_every_loader_and_leaves_the_data_modules_batch_size(backend, monkeypatch):
+    """``D2LX_MAX_BATCH_SIZE``: the notebooks' smoke runs of chapter 8 serve 16 images a batch, not 128."""
+    monkeypatch.setenv("D2LX_MAX_BATCH_SIZE", "16")
+    data = backend.FashionMNIST(batch_size=128, resize=(32, 32))
+    X, y = next(iter(data.train_dataloader()))
+    assert data.batch_size == 128
+    assert tuple(X.shape)[0] == 16 and tuple(y.shape) == (16,)
+    assert len(data.val_dataloader()) == 10000 // 16
+    regression = backend.SyntheticRegressionData(w=backend.tensor([2.0, -3.4]), b=4.2, batch_size=8)
+    assert len(regression.train_dataloader()) == 1000 // 8  # below the cap: unchanged
+    trainer, _ = _fit(backend, max_epochs=1)
+    assert trainer.num_train_batches == 1000 // 16 + 1  # batch_size 32 capped to 16: 63 batches
+    for bad in ("0", "sixteen"):
+        monkeypatch.setenv("D2LX_MAX_BATCH_SIZE", bad)
+        with pytest.raises(ValueError) as info:
+            data.train_dataloader()
+        assert str(info.value) == f"D2LX_MAX_BATCH_SIZE must be an int >= 1 (examples per batch), got {bad!r}"
