@@ -180,7 +180,13 @@ def test_ci_runs_the_readme_test_command():
     readme = (root / "README.md").read_text()
     ci = (root / ".ci" / "run").read_text()
     command = "python3 -m nox"
-    assert f"\n{command}\n" in readme and ci.rstrip().endswith(command)
+    assert f"\n{command}\n" in readme
+    lines = ci.splitlines()
+    verbatim = lines.index("# The README's test command, verbatim:")
+    assert lines[verbatim + 1 : verbatim + 3] == ["status=0", f"{command} || status=$?"]
+    assert 'if [ "$status" -ne 0 ]; then exit "$status"; fi' in lines[verbatim + 3 :]  # its failure fails CI
+    # the book extras' sessions run beside it, and their failure fails CI too
+    assert f"{command} -t book" in ci and lines[-1] == 'exit "$book_status"' and "nox -t book" in readme
 
 
 def test_board_redraws_at_a_capped_rate_in_jupyter(monkeypatch):
