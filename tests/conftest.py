@@ -33,6 +33,16 @@ def _requested(config) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def pytest_collection_modifyitems(config, items):
+    """The long trainings (marked ``full_training``) first, the rest after them in their own order.
+
+    pytest-xdist hands the tests to its workers in this order (CI runs two): a minute-long training that
+    starts last leaves the other worker idle until it ends, while short tests at the end even the
+    workers out. Every test stays independent of the order.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("full_training") is None)  # a stable sort
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         names = _requested(metafunc.config) or list(backends.installed())
