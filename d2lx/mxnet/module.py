@@ -9,7 +9,7 @@ so ``configure_optimizers`` and gradient clipping work for either.
 
 from __future__ import annotations
 
-from mxnet import gluon, np
+from mxnet import gluon, np, npx
 
 from d2lx import cnn
 from d2lx.checks import CheckedHyperParameters
@@ -108,8 +108,11 @@ class Classifier(ClassifierBase, Module):
         return correct.mean() if averaged else correct
 
     def loss(self, Y_hat, Y, averaged: bool = True):
+        """Cross-entropy on logits: what ``gluon.loss.SoftmaxCrossEntropyLoss()`` computes (log-softmax, then
+        the label's entry), as two operators. The book builds that Gluon block anew at every call, and
+        its construction and dispatch were a fifth of a softmax-regression epoch (bench/RESULTS.md)."""
         Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
-        l = gluon.loss.SoftmaxCrossEntropyLoss()(Y_hat, Y.reshape((-1,)))
+        l = -npx.pick(npx.log_softmax(Y_hat, axis=-1), Y.reshape((-1,)), axis=-1)
         return l.mean() if averaged else l
 
     def layer_summary(self, X_shape):
