@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -115,12 +116,26 @@ for _backend in ON_NEWEST_PYTHON:
     )
 
 
+# ``nox -t book -- --discard``: each book session deletes its environment when it ends, passed or
+# failed. The three take about 11 GB together (5.5 for torch's CUDA pair alone); CI runs them beside a
+# matrix that takes 8 more, on a disk it shares, and needs only their verdict.
+DISCARD = "--discard"
+
+
 def _book(session: nox.Session, backend: str) -> None:
+    unknown = [arg for arg in session.posargs if arg != DISCARD]
+    if unknown:
+        session.error(f"book sessions take only {DISCARD} (delete the environment at the end), got {unknown}")
     entry = d2lx_backends.get(backend)
-    # --no-compile: pip byte-compiles every module it unpacks (most of this session's CPU, beside the
-    # matrix); the check imports a few, which Python compiles as it loads them
-    session.install("--no-compile", *entry.book_ci_pip_args, "-e", f".[{entry.book_extra}]")
-    session.run("python", "-m", "d2lx", "book-check", "--backend", backend)
+    try:
+        # --no-compile: pip byte-compiles every module it unpacks (most of this session's CPU, beside the
+        # matrix); the check imports a few, which Python compiles as it loads them
+        session.install("--no-compile", *entry.book_ci_pip_args, "-e", f".[{entry.book_extra}]")
+        session.run("python", "-m", "d2lx", "book-check", "--backend", backend)
+    finally:
+        if DISCARD in session.posargs and session.virtualenv.location:
+            shutil.rmtree(session.virtualenv.location, ignore_errors=True)
+            session.log(f"deleted {session.virtualenv.location} ({DISCARD})")
 
 
 # The book extras (README, "Reading the book"): each installs and passes ``python -m d2lx book-check``.

@@ -25,6 +25,11 @@ CORE = "core"  # the package without any framework: no backend, its tests only
 CORE_PYTHONS = (MAIN_PYTHON, NEWEST_PYTHON)
 
 
+def _constrained_by(constraints: str | None) -> tuple[str, ...]:
+    """pip's arguments for a constraints file, or none where there is none."""
+    return ("-c", constraints) if constraints else ()
+
+
 class Backend(NamedTuple):
     """One backend: ``from d2lx import <name> as d2l``."""
 
@@ -48,7 +53,7 @@ class Backend(NamedTuple):
     @property
     def book_ci_pip_args(self) -> tuple[str, ...]:
         """The pip arguments CI adds when it installs the book extra."""
-        return ("-c", self.book_ci_constraints) if self.book_ci_constraints else ()
+        return _constrained_by(self.book_ci_constraints)
 
     @property
     def module(self) -> str:
@@ -58,7 +63,7 @@ class Backend(NamedTuple):
     @property
     def ci_pip_args(self) -> tuple[str, ...]:
         """The pip arguments CI adds when it installs this backend (its constraints file, if any)."""
-        return ("-c", self.ci_constraints) if self.ci_constraints else ()
+        return _constrained_by(self.ci_constraints)
 
     def is_installed(self) -> bool:
         """Whether ``d2lx.<name>`` and its framework can be found here (nothing is imported)."""

@@ -16,8 +16,25 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable
 from typing import Any
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def env_flag(name: str) -> bool | None:
+    """The switch ``name`` in the environment as a bool, or None where it is unset or empty.
+
+    Every ``D2LX_*`` switch reads through here, so a typo (``D2LX_JIT_COMPILE=ture``) stops with one
+    sentence instead of silently meaning "off" (or "on").
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    if text.lower() in _ON + _OFF:
+        return text.lower() in _ON
+    raise ValueError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), got {text!r}")
 
 
 def _describe(value: Any) -> str:

@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
-import os
 import sys
 import warnings
+
+from d2lx import checks
 
 ENV_VAR = "D2LX_PANDAS_OBJECT_STRINGS"
 
 
 def wanted() -> bool:
     """Whether the user lets d2lx switch pandas' string inference off (the default)."""
-    value = os.environ.get(ENV_VAR)
-    return value is None or value.strip().lower() not in ("0", "false", "no", "off")
+    return checks.env_flag(ENV_VAR) is not False
 
 
 def use_object_strings() -> bool:

@@ -17,8 +17,9 @@ Set ``D2LX_RENAMED_ALIASES=0`` before importing a backend to keep the frameworks
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass
+
+from d2lx import checks
 
 ENV_VAR = "D2LX_RENAMED_ALIASES"
 
@@ -49,8 +50,7 @@ RENAMED: tuple[Renamed, ...] = (
 
 def wanted() -> bool:
     """Whether the user lets d2lx restore renamed functions (the default)."""
-    value = os.environ.get(ENV_VAR)
-    return value is None or value.strip().lower() not in ("0", "false", "no", "off")
+    return checks.env_flag(ENV_VAR) is not False
 
 
 def restore(backend: str) -> list[str]:

@@ -35,9 +35,9 @@ from d2lx.utils import numpy_rng
 def _progress_wanted(progress_bar: bool | None) -> bool:
     if progress_bar is not None:
         return bool(progress_bar)
-    env = os.environ.get("D2LX_PROGRESS")
-    if env is not None:
-        return env.strip().lower() not in ("0", "false", "no", "off", "")
+    forced = checks.env_flag("D2LX_PROGRESS")
+    if forced is not None:
+        return forced
     return not display.in_notebook() and sys.stderr is not None and sys.stderr.isatty()
 
 
@@ -147,17 +147,11 @@ def limited_by_environment(loader, name: str):
 
 # --- the compiled path (``jit_compile``) -------------------------------------------------------
 JIT_COMPILE_ENV = "D2LX_JIT_COMPILE"
-_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _jit_compile_from_env() -> bool | None:
     """``D2LX_JIT_COMPILE`` as a bool, or None when it is not set (or empty)."""
-    text = os.environ.get(JIT_COMPILE_ENV, "").strip()
-    if not text:
-        return None
-    if text.lower() in _ON + _OFF:
-        return text.lower() in _ON
-    raise ValueError(f"{JIT_COMPILE_ENV} must be 1 or 0 (or true/false, yes/no, on/off), got {text!r}")
+    return checks.env_flag(JIT_COMPILE_ENV)
 
 
 def _check_jit_compile(value) -> bool:
@@ -454,10 +448,8 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         """Whether ``Module.plot`` reads each value one call late in this fit: where reading a value makes
         the host wait for the device (a GPU), so the next step is queued first. A backend hook; False
         by default. ``D2LX_READ_PLOTS_LATE=1`` or ``0`` decides for every fit (to test either way)."""
-        forced = os.environ.get("D2LX_READ_PLOTS_LATE")
-        if forced is not None and forced.strip():
-            return forced.strip().lower() not in ("0", "false", "no", "off")
-        return self._device_reads_block()
+        forced = checks.env_flag("D2LX_READ_PLOTS_LATE")
+        return self._device_reads_block() if forced is None else forced
 
     def _device_reads_block(self) -> bool:
         """Whether reading a value back waits for the training device (backend hook: on a GPU)."""

@@ -205,3 +205,29 @@ def test_board_redraws_at_a_capped_rate_in_jupyter(monkeypatch):
     assert renders == [1, 1000]
     board.flush()
     assert renders == [1, 1000]  # nothing new, nothing redrawn
+
+
+def _switches():
+    from d2lx import pandas_compat, renamed, trainer
+
+    return {
+        "D2LX_PROGRESS": lambda: trainer._progress_wanted(None),
+        "D2LX_RENAMED_ALIASES": renamed.wanted,
+        "D2LX_PANDAS_OBJECT_STRINGS": pandas_compat.wanted,
+        "D2LX_JIT_COMPILE": trainer._jit_compile_from_env,
+    }
+
+
+@pytest.mark.parametrize("name", ["D2LX_PROGRESS", "D2LX_RENAMED_ALIASES", "D2LX_PANDAS_OBJECT_STRINGS",
+                                  "D2LX_JIT_COMPILE"])  # fmt: skip
+def test_every_switch_reads_the_same_words_and_names_a_typo(monkeypatch, name):
+    read = _switches()[name]
+    for text, expected in [("1", True), (" On ", True), ("yes", True), ("0", False), ("FALSE", False), ("off", False)]:
+        monkeypatch.setenv(name, text)
+        assert read() is expected, text
+    monkeypatch.setenv(name, "ture")
+    with pytest.raises(ValueError) as info:
+        read()
+    assert str(info.value) == f"{name} must be 1 or 0 (or true/false, yes/no, on/off), got 'ture'"
+    monkeypatch.setenv(name, "  ")  # empty: as if unset
+    assert checks.env_flag(name) is None

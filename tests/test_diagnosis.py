@@ -209,3 +209,13 @@ def test_concise_linear_regression_fed_another_number_of_features(backend):
                                        trainer=trainer)  # fmt: skip
     assert "LinearRegression was built for examples with 2 features" in str(info.value)
     assert "got 3 (X of shape (4, 3))" in str(info.value)
+
+
+def test_a_bad_read_late_switch_is_named_before_training(backend, monkeypatch):
+    monkeypatch.setenv("D2LX_READ_PLOTS_LATE", "late")
+    data = backend.SyntheticRegressionData(w=backend.tensor([2.0, -3.4]), b=4.2, num_train=16, num_val=16)
+    model = backend.LinearRegressionScratch(2, lr=0.03)
+    with pytest.raises(ValueError) as info:
+        backend.Trainer(max_epochs=1, progress_bar=False).fit(model, data)
+    assert str(info.value) == "D2LX_READ_PLOTS_LATE must be 1 or 0 (or true/false, yes/no, on/off), got 'late'"
+    assert model.board.data == {} or all(not points for points in model.board.data.values())  # nothing trained

@@ -254,6 +254,56 @@ def test_the_book_sessions_install_the_book_extra_and_check_it(noxfile):
     assert session.installed == ("--no-compile", "-e", ".[jax-book]")
 
 
+def test_book_sessions_delete_their_environment_with_discard_passed_or_failed(noxfile, tmp_path):
+    module, _ = noxfile
+
+    class Discarding(_Recording):
+        posargs = ["--discard"]
+
+        def __init__(self, venv, fail=False):
+            self.virtualenv = types.SimpleNamespace(location=str(venv))
+            self.fail, self.logged = fail, []
+
+        def run(self, *args, **kwargs):
+            if self.fail:
+                raise RuntimeError("book-check failed")
+            super().run(*args, **kwargs)
+
+        def log(self, message):
+            self.logged.append(message)
+
+    venv = tmp_path / "book-jax"
+    (venv / "bin").mkdir(parents=True)
+    module._book(Discarding(venv), "jax")
+    assert not venv.exists()
+    (venv / "bin").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="book-check failed"):  # a failed check still frees the disk
+        module._book(Discarding(venv, fail=True), "jax")
+    assert not venv.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    session = _Recording()  # without --discard: the environment stays, for the next run to reuse
+    session.virtualenv = types.SimpleNamespace(location=str(kept))
+    module._book(session, "jax")
+    assert kept.is_dir()
+
+
+def test_book_sessions_name_an_argument_they_do_not_take(noxfile):
+    module, _ = noxfile
+
+    class Erring(_Recording):
+        posargs = ["--dicard"]
+
+        def error(self, message):
+            raise SystemExit(message)
+
+    with pytest.raises(SystemExit) as stop:
+        module._book(Erring(), "torch")
+    assert str(stop.value) == "book sessions take only --discard (delete the environment at the end), got ['--dicard']"
+    # CI passes it: it runs the book sessions beside the matrix, on a disk it shares
+    assert "python3 -m nox -t book -- --discard" in (REPO / ".ci" / "run").read_text()
+
+
 # the distribution that provides each module the book's cells import
 BOOK_DISTRIBUTIONS = {
     "torchvision": "torchvision",
