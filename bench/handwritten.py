@@ -82,11 +82,17 @@ def _epochs(sizes, epochs, batch_size, rng, to_index, step, evaluate, limits=(No
     return seconds, last
 
 
+def _layer_sizes(inputs: int, hiddens: tuple[int, ...], outputs: int) -> list[tuple[int, int]]:
+    """(inputs, outputs) of each dense layer: softmax regression has one, section 5.2's MLP two (ReLU between)."""
+    sizes = [inputs, *hiddens, outputs]
+    return list(zip(sizes[:-1], sizes[1:]))
+
+
 def _initial_weight(rng, inputs: int, outputs: int) -> np.ndarray:
     return rng.normal(0, 0.01, (inputs, outputs)).astype(np.float32)
 
 
-def _torch(arrays, classify, outputs, lr, rng):
+def _torch(arrays, classify, outputs, lr, rng, hiddens=()):
     import torch
     from torch.nn import functional as F
 
@@ -95,35 +101,46 @@ def _torch(arrays, classify, outputs, lr, rng):
     X, y, X_val, y_val = (torch.from_numpy(a).to(device) for a in arrays)
     if classify:  # torch's cross-entropy wants int64 labels
         y, y_val = y.long(), y_val.long()
-    W = torch.from_numpy(_initial_weight(rng, X.shape[1], outputs)).to(device).requires_grad_()
-    b = torch.zeros(outputs, device=device, requires_grad=True)
+    layers = [
+        (torch.from_numpy(_initial_weight(rng, i, o)).to(device).requires_grad_(),
+         torch.zeros(o, device=device, requires_grad=True))
+        for i, o in _layer_sizes(X.shape[1], hiddens, outputs)
+    ]  # fmt: skip
+    params = [p for layer in layers for p in layer]
+
+    def net(X):
+        for k, (W, b) in enumerate(layers):
+            X = X @ W + b
+            X = torch.relu(X) if k < len(layers) - 1 else X
+        return X
 
     def losses(out, target):
         return F.cross_entropy(out, target, reduction="none") if classify else ((out - target) ** 2 / 2).reshape(-1)
 
     def step(index):
-        losses(X[index] @ W + b, y[index]).mean().backward()
+        losses(net(X[index]), y[index]).mean().backward()
         with torch.no_grad():  # plain SGD (torch.optim's first step spends a second importing)
-            for param in (W, b):
+            for param in params:
                 param -= lr * param.grad
                 param.grad = None
 
     @torch.no_grad()
     def evaluate(lo, hi):
-        out = X_val[lo:hi] @ W + b
+        out = net(X_val[lo:hi])
         return losses(out, y_val[lo:hi]).sum(), (out.argmax(dim=1) == y_val[lo:hi]).sum() if classify else 0
 
     return (lambda order: torch.from_numpy(order).to(device)), step, evaluate
 
 
-def _mxnet(arrays, classify, outputs, lr, rng):
+def _mxnet(arrays, classify, outputs, lr, rng, hiddens=()):
     import mxnet as mx
     from mxnet import autograd, gluon, npx
     from mxnet import np as mnp
 
     npx.set_np()
     X, y, X_val, y_val = (mnp.array(a, dtype=a.dtype) for a in arrays)
-    net = gluon.nn.Dense(outputs)
+    net = gluon.nn.HybridSequential()
+    net.add(*(gluon.nn.Dense(h, activation="relu") for h in hiddens), gluon.nn.Dense(outputs))
     net.initialize(mx.init.Normal(0.01))  # the bias starts at zero
     net.hybridize()
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss() if classify else gluon.loss.L2Loss()
@@ -143,18 +160,24 @@ def _mxnet(arrays, classify, outputs, lr, rng):
     return (lambda order: mnp.array(order, dtype="int64")), step, evaluate
 
 
-def _jax(arrays, classify, outputs, lr, rng):
+def _jax(arrays, classify, outputs, lr, rng, hiddens=()):
     import jax
     import optax
     from jax import numpy as jnp
 
     X, y, X_val, y_val = (jnp.asarray(a) for a in arrays)
-    params = {"W": jnp.asarray(_initial_weight(rng, X.shape[1], outputs)), "b": jnp.zeros(outputs)}
+    params = [
+        {"W": jnp.asarray(_initial_weight(rng, i, o)), "b": jnp.zeros(o)}
+        for i, o in _layer_sizes(X.shape[1], hiddens, outputs)
+    ]
     tx = optax.sgd(lr)
     state = {"params": params, "opt": tx.init(params)}
 
     def losses(params, X, y):
-        out = X @ params["W"] + params["b"]
+        out = X
+        for k, layer in enumerate(params):
+            out = out @ layer["W"] + layer["b"]
+            out = jax.nn.relu(out) if k < len(params) - 1 else out
         if classify:
             return optax.softmax_cross_entropy_with_integer_labels(out, y), out
         return ((out - y) ** 2 / 2).reshape(-1), out
@@ -179,15 +202,21 @@ def _jax(arrays, classify, outputs, lr, rng):
     return (lambda order: order), step, evaluate
 
 
-def _tensorflow(arrays, classify, outputs, lr, rng):
+def _tensorflow(arrays, classify, outputs, lr, rng, hiddens=()):
     import tensorflow as tf
 
     X, y, X_val, y_val = (tf.constant(a) for a in arrays)
-    W = tf.Variable(_initial_weight(rng, X.shape[1], outputs))
-    b = tf.Variable(tf.zeros(outputs))
+    layers = [
+        (tf.Variable(_initial_weight(rng, i, o)), tf.Variable(tf.zeros(o)))
+        for i, o in _layer_sizes(X.shape[1], hiddens, outputs)
+    ]
+    params = [p for layer in layers for p in layer]
 
     def losses(X, y):
-        out = X @ W + b
+        out = X
+        for k, (W, b) in enumerate(layers):
+            out = out @ W + b
+            out = tf.nn.relu(out) if k < len(layers) - 1 else out
         if classify:
             return tf.nn.sparse_softmax_cross_entropy_with_logits(y, out), out
         return tf.reshape((out - y) ** 2 / 2, [-1]), out
@@ -196,9 +225,8 @@ def _tensorflow(arrays, classify, outputs, lr, rng):
     def update(X, y):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(losses(X, y)[0])
-        grad_W, grad_b = tape.gradient(loss, [W, b])
-        W.assign_sub(lr * grad_W)
-        b.assign_sub(lr * grad_b)
+        for param, grad in zip(params, tape.gradient(loss, params)):
+            param.assign_sub(lr * grad)
 
     @tf.function(reduce_retracing=True)
     def evaluate_batch(X, y):
@@ -219,10 +247,14 @@ def _tensorflow(arrays, classify, outputs, lr, rng):
 LOOPS = {"torch": _torch, "mxnet": _mxnet, "jax": _jax, "tensorflow": _tensorflow}
 
 
-def run(backend: str, arrays, classify: bool, epochs: int, batch_size: int, lr: float, seed: int = 0):
-    """Train on ``arrays = (X, y, X_val, y_val)`` (numpy); return (seconds per epoch, final validation numbers)."""
+def run(backend: str, arrays, classify: bool, epochs: int, batch_size: int, lr: float, seed: int = 0,
+        hiddens: tuple[int, ...] = ()):  # fmt: skip
+    """Train on ``arrays = (X, y, X_val, y_val)`` (numpy); return (seconds per epoch, final validation numbers).
+
+    ``hiddens``: the widths of ReLU hidden layers before the output layer (none: softmax or linear
+    regression; ``(256,)``: section 5.2's concise MLP)."""
     rng = np.random.default_rng(seed)
-    to_index, step, evaluate = LOOPS[backend](arrays, classify, 10 if classify else 1, lr, rng)
+    to_index, step, evaluate = LOOPS[backend](arrays, classify, 10 if classify else 1, lr, rng, hiddens)
     return _epochs((len(arrays[0]), len(arrays[2])), epochs, batch_size, rng, to_index, step, evaluate)
 
 

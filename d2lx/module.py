@@ -81,8 +81,9 @@ class PlotPoint:
 
     On a GPU, reading a loss back as a float makes the host wait for the step that computed it, so
     the next step cannot be queued meanwhile (JAX's ResNet18: 4.2 s an epoch instead of 2.9, see
-    bench/sync_cost.py). There the trainer reads each point one call late (``TrainerBase._reads_plots_late``):
-    the point keeps its batch index, epoch and batch, so the board and the divergence guard say exactly
+    bench/sync_cost.py); so does MXNet's asynchronous engine on the CPU. There the trainer reads each
+    point one call late (``TrainerBase._reads_plots_late``): the point keeps its batch index, epoch
+    and batch, so the board and the divergence guard say exactly
     what they would have said at once; only the error comes one batch later.
     """
 

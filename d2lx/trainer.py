@@ -446,13 +446,15 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     # --- reading plotted values one call late (``module.PlotPoint``) --------------------------------
     def _reads_plots_late(self) -> bool:
         """Whether ``Module.plot`` reads each value one call late in this fit: where reading a value makes
-        the host wait for the device (a GPU), so the next step is queued first. A backend hook; False
-        by default. ``D2LX_READ_PLOTS_LATE=1`` or ``0`` decides for every fit (to test either way)."""
+        the host wait for the device (a GPU; MXNet's asynchronous engine on the CPU too), so the next step
+        is queued first. A backend hook; False by default. ``D2LX_READ_PLOTS_LATE=1`` or ``0`` decides for
+        every fit (to test either way)."""
         forced = checks.env_flag("D2LX_READ_PLOTS_LATE")
         return self._device_reads_block() if forced is None else forced
 
     def _device_reads_block(self) -> bool:
-        """Whether reading a value back waits for the training device (backend hook: on a GPU)."""
+        """Whether reading a value back waits for the training device (backend hook: on a GPU; always on
+        MXNet)."""
         return False
 
     def _draw_pending_point(self) -> None:
