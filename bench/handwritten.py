@@ -248,14 +248,15 @@ LOOPS = {"torch": _torch, "mxnet": _mxnet, "jax": _jax, "tensorflow": _tensorflo
 
 
 def run(backend: str, arrays, classify: bool, epochs: int, batch_size: int, lr: float, seed: int = 0,
-        hiddens: tuple[int, ...] = ()):  # fmt: skip
+        hiddens: tuple[int, ...] = (), limits=(None, None)):  # fmt: skip
     """Train on ``arrays = (X, y, X_val, y_val)`` (numpy); return (seconds per epoch, final validation numbers).
 
     ``hiddens``: the widths of ReLU hidden layers before the output layer (none: softmax or linear
-    regression; ``(256,)``: section 5.2's concise MLP)."""
+    regression; ``(256,)``: section 5.2's concise MLP); ``limits``: the first (training, validation) batches
+    of each epoch (None: all)."""
     rng = np.random.default_rng(seed)
     to_index, step, evaluate = LOOPS[backend](arrays, classify, 10 if classify else 1, lr, rng, hiddens)
-    return _epochs((len(arrays[0]), len(arrays[2])), epochs, batch_size, rng, to_index, step, evaluate)
+    return _epochs((len(arrays[0]), len(arrays[2])), epochs, batch_size, rng, to_index, step, evaluate, limits)
 
 
 # ====================================================================================================
