@@ -20,9 +20,9 @@ class Trainer(TrainerBase):
     _devices = devices
 
     def _device_reads_block(self) -> bool:
-        # MXNet's engine runs operators asynchronously on the CPU too: reading the loss at once made the
-        # host wait for each step before queuing the next (softmax regression: 1.44-1.71x of a
-        # hand-written loop; read one call late, 1.19-1.24x; bench/RESULTS.md)
+        # MXNet's engine runs operators asynchronously on the CPU too: reading the loss at once makes the
+        # host wait for each step before it queues the next (bench/RESULTS.md, "Issue 21": in two runs
+        # each, 1.19-1.24x of a hand-written loop read late against 1.44-1.71x read at once)
         return True
 
     def prepare_batch(self, batch):
