@@ -40,7 +40,7 @@ Methods (core class that holds the stub -> the backend class that overrides it):
                                                divergence guard reads them once a loss is not finite)
     TrainerBase._device_reads_block()          optional: True where reading a value back waits for the
                                                device (a GPU; MXNet's asynchronous engine, CPU too):
-                                               ``Module.plot`` then reads one call late
+                                               ``Module.plot`` then reads a few calls late
     TrainerBase.clip_gradients(val, grads)     the gradients rescaled to joint norm ``val``
     TrainerBase._compile_plan()                optional: what ``fit_epoch`` compiles under ``jit_compile=True``
                                                (it reads it from ``_epoch_plan()``), or a string saying why

@@ -81,10 +81,10 @@ class PlotPoint:
 
     On a GPU, reading a loss back as a float makes the host wait for the step that computed it, so
     the next step cannot be queued meanwhile (JAX's ResNet18: 4.2 s an epoch instead of 2.9, see
-    bench/sync_cost.py); so does MXNet's asynchronous engine on the CPU. There the trainer reads each
-    point one call late (``TrainerBase._reads_plots_late``): the point keeps its batch index, epoch
-    and batch, so the board and the divergence guard say exactly
-    what they would have said at once; only the error comes one batch later.
+    bench/sync_cost.py); so does MXNet's asynchronous engine on the CPU. There the trainer reads the
+    points late, up to 16 calls (``TrainerBase._reads_plots_late``, ``_late_reads_depth``): each point
+    keeps its batch index, epoch and batch, so the board and the divergence guard say exactly what they
+    would have said at once; only the error comes a few batches later.
     """
 
     __slots__ = (
@@ -161,18 +161,20 @@ class ModuleBase:
         """Draw ``value`` (a scalar tensor or number) on the board as ``train_<key>`` or ``val_<key>``.
 
         A non-finite value stops training with a message naming the epoch,
-        the batch and the learning rate, unless ``Trainer(stop_on_nan=False)``. Training on a GPU, the
-        value is read (and checked) at the next call or at the epoch's end: see ``PlotPoint``.
+        the batch and the learning rate, unless ``Trainer(stop_on_nan=False)``. Training on a GPU (or on
+        MXNet), the value is read (and checked) a few calls later or at the epoch's end: see ``PlotPoint``.
         """
         trainer = getattr(self, "trainer", None)
         if trainer is None:
             raise RuntimeError("Module.plot needs a trainer: call trainer.fit(model, data) first")
         late = getattr(trainer, "_d2lx_reads_late", False)
         point = PlotPoint(self, trainer, key, value, train, keep_parameters=late)
-        if late:  # draw the previous call's point; this one waits for the next call or the epoch's end
-            point, trainer._d2lx_pending_point = getattr(trainer, "_d2lx_pending_point", None), point
-            if point is None:
+        if late:  # draw the oldest waiting point once more than the trainer's depth wait (or at the epoch's end)
+            pending = trainer._d2lx_pending_points
+            pending.append(point)
+            if len(pending) <= trainer._late_reads_depth(point):
                 return
+            point = pending.popleft()
         point.draw()
 
     # d2l 1.0's methods that read the same on every framework whose models are called as

@@ -13,6 +13,7 @@ afterwards (``_plot_compiled``) are written here once; the backends compile.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import numbers
@@ -370,14 +371,15 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self.val_batch_idx = 0
         bar = self._d2lx_bar = self._open_progress_bar()
         self._jit_plan = self._plan_compiled_path() if self.jit_compile else None
-        self._d2lx_reads_late, self._d2lx_pending_point = self._reads_plots_late(), None
+        self._d2lx_reads_late, self._d2lx_pending_points = self._reads_plots_late(), collections.deque()
+        self._d2lx_late_depth = None  # set by the first point read late
         try:
             for self.epoch in range(self.max_epochs):
                 if bar is not None:
                     bar.set_description(f"epoch {self.epoch + 1}/{self.max_epochs}")
                 self._d2lx_epoch_ran = False
                 self.fit_epoch()
-                self._draw_pending_point()  # the epoch's last value, read late, before the bar shows it
+                self._draw_pending_points()  # the epoch's last values, read late, before the bar shows them
                 if self._jit_plan is not None and not self._d2lx_epoch_ran:  # fit_epoch is not d2lx's, nor calls it
                     self._jit_plan = None
                     fallback_warning(f"{type(self).__name__}.fit_epoch {_REPLACED}", stacklevel=2)
@@ -385,7 +387,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
                     bar.set_postfix(_latest_values(model), refresh=False)
         finally:
             self._d2lx_batch = None  # kept only for the divergence guard: no batch outlives the fit
-            self._d2lx_reads_late, self._d2lx_pending_point = False, None
+            self._d2lx_reads_late, self._d2lx_pending_points = False, collections.deque()
             self._jit_plan = self._d2lx_bar = None  # compiled functions and joined arrays live for one fit
             flush = getattr(getattr(model, "board", None), "flush", None)
             if flush is not None:
@@ -443,12 +445,21 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         late. Once a fit, on its first batch."""
         return [np.array(to_numpy(p)) for p in self._parameter_arrays()]
 
-    # --- reading plotted values one call late (``module.PlotPoint``) --------------------------------
+    # --- reading plotted values late (``module.PlotPoint``) ------------------------------------------
+    LATE_READS_MAX_DEPTH = 16
+    """At most this many plotted values wait to be read. One is enough to queue the next step before
+    waiting for the last; more let the host run further ahead of an asynchronous engine (MXNet's softmax
+    regression epoch on a 2-core CPU, alternating in one process: 0.45 s waiting for the previous value,
+    0.41 s with 16 waiting, 0.38 s reading none; bench/RESULTS.md, "Issue 21")."""
+    LATE_READS_MAX_BYTES = 64 * 2**20
+    """...and together the batches they keep for the divergence guard's diagnosis hold at most this many
+    bytes: 16 batches of 256 Fashion-MNIST images at 28x28 (0.8 MB each), 2 at 224x224 and batch 128."""
+
     def _reads_plots_late(self) -> bool:
-        """Whether ``Module.plot`` reads each value one call late in this fit: where reading a value makes
-        the host wait for the device (a GPU; MXNet's asynchronous engine on the CPU too), so the next step
-        is queued first. A backend hook; False by default. ``D2LX_READ_PLOTS_LATE=1`` or ``0`` decides for
-        every fit (to test either way)."""
+        """Whether ``Module.plot`` reads values late in this fit (up to ``_late_reads_depth`` calls): where
+        reading a value makes the host wait for the device (a GPU; MXNet's asynchronous engine on the CPU
+        too), so the next steps are queued first. A backend hook; False by default.
+        ``D2LX_READ_PLOTS_LATE=1`` or ``0`` decides for every fit (to test either way)."""
         forced = checks.env_flag("D2LX_READ_PLOTS_LATE")
         return self._device_reads_block() if forced is None else forced
 
@@ -457,10 +468,22 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         MXNet)."""
         return False
 
-    def _draw_pending_point(self) -> None:
-        point, self._d2lx_pending_point = self.__dict__.get("_d2lx_pending_point"), None
-        if point is not None:
-            point.draw()
+    def _late_reads_depth(self, point) -> int:
+        """How many plotted values may wait to be read in this fit: ``LATE_READS_MAX_DEPTH``, fewer where
+        that many of ``point``'s batch (the first one read late) would hold more than ``LATE_READS_MAX_BYTES``."""
+        depth = self.__dict__.get("_d2lx_late_depth")
+        if depth is None:
+            batch_bytes = sum(_nbytes(array) for array in point.batch or ())
+            depth = self.LATE_READS_MAX_DEPTH
+            if batch_bytes:
+                depth = max(1, min(depth, self.LATE_READS_MAX_BYTES // batch_bytes))
+            self._d2lx_late_depth = depth
+        return depth
+
+    def _draw_pending_points(self) -> None:
+        pending = self.__dict__.get("_d2lx_pending_points")
+        while pending:
+            pending.popleft().draw()
 
     # --- the compiled path (``jit_compile``) -------------------------------------------------
     def _plan_compiled_path(self):
@@ -557,6 +580,21 @@ def _num_classes(model) -> int | None:
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             return int(value)
     return None
+
+
+def _nbytes(array) -> int:
+    """The bytes ``array`` (any backend's tensor, or numpy's) holds; 0 for what is not an array."""
+    nbytes = getattr(array, "nbytes", None)  # numpy, torch, JAX
+    if isinstance(nbytes, numbers.Integral):
+        return int(nbytes)
+    dtype, shape = getattr(array, "dtype", None), getattr(array, "shape", None)
+    if dtype is None or shape is None:
+        return 0
+    itemsize = getattr(dtype, "itemsize", None) or getattr(dtype, "size", None)  # MXNet's numpy dtypes; TensorFlow
+    try:
+        return math.prod(int(d) for d in shape) * int(itemsize)
+    except (TypeError, ValueError):  # a shape not yet known, or a dtype that tells no size
+        return 0
 
 
 def _latest_values(model) -> dict[str, str]:

@@ -15,6 +15,8 @@ import pytest
 from adapters import adapter
 from helpers import backend_name, own_data, small_classification
 
+from d2lx.trainer import _nbytes
+
 NAN = math.nan
 
 
@@ -137,11 +139,17 @@ def test_divergence_names_its_cause(backend, monkeypatch, make_data, lr, poison,
         assert "Lower the learning rate" not in message
 
 
+LATE_DEPTHS = [4, None]  # 4: values read mid-epoch; None: the default (16: the whole epoch of these small sets waits)
+
+
+@pytest.mark.parametrize("depth", LATE_DEPTHS)
 @pytest.mark.parametrize(("make_data", "lr", "poison", "words"), DIVERGENCES)
-def test_divergence_read_one_batch_late_says_what_reading_at_once_says(backend, monkeypatch, make_data, lr,
-                                                                       poison, words):  # fmt: skip
-    """On a GPU the loss is read one call late (``module.PlotPoint``); the message must not change: the
-    same epoch, batch, cause, and the parameters as they were before the first update."""
+def test_divergence_read_late_says_what_reading_at_once_says(backend, monkeypatch, make_data, lr, poison, words,
+                                                             depth):  # fmt: skip
+    """On a GPU (and on MXNet) losses are read a few calls late (``module.PlotPoint``); the message must not
+    change: the same epoch, batch, cause, and the parameters as they were before the first update."""
+    if depth is not None:
+        monkeypatch.setattr(backend.Trainer, "LATE_READS_MAX_DEPTH", depth)
     messages = []
     for late in ("0", "1"):
         monkeypatch.setenv("D2LX_READ_PLOTS_LATE", late)
@@ -153,13 +161,16 @@ def test_divergence_read_one_batch_late_says_what_reading_at_once_says(backend, 
         with pytest.raises(backend.TrainingDivergedError) as info:
             trainer.fit(model, make_data(backend))
         messages.append(str(info.value))
-        assert trainer.__dict__.get("_d2lx_pending_point") is None  # nothing kept after the fit
+        assert not trainer.__dict__.get("_d2lx_pending_points")  # nothing kept after the fit
     assert messages[1] == messages[0]
     for word in words:
         assert word in messages[1]
 
 
-def test_a_board_read_one_batch_late_is_the_board_read_at_once(backend, monkeypatch):
+@pytest.mark.parametrize("depth", LATE_DEPTHS)
+def test_a_board_read_late_is_the_board_read_at_once(backend, monkeypatch, depth):
+    if depth is not None:
+        monkeypatch.setattr(backend.Trainer, "LATE_READS_MAX_DEPTH", depth)
     boards = []
     for late in ("0", "1"):
         monkeypatch.setenv("D2LX_READ_PLOTS_LATE", late)
@@ -170,7 +181,8 @@ def test_a_board_read_one_batch_late_is_the_board_read_at_once(backend, monkeypa
         model.board.display = False
         trainer = backend.Trainer(max_epochs=2, progress_bar=False)
         trainer.fit(model, data)
-        assert trainer._d2lx_reads_late is False and trainer.__dict__.get("_d2lx_pending_point") is None
+        assert trainer._d2lx_reads_late is False and not trainer.__dict__.get("_d2lx_pending_points")
+        assert trainer.__dict__.get("_d2lx_late_depth") == (None if late == "0" else depth or 16)
         boards.append({label: [(p.x, p.y) for p in points] for label, points in model.board.data.items()})
     assert boards[1] == boards[0]
     assert sorted(boards[0]) == ["train_loss", "val_loss"]
@@ -211,6 +223,26 @@ def test_concise_linear_regression_fed_another_number_of_features(backend):
     assert "got 3 (X of shape (4, 3))" in str(info.value)
 
 
+@pytest.mark.parametrize(("shape", "dtype", "depth"), [
+    ((256, 1, 28, 28), np.float32, 16),  # Fashion-MNIST at 28x28: 0.8 MB a batch
+    ((128, 1, 224, 224), np.float32, 2),  # at 224x224: 25.7 MB
+    ((128, 3, 224, 224), np.float32, 1),  # 77 MB: one batch is already past the bound
+    ((256, 1, 28, 28), np.uint8, 16),
+])  # fmt: skip
+def test_values_wait_to_be_read_while_their_batches_stay_small(backend, shape, dtype, depth):
+    """Each value waiting to be read keeps its batch for the divergence guard: at most 16 wait, and their
+    batches hold at most ``LATE_READS_MAX_BYTES`` (64 MiB)."""
+
+    class Point:  # what _late_reads_depth reads of a PlotPoint
+        batch = (backend.tensor(np.zeros(shape, dtype)), backend.tensor(np.zeros(shape[0], np.int32)))
+
+    trainer = backend.Trainer(max_epochs=1, progress_bar=False)
+    assert trainer._late_reads_depth(Point) == depth
+    assert trainer._late_reads_depth(None) == depth  # decided once a fit, by the first point read late
+    labels_bytes = shape[0] * 4
+    assert sum(_nbytes(a) for a in Point.batch) == math.prod(shape) * np.dtype(dtype).itemsize + labels_bytes
+
+
 def test_a_bad_read_late_switch_is_named_before_training(backend, monkeypatch):
     monkeypatch.setenv("D2LX_READ_PLOTS_LATE", "late")
     data = backend.SyntheticRegressionData(w=backend.tensor([2.0, -3.4]), b=4.2, num_train=16, num_val=16)
@@ -222,7 +254,7 @@ def test_a_bad_read_late_switch_is_named_before_training(backend, monkeypatch):
 
 
 def test_values_are_read_late_where_reading_waits_for_the_device(backend, monkeypatch):
-    """Without the switch: MXNet reads one call late on the CPU too (its engine is asynchronous: reading
+    """Without the switch: MXNet reads late on the CPU too (its engine is asynchronous: reading
     at once made softmax regression 1.4-1.7x of a hand-written loop); the others read at once on the
     CPU, and on a GPU torch and JAX read late (their ``_device_reads_block`` is ``bool(self.gpus)``)."""
     monkeypatch.delenv("D2LX_READ_PLOTS_LATE", raising=False)

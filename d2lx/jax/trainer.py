@@ -183,7 +183,7 @@ class Trainer(TrainerBase):
             self.val_batch_idx += 1
 
     def _device_reads_block(self) -> bool:
-        return bool(self.gpus)  # a loss read on a GPU waits for its step: plots are read one call late
+        return bool(self.gpus)  # a loss read on a GPU waits for its step: plots are read late
 
     def _parameter_arrays(self) -> list:
         return jax.tree_util.tree_leaves(self.state.params)  # before this batch's update

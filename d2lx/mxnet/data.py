@@ -8,7 +8,7 @@ MXNet code, images are NCHW float32 in [0, 1] and labels int32.
 from __future__ import annotations
 
 import numpy
-from mxnet import np
+from mxnet import np, npx
 
 from d2lx.datamodule import (
     DataModuleBase,
@@ -55,11 +55,13 @@ class FashionMNIST(FashionMNISTBase, DataModule):
         return ImageDataset(np.array(images, dtype=np.uint8), np.array(labels, dtype=np.int32), self._images)
 
     def _images(self, images):
-        X = images.astype(np.float32) / 255
+        n, height, width = images.shape
+        # one fused operator: uint8 (n, H, W, 1) -> float32 (n, 1, H, W) / 255, bit for bit the same as
+        # astype(float32) / 255 and about twice as fast as those two operators (issue 21)
+        X = npx.image.to_tensor(images.reshape(n, height, width, 1))
         if self._resize_matrices is None:
-            return np.expand_dims(X, 1)
+            return X
         rows, cols = (m.as_in_ctx(X.ctx) for m in self._resize_matrices)
-        n, height, width = X.shape
         # a 2-D product for the columns, then a batched one for the rows, written straight into the
         # (n, 1, H, W) result: MXNet's three-operand einsum has no BLAS path (minutes a pass at 224)
         X = np.dot(X.reshape(n * height, width), cols.T).reshape(n, 1, height, -1)

@@ -21,8 +21,9 @@ class Trainer(TrainerBase):
 
     def _device_reads_block(self) -> bool:
         # MXNet's engine runs operators asynchronously on the CPU too: reading the loss at once makes the
-        # host wait for each step before it queues the next (bench/RESULTS.md, "Issue 21": in two runs
-        # each, 1.19-1.24x of a hand-written loop read late against 1.44-1.71x read at once)
+        # host wait for each step before it queues the next (bench/RESULTS.md, "Issue 21": softmax
+        # regression, read at once 1.44-1.71x of a hand-written loop in two runs; 1.09x, median of 7, with
+        # up to 16 values waiting and the one-operator uint8 conversion)
         return True
 
     def prepare_batch(self, batch):

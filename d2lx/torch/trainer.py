@@ -68,7 +68,7 @@ class Trainer(TrainerBase):
             self.optim.step()
 
     def _device_reads_block(self) -> bool:
-        return bool(self.gpus)  # a loss read on a GPU waits for its step: plots are read one call late
+        return bool(self.gpus)  # a loss read on a GPU waits for its step: plots are read late
 
     def _parameter_arrays(self) -> list:
         return list(self.model.parameters())
