@@ -95,10 +95,13 @@ def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
     if newest:  # what tests-<backend> ran already; here the rest checks the newer Python and numpy
         selection += NEWEST_LEAVES_OUT
     env = {"MPLBACKEND": "Agg"}
-    if TEST_WORKERS > 1:  # pytest-xdist: tests spread over the cores, each worker capped to its share
-        selection += ["-n", str(TEST_WORKERS)]
+    if TEST_WORKERS > 1:  # pytest-xdist: tests spread over the cores, each worker capped to its share;
+        # worksteal: an idle worker takes tests queued for the busy one, so a long test at the end (chapter
+        # 8's trainings: 15-50 s each on JAX) does not leave a core idle (tests-jax: 242 s against 259)
+        selection += ["-n", str(TEST_WORKERS), "--dist", "worksteal"]
         env.update(d2lx_backends.thread_caps(max(1, CPUS // TEST_WORKERS)))
-    session.run("pytest", "-q", *selection, *session.posargs, env=env)
+    # --durations: CI's log names the slowest tests, where the matrix's 40 minutes go
+    session.run("pytest", "-q", "--durations=10", *selection, *session.posargs, env=env)
 
 
 def _notebooks(session: nox.Session, backend: str) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU checks of issues 18 and 21 (torch and jax), as run on a lent H100 (bench/RESULTS.md): ResNet18 at
 # 96x96, 2 epochs, num_gpus=1, d2lx against d2l 1.0.3 and a hand-written loop; softmax regression with
-# and without jit_compile against hand-written. Run from the repository root on a machine with a GPU,
+# and without jit_compile against hand-written; PyTorch's per-step host work (bench/step_overhead.py). Run from the repository root on a machine with a GPU,
 # PyTorch and JAX, after putting in .gpu/: fashion-mnist/ (the four .gz files), d2l/ (d2l 1.0.3 installed
 # with bench/install-d2l.sh or pip's --target) and, where IPython is missing, stubs/ (modules IPython and
 # matplotlib_inline with no-op display functions, so that d2l imports). Results go to $OUT (default ./out).
@@ -24,4 +24,7 @@ timeout 60 $B --backend jax --workload softmax --libs d2lx hand --timeout 55 --o
 step "softmax, jit_compile=True: torch, jax (d2lx)"
 BENCH_JIT_COMPILE=1 timeout 70 $B --backend torch --workload softmax --libs d2lx --timeout 65 --out $OUT/softmax_torch_jit.json 2>&1 | tail -8
 BENCH_JIT_COMPILE=1 timeout 50 $B --backend jax --workload softmax --libs d2lx --timeout 45 --out $OUT/softmax_jax_jit.json 2>&1 | tail -8
+step "torch per-step host work: d2lx, d2lx through torch.optim, hand (batch 256 and 16)"
+timeout 90 python3 bench/step_overhead.py --num-gpus 1 --batch-size 256 --batches 2000 --out $OUT/step_overhead_256.json 2>&1 | tail -4
+timeout 90 python3 bench/step_overhead.py --num-gpus 1 --batch-size 16 --batches 2000 --out $OUT/step_overhead_16.json 2>&1 | tail -4
 step done

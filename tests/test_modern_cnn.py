@@ -177,8 +177,11 @@ LEARNING = {
     "RegNetX32": ({"lr": 0.05}, 96, 8, 0.5),
 }
 # JAX's ReLU networks start He-normal (d2lx/jax/modern_cnn.py): its AlexNet diverges at 0.05 and
-# learns at the book's 0.01 (measured 4.09 to 1.92 in 8 steps).
-LEARNING_RATE_ON = {("jax", "AlexNet"): 0.01}
+# learns at the book's 0.01 (measured 4.09 to 1.92 in 8 steps). Its NiN at 0.1 moves by dropout's
+# noise only, and that noise is not the same on every CPU (XLA compiles for the one it runs on): a
+# ratio below 0.97 on one 2-core machine, 0.978 on another (an AVX-512 EPYC, where 0.3 gave 0.982);
+# at the book's 0.05 it falls step after step there (2.34 to 2.15, 0.926).
+LEARNING_RATE_ON = {("jax", "AlexNet"): 0.01, ("jax", "NiN"): 0.05}
 
 
 @pytest.mark.full_training

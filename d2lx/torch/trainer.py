@@ -15,7 +15,7 @@ import shutil
 import torch
 
 from d2lx.module import ModuleBase
-from d2lx.torch import devices
+from d2lx.torch import devices, sgd_update
 from d2lx.trainer import TrainerBase, own_methods
 
 
@@ -59,13 +59,21 @@ class Trainer(TrainerBase):
             self.val_batch_idx += 1
 
     def _update(self, loss) -> None:
-        """One update of the parameters from ``loss``, the batch's (``training_step`` plotted it)."""
-        self.optim.zero_grad()
+        """One update of the parameters from ``loss``, the batch's (``training_step`` plotted it). A plain
+        ``torch.optim.SGD`` (the book's) is stepped by ``sgd_update``: the same numbers, less per-step
+        Python, which is the time of a small model's step on a GPU."""
+        optim = self.optim
+        plain = sgd_update.is_plain_sgd(optim)
+        if plain:
+            sgd_update.zero_grads(optim)
+        else:
+            optim.zero_grad()
         with torch.no_grad():
             loss.backward()
             if self.gradient_clip_val > 0:
                 self.clip_gradients(self.gradient_clip_val, self.model)
-            self.optim.step()
+            if not (plain and sgd_update.plain_sgd_update(optim)):
+                optim.step()
 
     def _device_reads_block(self) -> bool:
         return bool(self.gpus)  # a loss read on a GPU waits for its step: plots are read late
