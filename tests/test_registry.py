@@ -368,12 +368,12 @@ def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, mon
         monkeypatch.delenv(variable, raising=False)
     session = _Recording()
     module._tests(session, "jax")
-    assert session.ran == ("pytest", "-q", "--backend", "jax", "-n", "2")
+    assert session.ran == ("pytest", "-q", "--durations=10", "--backend", "jax", "-n", "2", "--dist", "worksteal")
     assert session.env["OMP_NUM_THREADS"] == "1"
     assert session.env["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     monkeypatch.setattr(module, "TEST_WORKERS", 1)  # D2LX_TEST_WORKERS=1: one process, its own threads
     module._tests(session, "jax", newest=True)
-    assert session.ran == ("pytest", "-q", "--backend", "jax", "-m", "not full_training",
+    assert session.ran == ("pytest", "-q", "--durations=10", "--backend", "jax", "-m", "not full_training",
                            "--ignore", "tests/test_modern_cnn.py", "--ignore", "tests/test_compiled.py")  # fmt: skip
     for path in session.ran[-3::2]:
         assert (REPO / path).is_file(), path  # a renamed file would be run again, not left out silently
