@@ -85,6 +85,9 @@ def main() -> None:
     parser.add_argument("--num-gpus", type=int, default=0)
     parser.add_argument("--out", help="write the runs and medians as JSON to this file")
     args = parser.parse_args()
+    for name in ("batch_size", "batches", "repeat"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
     full_batches = 60000 // args.batch_size  # one epoch of Fashion-MNIST's training images at most
     if args.batches > full_batches:
         print(f"--batches {args.batches} is more than an epoch at batch {args.batch_size}: timing {full_batches}")

@@ -3,6 +3,7 @@ resident images follow the Trainer's device, so batches are resized where the mo
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -39,6 +40,8 @@ def test_a_gpu_trainer_moves_the_resident_images_to_its_device(resize):
     assert X.device.type == "meta" and y.device.type == "meta"
     assert X.shape == (16, 1, *resize) and X.dtype == torch.float32
     assert all(t.device.type == "meta" for t in data.train.tensors + data.val.tensors)
+    # the epoch's shuffled order goes to that device once, not with every batch's rows
+    assert trainer.train_dataloader._to_index(np.arange(4)).device.type == "meta"
 
 
 def test_a_cpu_trainer_keeps_them_on_the_cpu(monkeypatch):
