@@ -22,16 +22,21 @@ target folder. Here:
   through a link already in that folder.
 
 The data folder is the ``folder`` argument, else ``$D2LX_DATA_DIR``, else the
-book's ``../data`` (relative to the working directory).
+book's ``../data`` (relative to the working directory). ``$D2LX_DATA_URL``, a
+classroom's mirror, replaces the book's base URL for the hub's files (each is
+still checked against the hub's SHA-1). The keys live in ``hub_registry``;
+``python -m d2lx data`` (``data_cli``) lists, downloads, imports and verifies them.
 """
 
 from __future__ import annotations
 
+import difflib
 import errno
 import hashlib
 import http.client
 import os
 import secrets
+import shlex
 import string
 import tarfile
 import urllib.error
@@ -39,13 +44,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
-
-# name -> (url, sha1): the 2.0 edition's registry; ``download(name)`` looks names up here.
-DATA_HUB: dict[str, tuple[str, str]] = {
-    "kaggle_house_train": (DATA_URL + "kaggle_house_pred_train.csv", "585e9cc93e70b39160e7921475f9bcd7d31219ce"),
-    "kaggle_house_test": (DATA_URL + "kaggle_house_pred_test.csv", "fa19780a7b011d9b009e8bff8e99922a8ee2eb90"),
-}
+from d2lx.hub_registry import DATA_HUB, DATA_URL, HUB_INFO, HubInfo  # noqa: F401 (d2l.DATA_HUB, hub.HUB_INFO)
 
 DOWNLOAD_TIMEOUT = 30.0  # seconds a silent connection is waited for
 PROGRESS_MIN_BYTES = 1 << 20  # files at least this large (or of unknown size) get a progress bar
@@ -87,7 +86,50 @@ def sha1_of(path: str | os.PathLike) -> str:
 _HEX = frozenset(string.hexdigits)
 
 
-def _resolve_source(url_or_name, sha1_hash) -> tuple[str, str | None]:
+def close_keys(name: str) -> list[str]:
+    """The ``DATA_HUB`` keys that look like ``name`` (a typo, another case), closest first."""
+    same_case = [key for key in DATA_HUB if key.lower() == name.lower()]
+    close = difflib.get_close_matches(name, DATA_HUB, n=3, cutoff=0.6)
+    return same_case + [key for key in close if key not in same_case]
+
+
+def unknown_key_message(name: str) -> str:
+    """Why ``name`` is no hub key, with the keys it may have meant."""
+    close = close_keys(name)
+    hint = f"did you mean {', '.join(map(repr, close))}?" if close else "no key is close to it"
+    return f"{name!r} is not a key of DATA_HUB ({hint} `python -m d2lx data list` shows all {len(DATA_HUB)})"
+
+
+def key_of_url(url: str) -> str | None:
+    """The ``DATA_HUB`` key registered for ``url``, if any."""
+    return next((key for key, (known, _) in DATA_HUB.items() if known == url), None)
+
+
+def mirror_url(url: str) -> str:
+    """Where to fetch ``url`` from: under ``$D2LX_DATA_URL`` (a classroom's mirror) if set and ``url`` is the
+    book's (under ``DATA_URL``, or a hub entry's), else ``url`` itself. The mirror serves every hub file
+    under its file name, as ``python -m d2lx data download --all`` leaves them in a data folder."""
+    base = os.environ.get("D2LX_DATA_URL")
+    if not base:
+        return url
+    if "://" not in base:
+        raise ValueError(f"D2LX_DATA_URL must be a URL such as http://server:8000/d2l-data/, got {base!r}")
+    if url.startswith(DATA_URL):
+        rest = url[len(DATA_URL) :]
+    elif key_of_url(url) is not None:
+        rest = _file_name(url)
+    else:
+        return url
+    return base.rstrip("/") + "/" + rest
+
+
+def command(words: str, folder) -> str:
+    """The shell command ``python -m d2lx data <words> --folder <folder>``, quoted to paste."""
+    return f"python -m d2lx data {words} --folder {shlex.quote(str(folder))}"
+
+
+def _resolve_source(url_or_name, sha1_hash) -> tuple[str, str | None, str | None]:
+    """``(url, sha1, hub key or None)`` of a ``download`` call."""
     if not isinstance(url_or_name, str) or not url_or_name:
         raise TypeError(f"url_or_name must be a URL or a DATA_HUB name (str), got {url_or_name!r}")
     if sha1_hash is not None:
@@ -96,16 +138,16 @@ def _resolve_source(url_or_name, sha1_hash) -> tuple[str, str | None]:
         sha1_hash = sha1_hash.lower()
     if url_or_name in DATA_HUB:
         url, known = DATA_HUB[url_or_name]
-        return url, sha1_hash or known
+        return url, sha1_hash or known, url_or_name
     if "://" not in url_or_name:
-        known = ", ".join(sorted(DATA_HUB)) or "none"
         raise ValueError(
-            f"url_or_name must be a URL or a name registered in DATA_HUB, got {url_or_name!r} "
-            f"(registered names: {known}; register one with DATA_HUB[name] = (url, sha1))"
+            f"url_or_name must be a URL or a name registered in DATA_HUB, got {url_or_name!r}: "
+            f"{unknown_key_message(url_or_name)}; register one with DATA_HUB[name] = (url, sha1)"
         )
-    if sha1_hash is None:  # a URL the hub knows is checked against the hub's hash
-        sha1_hash = next((h for u, h in DATA_HUB.values() if u == url_or_name), None)
-    return url_or_name, sha1_hash
+    key = key_of_url(url_or_name)
+    if sha1_hash is None and key is not None:  # a URL the hub knows is checked against the hub's hash
+        sha1_hash = DATA_HUB[key][1]
+    return url_or_name, sha1_hash, key
 
 
 def _file_name(url: str) -> str:
@@ -157,10 +199,37 @@ def not_writable_message(folder, name: str, err: OSError, argument: str = "folde
     )
 
 
+class _NoBar:
+    """Stands in for tqdm where it is not installed (``.ci/stage_data.py`` runs with a bare Python)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def _progress_bar(total: int | None, name: str):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _NoBar()
+    small = total is not None and total < PROGRESS_MIN_BYTES
+    return tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False, disable=small)
+
+
+class _Mismatch(Exception):
+    """Internal: the downloaded bytes have SHA-1 ``args[0]``, not the expected one; nothing was kept."""
+
+
 def _fetch(url: str, folder: Path, name: str, sha1_hash: str | None) -> Path:
     """Stream ``url`` into a temporary file in ``folder``, verify it, rename it to ``name``.
 
-    A failure to write into ``folder`` is raised as ``_WriteFailed``, a network failure as itself.
+    A failure to write into ``folder`` is raised as ``_WriteFailed``, a wrong hash as ``_Mismatch``, a
+    network failure as itself.
     """
     try:
         handle, temporary = open_temporary(folder, name)
@@ -171,10 +240,7 @@ def _fetch(url: str, folder: Path, name: str, sha1_hash: str | None) -> Path:
         received = 0
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            from tqdm.auto import tqdm
-
-            small = total is not None and total < PROGRESS_MIN_BYTES
-            with tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False, disable=small) as bar:
+            with _progress_bar(total, name) as bar:
                 while chunk := response.read(_CHUNK):
                     try:
                         out.write(chunk)
@@ -191,10 +257,7 @@ def _fetch(url: str, folder: Path, name: str, sha1_hash: str | None) -> Path:
             raise http.client.IncompleteRead(b"", total - received)
         actual = digest.hexdigest()
         if sha1_hash is not None and actual != sha1_hash:
-            raise ChecksumError(
-                f"the file downloaded from {url} has SHA-1 {actual}, expected {sha1_hash}; it was not kept "
-                "(the server may hold a different version of it, or the transfer was damaged)"
-            )
+            raise _Mismatch(actual)
         final = folder / name
         try:
             os.replace(temporary, final)
@@ -241,13 +304,14 @@ def download(
         if folder is not None:
             raise TypeError("download() takes folder or cache_dir (its 2.0 name), not both")
         folder, argument = cache_dir, "cache_dir"
-    url, sha1_hash = _resolve_source(url_or_name, sha1_hash)
+    url, sha1_hash, key = _resolve_source(url_or_name, sha1_hash)
     if folder is None:
         argument = "D2LX_DATA_DIR" if os.environ.get("D2LX_DATA_DIR") else "folder"
     elif not isinstance(folder, (str, os.PathLike)):
         raise TypeError(f"{argument} must be a folder (str or os.PathLike) or None, got {folder!r}")
     folder = Path(os.fspath(folder) if folder is not None else default_data_dir()).expanduser()
     name = _file_name(url)
+    source = mirror_url(url)
     check_folder(argument, folder)
     path = folder / name
     damaged = ""
@@ -262,21 +326,35 @@ def download(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise FolderNotWritableError(not_writable_message(folder, name, err, argument)) from err
-    print(f"Downloading {path} from {url}...")
+    print(f"Downloading {path} from {source}...")
+    entry = f" for DATA_HUB[{key!r}]" if key else ""
     try:
-        return str(_fetch(url, folder, name, sha1_hash))
-    except ChecksumError:
-        raise
+        return str(_fetch(source, folder, name, sha1_hash))
+    except _Mismatch as mismatch:
+        if key:
+            mirrored = source != url
+            again = "again" + (", with D2LX_DATA_URL unset if the mirror holds another version" if mirrored else "")
+            fix = (
+                f"To fix it, run `{command(f'download {key}', folder)}` {again}, or place the right file "
+                f"with `{command('import DIR', folder)}` from a folder that holds it."
+            )
+        else:
+            fix = "Check the URL and the expected hash."
+        raise ChecksumError(
+            f"the file {name} downloaded from {source}{entry} has SHA-1 {mismatch.args[0]}, expected {sha1_hash}; "
+            f"it was not kept (the server may hold a different version of it, or the transfer was damaged). {fix}"
+        ) from None
     except _WriteFailed as failed:
         err = failed.__cause__
         raise FolderNotWritableError(not_writable_message(folder, name, err, argument) + damaged) from err
     except (OSError, http.client.HTTPException) as err:
         reason = getattr(err, "reason", None) or err
         expected = f" (SHA-1 {sha1_hash})" if sha1_hash else ""
+        importing = f", or run `{command('import DIR', folder)}` on a folder that holds it" if key else ""
         raise DownloadError(
-            f"could not download {url} ({type(err).__name__}: {reason}) and {folder} holds no usable copy of "
-            f"{name}.{damaged} To work offline, place the file {name}{expected} in {folder} by hand "
-            f"(or point D2LX_DATA_DIR at a folder that holds it)."
+            f"could not download {source}{entry} ({type(err).__name__}: {reason}) and {folder} holds no usable "
+            f"copy of {name}.{damaged} To work offline, place the file {name}{expected} in {folder} by hand"
+            f"{importing} (or point D2LX_DATA_DIR at a folder that holds it)."
         ) from err
 
 
