@@ -1,5 +1,7 @@
 """``python -m d2lx demo --backend torch``: train the book's chapter 3-4 models and report.
 
+``python -m d2lx data list|download|import|verify`` manages the book's data files (``d2lx/data_cli.py``).
+
 Trains linear regression (from scratch and concise) on synthetic data and
 softmax regression on the real Fashion-MNIST, prints the recovered parameters
 and the validation accuracy, and saves each training curve as a PNG.
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from d2lx import backends
+from d2lx import backends, data_cli
 from d2lx.plotting import to_numpy
 
 BACKENDS = backends.names()
@@ -85,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     parity.add_argument("--report", nargs="+", metavar="JSON", help="compare runs written by --out")
     book = commands.add_parser("book-check", help="is this environment ready for the book's notebooks of a backend?")
     book.add_argument("--backend", choices=BACKENDS, required=True)
+    data_cli.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "data":
+        return data_cli.run(args)
     if args.command == "book-check":
         from d2lx import book_extras
 
