@@ -161,7 +161,9 @@ def import_folder(source: Path, folder: Path, out: Callable[[str], None] = print
     hash is named as such). A hub file already verified in ``folder`` is left alone; one with the
     wrong hash is replaced.
     """
-    by_sha1 = {sha1: key for key, (_, sha1) in hub.DATA_HUB.items()}
+    by_sha1: dict[str, str] = {}
+    for key, (_, sha1) in hub.DATA_HUB.items():
+        by_sha1.setdefault(sha1, key)
     by_name = {file_name(key): key for key in hub.DATA_HUB}
     took = present = ignored = 0
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
