@@ -96,7 +96,7 @@ def close_keys(name: str) -> list[str]:
 def unknown_key_message(name: str) -> str:
     """Why ``name`` is no hub key, with the keys it may have meant."""
     close = close_keys(name)
-    hint = f"did you mean {', '.join(map(repr, close))}?" if close else "no key is close to it"
+    hint = f"did you mean {', '.join(map(repr, close))}?" if close else "no key is close to it;"
     return f"{name!r} is not a key of DATA_HUB ({hint} `python -m d2lx data list` shows all {len(DATA_HUB)})"
 
 

@@ -302,7 +302,7 @@ def test_verify_names_each_file_and_how_to_fix_a_wrong_one(small_hub, tmp_path, 
     [
         (["glove.6b.50"], "'glove.6b.50' is not a key of DATA_HUB (did you mean 'glove.6b.50d', 'glove.6b.100d', "),
         (["snli"], "'snli' is not a key of DATA_HUB (did you mean 'SNLI'? `python -m d2lx data list` shows all 23)"),
-        (["xyz"], "'xyz' is not a key of DATA_HUB (no key is close to it `python -m d2lx data list` shows all 23)"),
+        (["xyz"], "'xyz' is not a key of DATA_HUB (no key is close to it; `python -m d2lx data list` shows all 23)"),
         (["--chapter", "3"], "no hub file is read by chapter 3; chapters with files: 5, 9, 10, 12, 14, 15, 16, 20, 21"),
         ([], "download takes KEY..., --chapter N or --all (one of them)"),
         (["ptb", "--all"], "download takes KEY..., --chapter N or --all (one of them)"),
