@@ -45,6 +45,8 @@ DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
 DATA_HUB: dict[str, tuple[str, str]] = {
     "kaggle_house_train": (DATA_URL + "kaggle_house_pred_train.csv", "585e9cc93e70b39160e7921475f9bcd7d31219ce"),
     "kaggle_house_test": (DATA_URL + "kaggle_house_pred_test.csv", "fa19780a7b011d9b009e8bff8e99922a8ee2eb90"),
+    "time_machine": (DATA_URL + "timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a"),
+    "fra-eng": (DATA_URL + "fra-eng.zip", "94646ad1522d915e7b0f9296181140edcf86a4f5"),
 }
 
 DOWNLOAD_TIMEOUT = 30.0  # seconds a silent connection is waited for
