@@ -29,6 +29,7 @@ from d2lx.datamodule import DataModuleBase
 from d2lx.text import (
     Vocab,
     _describe,
+    count_pairs,
     first_pairs,
     flat_tokens,
     letters_only,
@@ -162,13 +163,15 @@ class MTFraEngBase(DataModuleBase):
     def __init__(self, batch_size: int, num_steps: int = 9, num_train: int = 512, num_val: int = 128):
         DataModuleBase.__init__(self)
         self.save_hyperparameters()
-        self.arrays, self.src_vocab, self.tgt_vocab = self._build_arrays(self._download())
-        available, wanted = int(self.arrays[0].shape[0]), num_train + num_val
+        raw_text = self._download()
+        wanted = num_train + num_val
+        available = count_pairs(raw_text, wanted)
         if available < wanted:
             raise ValueError(
                 f"num_train + num_val must be at most {available}, the number of sentence pairs in the "
                 f"data, got {num_train} + {num_val} = {wanted}"
             )
+        self.arrays, self.src_vocab, self.tgt_vocab = self._build_arrays(raw_text)
 
     def _download(self) -> str:
         return read_data_nmt(self.root)
@@ -266,12 +269,13 @@ def _sequential_batches(array: np.ndarray, batch_size: int, num_steps: int):
 def nmt_examples(num_examples: int) -> tuple[list[list[str]], list[list[str]]]:
     """The 2.0 edition's ``(source, target)``: the words of the first ``num_examples`` pairs (an error if fewer)."""
     num_examples = checks.positive_int("num_examples", num_examples)
-    source, target = tokenize_nmt(preprocess_nmt(first_pairs(read_data_nmt(), num_examples)), num_examples)
-    if len(source) < num_examples:
+    raw_text = read_data_nmt()
+    available = count_pairs(raw_text, num_examples)
+    if available < num_examples:
         raise ValueError(
-            f"num_examples must be at most {len(source)}, the number of sentence pairs in the data, got {num_examples}"
+            f"num_examples must be at most {available}, the number of sentence pairs in the data, got {num_examples}"
         )
-    return source, target
+    return tokenize_nmt(preprocess_nmt(first_pairs(raw_text, num_examples)), num_examples)
 
 
 def make_sequence_functions(DataModule: type, load_array: Callable) -> tuple:

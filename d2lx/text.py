@@ -168,7 +168,10 @@ def letters_only(text: str) -> str:
 
 def read_time_machine() -> list[str]:
     """The 2.0 edition's reader: one string per line of the book, letters and spaces only, lower case, stripped."""
-    return [letters_only(line).strip() for line in read_time_machine_text().split("\n")]
+    lines = read_time_machine_text().split("\n")
+    if lines[-1] == "":  # the line break that ends the file starts no line (as with ``readlines``)
+        lines.pop()
+    return [letters_only(line).strip() for line in lines]
 
 
 def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
@@ -237,12 +240,23 @@ def first_pairs(text: str, count: int) -> str:
     Preprocessing keeps tabs and line breaks, so preprocessing this part alone gives the first ``count``
     pairs of the preprocessed whole, without lower-casing the other 12 MB.
     """
+    return text[: _scan_pairs(text, count)[0]]
+
+
+def count_pairs(text: str, limit: int) -> int:
+    """How many lines of ``text`` hold one tab (a sentence pair), counting up to ``limit`` at most."""
+    return _scan_pairs(text, limit)[1]
+
+
+def _scan_pairs(text: str, count: int) -> tuple[int, int]:
+    """``(end, found)``: where the ``count``-th pair line ends and how many were found (the end of ``text``
+    and fewer, where it holds fewer)."""
     found = 0
     for end, line in _line_ends(text):
         found += line.count("\t") == 1
         if found == count:
-            return text[:end]
-    return text
+            return end, found
+    return len(text), found
 
 
 def _line_ends(text: str):
