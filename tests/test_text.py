@@ -9,47 +9,27 @@ how to stage them.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import backend_name
+from helpers import backend_name, staged_data
 
 from d2lx import hub, text
 from d2lx.plotting import to_numpy
 from d2lx.text import Vocab, bleu, sequence_mask_numpy
 
-STAGED = Path(__file__).resolve().parent.parent / "notebooks" / "data"
-FILES = {"time_machine": "timemachine.txt", "fra-eng": "fra-eng.zip"}
 INDEX_DTYPE = {"torch": np.int64, "mxnet": np.int32, "jax": np.int32, "tensorflow": np.int32}
-_VERIFIED: dict[str, bool] = {}
-
-
-def _holds_the_files(folder: Path) -> bool:
-    if str(folder) not in _VERIFIED:
-        _VERIFIED[str(folder)] = all(
-            (folder / name).is_file() and hashlib.sha1((folder / name).read_bytes()).hexdigest() == hub.DATA_HUB[key][1]
-            for key, name in FILES.items()
-        )
-    return _VERIFIED[str(folder)]
+FILES = {"time_machine": "timemachine.txt", "fra-eng": "fra-eng.zip"}  # DATA_HUB name -> file
 
 
 @pytest.fixture
 def staged(monkeypatch) -> Path:
     """The folder holding both files with the right SHA-1, as ``D2LX_DATA_DIR``; the hub cannot download."""
-    candidates = [Path(os.environ["D2LX_DATA_DIR"])] if os.environ.get("D2LX_DATA_DIR") else []
-    candidates.append(STAGED)
-    folder = next((c for c in candidates if _holds_the_files(c)), None)
-    if folder is None:
-        pytest.fail(
-            f"timemachine.txt and fra-eng.zip are not staged in {' or '.join(map(str, candidates))}: "
-            "run `python3 .ci/stage_data.py` once (CI's .ci/run does it)"
-        )
-    monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
+    files = {name: hub.DATA_HUB[key][1] for key, name in FILES.items()}
+    folder = staged_data(monkeypatch, files, "timemachine.txt and fra-eng.zip")
     for key, name in FILES.items():  # never the internet, whatever happens
         monkeypatch.setitem(hub.DATA_HUB, key, ("http://127.0.0.1:9/" + name, hub.DATA_HUB[key][1]))
     return folder
