@@ -119,23 +119,23 @@ class Vocab:
         One element in a list gives a list of one token (d2l 1.0.3 fails there); an int or a 0-d
         array or tensor gives the token itself.
         """
-        from d2lx.plotting import to_numpy
-
+        if isinstance(indices, (list, tuple)):  # item by item: the lists may differ in length
+            return [self.to_tokens(index) for index in indices]
         if isinstance(indices, numbers.Integral) and not isinstance(indices, bool):
             return self._token(int(indices))
-        array = np.asarray(to_numpy(indices) if not isinstance(indices, (list, tuple)) else indices)
-        if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        from d2lx.plotting import to_numpy
+
+        try:
+            array = np.asarray(to_numpy(indices))
+        except (TypeError, ValueError):
+            array = np.asarray(None)
+        if array.dtype.kind == "f" and np.isfinite(array).all() and (array == np.round(array)).all():
             array = array.astype(np.int64)  # whole numbers held as floats (MXNet's default dtype)
         if array.dtype.kind not in "iu":
-            raise TypeError(f"indices must be ints (an int, a list, an array or a tensor of them), got {indices!r}")
-        if array.ndim == 0:
-            return self._token(int(array))
-        return self._tokens(array)
-
-    def _tokens(self, array: np.ndarray) -> list:
-        if array.ndim == 1:
-            return [self._token(int(i)) for i in array]
-        return [self._tokens(row) for row in array]
+            raise TypeError(
+                f"indices must be ints (an int, a list, an array or a tensor of them), got {_describe(indices)}"
+            )
+        return self._token(int(array)) if array.ndim == 0 else [self.to_tokens(row) for row in array]
 
     def _token(self, index: int) -> str:
         if not 0 <= index < len(self.idx_to_token):

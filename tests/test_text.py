@@ -68,7 +68,7 @@ def test_to_tokens_takes_an_int_a_one_element_list_a_list_and_arrays():
     assert vocab.to_tokens(np.array(3)) == "l" and vocab.to_tokens(np.int32(1)) == "e"
     assert vocab.to_tokens(np.array([[2, 1], [3, 4]])) == [["h", "e"], ["l", "o"]]
     assert vocab.to_tokens(np.array([2.0, 4.0])) == ["h", "o"]  # whole numbers held as floats
-    assert vocab.to_tokens([]) == []
+    assert vocab.to_tokens([]) == [] and vocab.to_tokens([[2], [1, 3]]) == [["h"], ["e", "l"]]
 
 
 @pytest.mark.parametrize(
@@ -76,8 +76,13 @@ def test_to_tokens_takes_an_int_a_one_element_list_a_list_and_arrays():
     [
         ([5], IndexError, "indices must be in [0, 5) for this vocabulary, got 5"),
         (-1, IndexError, "indices must be in [0, 5) for this vocabulary, got -1"),
-        (["h"], TypeError, "indices must be ints (an int, a list, an array or a tensor of them), got ['h']"),
-        (np.array([1.5]), TypeError, "indices must be ints (an int, a list, an array or a tensor of them), got"),
+        (["h"], TypeError, "indices must be ints (an int, a list, an array or a tensor of them), got 'h' (str)"),
+        (
+            np.array([1.5]),
+            TypeError,
+            "indices must be ints (an int, a list, an array or a tensor of them), got array([1.5]) (ndarray)",
+        ),
+        (True, TypeError, "indices must be ints (an int, a list, an array or a tensor of them), got True (bool)"),
     ],
 )
 def test_to_tokens_refuses_what_is_not_an_index(indices, error, message):
@@ -234,6 +239,8 @@ def test_time_machine_gives_the_books_corpus_vocab_and_shifted_targets(backend, 
     indices = data.vocab[tokens[:10]]
     assert indices == [21, 9, 6, 0, 21, 10, 14, 6, 0, 14]  # the book's printed indices
     assert data.vocab.to_tokens(indices) == list("the time m")
+    assert data.vocab.unk == 1 and data.vocab[list("it!")] == [10, 21, 1]  # an unknown character is '<unk>'
+    assert data.build("It has, é!", data.vocab)[0] == data.vocab[list("it has ")]  # preprocessed first
     assert Vocab(data._preprocess(raw).split()).token_freqs[:3] == [("the", 2261), ("i", 1267), ("and", 1245)]
     X, Y = _array(data.X), _array(data.Y)
     assert X.shape == Y.shape == (173418, 10) and X.dtype == Y.dtype == INDEX_DTYPE[backend_name(backend)]
@@ -320,8 +327,11 @@ def test_mt_fra_eng_arrays_on_the_real_pairs(backend, staged):
 def test_mt_fra_eng_builds_new_pairs_as_the_book_prints(backend, staged):
     data = _mt(backend)
     src, tgt, src_valid_len, label = data.build(["hi ."], ["salut ."])
-    assert data.src_vocab.to_tokens(_array(src)[0]) == ["hi", ".", "<eos>"] + ["<pad>"] * 6
-    assert data.tgt_vocab.to_tokens(_array(tgt)[0]) == ["<bos>", "salut", ".", "<eos>"] + ["<pad>"] * 5
+    assert data.src_vocab.to_tokens(src[0]) == ["hi", ".", "<eos>"] + ["<pad>"] * 6  # a tensor, as in the book
+    assert data.tgt_vocab.to_tokens(tgt[0]) == ["<bos>", "salut", ".", "<eos>"] + ["<pad>"] * 5
+    assert data.tgt_vocab.to_tokens(tgt[0, 1]) == "salut" and data.tgt_vocab.to_tokens(tgt[:, :2]) == [
+        ["<bos>", "salut"]
+    ]
     assert _array(src_valid_len).tolist() == [3]
     # preprocessed as the data set was; a word the vocabulary lacks is '<unk>'
     src, *_ = data.build(["Hi, Zyxwv!", "go ."], ["Salut.", "va !"])
