@@ -221,9 +221,10 @@ _PUNCTUATION = ",.!?"
 def preprocess_nmt(text: str) -> str:
     """Lower case, non-breaking spaces as spaces, and a space before ``, . ! ?`` where there is none.
 
-    The book does this one character at a time in Python (5 s on the 12 MB file); here a space goes
-    before every mark and is taken out again where the mark had one already, and at the very start:
-    the same text, in string operations that take a few hundredths of a second.
+    The book does this one character at a time in Python; here a space goes before every mark and is
+    taken out again where the mark had one already, and at the very start: the same text, in a fifth
+    of the time (1 s against 5 on the whole 12 MB file, here; the data modules preprocess only the
+    lines they read, see ``first_pairs``).
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {_describe(text)}")
