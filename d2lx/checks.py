@@ -102,6 +102,7 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "batch_size": positive_int,
     "num_train": positive_int,
     "num_val": non_negative_int,
+    "num_steps": positive_int,
     "resize": image_size,
     "max_epochs": positive_int,
     "num_gpus": non_negative_int,

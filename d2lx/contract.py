@@ -29,6 +29,7 @@ Methods (core class that holds the stub -> the backend class that overrides it):
     DataModuleBase._from_numpy(array)          a numpy array -> a resident framework tensor
     DataModuleBase._to_index(order)            optional: a numpy int vector -> an index ``_take`` accepts
     DataModuleBase._take(array, index)         optional: the rows ``index`` of ``array``
+    DataModuleBase._index_dtype                optional: the numpy integer type of token indices (int64)
     FashionMNISTBase._make_dataset(X, y)       uint8 images and labels -> the dataset held as ``data.train``
     FashionMNISTBase._images(X)                a uint8 batch -> float32 in [0, 1], resized, with the channel axis
     TrainerBase._devices                       the backend's ``devices`` module (``_available_gpus`` reads it)

@@ -73,6 +73,9 @@ class DataModuleBase(CheckedHyperParameters, HyperParameters):
                            take=self._take)  # fmt: skip
 
     # --- backend hooks (see d2lx/contract.py) ------------------------------------------------
+    # The integer type of token indices and lengths (chapters 9-10): the framework's usual one.
+    _index_dtype: type = np.int64
+
     def _from_numpy(self, array: np.ndarray):
         """``array`` as a tensor of the backend's framework."""
         raise contract.not_implemented(self, "_from_numpy")
@@ -209,3 +212,17 @@ class FashionMNISTBase(DataModuleBase):
         images = to_numpy(X)
         images = images.reshape(images.shape[0], *self.resize)  # drops the channel axis, wherever it is
         return show_images(images, nrows, ncols, titles=labels)
+
+
+def on_data_module(core: type, DataModule: type, module: str) -> type:
+    """A backend's data set: the attributes of ``core`` (a ``DataModuleBase`` subclass of the core) on a class
+    named as the book names it (``core``'s name less ``Base``) whose only base is the backend's ``DataModule``.
+
+    So its method resolution order is the book's, ``TimeMachine -> DataModule``: a book cell that redefines
+    ``__init__`` and calls ``super(d2l.TimeMachine, self).__init__()`` reaches ``DataModule.__init__``. The
+    methods of ``core`` must call their base by name (``DataModuleBase.__init__(self)``), not ``super()``.
+    """
+    name = core.__name__.removesuffix("Base")
+    body = {key: value for key, value in vars(core).items() if key not in ("__dict__", "__weakref__")}
+    body.update(__module__=module, __qualname__=name)
+    return type(name, (DataModule,), body)

@@ -95,11 +95,15 @@ CHAPTERS: tuple[Chapter, ...] = (
                       "BNLeNetScratch BNLeNet Residual ResNet ResNet18 ResNeXtBlock conv_block DenseBlock "
                       "transition_block DenseNet AnyNet RegNetX32",
     }),
-    Chapter("1.0", 9, "Recurrent Neural Networks",
-            not_yet="TimeMachine Vocab RNNScratch RNNLMScratch RNN RNNLM check_len check_shape"),
-    Chapter("1.0", 10, "Modern Recurrent Neural Networks",
-            not_yet="GRU LSTM StackedRNNScratch MTFraEng Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq bleu "
-                    "init_seq2seq show_list_len_pair_hist"),
+    Chapter("1.0", 9, "Recurrent Neural Networks", {
+        "data": "TimeMachine",
+        "text": "Vocab",
+        "rnn": "check_len check_shape",
+    }, not_yet="RNNScratch RNNLMScratch RNN RNNLM"),
+    Chapter("1.0", 10, "Modern Recurrent Neural Networks", {
+        "data": "MTFraEng",
+        "text": "bleu show_list_len_pair_hist",
+    }, not_yet="GRU LSTM StackedRNNScratch Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq init_seq2seq"),
     Chapter("1.0", 11, "Attention Mechanisms and Transformers",
             not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
                     "MultiHeadAttention PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock "
@@ -141,11 +145,14 @@ CHAPTERS: tuple[Chapter, ...] = (
     }),
     Chapter("2.0", 4, "Multilayer Perceptrons", {"functional": "evaluate_loss"}),
     Chapter("2.0", 6, "Convolutional Neural Networks", {"functional": "evaluate_accuracy_gpu train_ch6"}),
-    Chapter("2.0", 8, "Recurrent Neural Networks",
-            not_yet="load_data_time_machine predict_ch8 grad_clipping train_epoch_ch8 train_ch8 RNNModel"),
-    Chapter("2.0", 9, "Modern Recurrent Neural Networks",
-            not_yet="load_data_nmt sequence_mask MaskedSoftmaxCELoss train_seq2seq predict_seq2seq read_data_nmt "
-                    "preprocess_nmt tokenize_nmt tokenize truncate_pad build_array_nmt"),
+    Chapter("2.0", 8, "Recurrent Neural Networks", {
+        "text": "read_time_machine tokenize count_corpus load_corpus_time_machine",
+        "functional": "seq_data_iter_random seq_data_iter_sequential SeqDataLoader load_data_time_machine",
+    }, not_yet="predict_ch8 grad_clipping train_epoch_ch8 train_ch8 RNNModel"),
+    Chapter("2.0", 9, "Modern Recurrent Neural Networks", {
+        "text": "read_data_nmt preprocess_nmt tokenize_nmt truncate_pad",
+        "functional": "build_array_nmt load_data_nmt",
+    }, not_yet="sequence_mask MaskedSoftmaxCELoss train_seq2seq predict_seq2seq"),
     Chapter("2.0", 11, "Optimization Algorithms", not_yet="train_ch11"),
     Chapter("2.0", 13, "Computer Vision", not_yet="train_ch13"),
     # --- d2lx's own names, on every backend ---------------------------------------------------

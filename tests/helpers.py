@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from d2lx import backends
 from d2lx.plotting import to_numpy
@@ -86,3 +90,32 @@ def own_data(d2l, X: np.ndarray, y: np.ndarray, num_train: int, batch_size: int)
             return self.get_tensorloader((self.X, self.y), train, rows)
 
     return OwnData()
+
+
+STAGED = Path(__file__).resolve().parent.parent / "notebooks" / "data"  # where .ci/stage_data.py puts the book's files
+_VERIFIED: dict[tuple[str, tuple], bool] = {}
+
+
+def _holds(folder: Path, files: dict[str, str]) -> bool:
+    key = (str(folder), tuple(sorted(files.items())))
+    if key not in _VERIFIED:  # hashed once per session
+        _VERIFIED[key] = all(
+            (folder / name).is_file() and hashlib.sha1((folder / name).read_bytes()).hexdigest() == sha1
+            for name, sha1 in files.items()
+        )
+    return _VERIFIED[key]
+
+
+def staged_data(monkeypatch, files: dict[str, str], what: str, note: str = "CI's .ci/run does it") -> Path:
+    """The folder holding ``files`` (name -> SHA-1) with the right hashes, ``$D2LX_DATA_DIR`` or else the staged
+    ``notebooks/data``, made the test's ``D2LX_DATA_DIR``; without them the test fails saying how to stage ``what``."""
+    candidates = [Path(os.environ["D2LX_DATA_DIR"])] if os.environ.get("D2LX_DATA_DIR") else []
+    candidates.append(STAGED)
+    folder = next((c for c in candidates if _holds(c, files)), None)
+    if folder is None:
+        pytest.fail(
+            f"{what} are not staged in {' or '.join(map(str, candidates))}: "
+            f"run `python3 .ci/stage_data.py` once ({note})"
+        )
+    monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
+    return folder

@@ -7,41 +7,23 @@ the real-data tests fail, saying how to stage them: they are never skipped.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import staged_data
 
 from d2lx import kaggle_house, pandas_compat
 from d2lx.plotting import to_numpy
-
-STAGED = Path(__file__).resolve().parent.parent / "notebooks" / "data"
-
-
-def _holds_the_files(folder: Path) -> bool:
-    for name, sha1 in (kaggle_house.TRAIN_FILE, kaggle_house.TEST_FILE):
-        path = folder / name
-        if not path.is_file() or hashlib.sha1(path.read_bytes()).hexdigest() != sha1:
-            return False
-    return True
 
 
 @pytest.fixture
 def staged(monkeypatch) -> Path:
     """The folder holding both files with the right SHA-1; the loader reads it through ``D2LX_DATA_DIR``."""
-    candidates = [Path(os.environ["D2LX_DATA_DIR"])] if os.environ.get("D2LX_DATA_DIR") else []
-    candidates.append(STAGED)
-    folder = next((c for c in candidates if _holds_the_files(c)), None)
-    if folder is None:
-        pytest.fail(
-            f"the book's Kaggle house-price files are not staged in {' or '.join(map(str, candidates))}: "
-            "run `python3 .ci/stage_data.py` once (it imports them from ../shared/data/d2l-hub, else downloads "
-            "them; CI's .ci/run does it)"
-        )
-    monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
+    files = dict((kaggle_house.TRAIN_FILE, kaggle_house.TEST_FILE))
+    note = "it imports them from ../shared/data/d2l-hub, else downloads them; CI's .ci/run does it"
+    folder = staged_data(monkeypatch, files, "the book's Kaggle house-price files", note)
     monkeypatch.setattr(kaggle_house, "DATA_URL", "http://127.0.0.1:9/")  # never the internet, whatever happens
     return folder
 

@@ -17,8 +17,10 @@ from d2lx.datamodule import (
     ImageDataset,
     SyntheticRegressionDataBase,
     WeightDecayDataBase,
+    on_data_module,
 )
 from d2lx.kaggle_house import KaggleHouseBase
+from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
 
 @jax.jit
@@ -51,6 +53,7 @@ class DataModule(DataModuleBase):
         return jnp.asarray(array)
 
     _take = staticmethod(_take)
+    _index_dtype = np.int32  # token indices and lengths: JAX's default integer type
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -79,3 +82,7 @@ class FashionMNIST(FashionMNISTBase, DataModule):
 
 class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
+
+
+TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)

@@ -45,8 +45,11 @@ from d2lx.functional import (
 )
 from d2lx.jax.data import DataModule, FashionMNIST
 from d2lx.jax.ops import get_key
+from d2lx.sequence_data import make_sequence_functions
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+(seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
+ load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
 
 def sgd(params, grads, lr, batch_size):

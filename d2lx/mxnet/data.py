@@ -16,8 +16,10 @@ from d2lx.datamodule import (
     ImageDataset,
     SyntheticRegressionDataBase,
     WeightDecayDataBase,
+    on_data_module,
 )
 from d2lx.kaggle_house import KaggleHouseBase
+from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
 
 def _to_index(order: numpy.ndarray):
@@ -36,6 +38,7 @@ class DataModule(DataModuleBase):
 
     _to_index = staticmethod(_to_index)
     _take = staticmethod(_take_rows)
+    _index_dtype = numpy.int32  # token indices and lengths, as the labels
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -70,3 +73,7 @@ class FashionMNIST(FashionMNISTBase, DataModule):
 
 class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
+
+
+TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)

@@ -23,8 +23,11 @@ from d2lx.functional import (
     updater_error,
 )
 from d2lx.mxnet.data import DataModule, FashionMNIST
+from d2lx.sequence_data import make_sequence_functions
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+(seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
+ load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
 
 def sgd(params, lr, batch_size):

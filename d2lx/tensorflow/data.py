@@ -15,8 +15,15 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from d2lx.datamodule import DataModuleBase, FashionMNISTBase, SyntheticRegressionDataBase, WeightDecayDataBase
+from d2lx.datamodule import (
+    DataModuleBase,
+    FashionMNISTBase,
+    SyntheticRegressionDataBase,
+    WeightDecayDataBase,
+    on_data_module,
+)
 from d2lx.kaggle_house import KaggleHouseBase
+from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
 
 class Gather:
@@ -48,6 +55,7 @@ class DataModule(DataModuleBase):
 
     _to_index = staticmethod(tf.constant)
     _take = Gather()
+    _index_dtype = np.int32  # token indices and lengths: tf.constant's integer type, as in d2l's code
 
 
 class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
@@ -87,3 +95,7 @@ class FashionMNIST(FashionMNISTBase, DataModule):
 
 class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
+
+
+TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)

@@ -21,9 +21,12 @@ from __future__ import annotations
 import tensorflow as tf
 
 from d2lx.functional import check_ch6, make_ch3, make_ch6, make_data_functions, updater_error
+from d2lx.sequence_data import make_sequence_functions
 from d2lx.tensorflow.data import DataModule, FashionMNIST
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+(seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
+ load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
 
 def squared_loss(y_hat, y):

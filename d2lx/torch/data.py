@@ -11,8 +11,10 @@ from d2lx.datamodule import (
     ImageDataset,
     SyntheticRegressionDataBase,
     WeightDecayDataBase,
+    on_data_module,
 )
 from d2lx.kaggle_house import KaggleHouseBase
+from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
 
 class DataModule(DataModuleBase):
@@ -73,3 +75,7 @@ class FashionMNIST(FashionMNISTBase, DataModule):
 
 class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
+
+
+TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)

@@ -24,10 +24,13 @@ from d2lx.functional import (
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
     updater_error,
 )
+from d2lx.sequence_data import make_sequence_functions
 from d2lx.torch.cnn import init_cnn
 from d2lx.torch.data import DataModule, FashionMNIST
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+(seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
+ load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
 
 def sgd(params, lr, batch_size):
