@@ -22,17 +22,22 @@ from types import ModuleType
 Callback = Callable[[ModuleType], object]
 
 
-def after_import(name: str, callback: Callback) -> None:
-    """``callback(module)`` now if ``name`` is imported, else once, right after its own import."""
+def after_import(name: str, callback: Callback) -> bool:
+    """``callback(module)`` now if ``name`` is imported, else once, right after its own import.
+
+    Returns False where ``callback`` already waits for ``name`` (asked twice, it runs once).
+    """
     if name in sys.modules:
         callback(sys.modules[name])
-        return
+        return True
     for finder in sys.meta_path:
         if isinstance(finder, _AfterImport) and finder.name == name:
-            if callback not in finder.callbacks:
-                finder.callbacks.append(callback)
-            return
+            if callback in finder.callbacks:
+                return False
+            finder.callbacks.append(callback)
+            return True
     sys.meta_path.insert(0, _AfterImport(name, callback))
+    return True
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):

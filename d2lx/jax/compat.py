@@ -104,8 +104,7 @@ def _relative_checkpoint_directories() -> bool:
     name = "flax.training.checkpoints"
     if name in sys.modules:
         return _patch_checkpoints(sys.modules[name])
-    after_import(name, _patch_checkpoints)
-    return True
+    return after_import(name, _patch_checkpoints)
 
 
 SHIMS = (

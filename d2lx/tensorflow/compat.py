@@ -158,6 +158,9 @@ def _watch_keras_variables() -> bool:
     return _replace_method(tf.GradientTape, "watch", _watch)
 
 
+_WARNED: dict = {}  # what the build below has shown already, as Python keeps it per module
+
+
 def _build(original):
     def build(self, input_shape=None):
         # Keras warns that the failing layer "looks like it has unbuilt state" before it gives up; on
@@ -165,6 +168,7 @@ def _build(original):
         # or fails for another reason.
         error = None
         with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # every warning recorded; the caller's filters decide below
             try:
                 original(self, input_shape)
             except tf.errors.OperatorNotAllowedInGraphError:
@@ -172,7 +176,9 @@ def _build(original):
             except Exception as raised:
                 error = raised
         for warning in caught:  # outside the recording, under the caller's filters
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno, registry=_WARNED
+            )
         if error is not None:
             raise error
         return None
