@@ -102,6 +102,12 @@ def test_the_books_checkpoint_cells_with_a_relative_directory(tmp_path, monkeypa
     cloned_params = flax.core.freeze(checkpoints.restore_checkpoint('ckpt_dir',  # fmt: skip
                                                                     target=None))  # fmt: skip
     np.testing.assert_array_equal(clone.apply(cloned_params, X), Y)
+    # Flax's own writer (Orbax off) takes a relative directory and returns it as given: left alone
+    flax.config.update("flax_use_orbax_checkpointing", False)
+    try:
+        assert checkpoints.save_checkpoint("legacy_dir", params, step=1) == os.path.join("legacy_dir", "checkpoint_1")
+    finally:
+        flax.config.update("flax_use_orbax_checkpointing", True)
     # Flax's answer for a directory without a checkpoint is unchanged: the target
     assert checkpoints.restore_checkpoint("no_such_dir", target=None) is None
     assert checkpoints.restore_checkpoint(str(tmp_path / "no_such_dir"), target={"a": 1}) == {"a": 1}

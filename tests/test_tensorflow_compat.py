@@ -124,6 +124,9 @@ def test_the_books_weights_file_is_saved_and_loaded_under_its_own_name(tmp_path,
         net.save_weights("mlp.h5")  # a name Keras gives a meaning to keeps Keras's answer
     net.save_weights("mlp.weights.h5")
     assert sorted(os.listdir(tmp_path)) == ["mlp.params", "mlp.weights.h5"]
+    (tmp_path / "notes.params").write_text("not weights")  # not HDF5: Keras's own answer
+    with pytest.raises(ValueError, match=r"File format not supported: filepath=notes\.params\."):
+        clone.load_weights("notes.params")
 
 
 def test_the_books_variable_device_cell():

@@ -14,9 +14,9 @@ JAX runs as before:
   what the book's Python did with it (one array, drawn when the class was defined).
 * ``checkpoints.save_checkpoint('ckpt_dir', ...)`` and ``restore_checkpoint('ckpt_dir', ...)``:
   Flax saves through Orbax, which raises ``ValueError: Checkpoint path should be absolute`` for a
-  relative directory; a relative local directory is made absolute first (against the current
-  directory, where Flax's own writer put it). ``restore_checkpoint`` still returns ``target`` (here
-  ``None``) where there is no checkpoint, as Flax documents. Installed when a cell imports
+  relative directory; when Flax uses Orbax, a relative local directory is made absolute first
+  (against the current directory, where Flax's own writer puts it). ``restore_checkpoint`` still
+  returns ``target`` (here ``None``) where there is no checkpoint, as Flax documents. Installed when a cell imports
   ``flax.training.checkpoints`` (it imports Orbax, too slow for every ``from d2lx import jax``).
 """
 
@@ -60,6 +60,8 @@ def _same(value):
 
 
 def _array_field_defaults() -> bool:
+    if sys.version_info < (3, 11):  # Python 3.10 takes an array default as it is: nothing to absorb
+        return False
     original = nn.Module.__dict__["__init_subclass__"]  # a classmethod, as Python makes every __init_subclass__
     function = original.__func__ if isinstance(original, classmethod) else original
     if is_marked(function):
@@ -85,9 +87,21 @@ def _absolute(directory):
 def _with_absolute_directory(function):
     @functools.wraps(function)
     def wrapper(ckpt_dir, *args, **kwargs):
-        return function(_absolute(ckpt_dir), *args, **kwargs)
+        if _through_orbax(kwargs):
+            ckpt_dir = _absolute(ckpt_dir)
+        return function(ckpt_dir, *args, **kwargs)
 
     return mark(wrapper, function)
+
+
+def _through_orbax(kwargs) -> bool:
+    """Whether Flax hands this call to Orbax, the one that refuses a relative directory. Flax's own
+    writer takes one, and its ``save_checkpoint`` returns the path as given: left alone."""
+    import flax
+
+    return kwargs.get("orbax_checkpointer") is not None or bool(
+        getattr(flax.config, "flax_use_orbax_checkpointing", True)
+    )
 
 
 def _patch_checkpoints(module) -> bool:

@@ -58,13 +58,21 @@ def _one_layer_as_a_list() -> bool:
 
     def make(original):
         def __init__(self, layers=None, trainable=True, name=None):
-            if isinstance(layers, keras.layers.Layer) and not hasattr(layers, "__iter__"):
+            if isinstance(layers, keras.layers.Layer) and not _iterable(layers):
                 layers = [layers]
             original(self, layers=layers, trainable=trainable, name=name)
 
         return __init__
 
     return _replace_method(keras.Sequential, "__init__", make)
+
+
+def _iterable(value) -> bool:
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _tracked_list_layers(self) -> list:
@@ -80,11 +88,14 @@ def _layers_of_tracked_lists() -> bool:
 
 
 def _without_a_format(filepath) -> bool:
-    """Whether Keras would refuse ``filepath`` as naming no format (``mlp.params``); never a directory."""
+    """Whether Keras would refuse ``filepath`` as naming no format (``mlp.params``): a local file name,
+    never a directory (an Orbax checkpoint) nor a remote path (``gs://...``)."""
     if not isinstance(filepath, (str, os.PathLike)):
         return False
     text = os.fspath(filepath)
-    return isinstance(text, str) and not text.endswith(_KERAS_SUFFIXES) and not os.path.isdir(text)
+    return (
+        isinstance(text, str) and not text.endswith(_KERAS_SUFFIXES) and "://" not in text and not os.path.isdir(text)
+    )
 
 
 def _save_weights(original):
@@ -112,9 +123,15 @@ def _save_weights(original):
     return save_weights
 
 
+def _hdf5(path) -> bool:
+    import h5py  # Keras's own dependency for .weights.h5, imported only when a cell loads weights
+
+    return h5py.is_hdf5(path)
+
+
 def _load_weights(original):
     def load_weights(self, filepath, *args, **kwargs):
-        if not (_without_a_format(filepath) and os.path.isfile(filepath)):
+        if not (_without_a_format(filepath) and os.path.isfile(filepath) and _hdf5(filepath)):
             return original(self, filepath, *args, **kwargs)
         folder = tempfile.mkdtemp()
         try:
