@@ -21,12 +21,10 @@ selects columns by kind, so it works either way.
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
-import sys
 import warnings
 
 from d2lx import checks
+from d2lx.imports import after_import
 
 ENV_VAR = "D2LX_PANDAS_OBJECT_STRINGS"
 
@@ -58,54 +56,12 @@ def use_object_strings() -> bool:
 
 
 def when_pandas_is_imported() -> None:
-    """``use_object_strings`` now if pandas is imported already, else right after pandas' own import.
-
-    A finder at the front of ``sys.meta_path`` asks the other finders for pandas and wraps the loader
-    they return, so the option is set once pandas has finished importing, before the cell that
-    imported it reads a CSV. It leaves the path only when pandas is really executed: libraries ask
-    ``importlib.util.find_spec("pandas")`` just to learn whether pandas is installed (torch does), and
-    a finder that left at that first question would miss the real import.
+    """``use_object_strings`` now if pandas is imported already, else right after pandas' own import
+    (``d2lx.imports.after_import``), so the option is set before the cell that imported pandas reads a CSV.
     """
-    if not wanted():
-        return
-    if "pandas" in sys.modules:
-        use_object_strings()
-    elif not any(isinstance(finder, _AfterPandasImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _AfterPandasImport())
+    if wanted():
+        after_import("pandas", _set_option)
 
 
-class _AfterPandasImport(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "pandas":
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _SetOptionAfterLoading(spec.loader, self)
-        return spec
-
-
-class _SetOptionAfterLoading(importlib.abc.Loader):
-    """Runs pandas' own loader, then sets the option and takes the finder off ``sys.meta_path``."""
-
-    def __init__(self, loader, finder: _AfterPandasImport) -> None:
-        self.loader = loader
-        self.finder = finder
-
-    def __getattr__(self, name):  # get_resource_reader, is_package, ...: pandas' own loader answers
-        return getattr(self.loader, name)
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module) -> None:
-        self.loader.exec_module(module)
-        if self.finder in sys.meta_path:
-            sys.meta_path.remove(self.finder)
-        use_object_strings()
+def _set_option(_pandas) -> None:
+    use_object_strings()

@@ -6,12 +6,13 @@ Policy (README, "When a framework changes under the book"):
   is undone when the backend is imported: the old name becomes an alias of the new one, on the
   framework's own module, only where the framework no longer has it. The table below lists each
   alias with the release that removed the old name.
-* anything that is **not** a pure rename (new arguments, new behaviour, a removed feature) is not
-  patched: the notebooks show the working call, and ``notebooks/README.md`` says why the book's call
-  cannot work.
+* anything that is **not** a pure rename is a shim (``d2lx/compat.py``, which installs these aliases
+  with its shims) where one is sound, and otherwise the notebooks show the working call and
+  ``notebooks/README.md`` says why the book's call cannot work.
 
-Set ``D2LX_RENAMED_ALIASES=0`` before importing a backend to keep the frameworks untouched (as
-``D2LX_PANDAS_OBJECT_STRINGS=0`` does for pandas, see ``pandas_compat.py``).
+Set ``D2LX_COMPAT=0`` (every shim) or ``D2LX_RENAMED_ALIASES=0`` (these aliases only) before
+importing a backend to keep the frameworks untouched (as ``D2LX_PANDAS_OBJECT_STRINGS=0`` does for
+pandas, see ``pandas_compat.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ ENV_VAR = "D2LX_RENAMED_ALIASES"
 
 @dataclass(frozen=True)
 class Renamed:
-    """``module.old`` is what the book calls; ``module.new`` is the same function today."""
+    """``module.old`` is what the book calls; ``module.new`` (a dotted path below ``module``) is the same
+    function today."""
 
     backend: str
     module: str
@@ -44,6 +46,15 @@ RENAMED: tuple[Renamed, ...] = (
         new="add_decayed_weights",
         removed_in="Optax 0.1.8 (January 2024; an alias without warning before)",
         book="3.7 weight decay, JAX: optax.chain(optax.additive_weight_decay(self.wd), optax.sgd(self.lr))",
+    ),
+    Renamed(
+        backend="jax",
+        module="jax",
+        old="tree_map",
+        new="tree_util.tree_map",
+        removed_in="JAX 0.6.0 (April 2025; deprecated since 0.4.26)",
+        book="the JAX tab's pytree maps in revisions of the book before jax.tree_util.tree_map "
+        "(jax.tree_map(lambda x: x.shape, params))",
     ),
 )
 
@@ -65,7 +76,18 @@ def restore(backend: str) -> list[str]:
         if row.backend != backend:
             continue
         module = importlib.import_module(row.module)
-        if not hasattr(module, row.old) and hasattr(module, row.new):
-            setattr(module, row.old, getattr(module, row.new))
+        new = _lookup(module, row.new)
+        if not hasattr(module, row.old) and new is not None:
+            setattr(module, row.old, new)
             restored.append(f"{row.module}.{row.old}")
     return restored
+
+
+def _lookup(module, dotted: str):
+    """``module.a.b`` for ``"a.b"``, or None where the framework has no such name either."""
+    found = module
+    for part in dotted.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            return None
+    return found

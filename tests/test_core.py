@@ -17,7 +17,7 @@ from d2lx.utils import Accumulator, Timer
 def test_importing_the_core_loads_no_framework():
     code = (
         "import sys, d2lx, d2lx.names, d2lx.contract, d2lx.devices, d2lx.data, d2lx.datamodule\n"
-        "import d2lx.trainer, d2lx.module, d2lx.__main__\n"
+        "import d2lx.trainer, d2lx.module, d2lx.__main__, d2lx.compat, d2lx.imports\n"
         "heavy = ['torch', 'mxnet', 'jax', 'flax', 'tensorflow', 'keras', 'matplotlib.pyplot', 'IPython']\n"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
@@ -208,18 +208,19 @@ def test_board_redraws_at_a_capped_rate_in_jupyter(monkeypatch):
 
 
 def _switches():
-    from d2lx import pandas_compat, renamed, trainer
+    from d2lx import compat, pandas_compat, renamed, trainer
 
     return {
         "D2LX_PROGRESS": lambda: trainer._progress_wanted(None),
+        "D2LX_COMPAT": compat.wanted,
         "D2LX_RENAMED_ALIASES": renamed.wanted,
         "D2LX_PANDAS_OBJECT_STRINGS": pandas_compat.wanted,
         "D2LX_JIT_COMPILE": trainer._jit_compile_from_env,
     }
 
 
-@pytest.mark.parametrize("name", ["D2LX_PROGRESS", "D2LX_RENAMED_ALIASES", "D2LX_PANDAS_OBJECT_STRINGS",
-                                  "D2LX_JIT_COMPILE"])  # fmt: skip
+@pytest.mark.parametrize("name", ["D2LX_PROGRESS", "D2LX_COMPAT", "D2LX_RENAMED_ALIASES",
+                                  "D2LX_PANDAS_OBJECT_STRINGS", "D2LX_JIT_COMPILE"])  # fmt: skip
 def test_every_switch_reads_the_same_words_and_names_a_typo(monkeypatch, name):
     read = _switches()[name]
     for text, expected in [("1", True), (" On ", True), ("yes", True), ("0", False), ("FALSE", False), ("off", False)]:

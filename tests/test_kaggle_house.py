@@ -199,7 +199,7 @@ def test_the_option_is_set_even_after_a_library_asks_whether_pandas_is_installed
         "assert importlib.util.find_spec('pandas') is not None; "
         "import pandas as pd; "
         "print(pd.read_csv(io.StringIO('a,b\\n1,x\\n'))['b'].dtype); "
-        "print(sum(type(f).__name__ == '_AfterPandasImport' for f in sys.meta_path))"
+        "print(sum(type(f).__name__ == '_AfterImport' and f.name == 'pandas' for f in sys.meta_path))"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["object", "0"]

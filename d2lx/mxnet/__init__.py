@@ -56,6 +56,7 @@ from mxnet.gluon import nn
 npx.set_np()
 
 from d2lx import names as _names
+from d2lx.compat import install as _install_compat
 from d2lx.pandas_compat import when_pandas_is_imported as _use_object_strings_with_pandas
 from d2lx.utils import register_seed_hook as _register_seed_hook
 
@@ -67,6 +68,7 @@ def _seed_mxnet(seed: int) -> None:
 _names.export("mxnet", globals())  # the book's names for this backend: see d2lx/names.py
 _register_seed_hook(_seed_mxnet)
 _use_object_strings_with_pandas()  # the book's pandas cells on pandas 3: see d2lx/pandas_compat.py
+_install_compat("mxnet")  # none for MXNet today: see d2lx/compat.py
 
 
 def __getattr__(name):
