@@ -105,7 +105,7 @@ class Module(nn.Module, HyperParameters, ModuleBase):
         return {f.name: getattr(self, f.name) for f in fields if f.init and f.name not in ("parent", "name")}
 
     def __post_init__(self):
-        checks.hyperparameters(self.hparams)  # fields the book names (lr, num_hiddens, dropout_1, ...)
+        checks.hyperparameters(self.hparams, self)  # fields the book names (lr, num_hiddens, dropout_1, ...)
         super().__post_init__()
 
     @nn.nowrap

@@ -322,11 +322,11 @@ class Residual(nn.Block):
         return npx.relu(Y + X)
 
 
-def _stem_7x7() -> nn.Sequential:
-    """ResNet's and DenseNet's first module: a 7x7 convolution of 64 channels with stride 2, batch norm,
-    ReLU and a max-pool (96x96 becomes 24x24)."""
+def _stem_7x7(num_channels: int = 64) -> nn.Sequential:
+    """ResNet's and DenseNet's first module: a 7x7 convolution of ``num_channels`` (ResNet: 64) with
+    stride 2, batch norm, ReLU and a max-pool (96x96 becomes 24x24)."""
     return _sequential(
-        nn.Conv2D(64, kernel_size=7, strides=2, padding=3),
+        nn.Conv2D(num_channels, kernel_size=7, strides=2, padding=3),
         nn.BatchNorm(),
         nn.Activation("relu"),
         nn.MaxPool2D(pool_size=3, strides=2, padding=1),
@@ -446,7 +446,8 @@ class DenseNet(Classifier):
         self.net.initialize(init.Xavier())
 
     def b1(self):
-        return _stem_7x7()
+        """ResNet's stem, with ``num_channels`` channels (64 by default, as in the book)."""
+        return _stem_7x7(self.num_channels)
 
 
 # --- AnyNet and RegNetX (section 8.8) ---------------------------------------------------------------

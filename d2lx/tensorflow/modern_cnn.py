@@ -508,7 +508,8 @@ class DenseNet(Classifier):
         )
 
     def b1(self):
-        return _stem(64, kernel_size=7, strides=2, pool=True)
+        """ResNet's stem, with ``num_channels`` channels (64 by default, as in the book)."""
+        return _stem(self.num_channels, kernel_size=7, strides=2, pool=True)
 
 
 # --- AnyNet and RegNet (section 8.8) -----------------------------------------------------------
