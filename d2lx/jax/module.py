@@ -251,9 +251,15 @@ class Classifier(Module):
         X = jax.ShapeDtypeStruct(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST), jnp.float32)
         layers: list = []
 
+        def guard(call, args, kwargs, context):  # images too small for a layer: one clear error
+            if not args or not hasattr(args[0], "shape"):
+                return call(*args, **kwargs)
+            return cnn.guarded_call(self, X_shape, lambda X: call(X, *args[1:], **kwargs), args[0], True)
+
         def forward(key, X):
             params_key, dropout_key = jax.random.split(key)
-            variables = self.init({"params": params_key, "dropout": dropout_key}, X)
+            with nn.intercept_methods(guard):
+                variables = self.init({"params": params_key, "dropout": dropout_key}, X)
             bound = self.clone().bind(variables, rngs={"dropout": dropout_key}, mutable=["batch_stats"])
             bound(X)  # runs setup, so that bound.net exists
             for layer in bound.net.layers:

@@ -138,6 +138,4 @@ class Classifier(ClassifierBase, Module):
     def layer_summary(self, X_shape):
         """Print each layer of ``self.net`` with the shape of its output for a random ``X_shape`` batch (NHWC)."""
         X = tf.random.normal(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST))
-        for layer in self.net.layers:
-            X = layer(X)
-            cnn.print_output_shape(layer, X)
+        cnn.summarise(self, X_shape, self.net.layers, X, channels_last=True)
