@@ -271,6 +271,36 @@ def same_features(model: Any, shape: Any, expected: int | None = None) -> None:
         )
 
 
+def first_example_shape(model: Any, shape: Any, again: bool = False) -> None:
+    """Record on ``model`` the shape of one example of a batch of ``shape``, the first time (``again``: every
+    time, as when JAX's ``apply_init`` draws new parameters). Dimensions unknown while tracing: nothing."""
+    dims = tuple(shape)[1:]
+    if dims and all(d is not None for d in dims) and (again or "_d2lx_example_shape" not in vars(model)):
+        object.__setattr__(
+            model, "_d2lx_example_shape", tuple(int(d) for d in dims)
+        )  # past torch's and Keras's tracking
+
+
+def same_example_shape(model: Any, shape: Any, error: BaseException) -> None:
+    """Raise a ValueError from ``error`` (the framework's, for a batch of ``shape``) if the batch's examples
+    do not have the shape of those ``model`` was built with (``first_example_shape``).
+
+    The CNNs' layers take their sizes from the first batch (torch's lazy layers, MXNet's deferred
+    shapes, Keras's build, Flax's ``init``): the channels, and where a dense layer follows the
+    convolutions (LeNet, AlexNet, VGG), the height and width too. A later batch of another shape
+    then fails deep inside a layer; this names both shapes instead.
+    """
+    built = vars(model).get("_d2lx_example_shape")
+    dims = tuple(None if d is None else int(d) for d in shape)
+    if built is None or dims[1:] == built:
+        return
+    name = type(model).__name__
+    raise ValueError(
+        f"{name} was built for examples of shape {built} (by the first batch it saw) and cannot take "
+        f"{dims[1:]} (X of shape {dims}); give it examples of shape {built}, or make a new {name}"
+    ) from error
+
+
 def class_labels(labels: Any, num_classes: int | None, where: str) -> None:
     """Raise unless ``labels`` (a batch's, any framework's) are integer class indices in ``[0, num_classes)``.
 
