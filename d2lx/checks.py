@@ -101,6 +101,15 @@ def resize_size(name: str, value: Any) -> tuple[int, int]:
     return height, width
 
 
+def channel_pair(name: str, value: Any) -> tuple[int, int]:
+    """Return ``value`` as two ints if it is two positive ints (an Inception path's ``(reduce, out)``
+    channels), else raise naming ``name``."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2
+    if not ok or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value):
+        raise ValueError(f"{name} must be two positive ints (reduce, out channels), got {_describe(value)}")
+    return int(value[0]), int(value[1])
+
+
 def _stages(*fields: str, first_channels: int | None = None) -> Callable[[str, Any], tuple]:
     """The rule of a chapter 8 model's ``arch``: a non-empty tuple (or list) of stages, each a tuple of
     ``fields`` (one field: each stage is that one number), each entry checked by its field's rule.
@@ -177,6 +186,10 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "groups": positive_int,
     "bot_mul": positive_number,
     "num_features": positive_int,
+    "c1": positive_int,  # the Inception block's paths: 1x1, (1x1, 3x3), (1x1, 5x5), pool then 1x1
+    "c2": channel_pair,
+    "c3": channel_pair,
+    "c4": positive_int,
     "VGG.arch": _stages("num_convs", "out_channels"),
     # ResNet's first stage follows the stem's 64 channels and adds them to its output unchanged
     "ResNet.arch": _stages("num_residuals", "num_channels", first_channels=64),

@@ -6,6 +6,8 @@ Cheap by design: small inputs, no training; JAX only traces shapes (``jax.eval_s
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from adapters import adapter
@@ -96,6 +98,19 @@ BAD_ARGUMENTS = [
     (lambda d2l: d2l.ResNeXtBlock(0, 1, 1), ValueError, "num_channels must be a positive int, got 0"),
     (lambda d2l: d2l.ResNeXtBlock(32, 1, 0.01), ValueError,
      "ResNeXtBlock: num_channels=32 times bot_mul=0.01 must make at least one bottleneck channel, got 0"),
+    # the other blocks of chapter 8
+    (lambda d2l: d2l.Residual(0), ValueError, "num_channels must be a positive int, got 0"),
+    (lambda d2l: d2l.Residual(2.0), TypeError, "num_channels must be a positive int, got 2.0"),
+    (lambda d2l: d2l.DenseBlock(2, 0), ValueError, "num_channels must be a positive int, got 0"),
+    (lambda d2l: d2l.DenseBlock(0, 8), ValueError, "num_convs must be a positive int, got 0"),
+    (lambda d2l: d2l.conv_block(-8), ValueError, "num_channels must be a positive int, got -8"),
+    (lambda d2l: d2l.transition_block(0), ValueError, "num_channels must be a positive int, got 0"),
+    (lambda d2l: d2l.vgg_block(0, 8), ValueError, "num_convs must be a positive int, got 0"),
+    (lambda d2l: d2l.Inception(0, (1, 1), (1, 1), 1), ValueError, "c1 must be a positive int, got 0"),
+    (lambda d2l: d2l.Inception(1, (1,), (1, 1), 1), ValueError,
+     "c2 must be two positive ints (reduce, out channels), got (1,) (tuple)"),
+    (lambda d2l: d2l.Inception(1, (1, 1), (0, 1), 1), ValueError,
+     "c3 must be two positive ints (reduce, out channels), got (0, 1) (tuple)"),
     # Fashion-MNIST's resize: (100000, 100000) would ask for 640 GB at a first batch of 16
     (lambda d2l: d2l.FashionMNIST(resize=(100000, 100000)), ValueError,
      f"resize must be at most {MAX_IMAGE_SIDE} pixels per side (the book resizes to 224 at most), "
@@ -110,6 +125,16 @@ def test_bad_argument_gives_its_exact_message(backend, make, error, message):
     with pytest.raises(error) as info:
         make(backend)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize("block", ["vgg_block", "nin_block"])
+def test_a_block_names_its_channels_as_its_signature_does(backend, block):
+    # the book names them per framework: vgg_block's num_channels (MXNet, TensorFlow) or out_channels
+    make = getattr(backend, block)
+    name = list(inspect.signature(make).parameters)[1 if block == "vgg_block" else 0]
+    with pytest.raises(ValueError) as info:
+        make(1, 0) if block == "vgg_block" else make(0, 3, 1, 1)
+    assert str(info.value) == f"{name} must be a positive int, got 0"
 
 
 def test_the_largest_resize_is_accepted(backend):
