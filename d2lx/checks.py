@@ -285,27 +285,30 @@ def same_features(model: Any, shape: Any, expected: int | None = None) -> None:
 
 
 def first_example_shape(model: Any, shape: Any, again: bool = False) -> None:
-    """Record on ``model`` the shape of one example of a batch of ``shape``, the first time (``again``: every
-    time, as when JAX's ``apply_init`` draws new parameters). Dimensions unknown while tracing: nothing."""
-    dims = tuple(shape)[1:]
-    if dims and all(d is not None for d in dims) and (again or "_d2lx_example_shape" not in vars(model)):
-        object.__setattr__(
-            model, "_d2lx_example_shape", tuple(int(d) for d in dims)
-        )  # past torch's and Keras's tracking
+    """Record on ``model`` the shape of one image of a batch of ``shape`` (4 dimensions; other inputs are
+    not recorded), the first time (``again``: every time, as when JAX's ``apply_init`` draws new
+    parameters). Dimensions unknown while a framework traces (``None``): nothing is recorded."""
+    dims = tuple(shape)
+    if len(dims) != 4 or any(d is None for d in dims[1:]):
+        return
+    if again or "_d2lx_example_shape" not in vars(model):
+        # past torch's and Keras's attribute tracking
+        object.__setattr__(model, "_d2lx_example_shape", tuple(int(d) for d in dims[1:]))
 
 
 def same_example_shape(model: Any, shape: Any, error: BaseException) -> None:
-    """Raise a ValueError from ``error`` (the framework's, for a batch of ``shape``) if the batch's examples
+    """Raise a ValueError from ``error`` (the framework's, for a batch of ``shape``) if the batch's images
     do not have the shape of those ``model`` was built with (``first_example_shape``).
 
     The CNNs' layers take their sizes from the first batch (torch's lazy layers, MXNet's deferred
     shapes, Keras's build, Flax's ``init``): the channels, and where a dense layer follows the
     convolutions (LeNet, AlexNet, VGG), the height and width too. A later batch of another shape
-    then fails deep inside a layer; this names both shapes instead.
+    then fails deep inside a layer; this names both shapes instead. Only batches of images (4
+    dimensions) are compared: a network of other inputs may take several shapes and fail otherwise.
     """
     built = vars(model).get("_d2lx_example_shape")
     dims = tuple(None if d is None else int(d) for d in shape)
-    if built is None or dims[1:] == built:
+    if built is None or len(dims) != 4 or dims[1:] == built:
         return
     name = type(model).__name__
     raise ValueError(

@@ -226,3 +226,12 @@ def test_a_cnn_given_examples_of_another_shape_names_both(backend, name, kwargs,
         f"{name} was built for examples of shape {built} (by the first batch it saw) and cannot take {got} "
         f"(X of shape {layout(backend, shapes[-1])}); give it examples of shape {built}, or make a new {name}"
     )
+
+
+def test_a_learners_subclass_keeps_its_models_arch_rule(backend):
+    class DeeperResNet(backend.ResNet):  # a book cell's subclass: the rule is found by the base's name
+        pass
+
+    with pytest.raises(ValueError) as info:
+        DeeperResNet(arch=((2, 64), (2,)))
+    assert str(info.value) == "arch[1] must be a (num_residuals, num_channels) stage, got (2,) (tuple)"
