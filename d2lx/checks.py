@@ -84,8 +84,77 @@ def image_size(name: str, value: Any) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-# The book's argument names and the rule each follows: the models' hyperparameters (chapters 3-5),
-# then the data modules' and the trainer's arguments.
+# The largest images ``FashionMNIST(resize=...)`` makes: 1024 pixels per side, over four times the book's
+# largest (224). A batch of 256 such images is 1 GiB as float32; at (100000, 100000) one image is 40 GB.
+MAX_IMAGE_SIDE = 1024
+
+
+def resize_size(name: str, value: Any) -> tuple[int, int]:
+    """``image_size``, at most ``MAX_IMAGE_SIDE`` pixels per side, so that a typo does not ask for hundreds
+    of gigabytes at the first batch."""
+    height, width = image_size(name, value)
+    if max(height, width) > MAX_IMAGE_SIDE:
+        raise ValueError(
+            f"{name} must be at most {MAX_IMAGE_SIDE} pixels per side (the book resizes to 224 at most), "
+            f"got {_describe(value)}"
+        )
+    return height, width
+
+
+def channel_pair(name: str, value: Any) -> tuple[int, int]:
+    """Return ``value`` as two ints if it is two positive ints (an Inception path's ``(reduce, out)``
+    channels), else raise naming ``name``."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2
+    if not ok or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value):
+        raise ValueError(f"{name} must be two positive ints (reduce, out channels), got {_describe(value)}")
+    return int(value[0]), int(value[1])
+
+
+def _stages(*fields: str, first_channels: int | None = None) -> Callable[[str, Any], tuple]:
+    """The rule of a chapter 8 model's ``arch``: a non-empty tuple (or list) of stages, each a tuple of
+    ``fields`` (one field: each stage is that one number), each entry checked by its field's rule.
+
+    ``first_channels``: the ``num_channels`` the first stage must have (ResNet's, see ``_RULES``).
+    """
+    form = "(" + ", ".join(fields) + ")"
+    expected = (
+        f"a non-empty tuple of {fields[0]}, one per stage"
+        if len(fields) == 1
+        else f"a non-empty tuple of {form} stages"
+    )
+
+    def check(name: str, value: Any) -> tuple:
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+        if not value:
+            raise ValueError(f"{name} must be {expected}, got {_describe(value)}")
+        for i, stage in enumerate(value):
+            where = f"{name}[{i}]"
+            if len(fields) == 1:
+                _RULES[fields[0]](f"{where} ({fields[0]})", stage)
+                continue
+            if not isinstance(stage, (tuple, list)):
+                raise TypeError(f"{where} must be a {form} stage, got {_describe(stage)}")
+            if len(stage) != len(fields):
+                raise ValueError(f"{where} must be a {form} stage, got {_describe(stage)}")
+            for field, entry in zip(fields, stage):
+                _RULES[field](f"{field} of {where}", entry)
+        channels = value[0][fields.index("num_channels")] if first_channels is not None else None
+        if channels is not None and channels != first_channels:
+            raise ValueError(
+                f"num_channels of {name}[0] must be {first_channels}, the channels of the stem b1: the first "
+                f"stage adds its input to its output without a 1x1 convolution, got {channels}"
+            )
+        return tuple(value)
+
+    check.__name__ = check.__qualname__ = "stages"
+    check.__doc__ = f"Return ``value`` as a tuple if it is {expected}, else raise naming ``name``."
+    return check
+
+
+# The book's argument names and the rule each follows: the models' hyperparameters (chapters 3-5 and
+# 7-8), then the data modules' and the trainer's arguments. A key ``"Class.name"`` is the rule of one
+# class's argument (and its subclasses'): the ``arch`` of each chapter 8 model holds other stages.
 _RULES: dict[str, Callable[[str, Any], Any]] = {
     "num_inputs": positive_int,
     "num_outputs": positive_int,
@@ -103,18 +172,51 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "num_train": positive_int,
     "num_val": non_negative_int,
     "num_steps": positive_int,
-    "resize": image_size,
+    "resize": resize_size,
     "max_epochs": positive_int,
     "num_gpus": non_negative_int,
     "gradient_clip_val": non_negative_number,
+    # chapters 7-8: the models' and blocks' arguments
+    "num_channels": positive_int,
+    "out_channels": positive_int,
+    "stem_channels": positive_int,
+    "growth_rate": positive_int,
+    "num_convs": positive_int,
+    "num_residuals": positive_int,
+    "depth": positive_int,
+    "groups": positive_int,
+    "bot_mul": positive_number,
+    "num_features": positive_int,
+    "c1": positive_int,  # the Inception block's paths: 1x1, (1x1, 3x3), (1x1, 5x5), pool then 1x1
+    "c2": channel_pair,
+    "c3": channel_pair,
+    "c4": positive_int,
+    "VGG.arch": _stages("num_convs", "out_channels"),
+    # ResNet's first stage follows the stem's 64 channels and adds them to its output unchanged
+    "ResNet.arch": _stages("num_residuals", "num_channels", first_channels=64),
+    "DenseNet.arch": _stages("num_convs"),
+    "AnyNet.arch": _stages("depth", "num_channels", "groups", "bot_mul"),
 }
 
 
-def hyperparameters(values: dict[str, Any]) -> None:
+def _rule_of(name: str, model: Any) -> Callable[[str, Any], Any] | None:
+    """The rule of argument ``name`` of ``model``: its class's (or a base class's, by name), else the name's."""
+    for cls in type(model).__mro__ if model is not None else ():
+        rule = _RULES.get(f"{cls.__name__}.{name}")
+        if rule is not None:
+            return rule
+    return _RULES.get(name)
+
+
+def hyperparameters(values: dict[str, Any], model: Any = None) -> None:
     """Check each of ``values`` (e.g. a model's ``hparams``) whose name the book uses, by that name's rule,
-    in order, e.g. ``dropout_1 must be a number in [0, 1], got 1.5``. Other names are not checked."""
+    in order, e.g. ``dropout_1 must be a number in [0, 1], got 1.5``. Other names are not checked.
+
+    ``model`` (the object the values belong to) picks the rules of its class (``"VGG.arch"``), found by
+    class name along its bases, so the book's own ``class VGG(d2l.Classifier)`` cells are checked too.
+    """
     for name, value in values.items():
-        rule = _RULES.get(name)
+        rule = _rule_of(name, model)
         if rule is not None:
             rule(name, value)
 
@@ -135,7 +237,7 @@ class CheckedHyperParameters:
 
     @hparams.setter
     def hparams(self, values: dict[str, Any]) -> None:
-        hyperparameters(values)
+        hyperparameters(values, self)
         self._checked_hparams = values
 
 
@@ -181,6 +283,39 @@ def same_features(model: Any, shape: Any, expected: int | None = None) -> None:
             f"{type(model).__name__} was built for examples with {expected} features (by the first batch "
             f"it saw) and got {features} (X of shape {dims}); every batch needs the first batch's features"
         )
+
+
+def first_example_shape(model: Any, shape: Any, again: bool = False) -> None:
+    """Record on ``model`` the shape of one image of a batch of ``shape`` (4 dimensions; other inputs are
+    not recorded), the first time (``again``: every time, as when JAX's ``apply_init`` draws new
+    parameters). Dimensions unknown while a framework traces (``None``): nothing is recorded."""
+    dims = tuple(shape)
+    if len(dims) != 4 or any(d is None for d in dims[1:]):
+        return
+    if again or "_d2lx_example_shape" not in vars(model):
+        # past torch's and Keras's attribute tracking
+        object.__setattr__(model, "_d2lx_example_shape", tuple(int(d) for d in dims[1:]))
+
+
+def same_example_shape(model: Any, shape: Any, error: BaseException) -> None:
+    """Raise a ValueError from ``error`` (the framework's, for a batch of ``shape``) if the batch's images
+    do not have the shape of those ``model`` was built with (``first_example_shape``).
+
+    The CNNs' layers take their sizes from the first batch (torch's lazy layers, MXNet's deferred
+    shapes, Keras's build, Flax's ``init``): the channels, and where a dense layer follows the
+    convolutions (LeNet, AlexNet, VGG), the height and width too. A later batch of another shape
+    then fails deep inside a layer; this names both shapes instead. Only batches of images (4
+    dimensions) are compared: a network of other inputs may take several shapes and fail otherwise.
+    """
+    built = vars(model).get("_d2lx_example_shape")
+    dims = tuple(None if d is None else int(d) for d in shape)
+    if built is None or len(dims) != 4 or dims[1:] == built:
+        return
+    name = type(model).__name__
+    raise ValueError(
+        f"{name} was built for examples of shape {built} (by the first batch it saw) and cannot take "
+        f"{dims[1:]} (X of shape {dims}); give it examples of shape {built}, or make a new {name}"
+    ) from error
 
 
 def class_labels(labels: Any, num_classes: int | None, where: str) -> None:

@@ -30,6 +30,10 @@ def corr2d(X, K):
     Computed as a sum over the kernel's ``kh * kw`` entries of shifted slices of ``X``: a few
     whole-array operations instead of one Python step per output element.
     """
+    for name, array in (("X", X), ("K", K)):
+        shape = _shape(array)
+        if len(shape) != 2 or 0 in shape:
+            raise ValueError(f"corr2d: {name} must be a non-empty 2-D tensor (height, width), got shape {shape}")
     (height, width), (kh, kw) = _shape(X), _shape(K)
     if kh > height or kw > width:
         raise ValueError(f"corr2d: the kernel {(kh, kw)} is larger than the input {(height, width)}")
@@ -48,11 +52,59 @@ def summary_shape(model: Any, X_shape: Any, layout: str) -> tuple[int, ...]:
         shape = tuple(int(d) for d in X_shape)
     except (TypeError, ValueError):
         shape = None
-    if shape is None or len(shape) != 4 or min(shape) < 1:
-        raise ValueError(
-            f"{type(model).__name__}.layer_summary: X_shape must have 4 dimensions {layout}, got {X_shape!r}"
-        )
+    where = f"{type(model).__name__}.layer_summary"
+    if shape is None or len(shape) != 4:
+        raise ValueError(f"{where}: X_shape must have 4 dimensions {layout}, got {X_shape!r}")
+    if min(shape) < 1:
+        raise ValueError(f"{where}: X_shape must have 4 positive sizes {layout}, got {X_shape!r}")
     return shape
+
+
+# The largest window (kernel or pool) of the book's CNNs: AlexNet's first, 11x11. An error from a layer
+# whose images are smaller than that, in ``layer_summary``, means the images have become too small.
+LARGEST_WINDOW = 11
+
+
+class ImagesTooSmall(ValueError):
+    """``layer_summary``'s images shrank below a window of the network (a ValueError, named to be re-raised as is)."""
+
+
+def too_small(model: Any, X_shape: Any) -> ImagesTooSmall:
+    """The error of ``layer_summary`` when the images of ``X_shape`` shrink below a window of the network."""
+    return ImagesTooSmall(
+        f"{type(model).__name__}.layer_summary: X_shape {tuple(X_shape)} is too small for "
+        f"{type(model).__name__}: its images shrink below the window of one of its convolutions or pools "
+        f"(the book summarises AlexNet, VGG and NiN at 224x224, its later models at 96x96)"
+    )
+
+
+def summarise(model: Any, X_shape: Any, layers: Any, X: Any, channels_last: bool) -> None:
+    """Run ``X`` through ``layers`` one by one, printing each output's shape (``layer_summary``).
+
+    A layer that fails on images smaller than ``LARGEST_WINDOW``, or that makes an empty output, gets
+    ``too_small``'s error (the framework's is kept as its cause) instead of a framework's traceback.
+    """
+    for layer in layers:
+        X = guarded_call(model, X_shape, layer, X, channels_last)
+        if 0 in _shape(X):
+            raise too_small(model, X_shape)
+        print_output_shape(layer, X)
+
+
+def guarded_call(model: Any, X_shape: Any, layer: Any, X: Any, channels_last: bool) -> Any:
+    """``layer(X)``, with ``too_small``'s error where it fails on images smaller than ``LARGEST_WINDOW``."""
+    shape = _shape(X)
+    spatial = (shape[1:3] if channels_last else shape[2:]) if len(shape) == 4 else ()
+    if 0 in shape:
+        raise too_small(model, X_shape)
+    try:
+        return layer(X)
+    except ImagesTooSmall:
+        raise
+    except Exception as error:
+        if spatial and min(spatial) < LARGEST_WINDOW:
+            raise too_small(model, X_shape) from error
+        raise
 
 
 def print_output_shape(layer: Any, X: Any) -> None:

@@ -68,14 +68,20 @@ def bottleneck_channels(num_channels: int, bot_mul: float) -> int:
 
 
 def resnext_groups(num_channels: int, groups: int, bot_mul: float) -> int:
-    """The ``groups`` of the ResNeXt block's 3x3 convolution, checked: the number of groups (its
-    cardinality), as the book's text describes. The book's code passes ``bot_channels // groups``
-    instead, which reads ``groups`` as channels per group (d2l-en pull request 2730)."""
-    groups = checks.positive_int("groups", groups)
+    """The ``groups`` of the ResNeXt block's 3x3 convolution, checked with the block's other numbers: the
+    number of groups (its cardinality), as the book's text describes. The book's code passes
+    ``bot_channels // groups`` instead, which reads ``groups`` as channels per group (d2l-en pull
+    request 2730)."""
+    checks.hyperparameters({"num_channels": num_channels, "groups": groups, "bot_mul": bot_mul})
     bot_channels = bottleneck_channels(num_channels, bot_mul)
+    if bot_channels < 1:
+        raise ValueError(
+            f"ResNeXtBlock: num_channels={num_channels} times bot_mul={bot_mul} must make at least one "
+            f"bottleneck channel, got {bot_channels}"
+        )
     if bot_channels % groups:
         raise ValueError(
             f"ResNeXtBlock: groups={groups} must divide the {bot_channels} bottleneck channels "
             f"(num_channels={num_channels} times bot_mul={bot_mul})"
         )
-    return groups
+    return int(groups)

@@ -186,7 +186,12 @@ class ModuleBase:
     def forward(self, X):
         if not hasattr(self, "net"):
             raise NotImplementedError(f"{type(self).__name__} must define forward(self, X) or set self.net")
-        return self.net(X)
+        checks.first_example_shape(self, X.shape)
+        try:
+            return self.net(X)
+        except Exception as error:  # a network whose layers took their sizes from another shape
+            checks.same_example_shape(self, X.shape, error)
+            raise
 
     def training_step(self, batch):
         """The loss on ``batch`` (inputs..., labels), plotted as ``train_loss``; the trainer differentiates it."""

@@ -9,6 +9,8 @@ adapter imports its framework only when called.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from helpers import backend_name, per_backend
 
@@ -163,7 +165,9 @@ class MXNet(Adapter):
     def trainable_parameter_count(self, block, X_shape):
         from mxnet import np
 
-        block.initialize()
+        with warnings.catch_warnings():  # a model initialises itself (the book's): "already initialized"
+            warnings.filterwarnings("ignore", message="Parameter .* is already initialized")
+            block.initialize()
         block(np.zeros(X_shape))  # gives the deferred parameters their shapes
         return sum(p.data().size for p in block.collect_params().values() if p.grad_req != "null")
 

@@ -227,6 +227,7 @@ class Inception(nn.Module):
     def __post_init__(self):
         _freeze_field(self, "c2")
         _freeze_field(self, "c3")
+        checks.hyperparameters({"c1": self.c1, "c2": self.c2, "c3": self.c3, "c4": self.c4})
         super().__post_init__()
 
     def setup(self):
@@ -443,6 +444,10 @@ class Residual(nn.Module):
     strides: Any = (1, 1)
     training: bool = True
 
+    def __post_init__(self):
+        checks.hyperparameters({"num_channels": self.num_channels})
+        super().__post_init__()
+
     def setup(self):
         fixed = not self.training
         self.conv1 = _conv(self.num_channels, kernel_size=(3, 3), padding="SAME", strides=self.strides)
@@ -611,9 +616,12 @@ class DenseBlock(nn.Module):
     num_channels: int
     training: bool = True
 
+    def __post_init__(self):
+        checks.hyperparameters({"num_convs": self.num_convs, "num_channels": self.num_channels})
+        super().__post_init__()
+
     def setup(self):
-        count = checks.positive_int("num_convs", self.num_convs)
-        self.net = [conv_block(self.num_channels, self.training) for _ in range(count)]
+        self.net = [conv_block(self.num_channels, self.training) for _ in range(self.num_convs)]
 
     def __call__(self, X):
         for block in self.net:

@@ -105,7 +105,7 @@ class Module(nn.Module, HyperParameters, ModuleBase):
         return {f.name: getattr(self, f.name) for f in fields if f.init and f.name not in ("parent", "name")}
 
     def __post_init__(self):
-        checks.hyperparameters(self.hparams)  # fields the book names (lr, num_hiddens, dropout_1, ...)
+        checks.hyperparameters(self.hparams, self)  # fields the book names (lr, num_hiddens, dropout_1, ...)
         super().__post_init__()
 
     @nn.nowrap
@@ -118,7 +118,11 @@ class Module(nn.Module, HyperParameters, ModuleBase):
     def forward(self, X, *args, **kwargs):
         if not hasattr(self, "net"):
             raise NotImplementedError(f"{type(self).__name__} must define forward(self, X) or set self.net in setup")
-        return self.net(X, *args, **kwargs)
+        try:
+            return self.net(X, *args, **kwargs)
+        except Exception as error:  # parameters made for examples of another shape (``apply_init``)
+            checks.same_example_shape(self, X.shape, error)
+            raise
 
     def __call__(self, X, *args, **kwargs):
         return self.forward(X, *args, **kwargs)
@@ -145,6 +149,8 @@ class Module(nn.Module, HyperParameters, ModuleBase):
         initialises with the model's own initializers.
         """
         variables = _initial_variables(self, key, dummy_input)
+        if dummy_input and hasattr(dummy_input[0], "shape"):  # the examples' shape these parameters are for
+            checks.first_example_shape(self, dummy_input[0].shape, again=True)
         if init is None:
             return variables
         params = traverse_util.flatten_dict(variables["params"])
@@ -165,6 +171,8 @@ class Module(nn.Module, HyperParameters, ModuleBase):
         for f in dataclasses.fields(self):
             if not f.init:
                 object.__setattr__(module, f.name, getattr(self, f.name))
+        if "_d2lx_example_shape" in vars(self):  # what ``apply_init`` made parameters for
+            object.__setattr__(module, "_d2lx_example_shape", self._d2lx_example_shape)
         return module
 
     # --- compiled steps --------------------------------------------------------
@@ -251,9 +259,15 @@ class Classifier(Module):
         X = jax.ShapeDtypeStruct(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST), jnp.float32)
         layers: list = []
 
+        def guard(call, args, kwargs, context):  # images too small for a layer: one clear error
+            if not args or not hasattr(args[0], "shape"):
+                return call(*args, **kwargs)
+            return cnn.guarded_call(self, X_shape, lambda X: call(X, *args[1:], **kwargs), args[0], True)
+
         def forward(key, X):
             params_key, dropout_key = jax.random.split(key)
-            variables = self.init({"params": params_key, "dropout": dropout_key}, X)
+            with nn.intercept_methods(guard):
+                variables = self.init({"params": params_key, "dropout": dropout_key}, X)
             bound = self.clone().bind(variables, rngs={"dropout": dropout_key}, mutable=["batch_stats"])
             bound(X)  # runs setup, so that bound.net exists
             for layer in bound.net.layers:

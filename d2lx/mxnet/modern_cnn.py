@@ -78,7 +78,7 @@ class AlexNet(Classifier):
 def vgg_block(num_convs, num_channels):
     """``num_convs`` padded 3x3 ReLU convolutions of ``num_channels``, then a 2x2 max-pool that halves
     the height and width."""
-    num_convs = checks.positive_int("num_convs", num_convs)
+    checks.hyperparameters({"num_convs": num_convs, "num_channels": num_channels})
     convs = [nn.Conv2D(num_channels, kernel_size=3, padding=1, activation="relu") for _ in range(num_convs)]
     return _sequential(*convs, nn.MaxPool2D(pool_size=2, strides=2))
 
@@ -104,6 +104,7 @@ class VGG(Classifier):
 def nin_block(num_channels, kernel_size, strides, padding):
     """A ReLU convolution (``kernel_size``, ``strides``, ``padding``), then two 1x1 ReLU convolutions:
     a dense layer applied at every pixel."""
+    checks.hyperparameters({"num_channels": num_channels})
     return _sequential(
         nn.Conv2D(num_channels, kernel_size, strides, padding, activation="relu"),
         nn.Conv2D(num_channels, kernel_size=1, activation="relu"),
@@ -141,6 +142,7 @@ class Inception(nn.Block):
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
+        checks.hyperparameters({"c1": c1, "c2": c2, "c3": c3, "c4": c4})
         self.b1_1 = nn.Conv2D(c1, kernel_size=1, activation="relu")
         self.b2_1 = nn.Conv2D(c2[0], kernel_size=1, activation="relu")
         self.b2_2 = nn.Conv2D(c2[1], kernel_size=3, padding=1, activation="relu")
@@ -308,6 +310,7 @@ class Residual(nn.Block):
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
+        checks.hyperparameters({"num_channels": num_channels})
         self.conv1 = nn.Conv2D(num_channels, kernel_size=3, padding=1, strides=strides)
         self.conv2 = nn.Conv2D(num_channels, kernel_size=3, padding=1)
         self.conv3 = nn.Conv2D(num_channels, kernel_size=1, strides=strides) if use_1x1conv else None
@@ -322,11 +325,11 @@ class Residual(nn.Block):
         return npx.relu(Y + X)
 
 
-def _stem_7x7() -> nn.Sequential:
-    """ResNet's and DenseNet's first module: a 7x7 convolution of 64 channels with stride 2, batch norm,
-    ReLU and a max-pool (96x96 becomes 24x24)."""
+def _stem_7x7(num_channels: int = 64) -> nn.Sequential:
+    """ResNet's and DenseNet's first module: a 7x7 convolution of ``num_channels`` (ResNet: 64) with
+    stride 2, batch norm, ReLU and a max-pool (96x96 becomes 24x24)."""
     return _sequential(
-        nn.Conv2D(64, kernel_size=7, strides=2, padding=3),
+        nn.Conv2D(num_channels, kernel_size=7, strides=2, padding=3),
         nn.BatchNorm(),
         nn.Activation("relu"),
         nn.MaxPool2D(pool_size=3, strides=2, padding=1),
@@ -402,6 +405,7 @@ class ResNeXtBlock(nn.Block):
 # --- DenseNet (section 8.7) -------------------------------------------------------------------------
 def conv_block(num_channels):
     """Batch norm, ReLU, then a padded 3x3 convolution of ``num_channels``."""
+    checks.hyperparameters({"num_channels": num_channels})
     return _sequential(nn.BatchNorm(), nn.Activation("relu"), nn.Conv2D(num_channels, kernel_size=3, padding=1))
 
 
@@ -411,7 +415,7 @@ class DenseBlock(nn.Block):
 
     def __init__(self, num_convs, num_channels):
         super().__init__()
-        num_convs = checks.positive_int("num_convs", num_convs)
+        checks.hyperparameters({"num_convs": num_convs, "num_channels": num_channels})
         self.net = _sequential(*[conv_block(num_channels) for _ in range(num_convs)])
 
     def forward(self, X):
@@ -422,6 +426,7 @@ class DenseBlock(nn.Block):
 
 def transition_block(num_channels):
     """Batch norm, ReLU, a 1x1 convolution to ``num_channels`` and a 2x2 average pool (half the size)."""
+    checks.hyperparameters({"num_channels": num_channels})
     return _sequential(
         nn.BatchNorm(),
         nn.Activation("relu"),
@@ -446,7 +451,8 @@ class DenseNet(Classifier):
         self.net.initialize(init.Xavier())
 
     def b1(self):
-        return _stem_7x7()
+        """ResNet's stem, with ``num_channels`` channels (64 by default, as in the book)."""
+        return _stem_7x7(self.num_channels)
 
 
 # --- AnyNet and RegNetX (section 8.8) ---------------------------------------------------------------

@@ -92,7 +92,7 @@ def _dense_head(num_classes, hidden=4096, dropout=0.5) -> list:
 
 def vgg_block(num_convs, num_channels):
     """``num_convs`` 3x3 ReLU convolutions of ``num_channels`` (size kept), then 2x2 max pooling (size halved)."""
-    num_convs = checks.positive_int("num_convs", num_convs)
+    checks.hyperparameters({"num_convs": num_convs, "num_channels": num_channels})
     layers = [Conv2D(num_channels, kernel_size=3, padding="same", activation="relu") for _ in range(num_convs)]
     return Sequential([*layers, MaxPool2D(pool_size=2, strides=2)])
 
@@ -118,6 +118,7 @@ class VGG(Classifier):
 def nin_block(out_channels, kernel_size, strides, padding):
     """A convolution (``kernel_size``, ``strides``, Keras ``padding``: 'same' or 'valid') and two 1x1
     convolutions, each followed by a ReLU."""
+    checks.hyperparameters({"out_channels": out_channels})
     return Sequential(
         [
             Conv2D(out_channels, kernel_size, strides=strides, padding=padding),
@@ -160,6 +161,7 @@ class Inception(tf.keras.Model):
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
+        checks.hyperparameters({"c1": c1, "c2": c2, "c3": c3, "c4": c4})
         self.b1_1 = Conv2D(c1, 1, activation="relu")
         self.b2_1 = Conv2D(c2[0], 1, activation="relu")
         self.b2_2 = Conv2D(c2[1], 3, padding="same", activation="relu")
@@ -328,6 +330,7 @@ class Residual(tf.keras.Model):
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1):
         super().__init__()
+        checks.hyperparameters({"num_channels": num_channels})
         self.conv1 = Conv2D(num_channels, padding="same", kernel_size=3, strides=strides)
         self.conv2 = Conv2D(num_channels, kernel_size=3, padding="same")
         self.conv3 = Conv2D(num_channels, kernel_size=1, strides=strides) if use_1x1conv else None
@@ -450,6 +453,7 @@ class ResNeXtBlock(tf.keras.Model):
 def conv_block(num_channels):
     """Batch normalization, ReLU, then a 3x3 convolution of ``num_channels`` (the book's TensorFlow
     ``ConvBlock`` without its concatenation, which ``DenseBlock`` does)."""
+    checks.hyperparameters({"num_channels": num_channels})
     return Sequential(
         [BatchNormalization(), tf.keras.layers.ReLU(), Conv2D(num_channels, kernel_size=3, padding="same")]
     )
@@ -461,7 +465,8 @@ class DenseBlock(tf.keras.layers.Layer):
 
     def __init__(self, num_convs, num_channels, **kwargs):
         super().__init__(**kwargs)
-        self.net = [conv_block(num_channels) for _ in range(checks.positive_int("num_convs", num_convs))]
+        checks.hyperparameters({"num_convs": num_convs, "num_channels": num_channels})
+        self.net = [conv_block(num_channels) for _ in range(num_convs)]
 
     def call(self, X):
         for blk in self.net:
@@ -472,6 +477,7 @@ class DenseBlock(tf.keras.layers.Layer):
 def transition_block(num_channels):
     """Batch normalization, ReLU, a 1x1 convolution to ``num_channels``, 2x2 average pooling with
     stride 2 (the book's TensorFlow ``TransitionBlock``)."""
+    checks.hyperparameters({"num_channels": num_channels})
     return Sequential(
         [
             BatchNormalization(),
@@ -508,7 +514,8 @@ class DenseNet(Classifier):
         )
 
     def b1(self):
-        return _stem(64, kernel_size=7, strides=2, pool=True)
+        """ResNet's stem, with ``num_channels`` channels (64 by default, as in the book)."""
+        return _stem(self.num_channels, kernel_size=7, strides=2, pool=True)
 
 
 # --- AnyNet and RegNet (section 8.8) -----------------------------------------------------------

@@ -89,7 +89,12 @@ class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase
             kwargs["training"] = self.training
         if args and isinstance(self, RemembersInputFeatures) and hasattr(args[0], "shape"):
             checks.same_features(self, args[0].shape)  # here, before Keras, which rewrites errors of ``call``
-        return super().__call__(*args, **kwargs)
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:  # ``forward``'s own message, again, without Keras's rewriting
+            if args and hasattr(args[0], "shape"):
+                checks.same_example_shape(self, args[0].shape, error)
+            raise
 
     def call(self, X, *args, **kwargs):
         """What Keras runs for ``model(X)``: the book's ``forward``."""
@@ -138,6 +143,4 @@ class Classifier(ClassifierBase, Module):
     def layer_summary(self, X_shape):
         """Print each layer of ``self.net`` with the shape of its output for a random ``X_shape`` batch (NHWC)."""
         X = tf.random.normal(cnn.summary_shape(self, X_shape, cnn.CHANNELS_LAST))
-        for layer in self.net.layers:
-            X = layer(X)
-            cnn.print_output_shape(layer, X)
+        cnn.summarise(self, X_shape, self.net.layers, X, channels_last=True)

@@ -86,7 +86,7 @@ class AlexNet(Classifier):
 # --- 8.2 VGG -------------------------------------------------------------------------------------
 def vgg_block(num_convs, out_channels):
     """``num_convs`` 3x3 ReLU convolutions that keep the resolution, then a 2x2 max-pool that halves it."""
-    checks.positive_int("num_convs", num_convs)
+    checks.hyperparameters({"num_convs": num_convs, "out_channels": out_channels})
     layers: list[nn.Module] = []
     for _ in range(num_convs):
         layers += _conv_relu(out_channels, 3, padding=1)
@@ -108,6 +108,7 @@ class VGG(Classifier):
 # --- 8.3 NiN -------------------------------------------------------------------------------------
 def nin_block(out_channels, kernel_size, strides, padding):
     """A convolution followed by two 1x1 convolutions (a dense layer at each pixel), all with ReLU."""
+    checks.hyperparameters({"out_channels": out_channels})
     return nn.Sequential(
         *_conv_relu(out_channels, kernel_size, stride=strides, padding=padding),
         *_conv_relu(out_channels, 1),
@@ -145,6 +146,7 @@ class Inception(nn.Module):
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
+        checks.hyperparameters({"c1": c1, "c2": c2, "c3": c3, "c4": c4})
         self.b1_1 = nn.LazyConv2d(c1, kernel_size=1)
         self.b2_1 = nn.LazyConv2d(c2[0], kernel_size=1)
         self.b2_2 = nn.LazyConv2d(c2[1], kernel_size=3, padding=1)
@@ -324,6 +326,7 @@ class Residual(nn.Module):
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1):
         super().__init__()
+        checks.hyperparameters({"num_channels": num_channels})
         self.conv1 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)
         self.conv2 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1)
         self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
@@ -401,6 +404,7 @@ class ResNeXtBlock(nn.Module):
 # --- 8.7 DenseNet --------------------------------------------------------------------------------
 def conv_block(num_channels):
     """DenseNet's convolution block, in ResNet's later order: batch normalization, ReLU, 3x3 convolution."""
+    checks.hyperparameters({"num_channels": num_channels})
     return nn.Sequential(nn.LazyBatchNorm2d(), nn.ReLU(), nn.LazyConv2d(num_channels, kernel_size=3, padding=1))
 
 
@@ -410,7 +414,7 @@ class DenseBlock(nn.Module):
 
     def __init__(self, num_convs, num_channels):
         super().__init__()
-        checks.positive_int("num_convs", num_convs)
+        checks.hyperparameters({"num_convs": num_convs, "num_channels": num_channels})
         self.net = nn.Sequential(*(conv_block(num_channels) for _ in range(num_convs)))
 
     def forward(self, X):
@@ -422,6 +426,7 @@ class DenseBlock(nn.Module):
 def transition_block(num_channels):
     """DenseNet's transition: batch normalization, ReLU, a 1x1 convolution to ``num_channels``, and a
     2x2 average pool that halves the height and width."""
+    checks.hyperparameters({"num_channels": num_channels})
     return nn.Sequential(
         nn.LazyBatchNorm2d(), nn.ReLU(), nn.LazyConv2d(num_channels, kernel_size=1), nn.AvgPool2d(2, stride=2)
     )

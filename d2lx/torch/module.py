@@ -52,6 +52,4 @@ class Classifier(ClassifierBase, Module):
     def layer_summary(self, X_shape):
         """Print each layer of ``self.net`` with the shape of its output for a random ``X_shape`` batch (NCHW)."""
         X = torch.randn(*cnn.summary_shape(self, X_shape, cnn.CHANNELS_FIRST))
-        for layer in self.net:
-            X = layer(X)
-            cnn.print_output_shape(layer, X)
+        cnn.summarise(self, X_shape, self.net, X, channels_last=False)
