@@ -122,6 +122,30 @@ def _freeze_field(module, name: str) -> None:
     object.__setattr__(module, name, _as_tuples(getattr(module, name)))
 
 
+class _StagedClassifier(Classifier):
+    """A classifier built as ``create_net()`` from a frozen ``arch``: ResNet, DenseNet and AnyNet.
+
+    Flax fields must be hashable, so ``arch`` (often a list in a learner's cell) becomes tuples before
+    Flax checks the module; ``setup`` then builds the stages that each subclass's ``create_net`` lists.
+    """
+
+    def __post_init__(self):
+        _freeze_field(self, "arch")
+        super().__post_init__()
+
+    def setup(self):
+        self.net = self.create_net()
+
+
+def _stem_7x7(num_channels: int, training: bool) -> nn.Sequential:
+    """ResNet's and DenseNet's ``b1``: a 7x7 convolution with stride 2, batch norm, ReLU and 3x3 max pooling
+    with stride 2 (a quarter of the resolution in each direction)."""
+    return nn.Sequential([
+        _conv(num_channels, kernel_size=(7, 7), strides=(2, 2), padding="SAME"), nn.BatchNorm(not training),
+        ReLU(), MaxPool((3, 3), (2, 2), "SAME"),
+    ])  # fmt: skip
+
+
 # --- AlexNet (section 8.1) ------------------------------------------------------------------------
 class AlexNet(Classifier):
     """Five convolutions (11x11 stride 4, 5x5, three 3x3) with max pooling, then two dense layers of 4096
@@ -464,7 +488,7 @@ class Residual(nn.Module):
         return nn.relu(Y + X)
 
 
-class ResNet(Classifier):
+class ResNet(_StagedClassifier):
     """``b1`` (7x7 convolution, batch norm, max pooling), one ``block`` of ``Residual``s per
     ``(num_residuals, num_channels)`` of ``arch``, then global average pooling and a dense layer."""
 
@@ -473,20 +497,10 @@ class ResNet(Classifier):
     num_classes: int = 10
     training: bool = True
 
-    def __post_init__(self):
-        _freeze_field(self, "arch")
-        super().__post_init__()
-
-    def setup(self):
-        self.net = self.create_net()
-
     @nn.nowrap
     def b1(self):
         """A 7x7 convolution with 64 channels and stride 2, batch norm, ReLU, 3x3 max pooling with stride 2."""
-        return nn.Sequential([
-            _conv(64, kernel_size=(7, 7), strides=(2, 2), padding="SAME"), nn.BatchNorm(not self.training),
-            ReLU(), MaxPool((3, 3), (2, 2), "SAME"),
-        ])  # fmt: skip
+        return _stem_7x7(64, self.training)
 
     @nn.nowrap
     def block(self, num_residuals: int, num_channels: int, first_block: bool = False):
@@ -639,7 +653,7 @@ def transition_block(num_channels: int, training: bool = True) -> nn.Sequential:
     ])  # fmt: skip
 
 
-class DenseNet(Classifier):
+class DenseNet(_StagedClassifier):
     """``b1`` (as ResNet's), dense blocks of ``arch[i]`` convolutions with ``growth_rate`` channels each,
     transition layers that halve the channels between them (96, 112, 120 for the defaults), then batch
     norm, ReLU, global average pooling and a dense layer."""
@@ -651,20 +665,10 @@ class DenseNet(Classifier):
     num_classes: int = 10
     training: bool = True
 
-    def __post_init__(self):
-        _freeze_field(self, "arch")
-        super().__post_init__()
-
-    def setup(self):
-        self.net = self.create_net()
-
     @nn.nowrap
     def b1(self):
         """A 7x7 convolution with ``num_channels`` (64) channels and stride 2, batch norm, ReLU, max pooling."""
-        return nn.Sequential([
-            _conv(self.num_channels, kernel_size=(7, 7), strides=(2, 2), padding="SAME"),
-            nn.BatchNorm(not self.training), ReLU(), MaxPool((3, 3), (2, 2), "SAME"),
-        ])  # fmt: skip
+        return _stem_7x7(self.num_channels, self.training)
 
     @nn.nowrap
     def create_net(self):
@@ -680,7 +684,7 @@ class DenseNet(Classifier):
 
 
 # --- AnyNet and RegNetX (section 8.8) -------------------------------------------------------------
-class AnyNet(Classifier):
+class AnyNet(_StagedClassifier):
     """A stem (3x3 convolution with stride 2, batch norm), one ``stage`` of ``ResNeXtBlock``s per
     ``(depth, num_channels, groups, bot_mul)`` of ``arch``, and a head (global average pooling and a
     dense layer)."""
@@ -690,13 +694,6 @@ class AnyNet(Classifier):
     lr: float = 0.1
     num_classes: int = 10
     training: bool = True
-
-    def __post_init__(self):
-        _freeze_field(self, "arch")
-        super().__post_init__()
-
-    def setup(self):
-        self.net = self.create_net()
 
     @nn.nowrap
     def stem(self, num_channels: int):
