@@ -2,7 +2,8 @@
 
 The book's cells import a few libraries besides the framework and ``d2l`` (the registry's
 ``book_imports``: torchvision for PyTorch, TensorFlow and TensorFlow Datasets for JAX, TensorFlow
-Probability for TensorFlow; on every framework ``matplotlib_inline``, with IPython, for section 2.4). The pip extra ``<backend>-book`` installs them. This check imports the
+Probability for TensorFlow; on every framework ``COMMON_BOOK_IMPORTS``, ``matplotlib_inline`` with
+IPython, for section 2.4). The pip extra ``<backend>-book`` installs them. This check imports the
 backend and each of them and makes one small call with each, offline, the way the book's cells use
 it, so that a broken pair (PyPI's torchvision beside a CPU-only torch, TensorFlow Probability without
 tf-keras) shows up here with the fix, not halfway through a chapter. CI runs it in the ``book-*``

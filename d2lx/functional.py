@@ -33,8 +33,8 @@ import numpy as np
 from d2lx import checks
 from d2lx.board import Point, ProgressBoard
 from d2lx.data.fashion_mnist import text_labels
-from d2lx.datamodule import max_batch_size_hint
 from d2lx.data.synthetic import synthetic_regression
+from d2lx.datamodule import max_batch_size_hint
 from d2lx.module import TrainingDivergedError, non_finite_data_cause
 from d2lx.plotting import show_images, to_numpy
 from d2lx.trainer import _FixedBatches, _limited, _progress_wanted, resolve_budget

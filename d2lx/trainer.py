@@ -167,7 +167,7 @@ def resolve_budget(limit_train_batches=None, limit_val_batches=None, fast_dev_ru
     """
     given = {"limit_train_batches": limit_train_batches, "limit_val_batches": limit_val_batches,
              "overfit_batches": overfit_batches}  # fmt: skip
-    values = {name: _check_limit(name, value) if value is not None else _from_env(name) for name, value in given.items()}
+    values = {name: _from_env(name) if value is None else _check_limit(name, value) for name, value in given.items()}
     run = _check_run(fast_dev_run) if fast_dev_run is not None else int(_from_env("fast_dev_run") or 0)
     if run:
         values["limit_train_batches"] = values["limit_val_batches"] = run
@@ -296,10 +296,12 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     an int n: one epoch of n batches). ``overfit_batches`` (an int or a fraction, as the limits)
     trains every epoch on the same first batches of the training loader and validates on them too:
     the quickest check that a model can learn at all. An epoch is then the limited one, on the
-    progress bar and on the board's x-axis. Where an argument is not given, the environment variables
-    ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES``, ``D2LX_FAST_DEV_RUN`` and
-    ``D2LX_OVERFIT_BATCHES`` set it for every ``Trainer`` of the process, so a notebook runs unchanged
-    on a smaller budget.
+    progress bar and on the board's x-axis. Where an argument is not given (None, the default of all
+    four), the environment variables ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES``,
+    ``D2LX_FAST_DEV_RUN`` and ``D2LX_OVERFIT_BATCHES`` set it for every ``Trainer`` of the process, so a
+    notebook runs unchanged on a smaller budget; an argument given wins, ``fast_dev_run=False`` included
+    (``limit_train_batches=1.0``: the whole epoch). As in Lightning, ``fast_dev_run=n`` overrides
+    ``limit_train_batches`` and ``limit_val_batches`` with n batches.
 
     ``jit_compile=True`` (as Keras's ``jit_compile``) compiles more than the step where the framework
     allows it, for the book's small models, whose time on a GPU is the per-step Python work: on JAX

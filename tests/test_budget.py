@@ -106,8 +106,7 @@ def test_a_bad_environment_variable_is_named(backend, monkeypatch):
     with pytest.raises(ValueError) as info:
         backend.Trainer(max_epochs=1)
     assert str(info.value) == (
-        "D2LX_LIMIT_TRAIN_BATCHES must be a non-negative int (batches) or a float in [0, 1] (a fraction), "
-        "got 'a few'"
+        "D2LX_LIMIT_TRAIN_BATCHES must be a non-negative int (batches) or a float in [0, 1] (a fraction), got 'a few'"
     )
 
 
