@@ -37,7 +37,7 @@ from d2lx.data.synthetic import synthetic_regression
 from d2lx.datamodule import max_batch_size_hint
 from d2lx.module import TrainingDivergedError, non_finite_data_cause
 from d2lx.plotting import show_images, to_numpy
-from d2lx.trainer import _FixedBatches, _limited, _progress_wanted, resolve_budget
+from d2lx.trainer import _limited, _progress_wanted, budgeted_loaders, resolve_budget
 from d2lx.utils import Accumulator, Timer
 
 
@@ -304,25 +304,18 @@ def budgeted(train_iter: Iterable, test_iter: Iterable, num_epochs: int) -> tupl
     [0, 1]: a fraction) limit the loaders; ``D2LX_FAST_DEV_RUN=n`` trains one epoch of n batches and tests
     on n; ``D2LX_OVERFIT_BATCHES`` trains every epoch on the same first training batches and tests on them.
     So a notebook runs ``train_ch3`` and ``train_ch6`` unchanged on a smaller budget (``D2LX_MAX_BATCH_SIZE``
-    acts where d2lx's loaders are made). Loaders without a length are not limited.
+    acts where d2lx's loaders are made). A loader without a length is not limited.
     """
     num_epochs = checks.positive_int("num_epochs", num_epochs)
     budget = resolve_budget()
     if budget.fast_dev_run:
         num_epochs = 1
-    if hasattr(train_iter, "__len__"):
-        train_iter = _limited(train_iter, budget.limit_train_batches)
-        if budget.overfit_batches:  # the same first batches every epoch, for training and testing
-            train_iter = test_iter = _FixedBatches(train_iter, _limited_count(train_iter, budget.overfit_batches))
-            return train_iter, test_iter, num_epochs
-    if hasattr(test_iter, "__len__"):
-        test_iter = _limited(test_iter, budget.limit_val_batches)
-    return train_iter, test_iter, num_epochs
-
-
-def _limited_count(loader, limit) -> int:
-    """How many of ``loader``'s batches ``limit`` allows (all of them where it allows all)."""
-    return len(_limited(loader, limit))
+    if hasattr(train_iter, "__len__") and hasattr(test_iter, "__len__"):
+        return (*budgeted_loaders(train_iter, test_iter, budget), num_epochs)
+    # a loader without a length (a learner's generator) is served as it is, and nothing is overfitted
+    train = _limited(train_iter, budget.limit_train_batches) if hasattr(train_iter, "__len__") else train_iter
+    test = _limited(test_iter, budget.limit_val_batches) if hasattr(test_iter, "__len__") else test_iter
+    return train, test, num_epochs
 
 
 def train_epochs(

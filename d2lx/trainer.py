@@ -188,6 +188,18 @@ def _limited(loader, limit):
     return loader if count is None else _LoaderView(loader, count)
 
 
+def budgeted_loaders(train, val, budget: Budget) -> tuple:
+    """The training and validation loaders seen through ``budget`` (``val`` may be None: no validation).
+
+    The limits cut each epoch; ``overfit_batches`` serves the same first training batches every epoch, for
+    training and validation. ``Trainer.prepare_data`` and the 2.0 edition's loops use it alike."""
+    train = _limited(train, budget.limit_train_batches)
+    if budget.overfit_batches:
+        fixed = _FixedBatches(train, _batches(budget.overfit_batches, len(train)) or len(train))
+        return fixed, fixed
+    return train, None if val is None else _limited(val, budget.limit_val_batches)
+
+
 # --- the compiled path (``jit_compile``) -------------------------------------------------------
 JIT_COMPILE_ENV = "D2LX_JIT_COMPILE"
 
@@ -377,15 +389,10 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         return available[:requested]
 
     def prepare_data(self, data) -> None:
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.train_dataloader = _limited(self.train_dataloader, self.limit_train_batches)
-        overfit = _batches(self.overfit_batches, len(self.train_dataloader)) if self.overfit_batches else None
-        if self.overfit_batches:  # the same first batches, every epoch, for training and validation
-            fixed = _FixedBatches(self.train_dataloader, overfit or len(self.train_dataloader))
-            self.train_dataloader = self.val_dataloader = fixed
-        elif self.val_dataloader is not None:
-            self.val_dataloader = _limited(self.val_dataloader, self.limit_val_batches)
+        budget = Budget(self.limit_train_batches, self.limit_val_batches, self.overfit_batches, self.fast_dev_run)
+        self.train_dataloader, self.val_dataloader = budgeted_loaders(
+            data.train_dataloader(), data.val_dataloader(), budget
+        )
         self.num_train_batches = len(self.train_dataloader)
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
 
