@@ -30,6 +30,11 @@ def _constrained_by(constraints: str | None) -> tuple[str, ...]:
     return ("-c", constraints) if constraints else ()
 
 
+# what the book's cells import on every framework, so every ``<backend>-book`` extra brings it: section 2.4
+# (calculus) does ``from matplotlib_inline import backend_inline``, which imports IPython
+COMMON_BOOK_IMPORTS: tuple[str, ...] = ("matplotlib_inline",)
+
+
 class Backend(NamedTuple):
     """One backend: ``from d2lx import <name> as d2l``."""
 
@@ -42,6 +47,7 @@ class Backend(NamedTuple):
     description: str
     # what the book's own cells for this framework import besides it and d2l (chapters 2-5): the pip
     # extra ``<name>-book`` brings them (d2lx.book_extras checks them: ``python -m d2lx book-check``)
+    # (the imports every framework's cells share are ``COMMON_BOOK_IMPORTS``)
     book_imports: tuple[str, ...] = ()
     book_ci_constraints: str | None = None  # the constraints file CI installs the book extra with
 

@@ -2,7 +2,8 @@
 
 The book's cells import a few libraries besides the framework and ``d2l`` (the registry's
 ``book_imports``: torchvision for PyTorch, TensorFlow and TensorFlow Datasets for JAX, TensorFlow
-Probability for TensorFlow). The pip extra ``<backend>-book`` installs them. This check imports the
+Probability for TensorFlow; on every framework ``COMMON_BOOK_IMPORTS``, ``matplotlib_inline`` with
+IPython, for section 2.4). The pip extra ``<backend>-book`` installs them. This check imports the
 backend and each of them and makes one small call with each, offline, the way the book's cells use
 it, so that a broken pair (PyPI's torchvision beside a CPU-only torch, TensorFlow Probability without
 tf-keras) shows up here with the fix, not halfway through a chapter. CI runs it in the ``book-*``
@@ -45,6 +46,12 @@ def _tensorflow_probability(module) -> str:
     return "tfp.distributions.Normal(0, 1).log_prob"
 
 
+def _matplotlib_inline(module) -> str:
+    backend_inline = importlib.import_module("matplotlib_inline.backend_inline")  # imports IPython, or fails
+    backend_inline.set_matplotlib_formats("svg")  # section 2.4's use_svg_display
+    return "backend_inline.set_matplotlib_formats('svg')"
+
+
 # what each companion must do, as the book's cells use it; ``import torchvision`` alone would pass
 # the broken torch pair, whose failure surfaces at the first transform
 CHECKS: dict[str, Callable] = {
@@ -52,6 +59,7 @@ CHECKS: dict[str, Callable] = {
     "tensorflow": _tensorflow,
     "tensorflow_datasets": _tensorflow_datasets,
     "tensorflow_probability": _tensorflow_probability,
+    "matplotlib_inline": _matplotlib_inline,
 }
 
 
@@ -61,7 +69,7 @@ def check(name: str, report: Callable[[str], None] = print) -> list[str]:
     backend = backends.get(name)
     install = f"pip install 'd2lx[{backend.book_extra}]'"
     failures = []
-    for module_name in (backend.module, *backend.book_imports):
+    for module_name in (backend.module, *backends.COMMON_BOOK_IMPORTS, *backend.book_imports):
         try:
             module = importlib.import_module(module_name)
             done = CHECKS[module_name](module) if module_name in CHECKS else "imported"

@@ -17,9 +17,10 @@ Requirements, and the shape they give the code (after einops' ``_backends.py``):
 A fifth backend starts from this list. Each hook has a stub in the core that raises
 ``NotImplementedError`` naming the hook and the class, so a missing one is found at its first use.
 
-Module-level functions (``d2lx/<backend>/devices.py``; ``d2lx.devices`` builds the rest):
+Module-level functions (``d2lx/<backend>/devices.py``; ``d2lx.devices`` builds the rest, the
+checked ``gpu(i)`` included):
     cpu()                 the CPU device, in the framework's own type
-    gpu(i=0)              GPU ``i``
+    _gpu(i)               GPU ``i``, for an ``i`` already checked to exist
     num_gpus()            how many GPUs the framework can use
 
 The seed hook (``d2lx/<backend>/__init__.py``):

@@ -19,6 +19,7 @@ from d2lx.data.fashion_mnist import fashion_mnist_arrays, resize_matrix, text_la
 from d2lx.data.loader import ArrayLoader
 from d2lx.data.synthetic import synthetic_regression
 from d2lx.hparams import HyperParameters
+from d2lx.hub import default_data_dir
 from d2lx.plotting import show_images, to_numpy
 
 MAX_BATCH_SIZE_ENV = "D2LX_MAX_BATCH_SIZE"
@@ -43,19 +44,30 @@ def served_batch_size(batch_size: int) -> int:
     return min(batch_size, cap)
 
 
+def max_batch_size_hint() -> str:
+    """Why a batch may hold fewer examples than a cell asked for, where ``D2LX_MAX_BATCH_SIZE`` is set
+    (a clause for an error message), else ``""``."""
+    cap = os.environ.get(MAX_BATCH_SIZE_ENV, "").strip()
+    return f" ({MAX_BATCH_SIZE_ENV}={cap} caps every d2lx loader's batches at {cap} examples)" if cap else ""
+
+
 class DataModuleBase(CheckedHyperParameters, HyperParameters):
     """Data for a ``Trainer``: ``train_dataloader()`` and ``val_dataloader()``.
 
     ``save_hyperparameters()`` checks the arguments the book names (``batch_size``, ``num_train``,
     ``resize``, ...) by the rules of ``d2lx.checks``, also in a learner's own subclass.
 
-    ``root`` is where a dataset is looked for first; ``None`` means d2lx's
-    default search (see ``d2lx.data.fashion_mnist``). ``num_workers`` is kept
-    for the book's signature: d2lx's loaders batch tensors already in memory.
+    ``root`` is the data folder, as in the book: not given, ``$D2LX_DATA_DIR`` if set, else the book's
+    ``../data`` (``d2lx.hub.default_data_dir``), so a book cell that passes ``root=self.root`` to
+    torchvision gets a path. (d2lx's ``FashionMNIST`` keeps its own ``root=None``: its default search, see
+    ``d2lx.data.fashion_mnist``.) ``num_workers`` is kept for the book's signature: d2lx's loaders batch
+    tensors already in memory.
     """
 
     def __init__(self, root: str | None = None, num_workers: int = 4):
         self.save_hyperparameters()
+        if root is None:
+            self.root = default_data_dir()  # read now, so D2LX_DATA_DIR set after the import counts
 
     def get_dataloader(self, train: bool):
         raise NotImplementedError(f"{type(self).__name__} must define get_dataloader(self, train)")

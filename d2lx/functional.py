@@ -34,9 +34,10 @@ from d2lx import checks
 from d2lx.board import Point, ProgressBoard
 from d2lx.data.fashion_mnist import text_labels
 from d2lx.data.synthetic import synthetic_regression
+from d2lx.datamodule import max_batch_size_hint
 from d2lx.module import TrainingDivergedError, non_finite_data_cause
 from d2lx.plotting import show_images, to_numpy
-from d2lx.trainer import _progress_wanted, limited_by_environment
+from d2lx.trainer import _limited, _progress_wanted, budgeted_loaders, resolve_budget
 from d2lx.utils import Accumulator, Timer
 
 
@@ -295,17 +296,26 @@ def run_epoch(step: Callable, train_iter: Iterable, after_batch: Callable | None
     return metric[0] / metric[2], metric[1] / metric[2]
 
 
-def budgeted(train_iter: Iterable, test_iter: Iterable) -> tuple[Iterable, Iterable]:
-    """``train_iter`` and ``test_iter`` under the training budget of the environment, as for every ``Trainer``.
+def budgeted(train_iter: Iterable, test_iter: Iterable, num_epochs: int) -> tuple[Iterable, Iterable, int]:
+    """``train_iter``, ``test_iter`` and ``num_epochs`` under the training budget of the environment, which
+    means here what it means for every ``Trainer`` (``d2lx.trainer.resolve_budget``).
 
     ``D2LX_LIMIT_TRAIN_BATCHES`` and ``D2LX_LIMIT_VAL_BATCHES`` (an int: batches per epoch; a float in
-    [0, 1]: a fraction) limit them, so a notebook runs ``train_ch3`` and ``train_ch6`` unchanged on a
-    smaller budget. Unset, and for iterables without a length, they are returned as they are.
+    [0, 1]: a fraction) limit the loaders; ``D2LX_FAST_DEV_RUN=n`` trains one epoch of n batches and tests
+    on n; ``D2LX_OVERFIT_BATCHES`` trains every epoch on the same first training batches and tests on them.
+    So a notebook runs ``train_ch3`` and ``train_ch6`` unchanged on a smaller budget (``D2LX_MAX_BATCH_SIZE``
+    acts where d2lx's loaders are made). A loader without a length is not limited.
     """
-    return tuple(
-        limited_by_environment(loader, name) if hasattr(loader, "__len__") else loader
-        for loader, name in ((train_iter, "limit_train_batches"), (test_iter, "limit_val_batches"))
-    )
+    num_epochs = checks.positive_int("num_epochs", num_epochs)
+    budget = resolve_budget()
+    if budget.fast_dev_run:
+        num_epochs = 1
+    if hasattr(train_iter, "__len__") and hasattr(test_iter, "__len__"):
+        return (*budgeted_loaders(train_iter, test_iter, budget), num_epochs)
+    # a loader without a length (a learner's generator) is served as it is, and nothing is overfitted
+    train = _limited(train_iter, budget.limit_train_batches) if hasattr(train_iter, "__len__") else train_iter
+    test = _limited(test_iter, budget.limit_val_batches) if hasattr(test_iter, "__len__") else test_iter
+    return train, test, num_epochs
 
 
 def train_epochs(
@@ -400,6 +410,9 @@ def show_predictions(predict: Callable, test_iter: Iterable, n: int = 6):
     """``predict_ch3``'s picture: the first ``n`` test images, true class above the predicted one."""
     n = checks.positive_int("n", n)
     X, y = next(iter(test_iter))
+    held = int(X.shape[0])
+    if n > held:
+        raise ValueError(f"n={n} asks for more images than the first test batch holds ({held}){max_batch_size_hint()}")
     predicted = to_numpy(predict(X)).argmax(axis=1)
     titles = [f"{true}\n{pred}" for true, pred in zip(get_fashion_mnist_labels(y), get_fashion_mnist_labels(predicted))]
     images = to_numpy(X)[:n]
@@ -456,7 +469,7 @@ def make_ch3(
         """Train ``net`` for ``num_epochs`` epochs, drawing training loss and accuracy and test accuracy.
 
         The environment's training budget applies (``budgeted``)."""
-        train_iter, test_iter = budgeted(train_iter, test_iter)
+        train_iter, test_iter, num_epochs = budgeted(train_iter, test_iter, num_epochs)
         train_epochs(
             num_epochs,
             lambda after_batch: train_epoch_ch3(net, train_iter, loss, updater),
@@ -515,7 +528,7 @@ def make_ch6(
         training speed in examples per second. The environment's training budget applies (``budgeted``).
         """
         num_epochs, lr = check_ch6(num_epochs, lr)
-        train_iter, test_iter = budgeted(train_iter, test_iter)
+        train_iter, test_iter, num_epochs = budgeted(train_iter, test_iter, num_epochs)
         step = start(net, lr, device)
 
         def train_epoch(after_batch):

@@ -17,7 +17,7 @@ import numpy as np
 
 from d2lx import checks
 from d2lx.datamodule import DataModuleBase
-from d2lx.hub import DATA_URL, download
+from d2lx.hub import DATA_URL, default_data_dir, download
 
 TRAIN_FILE = ("kaggle_house_pred_train.csv", "585e9cc93e70b39160e7921475f9bcd7d31219ce")
 TEST_FILE = ("kaggle_house_pred_test.csv", "fa19780a7b011d9b009e8bff8e99922a8ee2eb90")
@@ -77,7 +77,9 @@ class KaggleHouseBase(DataModuleBase):
         _check_frame("val", val)
         self.save_hyperparameters()
         if self.train is None:
-            self.raw_train, self.raw_val = read_kaggle_house(self.root)
+            # the default folder is passed as None, so that download's messages name D2LX_DATA_DIR
+            folder = None if self.root == default_data_dir() else self.root
+            self.raw_train, self.raw_val = read_kaggle_house(folder)
 
     def preprocess(self) -> None:
         """Fill ``train`` (features and ``SalePrice``) and ``val`` (features) from the raw files."""

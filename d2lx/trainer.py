@@ -92,25 +92,36 @@ LIMIT_ENV = {
 }
 
 
+_LIMIT = "an int (batches) or a float in [0, 1] (a fraction)"
+_ENV_LIMIT = "a non-negative int (batches) or a float in [0, 1] (a fraction)"
+_RUN = "a bool or a non-negative int (batches)"
+_ENV_RUN = "a non-negative int (batches) or a bool (true/false, yes/no, on/off)"
+
+
 def _from_env(name: str):
-    """The value of ``name``'s environment variable: an int, a float, a bool for ``fast_dev_run``, or None."""
+    """The value of ``name``'s environment variable, checked (an int, a float in [0, 1], or for
+    ``fast_dev_run`` a bool or an int), or None where it is unset or empty. A bad value is named by the
+    variable the learner set, not by the argument it stands for."""
     variable = LIMIT_ENV[name]
     text = os.environ.get(variable, "").strip()
     if not text:
         return None
-    lowered = text.lower()
-    if name == "fast_dev_run" and lowered in ("true", "false", "yes", "no", "on", "off"):
-        return lowered in ("true", "yes", "on")
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(
-            f"{variable} must be an int (batches) or a float in [0, 1] (a fraction), got {text!r}"
-        ) from None
+    if name == "fast_dev_run":
+        lowered = text.lower()
+        if lowered in ("true", "false", "yes", "no", "on", "off"):
+            return lowered in ("true", "yes", "on")
+        if text.isdigit():
+            return int(text)
+        raise ValueError(f"{variable} must be {_ENV_RUN}, got {text!r}")
+    for parse in (int, float):
+        try:
+            value = parse(text)
+        except ValueError:
+            continue
+        if value >= 0 and (parse is int or value <= 1):
+            return value
+        break
+    raise ValueError(f"{variable} must be {_ENV_LIMIT}, got {text!r}")
 
 
 def _check_limit(name: str, value):
@@ -118,12 +129,49 @@ def _check_limit(name: str, value):
     if value is None:
         return None
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int (batches) or a float in [0, 1] (a fraction), got {value!r} (bool)")
+        raise TypeError(f"{name} must be {_LIMIT}, got {value!r} (bool)")
     if isinstance(value, numbers.Integral):
         return checks.non_negative_int(name, value)
     if isinstance(value, numbers.Real) and 0 <= value <= 1:
         return float(value)
-    raise ValueError(f"{name} must be an int (batches) or a float in [0, 1] (a fraction), got {value!r}")
+    raise ValueError(f"{name} must be {_LIMIT}, got {value!r}")
+
+
+def _check_run(value) -> int:
+    """``fast_dev_run`` as a number of batches (0: off): a bool (True: 1) or a non-negative int."""
+    if isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, numbers.Integral):
+        raise TypeError(f"fast_dev_run must be {_RUN}, got {checks._describe(value)}")
+    if value < 0:
+        raise ValueError(f"fast_dev_run must be {_RUN}, got {value}")
+    return int(value)
+
+
+class Budget(NamedTuple):
+    """A training budget with ``fast_dev_run`` applied: the limits (None: every batch), the fixed batches
+    of ``overfit_batches`` (None: off) and ``fast_dev_run`` as a number of batches (0: off)."""
+
+    limit_train_batches: int | float | None
+    limit_val_batches: int | float | None
+    overfit_batches: int | float | None
+    fast_dev_run: int
+
+
+def resolve_budget(limit_train_batches=None, limit_val_batches=None, fast_dev_run=None, overfit_batches=None) -> Budget:
+    """The budget of a ``Trainer`` (or of the 2.0 edition's loops, which pass nothing).
+
+    Each argument that is given (not None) wins over its environment variable (``LIMIT_ENV``); one not
+    given takes the variable's value. As in Lightning, ``fast_dev_run=n`` (True: 1) then overrides both
+    limits with n batches (and the caller runs one epoch).
+    """
+    given = {"limit_train_batches": limit_train_batches, "limit_val_batches": limit_val_batches,
+             "overfit_batches": overfit_batches}  # fmt: skip
+    values = {name: _from_env(name) if value is None else _check_limit(name, value) for name, value in given.items()}
+    run = _check_run(fast_dev_run) if fast_dev_run is not None else int(_from_env("fast_dev_run") or 0)
+    if run:
+        values["limit_train_batches"] = values["limit_val_batches"] = run
+    return Budget(values["limit_train_batches"], values["limit_val_batches"], values["overfit_batches"], run)
 
 
 def _batches(limit, full: int) -> int | None:
@@ -140,10 +188,16 @@ def _limited(loader, limit):
     return loader if count is None else _LoaderView(loader, count)
 
 
-def limited_by_environment(loader, name: str):
-    """``loader`` under the budget the environment sets for ``name`` (``"limit_train_batches"`` or
-    ``"limit_val_batches"``), as for a ``Trainer`` given no budget: the 2.0 edition's loops use it."""
-    return _limited(loader, _check_limit(name, _from_env(name)))
+def budgeted_loaders(train, val, budget: Budget) -> tuple:
+    """The training and validation loaders seen through ``budget`` (``val`` may be None: no validation).
+
+    The limits cut each epoch; ``overfit_batches`` serves the same first training batches every epoch, for
+    training and validation. ``Trainer.prepare_data`` and the 2.0 edition's loops use it alike."""
+    train = _limited(train, budget.limit_train_batches)
+    if budget.overfit_batches:
+        fixed = _FixedBatches(train, _batches(budget.overfit_batches, len(train)) or len(train))
+        return fixed, fixed
+    return train, None if val is None else _limited(val, budget.limit_val_batches)
 
 
 # --- the compiled path (``jit_compile``) -------------------------------------------------------
@@ -254,10 +308,12 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     an int n: one epoch of n batches). ``overfit_batches`` (an int or a fraction, as the limits)
     trains every epoch on the same first batches of the training loader and validates on them too:
     the quickest check that a model can learn at all. An epoch is then the limited one, on the
-    progress bar and on the board's x-axis. Where an argument is not given, the environment variables
-    ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES``, ``D2LX_FAST_DEV_RUN`` and
-    ``D2LX_OVERFIT_BATCHES`` set it for every ``Trainer`` of the process, so a notebook runs unchanged
-    on a smaller budget.
+    progress bar and on the board's x-axis. Where an argument is not given (None, the default of all
+    four), the environment variables ``D2LX_LIMIT_TRAIN_BATCHES``, ``D2LX_LIMIT_VAL_BATCHES``,
+    ``D2LX_FAST_DEV_RUN`` and ``D2LX_OVERFIT_BATCHES`` set it for every ``Trainer`` of the process, so a
+    notebook runs unchanged on a smaller budget; an argument given wins, ``fast_dev_run=False`` included
+    (``limit_train_batches=1.0``: the whole epoch). As in Lightning, ``fast_dev_run=n`` overrides
+    ``limit_train_batches`` and ``limit_val_batches`` with n batches.
 
     ``jit_compile=True`` (as Keras's ``jit_compile``) compiles more than the step where the framework
     allows it, for the book's small models, whose time on a GPU is the per-step Python work: on JAX
@@ -289,7 +345,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         progress_bar: bool | None = None,
         limit_train_batches: int | float | None = None,
         limit_val_batches: int | float | None = None,
-        fast_dev_run: bool | int = False,
+        fast_dev_run: bool | int | None = None,
         overfit_batches: int | float | None = None,
         jit_compile: bool | None = None,
     ):
@@ -306,19 +362,11 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
 
     def _set_budget(self, limit_train_batches, limit_val_batches, fast_dev_run, overfit_batches=None) -> None:
         """Check the budget arguments, fill the ones not given from the environment, apply fast_dev_run."""
-        given = {
-            "limit_train_batches": limit_train_batches,
-            "limit_val_batches": limit_val_batches,
-            "overfit_batches": overfit_batches,
-        }
-        for name, value in given.items():
-            setattr(self, name, _check_limit(name, _from_env(name) if value is None else value))
-        run = fast_dev_run if fast_dev_run is not False else (_from_env("fast_dev_run") or False)
-        run = int(run) if isinstance(run, bool) else checks.non_negative_int("fast_dev_run", run)  # 0: off
-        self.fast_dev_run = run
-        if run:
+        budget = resolve_budget(limit_train_batches, limit_val_batches, fast_dev_run, overfit_batches)
+        self.limit_train_batches, self.limit_val_batches = budget.limit_train_batches, budget.limit_val_batches
+        self.overfit_batches, self.fast_dev_run = budget.overfit_batches, budget.fast_dev_run
+        if budget.fast_dev_run:
             self.max_epochs = 1
-            self.limit_train_batches = self.limit_val_batches = run
 
     # The backend's ``devices`` module (a hook: see d2lx/contract.py).
     _devices = None
@@ -341,15 +389,10 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         return available[:requested]
 
     def prepare_data(self, data) -> None:
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.train_dataloader = _limited(self.train_dataloader, self.limit_train_batches)
-        overfit = _batches(self.overfit_batches, len(self.train_dataloader)) if self.overfit_batches else None
-        if self.overfit_batches:  # the same first batches, every epoch, for training and validation
-            fixed = _FixedBatches(self.train_dataloader, overfit or len(self.train_dataloader))
-            self.train_dataloader = self.val_dataloader = fixed
-        elif self.val_dataloader is not None:
-            self.val_dataloader = _limited(self.val_dataloader, self.limit_val_batches)
+        budget = Budget(self.limit_train_batches, self.limit_val_batches, self.overfit_batches, self.fast_dev_run)
+        self.train_dataloader, self.val_dataloader = budgeted_loaders(
+            data.train_dataloader(), data.val_dataloader(), budget
+        )
         self.num_train_batches = len(self.train_dataloader)
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
 

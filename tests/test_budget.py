@@ -88,7 +88,9 @@ def test_a_limit_larger_than_the_epoch_changes_nothing(backend):
          "limit_val_batches must be an int (batches) or a float in [0, 1] (a fraction), got 1.5"),
         ({"limit_train_batches": True}, TypeError,
          "limit_train_batches must be an int (batches) or a float in [0, 1] (a fraction), got True (bool)"),
-        ({"fast_dev_run": -2}, ValueError, "fast_dev_run must be a non-negative int, got -2"),
+        ({"fast_dev_run": -2}, ValueError, "fast_dev_run must be a bool or a non-negative int (batches), got -2"),
+        ({"fast_dev_run": 0.5}, TypeError,
+         "fast_dev_run must be a bool or a non-negative int (batches), got 0.5"),
         ({"overfit_batches": 2.5}, ValueError,
          "overfit_batches must be an int (batches) or a float in [0, 1] (a fraction), got 2.5"),
     ],
@@ -104,8 +106,55 @@ def test_a_bad_environment_variable_is_named(backend, monkeypatch):
     with pytest.raises(ValueError) as info:
         backend.Trainer(max_epochs=1)
     assert str(info.value) == (
-        "D2LX_LIMIT_TRAIN_BATCHES must be an int (batches) or a float in [0, 1] (a fraction), got 'a few'"
+        "D2LX_LIMIT_TRAIN_BATCHES must be a non-negative int (batches) or a float in [0, 1] (a fraction), got 'a few'"
     )
+
+
+_LIMIT = "a non-negative int (batches) or a float in [0, 1] (a fraction)"
+_RUN = "a non-negative int (batches) or a bool (true/false, yes/no, on/off)"
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "message"),
+    [
+        ("D2LX_LIMIT_TRAIN_BATCHES", "-2", f"D2LX_LIMIT_TRAIN_BATCHES must be {_LIMIT}, got '-2'"),
+        ("D2LX_LIMIT_VAL_BATCHES", "1.5", f"D2LX_LIMIT_VAL_BATCHES must be {_LIMIT}, got '1.5'"),
+        ("D2LX_LIMIT_VAL_BATCHES", "nan", f"D2LX_LIMIT_VAL_BATCHES must be {_LIMIT}, got 'nan'"),
+        ("D2LX_OVERFIT_BATCHES", "-0.5", f"D2LX_OVERFIT_BATCHES must be {_LIMIT}, got '-0.5'"),
+        ("D2LX_FAST_DEV_RUN", "0.5", f"D2LX_FAST_DEV_RUN must be {_RUN}, got '0.5'"),
+        ("D2LX_FAST_DEV_RUN", "-1", f"D2LX_FAST_DEV_RUN must be {_RUN}, got '-1'"),
+        ("D2LX_FAST_DEV_RUN", "maybe", f"D2LX_FAST_DEV_RUN must be {_RUN}, got 'maybe'"),
+    ],
+)
+def test_a_bad_budget_variable_is_named_by_the_variable_not_the_argument(backend, monkeypatch, variable, text, message):
+    """The learner set the variable, so the message names it (and promises only what it takes)."""
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(ValueError) as info:
+        backend.Trainer(max_epochs=1)
+    assert str(info.value) == message
+
+
+def test_fast_dev_run_false_wins_over_the_environment(backend, monkeypatch):
+    """An argument given wins over its variable, ``False`` and ``0`` too: the default is "not given" (None)."""
+    monkeypatch.setenv("D2LX_FAST_DEV_RUN", "1")
+    for off in (False, 0):
+        trainer, _ = _fit(backend, fast_dev_run=off)
+        assert (trainer.fast_dev_run, trainer.max_epochs, trainer.train_batch_idx, trainer.val_batch_idx) == (
+            0, 2, 64, 64)  # fmt: skip
+    monkeypatch.setenv("D2LX_LIMIT_TRAIN_BATCHES", "3")
+    monkeypatch.setenv("D2LX_OVERFIT_BATCHES", "2")
+    trainer, _ = _fit(backend, fast_dev_run=False, limit_train_batches=1.0, overfit_batches=0)
+    assert (trainer.num_train_batches, trainer.num_val_batches) == (32, 32)  # each argument won
+    trainer, _ = _fit(backend)  # nothing given: the environment's one batch
+    assert (trainer.fast_dev_run, trainer.max_epochs, trainer.train_batch_idx) == (1, 1, 1)
+
+
+def test_fast_dev_run_overrides_the_limits_as_in_lightning(backend, monkeypatch):
+    trainer, _ = _fit(backend, max_epochs=5, fast_dev_run=2, limit_train_batches=10, limit_val_batches=0.5)
+    assert (trainer.max_epochs, trainer.train_batch_idx, trainer.val_batch_idx) == (1, 2, 2)
+    monkeypatch.setenv("D2LX_LIMIT_TRAIN_BATCHES", "7")
+    trainer, _ = _fit(backend, fast_dev_run=3)
+    assert (trainer.max_epochs, trainer.train_batch_idx, trainer.val_batch_idx) == (1, 3, 3)
 
 
 def test_max_batch_size_caps_every_loader_and_leaves_the_data_modules_batch_size(backend, monkeypatch):
@@ -120,7 +169,7 @@ def test_max_batch_size_caps_every_loader_and_leaves_the_data_modules_batch_size
     assert len(regression.train_dataloader()) == 1000 // 8  # below the cap: unchanged
     trainer, _ = _fit(backend, max_epochs=1)
     assert trainer.num_train_batches == 1000 // 16 + 1  # batch_size 32 capped to 16: 63 batches
-    for bad in ("0", "sixteen"):
+    for bad in ("0", "sixteen", "-2", "0.5"):
         monkeypatch.setenv("D2LX_MAX_BATCH_SIZE", bad)
         with pytest.raises(ValueError) as info:
             data.train_dataloader()

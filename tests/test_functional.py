@@ -110,7 +110,8 @@ def test_bad_arguments_get_clear_errors(backend):
 
 
 # --- chapter 6 -------------------------------------------------------------------
-BUDGET = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES")
+BUDGET = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES",
+          "D2LX_MAX_BATCH_SIZE")  # fmt: skip
 
 
 @pytest.fixture
@@ -191,6 +192,71 @@ def test_train_ch3_and_ch6_honour_the_budget_of_the_environment(backend, capsys,
     with pytest.raises(ValueError, match="train_iter gave no examples .*D2LX_LIMIT_TRAIN_BATCHES"):
         args, _ = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
         backend.train_ch6(*args, train_iter, test_iter, 1, 0.1, backend.try_gpu())
+
+
+def test_train_ch6_under_fast_dev_run_trains_one_batch(backend, capsys, no_budget, monkeypatch):
+    """``D2LX_FAST_DEV_RUN=1`` means for the 2.0 loops what it means for ``Trainer``: one epoch of one
+    training batch and one test batch, whatever ``num_epochs`` and the limits say."""
+    monkeypatch.setenv("D2LX_FAST_DEV_RUN", "1")
+    monkeypatch.setenv("D2LX_LIMIT_TRAIN_BATCHES", "5")  # overridden, as in Lightning
+    train_iter, test_iter = (_Counting(loader) for loader in _ch6_data(backend))  # 8 and 2 batches
+    args, _ = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
+    backend.train_ch6(*args, train_iter, test_iter, 10, 0.1, backend.try_gpu())
+    assert (train_iter.batches, test_iter.batches) == (1, 1)
+    assert "examples/sec" in capsys.readouterr().out
+    monkeypatch.setenv("D2LX_FAST_DEV_RUN", "0.5")
+    with pytest.raises(ValueError) as info:
+        backend.train_ch6(*args, train_iter, test_iter, 10, 0.1, backend.try_gpu())
+    assert str(info.value) == (
+        "D2LX_FAST_DEV_RUN must be a non-negative int (batches) or a bool (true/false, yes/no, on/off), got '0.5'"
+    )
+
+
+def test_train_ch6_under_overfit_batches_and_max_batch_size(backend, capsys, no_budget, monkeypatch):
+    """``D2LX_OVERFIT_BATCHES=2``: every epoch trains on the same first 2 batches and tests on them;
+    ``D2LX_MAX_BATCH_SIZE=16`` caps the batches of d2lx's loaders, which the 2.0 loops train on."""
+    monkeypatch.setenv("D2LX_OVERFIT_BATCHES", "2")
+    train_iter, test_iter = (_Counting(loader) for loader in _ch6_data(backend))
+    args, _ = recipe(backend).linear_ch6(backend, num_inputs=12, num_classes=10)
+    backend.train_ch6(*args, train_iter, test_iter, 3, 0.1, backend.try_gpu())
+    assert (train_iter.batches, test_iter.batches) == (2, 0)  # drawn once, served every epoch
+    monkeypatch.delenv("D2LX_OVERFIT_BATCHES")
+    monkeypatch.setenv("D2LX_MAX_BATCH_SIZE", "16")
+    train_iter, test_iter = (_Counting(loader) for loader in _ch6_data(backend))
+    assert (len(train_iter), len(test_iter)) == (512 // 16, 128 // 16)
+    backend.train_ch6(*args, train_iter, test_iter, 1, 0.1, backend.try_gpu())
+    assert (train_iter.batches, test_iter.batches) == (32, 8)
+    capsys.readouterr()
+
+
+def test_more_examples_than_a_batch_holds_is_named(backend, no_budget, monkeypatch):
+    """``predict_ch3(n=18)`` or a cell's ``reshape(X[:18], (18, 28, 28))`` from a batch of 16 (e.g. under
+    ``D2LX_MAX_BATCH_SIZE=16``) gets one sentence, not the framework's traceback."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3, 4)).astype(np.float32)
+    data = backend.load_array((backend.tensor(X), backend.tensor(rng.integers(0, 10, 40))), 16, is_train=False)
+    net = recipe(backend).fixed_linear(backend, rng.standard_normal((12, 10)).astype(np.float32))
+    with pytest.raises(ValueError) as info:
+        backend.predict_ch3(*net, data, n=18)
+    assert str(info.value) == "n=18 asks for more images than the first test batch holds (16)"
+    first = next(iter(data))[0]
+    with pytest.raises(ValueError) as info:
+        backend.reshape(first[:18], (18, 12))
+    assert str(info.value) == (
+        "reshape: x of shape (16, 3, 4) holds 192 values, which cannot take the shape (18, 12) (216 values); "
+        "a slice such as X[:n] holds fewer than n rows when the batch is smaller"
+    )
+    monkeypatch.setenv("D2LX_MAX_BATCH_SIZE", "16")
+    hint = " (D2LX_MAX_BATCH_SIZE=16 caps every d2lx loader's batches at 16 examples)"
+    with pytest.raises(ValueError) as info:
+        backend.predict_ch3(*net, data, n=18)
+    assert str(info.value) == "n=18 asks for more images than the first test batch holds (16)" + hint
+    with pytest.raises(ValueError) as info:
+        backend.reshape(first[:18], (18, 12))
+    assert str(info.value).endswith("cannot take the shape (18, 12) (216 values); a slice such as X[:n] holds "
+                                    "fewer than n rows when the batch is smaller" + hint)  # fmt: skip
+    assert tuple(backend.reshape(first, (16, 12)).shape) == (16, 12)  # a right shape is the framework's reshape
+    assert tuple(backend.reshape(first, (-1, 12)).shape) == (16, 12)
 
 
 @pytest.mark.parametrize(

@@ -311,6 +311,8 @@ BOOK_DISTRIBUTIONS = {
     "tensorflow_datasets": "tensorflow-datasets",
     "tensorflow_probability": "tensorflow-probability",
 }
+# what every book extra brings, for section 2.4 on every framework: matplotlib_inline and the IPython it imports
+COMMON_BOOK_DISTRIBUTIONS = {"matplotlib-inline", "ipython"}
 
 
 def test_each_book_extra_is_the_backends_extra_plus_what_the_books_cells_import():
@@ -325,9 +327,10 @@ def test_each_book_extra_is_the_backends_extra_plus_what_the_books_cells_import(
         own, book = extras[backend.extra], extras[backend.book_extra]
         assert set(own) <= set(book), backend.name  # the backend's own requirements, unchanged
         added = {distribution(r) for r in set(book) - set(own)}
-        wanted = {BOOK_DISTRIBUTIONS[module] for module in backend.book_imports}
+        wanted = {BOOK_DISTRIBUTIONS[module] for module in backend.book_imports} | COMMON_BOOK_DISTRIBUTIONS
         assert added == wanted - {distribution(r) for r in own}, backend.name  # exactly what the cells import
     assert "tensorflow" not in " ".join(extras["jax"])  # the plain JAX extra stays without TensorFlow
+    assert backends.COMMON_BOOK_IMPORTS == ("matplotlib_inline",)  # d2lx.book_extras checks it on every backend
 
 
 def test_book_check_names_the_missing_module_and_the_extra(monkeypatch, capsys):
@@ -335,11 +338,17 @@ def test_book_check_names_the_missing_module_and_the_extra(monkeypatch, capsys):
 
     real_import = importlib.import_module
 
+    formats = []
+    inline = types.ModuleType("matplotlib_inline.backend_inline")
+    inline.set_matplotlib_formats = formats.append
+
     def without_torchvision(name, *args):
         if name == "torchvision":
             raise ModuleNotFoundError("No module named 'torchvision'")
-        if name == "d2lx.torch":
+        if name in ("d2lx.torch", "matplotlib_inline"):
             return types.ModuleType(name)  # the backend itself is not what this test is about
+        if name == "matplotlib_inline.backend_inline":
+            return inline
         return real_import(name, *args)
 
     monkeypatch.setattr(book_extras.importlib, "import_module", without_torchvision)
@@ -348,7 +357,29 @@ def test_book_check_names_the_missing_module_and_the_extra(monkeypatch, capsys):
         "torchvision: ModuleNotFoundError: No module named 'torchvision' "
         "(the book's cells need it: pip install 'd2lx[torch-book]')"
     ]
-    assert capsys.readouterr().out == "ok d2lx.torch: imported\n"
+    assert capsys.readouterr().out == (
+        "ok d2lx.torch: imported\nok matplotlib_inline: backend_inline.set_matplotlib_formats('svg')\n"
+    )
+    assert formats == ["svg"]  # section 2.4's call, made once
+
+
+def test_book_check_names_matplotlib_inline_without_ipython_on_every_backend(monkeypatch):
+    """Section 2.4's ``from matplotlib_inline import backend_inline`` imports IPython: without it the
+    check fails there, for every backend's book extra (each brings matplotlib-inline and ipython)."""
+    from d2lx import book_extras
+
+    def without_ipython(name, *args):
+        if name == "matplotlib_inline.backend_inline":
+            raise ModuleNotFoundError("No module named 'IPython'")
+        return types.ModuleType(name)  # the framework and the other companions are not what this is about
+
+    monkeypatch.setattr(book_extras.importlib, "import_module", without_ipython)
+    for backend in backends.BACKENDS:
+        failures = book_extras.check(backend.name, report=lambda line: None)
+        assert [f for f in failures if f.startswith("matplotlib_inline")] == [
+            "matplotlib_inline: ModuleNotFoundError: No module named 'IPython' "
+            f"(the book's cells need it: pip install 'd2lx[{backend.name}-book]')"
+        ]
 
 
 def test_nox_lists_the_sessions_that_follow_from_the_registry():

@@ -11,7 +11,7 @@ def cpu() -> jax.Device:
     return jax.devices("cpu")[0]
 
 
-def gpu(i: int = 0) -> jax.Device:
+def _gpu(i: int) -> jax.Device:
     return jax.devices("gpu")[i]
 
 
@@ -22,4 +22,4 @@ def num_gpus() -> int:
         return 0
 
 
-try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)
+gpu, try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, _gpu, num_gpus)

@@ -157,7 +157,7 @@ def train_epoch_ch3(net, params, train_iter, loss, updater):
 def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater):
     """Train ``net`` from ``params`` for ``num_epochs`` epochs, drawing training loss and accuracy and test
     accuracy; returns the trained parameters. The environment's training budget applies (``budgeted``)."""
-    train_iter, test_iter = budgeted(train_iter, test_iter)
+    train_iter, test_iter, num_epochs = budgeted(train_iter, test_iter, num_epochs)
     updater = _as_updater(updater, params)
     current = {"params": params}
 
@@ -215,7 +215,7 @@ def train_ch6(net, params, train_iter, test_iter, num_epochs, lr, device):
     training speed in examples per second. The environment's training budget applies (``budgeted``).
     """
     num_epochs, lr = check_ch6(num_epochs, lr)
-    train_iter, test_iter = budgeted(train_iter, test_iter)
+    train_iter, test_iter, num_epochs = budgeted(train_iter, test_iter, num_epochs)
     current = {"params": jax.device_put(_xavier(params), device)}
     loss = optax.softmax_cross_entropy_with_integer_labels
     step = _stepper(net, loss, _as_updater(optax.sgd(lr), current["params"]), current, device)

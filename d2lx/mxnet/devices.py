@@ -12,7 +12,7 @@ def cpu() -> mxnet.Context:
     return npx.cpu()
 
 
-def gpu(i: int = 0) -> mxnet.Context:
+def _gpu(i: int) -> mxnet.Context:
     return npx.gpu(i)
 
 
@@ -21,4 +21,4 @@ def num_gpus() -> int:
     return npx.num_gpus()
 
 
-try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)
+gpu, try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, _gpu, num_gpus)

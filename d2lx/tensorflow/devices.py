@@ -14,7 +14,7 @@ def cpu():
     return tf.device("/CPU:0")
 
 
-def gpu(i: int = 0):
+def _gpu(i: int):
     return tf.device(f"/GPU:{i}")
 
 
@@ -22,4 +22,4 @@ def num_gpus() -> int:
     return len(tf.config.list_physical_devices("GPU"))
 
 
-try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)
+gpu, try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, _gpu, num_gpus)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import numpy as np  # noqa: F401 (re-exported: d2l.np, as d2l's TensorFlow library has it)
 import tensorflow as tf
 
+from d2lx.methods import checked_reshape
+
 ones, ones_like, zeros, zeros_like = tf.ones, tf.ones_like, tf.zeros, tf.zeros_like
 tensor, arange, linspace, meshgrid, eye = tf.constant, tf.range, tf.linspace, tf.meshgrid, tf.eye
 sin, sinh, cos, cosh, tanh = tf.sin, tf.sinh, tf.cos, tf.cosh, tf.tanh
 exp, log, abs, sigmoid = tf.exp, tf.math.log, tf.abs, tf.sigmoid
 normal, rand = tf.random.normal, tf.random.uniform
 matmul, batch_matmul, concat, stack = tf.matmul, tf.matmul, tf.concat, tf.stack
-reshape, reduce_sum, reduce_mean, argmax = tf.reshape, tf.reduce_sum, tf.reduce_mean, tf.argmax
+reduce_sum, reduce_mean, argmax = tf.reduce_sum, tf.reduce_mean, tf.argmax
+reshape = checked_reshape(tf.reshape)  # a wrong number of values gets one clear sentence
 astype, transpose, expand_dims, repeat = tf.cast, tf.transpose, tf.expand_dims, tf.repeat
 int32, int64, float32 = tf.int32, tf.int64, tf.float32
 nn_Module = tf.keras.Model  # d2l's alias for the base class of its models

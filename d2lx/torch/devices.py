@@ -20,7 +20,7 @@ def cpu() -> torch.device:
     return torch.device("cpu")
 
 
-def gpu(i: int = 0) -> torch.device:
+def _gpu(i: int) -> torch.device:
     """GPU ``i``: ``cuda:i``, or ``mps`` on a Mac without CUDA."""
     if torch.cuda.device_count() == 0 and i == 0 and _has_mps():
         return torch.device("mps")
@@ -33,4 +33,4 @@ def num_gpus() -> int:
     return count if count else int(_has_mps())
 
 
-try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, gpu, num_gpus)
+gpu, try_gpu, try_all_gpus, available_gpus = device_helpers(cpu, _gpu, num_gpus)
