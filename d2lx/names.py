@@ -148,11 +148,13 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("2.0", 8, "Recurrent Neural Networks", {
         "text": "read_time_machine tokenize count_corpus load_corpus_time_machine",
         "functional": "seq_data_iter_random seq_data_iter_sequential SeqDataLoader load_data_time_machine",
-    }, not_yet="predict_ch8 grad_clipping train_epoch_ch8 train_ch8 RNNModel"),
+        "trainer": "grad_clipping",
+    }, not_yet="predict_ch8 train_epoch_ch8 train_ch8 RNNModel"),
     Chapter("2.0", 9, "Modern Recurrent Neural Networks", {
         "text": "read_data_nmt preprocess_nmt tokenize_nmt truncate_pad",
         "functional": "build_array_nmt load_data_nmt",
-    }, not_yet="sequence_mask MaskedSoftmaxCELoss train_seq2seq predict_seq2seq"),
+        "seq2seq": "sequence_mask MaskedSoftmaxCELoss",
+    }, not_yet="train_seq2seq predict_seq2seq"),
     Chapter("2.0", 11, "Optimization Algorithms", not_yet="train_ch11"),
     Chapter("2.0", 13, "Computer Vision", not_yet="train_ch13"),
     # --- d2lx's own names, on every backend ---------------------------------------------------

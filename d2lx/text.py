@@ -354,13 +354,11 @@ def sequence_mask_numpy(X, valid_len, value=0) -> np.ndarray:
     """A copy of ``X`` (n, T, ...) with ``X[i, t, ...] = value`` wherever ``t >= valid_len[i]``: the numpy reference
     of ``sequence_mask`` (what each backend's version is tested against)."""
     from d2lx.plotting import to_numpy
+    from d2lx.seq2seq import check_mask_arguments
 
     X = np.array(to_numpy(X))
     lengths = np.asarray(to_numpy(valid_len))
-    if X.ndim < 2:
-        raise ValueError(f"X must have a batch axis and a time axis (n, T, ...), got shape {X.shape}")
-    if lengths.shape != (X.shape[0],):
-        raise ValueError(f"valid_len must hold one length per row of X, shape ({X.shape[0]},), got {lengths.shape}")
+    check_mask_arguments(X.shape, lengths.shape, lengths)
     keep = np.arange(X.shape[1])[None, :] < lengths[:, None]
     X[~keep] = value
     return X

@@ -325,6 +325,11 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     (the model's ``training_step``..., a ``fit_epoch`` that does not call d2lx's), or where the backend
     cannot compile the case. Where it is not given, ``D2LX_JIT_COMPILE=1`` (or ``0``) sets it for every
     ``Trainer`` of the process.
+
+    ``gradient_clip_val`` (the book's): when positive, ``fit_epoch`` calls ``self.clip_gradients`` on every
+    training batch's gradients, rescaling them together to a joint norm of at most that value, on every
+    path (the compiled ones too; on JAX as well, where d2l's ``fit_epoch`` never clips). 0, and None as
+    in Lightning, turn it off.
     """
 
     # Class-level defaults, so a book cell that redefines ``__init__`` without
@@ -339,7 +344,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self,
         max_epochs: int,
         num_gpus: int = 0,
-        gradient_clip_val: float = 0,
+        gradient_clip_val: float | None = 0,
         *,
         stop_on_nan: bool = True,
         progress_bar: bool | None = None,
@@ -349,6 +354,8 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         overfit_batches: int | float | None = None,
         jit_compile: bool | None = None,
     ):
+        if gradient_clip_val is None:  # Lightning's "off", as 0 is the book's
+            gradient_clip_val = 0
         self.save_hyperparameters()  # checks max_epochs, num_gpus and gradient_clip_val (d2lx.checks)
         self.gpus = self._select_gpus(num_gpus)
         self._set_budget(limit_train_batches, limit_val_batches, fast_dev_run, overfit_batches)

@@ -65,6 +65,14 @@ def _clip_by_global_norm(grads, max_norm):
     return jax.tree_util.tree_map(lambda g: jnp.where(norm < max_norm, g, g * (max_norm / norm)), grads)
 
 
+def grad_clipping(grads, theta):
+    """The 2.0 edition's clipping (section 8.5), in JAX's functional form: the gradient pytree ``grads``
+    rescaled together so that their joint norm is at most ``theta`` (``g * theta / norm`` where ``norm >
+    theta``), returned. The 2.0 edition has no JAX version: this is the TensorFlow one's signature, since
+    JAX's gradients, like TensorFlow's, are values rather than fields of the parameters."""
+    return _clip_by_global_norm(grads, checks.positive_number("theta", theta))
+
+
 def _first_batch(*loaders):
     """The first batch of the first loader that has one, leaving d2lx's seeded generator as it was (the
     data order stays the same). A fit that only validates (``limit_train_batches=0``) takes it from the
@@ -189,8 +197,10 @@ class Trainer(TrainerBase):
         return jax.tree_util.tree_leaves(self.state.params)  # before this batch's update
 
     def clip_gradients(self, grad_clip_val, grads):
-        """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val``."""
-        return _clip_by_global_norm(grads, grad_clip_val)
+        """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val``, returned (the
+        book's functional method). ``fit_epoch`` calls it, through the attribute, when ``gradient_clip_val
+        > 0``: d2l's JAX ``fit_epoch`` never does, so clipping did nothing there."""
+        return grad_clipping(grads, grad_clip_val)
 
     # --- the compiled path (``jit_compile``) -------------------------------------------------
     def _compiled_path_needs(self) -> list:

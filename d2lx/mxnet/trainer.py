@@ -10,6 +10,7 @@ import math
 
 from mxnet import autograd, gluon
 
+from d2lx import checks
 from d2lx.mxnet import devices
 from d2lx.trainer import TrainerBase
 
@@ -67,13 +68,37 @@ class Trainer(TrainerBase):
         return list(params) if isinstance(params, list) else [p.data() for p in params.values()]
 
     def clip_gradients(self, grad_clip_val, model):
-        """Rescale all gradients together so that their joint norm is at most ``grad_clip_val``."""
-        params = model.parameters()
-        if isinstance(params, list):
-            grads = [p.grad for p in params if p.grad is not None]
-        else:
-            grads = [p.grad() for p in params.values() if p.grad_req != "null"]
-        norm = math.sqrt(sum(float((g**2).sum()) for g in grads))
-        if norm > grad_clip_val:
-            for g in grads:
-                g *= grad_clip_val / norm
+        """Rescale all gradients together so that their joint norm is at most ``grad_clip_val`` (the book's
+        method: ``fit_epoch`` calls it, through the attribute, when ``gradient_clip_val > 0``)."""
+        params = model.parameters()  # a scratch model's list of arrays, or Gluon's parameter dict
+        _clip(_gradients(params if isinstance(params, list) else params.values()), grad_clip_val)
+
+
+def _gradients(params) -> list:
+    """The gradient arrays of ``params``: arrays with ``attach_grad()``, or Gluon ``Parameter``s."""
+    grads = []
+    for p in params:
+        if isinstance(p, gluon.Parameter):
+            if p.grad_req != "null":
+                grads.append(p.grad())
+        elif p.grad is not None:
+            grads.append(p.grad)
+    return grads
+
+
+def _clip(grads: list, theta: float) -> None:
+    """Scale ``grads`` in place by ``theta / norm`` where their joint norm exceeds ``theta`` (one read back)."""
+    if not grads:
+        return
+    norm = math.sqrt(float(sum((g**2).sum() for g in grads)))
+    if norm > theta:
+        for g in grads:
+            g *= theta / norm
+
+
+def grad_clipping(net, theta) -> None:
+    """The 2.0 edition's clipping (section 8.5): rescale the gradients of ``net``'s parameters (a Gluon
+    block's, or the ``params`` list of a scratch model) in place, together, so that their joint norm is at
+    most ``theta``."""
+    theta = checks.positive_number("theta", theta)
+    _clip(_gradients(net.collect_params().values() if isinstance(net, gluon.Block) else net.params), theta)

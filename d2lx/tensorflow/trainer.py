@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from d2lx import checks
 from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.tensorflow import devices
 from d2lx.tensorflow.optim import SGD
@@ -79,9 +80,9 @@ class Trainer(TrainerBase):
         return list(self.model.trainable_variables)
 
     def clip_gradients(self, grad_clip_val, grads):
-        """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val``."""
-        clipped, _ = tf.clip_by_global_norm(grads, grad_clip_val)
-        return clipped
+        """``grads`` rescaled together so that their joint norm is at most ``grad_clip_val`` (the book's
+        method: ``fit_epoch`` calls it, through the attribute, when ``gradient_clip_val > 0``)."""
+        return grad_clipping(grads, grad_clip_val)
 
     # --- the compiled step ------------------------------------------------------
     def _can_compile(self) -> bool:
@@ -154,6 +155,15 @@ class Trainer(TrainerBase):
         if not self._can_compile():
             return f"the optimizer ({type(self.optim).__name__}) is neither a Keras optimizer nor d2lx's SGD"
         return CompiledValidation(self.model, xla=True)
+
+
+def grad_clipping(grads, theta) -> list:
+    """The 2.0 edition's clipping on TensorFlow (section 8.5): the list ``grads`` rescaled together so
+    that their joint norm is at most ``theta`` (``g * theta / norm`` where ``norm > theta``), returned, as
+    the book's TensorFlow version takes and returns gradients. Runs inside a ``tf.function`` too."""
+    theta = checks.positive_number("theta", theta)
+    clipped, _ = tf.clip_by_global_norm(list(grads), theta)
+    return clipped
 
 
 # d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)

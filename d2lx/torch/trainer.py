@@ -14,6 +14,7 @@ import shutil
 
 import torch
 
+from d2lx import checks
 from d2lx.module import ModuleBase
 from d2lx.torch import devices, sgd_update
 from d2lx.trainer import TrainerBase, own_methods
@@ -82,9 +83,9 @@ class Trainer(TrainerBase):
         return list(self.model.parameters())
 
     def clip_gradients(self, grad_clip_val, model):
-        """Rescale all gradients together so that their joint norm is at most ``grad_clip_val``."""
-        params = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
-        torch.nn.utils.clip_grad_norm_(params, grad_clip_val)
+        """Rescale all gradients together so that their joint norm is at most ``grad_clip_val`` (the book's
+        method: ``fit_epoch`` calls it, through the attribute, when ``gradient_clip_val > 0``)."""
+        grad_clipping(model, grad_clip_val)
 
     # --- the compiled path (``jit_compile``) -------------------------------------------------
     def _compiled_path_needs(self) -> list:
@@ -106,6 +107,21 @@ class Trainer(TrainerBase):
             return CompiledStep(device)
         except RuntimeError as error:  # torch.compile refuses this Python or platform
             return f"torch.compile is not available here ({error})"
+
+
+def grad_clipping(net, theta) -> None:
+    """The 2.0 edition's clipping (section 8.5): rescale the gradients of ``net``'s parameters (an
+    ``nn.Module``'s, or the ``params`` list of a scratch model) in place, together, so that their joint
+    norm is at most ``theta``. As the book: ``g * theta / norm`` where ``norm > theta``, with no epsilon
+    (``clip_grad_norm_`` adds 1e-6 to the norm); the scale is a tensor, so nothing waits for the device."""
+    theta = checks.positive_number("theta", theta)
+    params = net.parameters() if isinstance(net, torch.nn.Module) else net.params
+    grads = [p.grad for p in params if p.requires_grad and p.grad is not None]
+    if not grads:
+        return
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+    scale = (theta / norm).clamp(max=1.0)  # norm 0: inf, clamped to 1
+    torch._foreach_mul_(grads, scale.to(grads[0].dtype))
 
 
 # d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)
