@@ -10,6 +10,7 @@ adapter imports its framework only when called.
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from helpers import backend_name, per_backend
@@ -71,6 +72,20 @@ class Adapter:
     def running_statistics(self, model, trainer) -> list[np.ndarray]:
         """Every batch-norm running mean and variance of ``model`` (on JAX: of ``trainer.state``), copied."""
         raise NotImplementedError
+
+    # chapters 8-9 of the 2.0 edition (tests/test_rnn_training.py)
+    def grad_clipping(self, grads: list[np.ndarray], theta) -> list[np.ndarray]:
+        """``d2l.grad_clipping`` on parameters whose gradients are ``grads``, as the book calls it on this
+        framework (on a scratch model's ``params``, or on the gradients themselves); the gradients after it."""
+        raise NotImplementedError
+
+    def masked_ce_loss(self, pred, label, valid_len) -> np.ndarray:
+        """``d2l.MaskedSoftmaxCELoss`` on ``pred`` (n, T, vocab), ``label`` (n, T), ``valid_len`` (n,), called
+        as the book calls it on this framework."""
+        return to_numpy(self.d2l.MaskedSoftmaxCELoss()(*self._tensors(pred, label, valid_len)))
+
+    def _tensors(self, *arrays) -> list:
+        return [self.d2l.tensor(a) for a in arrays]
 
 
 class Torch(Adapter):
@@ -135,6 +150,15 @@ class Torch(Adapter):
             elif isinstance(module, self.d2l.BatchNorm):
                 stats += [module.moving_mean, module.moving_var]
         return [np.array(to_numpy(s)) for s in stats]
+
+    def grad_clipping(self, grads, theta):
+        import torch
+
+        params = [torch.nn.Parameter(torch.zeros(g.shape)) for g in grads]
+        for param, g in zip(params, grads):
+            param.grad = torch.tensor(g)
+        self.d2l.grad_clipping(SimpleNamespace(params=params), theta)  # a scratch model: its params list
+        return [to_numpy(p.grad) for p in params]
 
 
 class MXNet(Adapter):
@@ -204,6 +228,14 @@ class MXNet(Adapter):
 
         visit(model)
         return [np.array(to_numpy(s)) for s in statistics]
+
+    def grad_clipping(self, grads, theta):
+        params = [self.d2l.np.zeros(g.shape) for g in grads]
+        for param, g in zip(params, grads):
+            param.attach_grad()
+            param.grad[:] = self.d2l.np.array(g)
+        self.d2l.grad_clipping(SimpleNamespace(params=params), theta)  # a scratch model: its params list
+        return [to_numpy(p.grad) for p in params]
 
 
 class JAX(Adapter):
@@ -282,6 +314,11 @@ class JAX(Adapter):
         params = model.apply_init((X,), self.d2l.get_key(), init=init)["params"]
         return [to_numpy(p) for p in jax.tree_util.tree_leaves(params) if p.ndim == 2]
 
+    def grad_clipping(self, grads, theta):
+        tree = {f"p{i}": self.d2l.jnp.asarray(g) for i, g in enumerate(grads)}  # any pytree of gradients
+        clipped = self.d2l.grad_clipping(tree, theta)
+        return [to_numpy(clipped[f"p{i}"]) for i in range(len(grads))]
+
 
 class TensorFlow(Adapter):
     backend = "tensorflow"
@@ -331,6 +368,13 @@ class TensorFlow(Adapter):
     def running_statistics(self, model, trainer):
         names = ("moving_mean", "moving_variance")  # Keras's BatchNormalization and the book's BatchNorm
         return [v.numpy().copy() for v in model.non_trainable_variables if v.name in names]
+
+    def grad_clipping(self, grads, theta):
+        return [to_numpy(g) for g in self.d2l.grad_clipping([self.d2l.tensor(g) for g in grads], theta)]
+
+    def masked_ce_loss(self, pred, label, valid_len):
+        pred, label, valid_len = self._tensors(pred, label, valid_len)
+        return to_numpy(self.d2l.MaskedSoftmaxCELoss(valid_len)(label, pred))  # the book's TF signature
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)
