@@ -380,3 +380,20 @@ def test_resnext_block_keeps_flaxs_grouped_kernel():
     block = d2l.ResNeXtBlock(32, 2, 1)
     variables = block.init(jax.random.key(0), jax.numpy.ones((1, 8, 8, 32)))
     assert variables["params"]["conv2"]["kernel"].shape == (3, 3, 16, 32)  # 2 groups of 16 input channels
+
+
+def test_padding_mask_and_clipping_run_under_jit():
+    """Under ``jax.jit`` ``valid_len``'s values are unknown: the mask checks its shape only, and the numbers
+    are the eager ones."""
+    jnp = jax.numpy
+    X, lengths = jnp.arange(6.0).reshape(2, 3), jnp.array([1, 2])
+    masked = jax.jit(lambda x, v: d2l.sequence_mask(x, v, -1))(X, lengths)
+    assert np.asarray(masked).tolist() == [[0, -1, -1], [3, 4, -1]]
+    loss = jax.jit(lambda p, y, v: d2l.MaskedSoftmaxCELoss()(p, y, v))(
+        jnp.ones((2, 3, 4)), jnp.ones((2, 3), int), jnp.array([3, 0])
+    )
+    np.testing.assert_allclose(np.asarray(loss), [np.log(4), 0], rtol=1e-6)
+    clipped = jax.jit(d2l.grad_clipping)([jnp.array([3.0, 4.0])], 1.0)
+    np.testing.assert_allclose(np.asarray(clipped[0]), [0.6, 0.8], rtol=1e-6)
+    with pytest.raises(ValueError, match="valid_len must hold one length per row of X, shape \\(2,\\), got \\(3,\\)"):
+        jax.jit(d2l.sequence_mask)(X, jnp.array([1, 2, 3]))

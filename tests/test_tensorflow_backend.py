@@ -497,3 +497,17 @@ def test_scratch_batch_norm_takes_training_as_keras_3_hands_it():
     np.testing.assert_allclose(layer.moving_mean, 0.1 * tf.reduce_mean(X, axis=0), rtol=1e-5)
     net = tf.keras.Sequential([tf.keras.layers.Dense(4), d2l.BatchNorm()])  # a required training would fail here
     assert tuple(net(X).shape) == (8, 4)
+
+
+def test_padding_mask_and_clipping_run_in_a_tf_function():
+    """Inside a ``tf.function`` ``valid_len``'s values are unknown: the mask checks its shape only, and the
+    numbers are the eager ones."""
+    X = tf.reshape(tf.range(6.0), (2, 3))
+    masked = tf.function(lambda x, v: d2l.sequence_mask(x, v, -1))(X, tf.constant([1, 2]))
+    assert masked.numpy().tolist() == [[0, -1, -1], [3, 4, -1]]
+    loss = tf.function(lambda y, p, v: d2l.MaskedSoftmaxCELoss(v)(y, p))(
+        tf.ones((2, 3), tf.int32), tf.ones((2, 3, 4)), tf.constant([3, 0])
+    )
+    np.testing.assert_allclose(loss.numpy(), [np.log(4), 0], rtol=1e-6)
+    clipped = tf.function(lambda g: d2l.grad_clipping(g, 1.0))([tf.constant([3.0, 4.0])])
+    np.testing.assert_allclose(clipped[0].numpy(), [0.6, 0.8], rtol=1e-6)

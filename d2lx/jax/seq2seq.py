@@ -16,7 +16,11 @@ from d2lx import seq2seq
 
 
 def _concrete(lengths):
-    return None if isinstance(lengths, jax.core.Tracer) else np.asarray(lengths)
+    try:
+        return np.asarray(lengths)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        # traced (under jax.jit): only the shape is known
+        return None
 
 
 _OPS = seq2seq.MaskOps(

@@ -70,7 +70,9 @@ def grad_clipping(grads, theta):
     rescaled together so that their joint norm is at most ``theta`` (``g * theta / norm`` where ``norm >
     theta``), returned. The 2.0 edition has no JAX version: this is the TensorFlow one's signature, since
     JAX's gradients, like TensorFlow's, are values rather than fields of the parameters."""
-    return _clip_by_global_norm(grads, checks.positive_number("theta", theta))
+    if not isinstance(theta, jax.core.Tracer):  # a traced theta (inside a learner's jax.jit) is not checked
+        theta = checks.positive_number("theta", theta)
+    return _clip_by_global_norm(grads, theta)
 
 
 def _first_batch(*loaders):
