@@ -207,3 +207,14 @@ def class_labels(labels: Any, num_classes: int | None, where: str) -> None:
         return
     expected = f"in [0, {num_classes})" if num_classes is not None else "that are not negative"
     raise ValueError(f"labels must be class indices {expected}, got {bad} in {where}")
+
+
+
+def saved_shape(name: str, saved: Any, expected: Any) -> str:
+    """The message for a saved parameter ``name`` that does not fit the model it is loaded into (one
+    built with other arguments, such as another ``num_classes``): both shapes, and what to do."""
+    saved, expected = tuple(int(d) for d in saved), tuple(int(d) for d in expected)
+    return (
+        f"the saved parameter {name} has shape {saved}, but this model's has shape {expected}; "
+        "build the model with the arguments it was saved with"
+    )
