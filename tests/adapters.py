@@ -9,6 +9,8 @@ adapter imports its framework only when called.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from helpers import backend_name, per_backend
 
@@ -70,6 +72,17 @@ class Adapter:
         """Every batch-norm running mean and variance of ``model`` (on JAX: of ``trainer.state``), copied."""
         raise NotImplementedError
 
+
+    # saving and loading (tests/test_save_load.py), as the builders' guide's "File I/O" does on each framework
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None) -> tuple[np.ndarray, np.ndarray]:
+        """``model``'s outputs on ``X`` in evaluation mode, and those of a fresh ``make_model()`` that loaded
+        what ``model`` saved into ``folder`` (on JAX the variables come from ``trainer``, or from one
+        ``model.apply_init`` when there is none)."""
+        raise NotImplementedError
+
+    def load_into(self, make_saved, make_other, X, folder):
+        """Save a ``make_saved()`` that has seen ``X``, then load it into a fresh ``make_other()`` and run it."""
+        self.reloaded_outputs(make_other, make_saved(), X, folder)
 
 class Torch(Adapter):
     backend = "torch"
@@ -134,6 +147,16 @@ class Torch(Adapter):
                 stats += [module.moving_mean, module.moving_var]
         return [np.array(to_numpy(s)) for s in stats]
 
+
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        import torch
+
+        before = self.model_outputs(model, X, training=False)  # also gives a fresh model its shapes
+        path = os.path.join(folder, "model.params")
+        torch.save(model.state_dict(), path)
+        clone = make_model()
+        clone.load_state_dict(torch.load(path))
+        return before, self.model_outputs(clone, X, training=False)
 
 class MXNet(Adapter):
     backend = "mxnet"
@@ -201,6 +224,14 @@ class MXNet(Adapter):
         visit(model)
         return [np.array(to_numpy(s)) for s in statistics]
 
+
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        before = self.model_outputs(model, X, training=False)
+        path = os.path.join(folder, "model.params")
+        model.save_parameters(path)
+        clone = make_model()
+        clone.load_parameters(path)
+        return before, self.model_outputs(clone, X, training=False)
 
 class JAX(Adapter):
     """The parameters live outside the model: in the trainer's state, or drawn by ``model.apply_init``."""
@@ -279,6 +310,24 @@ class JAX(Adapter):
         return [to_numpy(p) for p in jax.tree_util.tree_leaves(params) if p.ndim == 2]
 
 
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        from flax.training import checkpoints
+
+        if trainer is not None:
+            variables = {"params": trainer.state.params, "batch_stats": trainer.state.batch_stats}
+        else:
+            variables = dict(model.apply_init((X,), self.d2l.get_key()))
+        variables = {name: tree for name, tree in variables.items() if name == "params" or tree}
+        training, model.training = model.training, False
+        before = to_numpy(model.apply(variables, X))
+        model.training = training
+        path = os.path.abspath(os.path.join(folder, "ckpt_dir"))  # Orbax takes absolute paths only
+        checkpoints.save_checkpoint(path, variables, step=1, overwrite=True)
+        restored = checkpoints.restore_checkpoint(path, target=None)
+        clone = make_model()
+        clone.training = False
+        return before, to_numpy(clone.apply(restored, X))
+
 class TensorFlow(Adapter):
     backend = "tensorflow"
 
@@ -328,6 +377,15 @@ class TensorFlow(Adapter):
         names = ("moving_mean", "moving_variance")  # Keras's BatchNormalization and the book's BatchNorm
         return [v.numpy().copy() for v in model.non_trainable_variables if v.name in names]
 
+
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        before = self.model_outputs(model, X, training=False)
+        path = os.path.join(folder, "model.weights.h5")  # Keras 3 wants this suffix
+        model.save_weights(path)
+        clone = make_model()
+        clone(X, training=False)  # Keras loads weights only into a model that has built its layers
+        clone.load_weights(path)
+        return before, self.model_outputs(clone, X, training=False)
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)
 
