@@ -5,7 +5,8 @@ guide's "File I/O": a state dict on PyTorch, ``save_parameters`` on MXNet, ``sav
 the variables' pytree through Flax's checkpoints on JAX), before and after a training step; the
 reloaded model's outputs equal the saved one's to the last bit. PyTorch's lazy layers used to redraw
 a loaded state dict at their first forward pass (``init_cnn``'s hook). Each model is built small
-(few channels, an input near its smallest size) so the whole file stays cheap.
+(few channels, an input near its smallest size) so the whole file stays cheap; ``RegNetX32`` and
+``ResNet18`` are ``AnyNet`` and ``ResNet`` with fixed arguments, tested through small ones.
 
 A model built with other arguments (another ``num_classes``) refuses the saved weights with a
 message naming the parameter and both shapes.
@@ -32,8 +33,7 @@ MODELS = {
     "ResNet": ({"arch": ((1, 64), (1, 32))}, (2, 1, 32, 32)),
     "AnyNet": ({"arch": ((1, 16, 4, 1),), "stem_channels": 8}, (2, 1, 16, 16)),  # ResNeXt blocks
     "DenseNet": ({"num_channels": 16, "growth_rate": 8, "arch": (2, 2)}, (2, 1, 32, 32)),
-    "RegNetX32": ({}, (2, 1, 32, 32)),
-}
+}  # RegNetX32 is AnyNet with fixed arguments, ResNet18 is ResNet: the small ones cover their code
 
 
 def _batch(d2l, shape):

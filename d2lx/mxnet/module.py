@@ -139,6 +139,8 @@ def _as_vector(Y):
 class Classifier(ClassifierBase, Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
 
+    _d2lx_image_layout = cnn.CHANNELS_FIRST  # how its CNNs take images (the trainer checks a learner's batches)
+
     def accuracy(self, Y_hat, Y, averaged: bool = True):
         """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""
         predictions = _as_matrix(Y_hat).argmax(axis=1).astype(Y.dtype)

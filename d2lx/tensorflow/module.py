@@ -169,6 +169,8 @@ class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase
 class Classifier(ClassifierBase, Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
 
+    _d2lx_image_layout = cnn.CHANNELS_LAST  # how its CNNs take images (the trainer checks a learner's batches)
+
     def accuracy(self, Y_hat, Y, averaged: bool = True):
         """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""
         Y_hat = tf.reshape(Y_hat, (-1, Y_hat.shape[-1]))
