@@ -209,7 +209,6 @@ def class_labels(labels: Any, num_classes: int | None, where: str) -> None:
     raise ValueError(f"labels must be class indices {expected}, got {bad} in {where}")
 
 
-
 def saved_shape(name: str, saved: Any, expected: Any) -> str:
     """The message for a saved parameter ``name`` that does not fit the model it is loaded into (one
     built with other arguments, such as another ``num_classes``): both shapes, and what to do."""

@@ -72,7 +72,6 @@ class Adapter:
         """Every batch-norm running mean and variance of ``model`` (on JAX: of ``trainer.state``), copied."""
         raise NotImplementedError
 
-
     # saving and loading (tests/test_save_load.py), as the builders' guide's "File I/O" does on each framework
     def reloaded_outputs(self, make_model, model, X, folder, trainer=None) -> tuple[np.ndarray, np.ndarray]:
         """``model``'s outputs on ``X`` in evaluation mode, and those of a fresh ``make_model()`` that loaded
@@ -83,6 +82,7 @@ class Adapter:
     def load_into(self, make_saved, make_other, X, folder):
         """Save a ``make_saved()`` that has seen ``X``, then load it into a fresh ``make_other()`` and run it."""
         self.reloaded_outputs(make_other, make_saved(), X, folder)
+
 
 class Torch(Adapter):
     backend = "torch"
@@ -147,7 +147,6 @@ class Torch(Adapter):
                 stats += [module.moving_mean, module.moving_var]
         return [np.array(to_numpy(s)) for s in stats]
 
-
     def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
         import torch
 
@@ -157,6 +156,7 @@ class Torch(Adapter):
         clone = make_model()
         clone.load_state_dict(torch.load(path))
         return before, self.model_outputs(clone, X, training=False)
+
 
 class MXNet(Adapter):
     backend = "mxnet"
@@ -224,7 +224,6 @@ class MXNet(Adapter):
         visit(model)
         return [np.array(to_numpy(s)) for s in statistics]
 
-
     def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
         before = self.model_outputs(model, X, training=False)
         path = os.path.join(folder, "model.params")
@@ -232,6 +231,7 @@ class MXNet(Adapter):
         clone = make_model()
         clone.load_parameters(path)
         return before, self.model_outputs(clone, X, training=False)
+
 
 class JAX(Adapter):
     """The parameters live outside the model: in the trainer's state, or drawn by ``model.apply_init``."""
@@ -309,7 +309,6 @@ class JAX(Adapter):
         params = model.apply_init((X,), self.d2l.get_key(), init=init)["params"]
         return [to_numpy(p) for p in jax.tree_util.tree_leaves(params) if p.ndim == 2]
 
-
     def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
         from flax.training import checkpoints
 
@@ -327,6 +326,7 @@ class JAX(Adapter):
         clone = make_model()
         clone.training = False
         return before, to_numpy(clone.apply(restored, X))
+
 
 class TensorFlow(Adapter):
     backend = "tensorflow"
@@ -377,7 +377,6 @@ class TensorFlow(Adapter):
         names = ("moving_mean", "moving_variance")  # Keras's BatchNormalization and the book's BatchNorm
         return [v.numpy().copy() for v in model.non_trainable_variables if v.name in names]
 
-
     def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
         before = self.model_outputs(model, X, training=False)
         path = os.path.join(folder, "model.weights.h5")  # Keras 3 wants this suffix
@@ -386,6 +385,7 @@ class TensorFlow(Adapter):
         clone(X, training=False)  # Keras loads weights only into a model that has built its layers
         clone.load_weights(path)
         return before, self.model_outputs(clone, X, training=False)
+
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)
 

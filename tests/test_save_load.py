@@ -67,7 +67,8 @@ def test_a_saved_model_loads_back_exactly(backend, name, tmp_path):
 # What each framework's loader says about a 10-class LeNet's weights loaded into a 5-class one: the
 # last dense layer's weight, by the framework's name for it (JAX: Flax's own message, as clear).
 def _shapes(saved, model):
-    return f"has shape {saved}, but this model's has shape {model}; build the model with the arguments it was saved with"
+    advice = "build the model with the arguments it was saved with"
+    return f"has shape {saved}, but this model's has shape {model}; {advice}"
 
 
 MISMATCH = {
@@ -85,8 +86,7 @@ MISMATCH = {
     ),
     "tensorflow": (
         ValueError,
-        "LeNet.load_weights: the saved parameter layers/sequential/layers/dense_2/vars/0 "
-        + _shapes((84, 10), (84, 5)),
+        "LeNet.load_weights: the saved parameter layers/sequential/layers/dense_2/vars/0 " + _shapes((84, 10), (84, 5)),
     ),
 }
 
