@@ -219,6 +219,19 @@ def saved_shape(name: str, saved: Any, expected: Any) -> str:
     )
 
 
+def loaded(model: Any, method: str, load: Callable[[], Any], mismatch: Callable[[], Any], errors: tuple) -> Any:
+    """``load()`` (a framework's loading of saved weights into ``model``); where the framework refuses them
+    (one of ``errors``) and ``mismatch()`` finds ``(name, saved shape, model's shape)``, the refusal
+    worded as on every backend, from ``model.method``; the framework's own error otherwise."""
+    try:
+        return load()
+    except errors as error:
+        found = mismatch()
+        if found is None:
+            raise
+        raise ValueError(f"{type(model).__name__}.{method}: {saved_shape(*found)}") from error
+
+
 def _dtype_name(X: Any) -> str:
     """``X``'s dtype as numpy names it (``uint8``), for any framework's array, without copying it."""
     dtype = getattr(X, "dtype", None)

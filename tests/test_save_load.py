@@ -73,19 +73,19 @@ def _shapes(saved, model):
 
 MISMATCH = {
     "torch": (
-        RuntimeError,
+        "RuntimeError",
         "Error(s) in loading state_dict for LeNet:\n"
         f"\tthe saved parameter net.11.weight {_shapes((10, 84), (5, 84))}\n"
         f"\tthe saved parameter net.11.bias {_shapes((10,), (5,))}",
     ),
-    "mxnet": (ValueError, f"LeNet.load_parameters: the saved parameter net.6.weight {_shapes((10, 84), (5, 84))}"),
+    "mxnet": ("ValueError", f"LeNet.load_parameters: the saved parameter net.6.weight {_shapes((10, 84), (5, 84))}"),
     "jax": (
-        Exception,  # flax.errors.ScopeParamShapeError
+        "ScopeParamShapeError",  # flax.errors
         'For parameter "kernel" in "/net/layers_11", the given initializer is expected to generate shape (84, 5), '
         "but the existing parameter it received has shape (84, 10).",
     ),
     "tensorflow": (
-        ValueError,
+        "ValueError",
         "LeNet.load_weights: the saved parameter layers/sequential/layers/dense_2/vars/0 " + _shapes((84, 10), (84, 5)),
     ),
 }
@@ -95,5 +95,6 @@ def test_weights_saved_for_other_arguments_are_refused(backend, tmp_path):
     d2l = backend
     error, message = MISMATCH[backend_name(d2l)]
     X, _ = _batch(d2l, MODELS["LeNet"][1])
-    with pytest.raises(error, match=re.escape(message)):
+    with pytest.raises(Exception, match=re.escape(message)) as info:
         adapter(d2l).load_into(d2l.LeNet, lambda: d2l.LeNet(num_classes=5), d2l.tensor(X), tmp_path)
+    assert type(info.value).__name__ == error

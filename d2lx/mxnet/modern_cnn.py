@@ -264,21 +264,12 @@ class BatchNorm(nn.Block):
         ctx = getattr(self, "_input_ctx", None)
         return param.data(ctx) if ctx in param.list_ctx() else param.list_data()[0]
 
-    @property
-    def moving_mean(self):
-        return self._statistic(self.running_mean)
-
-    @moving_mean.setter
-    def moving_mean(self, value):
-        self.running_mean.set_data(value)
-
-    @property
-    def moving_var(self):
-        return self._statistic(self.running_var)
-
-    @moving_var.setter
-    def moving_var(self, value):
-        self.running_var.set_data(value)
+    moving_mean = property(
+        lambda self: self._statistic(self.running_mean), lambda self, value: self.running_mean.set_data(value)
+    )
+    moving_var = property(
+        lambda self: self._statistic(self.running_var), lambda self, value: self.running_var.set_data(value)
+    )
 
     def forward(self, X):
         ctx = self._input_ctx = X.ctx

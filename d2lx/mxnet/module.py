@@ -107,13 +107,11 @@ class Module(gluon.Block, CheckedHyperParameters, HyperParameters, ModuleBase):
         """Gluon's ``load_parameters``, with the error that names a saved parameter of another shape
         (saved by a model built with other arguments, such as another ``num_classes``) worded as on
         every backend, with both shapes in full (Gluon writes -1 for a size not inferred yet)."""
-        try:
-            return super().load_parameters(filename, *args, **kwargs)
-        except AssertionError as error:
-            mismatch = _first_mismatch(self, filename)
-            if mismatch is None:
-                raise
-            raise ValueError(f"{type(self).__name__}.load_parameters: {checks.saved_shape(*mismatch)}") from error
+
+        def load():
+            return super(Module, self).load_parameters(filename, *args, **kwargs)
+
+        return checks.loaded(self, "load_parameters", load, lambda: _first_mismatch(self, filename), (AssertionError,))
 
     def apply_init(self, inputs, init=None):
         """(Re-)initialise ``self.net`` (or, without ``net``, every layer of the model) with ``init``

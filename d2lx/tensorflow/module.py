@@ -149,13 +149,11 @@ class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase
         compared with the model's own weights saved the same way, and the first parameter whose shape
         differs is named, with both shapes.
         """
-        try:
-            return super().load_weights(filepath, *args, **kwargs)
-        except ValueError as error:
-            mismatch = _first_mismatch(self, filepath)
-            if mismatch is None:
-                raise
-            raise ValueError(f"{type(self).__name__}.load_weights: {checks.saved_shape(*mismatch)}") from error
+
+        def load():
+            return super(Module, self).load_weights(filepath, *args, **kwargs)
+
+        return checks.loaded(self, "load_weights", load, lambda: _first_mismatch(self, filepath), (ValueError,))
 
     @property
     def variables(self) -> list:
