@@ -317,15 +317,18 @@ class JAX(Adapter):
         else:
             variables = dict(model.apply_init((X,), self.d2l.get_key()))
         variables = {name: tree for name, tree in variables.items() if name == "params" or tree}
-        training, model.training = model.training, False
-        before = to_numpy(model.apply(variables, X))
-        model.training = training
+        before = to_numpy(self._evaluating(model).apply(variables, X))
         path = os.path.abspath(os.path.join(folder, "ckpt_dir"))  # Orbax takes absolute paths only
         checkpoints.save_checkpoint(path, variables, step=1, overwrite=True)
         restored = checkpoints.restore_checkpoint(path, target=None)
-        clone = make_model()
-        clone.training = False
-        return before, to_numpy(clone.apply(restored, X))
+        return before, to_numpy(self._evaluating(make_model()).apply(restored, X))
+
+    @staticmethod
+    def _evaluating(model):
+        """``model`` in evaluation mode (a copy with ``training=False``; LeNet has no such field)."""
+        import dataclasses
+
+        return model.clone(training=False) if "training" in {f.name for f in dataclasses.fields(model)} else model
 
 
 class TensorFlow(Adapter):
