@@ -366,10 +366,10 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self._d2lx_model, self._image_layout = model, cnn.image_layout(model)  # for _inspect_batch
         self._d2lx_batch = None
         self.optim = model.configure_optimizers()
-        self._prepare_state(model)
         self.epoch = 0
         self.train_batch_idx = 0
         self.val_batch_idx = 0
+        self._prepare_state(model)  # may inspect the first batch (JAX draws the parameters from it)
         bar = self._d2lx_bar = self._open_progress_bar()
         self._jit_plan = self._plan_compiled_path() if self.jit_compile else None
         self._d2lx_reads_late, self._d2lx_pending_points = self._reads_plots_late(), collections.deque()
