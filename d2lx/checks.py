@@ -343,3 +343,57 @@ def class_labels(labels: Any, num_classes: int | None, where: str) -> None:
         return
     expected = f"in [0, {num_classes})" if num_classes is not None else "that are not negative"
     raise ValueError(f"labels must be class indices {expected}, got {bad} in {where}")
+
+
+def saved_shape(name: str, saved: Any, expected: Any) -> str:
+    """The message for a saved parameter ``name`` that does not fit the model it is loaded into (one
+    built with other arguments, such as another ``num_classes``): both shapes, and what to do."""
+    saved, expected = tuple(int(d) for d in saved), tuple(int(d) for d in expected)
+    return (
+        f"the saved parameter {name} has shape {saved}, but this model's has shape {expected}; "
+        "build the model with the arguments it was saved with"
+    )
+
+
+def loaded(model: Any, method: str, load: Callable[[], Any], mismatch: Callable[[], Any], errors: tuple) -> Any:
+    """``load()`` (a framework's loading of saved weights into ``model``); where the framework refuses them
+    (one of ``errors``) and ``mismatch()`` finds ``(name, saved shape, model's shape)``, the refusal
+    worded as on every backend, from ``model.method``; the framework's own error otherwise."""
+    try:
+        return load()
+    except errors as error:
+        found = mismatch()
+        if found is None:
+            raise
+        raise ValueError(f"{type(model).__name__}.{method}: {saved_shape(*found)}") from error
+
+
+def _dtype_name(X: Any) -> str:
+    """``X``'s dtype as numpy names it (``uint8``), for any framework's array, without copying it."""
+    dtype = getattr(X, "dtype", None)
+    return str(getattr(dtype, "name", dtype)).rsplit(".", 1)[-1]  # torch's dtypes print as ``torch.uint8``
+
+
+def image_batch(model: Any, X: Any, layout: str | None, where: str) -> None:
+    """Raise for inputs ``X`` from a learner's loader that ``model`` (a classifier) would take silently
+    wrong or fail on deep inside the framework: uint8 pixels (0-255, not scaled; some frameworks train on
+    them, others fail) for any classifier, and, for a CNN (``layout`` given), images without their
+    channel axis (PyTorch would read a batch of 16 as one image of 16 channels). ``where`` names the batch.
+    """
+    name = type(model).__name__
+    if _dtype_name(X) == "uint8":
+        raise TypeError(
+            f"{name}: images must be floats scaled to [0, 1], got uint8 X (pixel values 0 to 255) in {where}; "
+            "convert each batch to float32 and divide it by 255"
+        )
+    if layout is None:
+        return
+    shape = tuple(int(d) for d in X.shape)
+    if len(shape) == 4:
+        return
+    message = f"{name} takes a batch of images with 4 dimensions {layout}, got X of shape {shape} in {where}"
+    if len(shape) == 3:  # one-channel images: say where the axis goes
+        n, h, w = shape
+        fixed = (n, 1, h, w) if layout == "(batch, channels, height, width)" else (n, h, w, 1)
+        message += f"; give one-channel images their channel axis: X.reshape({fixed})"
+    raise ValueError(message)

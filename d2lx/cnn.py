@@ -195,3 +195,14 @@ def _avg_pool(X: np.ndarray) -> np.ndarray:
 
 def _sigmoid(X: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-X))
+
+
+def image_layout(model: Any) -> str | None:
+    """The layout of the images ``model`` takes if it is one of d2lx's CNNs (a chapter 7-8 class or a
+    learner's subclass of one: a class from a backend's ``cnn`` or ``modern_cnn`` module in its MRO),
+    else None. The backend's ``Classifier`` says the layout (``_d2lx_image_layout``)."""
+    for cls in type(model).__mro__:
+        module = getattr(cls, "__module__", "") or ""
+        if module.startswith("d2lx.") and module.rsplit(".", 1)[-1] in ("cnn", "modern_cnn"):
+            return getattr(model, "_d2lx_image_layout", None)
+    return None

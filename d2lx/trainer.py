@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from d2lx import checks, contract, display
+from d2lx import checks, cnn, contract, display
 from d2lx.checks import CheckedHyperParameters
 from d2lx.data.loader import ArrayLoader
 from d2lx.hparams import HyperParameters
@@ -413,12 +413,13 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         self._label_plan = self._plan_label_checks(model, data)
+        self._d2lx_model, self._image_layout = model, cnn.image_layout(model)  # for _inspect_batch
         self._d2lx_batch = None
         self.optim = model.configure_optimizers()
-        self._prepare_state(model)
         self.epoch = 0
         self.train_batch_idx = 0
         self.val_batch_idx = 0
+        self._prepare_state(model)  # may inspect the first batch (JAX draws the parameters from it)
         bar = self._d2lx_bar = self._open_progress_bar()
         self._jit_plan = self._plan_compiled_path() if self.jit_compile else None
         self._d2lx_reads_late, self._d2lx_pending_points = self._reads_plots_late(), collections.deque()
@@ -478,11 +479,15 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     def _inspect_batch(self, batch, train: bool) -> None:
         """Called by ``fit_epoch`` on each batch as the loader gives it: keeps it for the divergence
         guard's diagnosis and, for a classifier on a learner's own loader, checks its labels (a min and
-        a max: ``d2lx.checks.class_labels``)."""
+        a max: ``d2lx.checks.class_labels``) and its inputs' dtype and, for a CNN, dimensions
+        (``d2lx.checks.image_batch``: no data is read)."""
         self._d2lx_batch = batch
         plan = self.__dict__.get("_label_plan", False)
         if plan is not False:
-            checks.class_labels(batch[-1], plan[0], self._batch_name(train))
+            where = self._batch_name(train)
+            checks.class_labels(batch[-1], plan[0], where)
+            if len(batch) > 1:
+                checks.image_batch(self._d2lx_model, batch[0], self._image_layout, where)
 
     def _parameter_arrays(self) -> list:
         """The model's parameters as the current step uses them, for the divergence guard's diagnosis

@@ -9,6 +9,7 @@ adapter imports its framework only when called.
 
 from __future__ import annotations
 
+import os
 import warnings
 from types import SimpleNamespace
 
@@ -87,6 +88,17 @@ class Adapter:
     def _tensors(self, *arrays) -> list:
         return [self.d2l.tensor(a) for a in arrays]
 
+    # saving and loading (tests/test_save_load.py), as the builders' guide's "File I/O" does on each framework
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None) -> tuple[np.ndarray, np.ndarray]:
+        """``model``'s outputs on ``X`` in evaluation mode, and those of a fresh ``make_model()`` that loaded
+        what ``model`` saved into ``folder`` (on JAX the variables come from ``trainer``, or from one
+        ``model.apply_init`` when there is none)."""
+        raise NotImplementedError
+
+    def load_into(self, make_saved, make_other, X, folder):
+        """Save a ``make_saved()`` that has seen ``X``, then load it into a fresh ``make_other()`` and run it."""
+        self.reloaded_outputs(make_other, make_saved(), X, folder)
+
 
 class Torch(Adapter):
     backend = "torch"
@@ -159,6 +171,16 @@ class Torch(Adapter):
             param.grad = torch.tensor(g)
         self.d2l.grad_clipping(SimpleNamespace(params=params), theta)  # a scratch model: its params list
         return [to_numpy(p.grad) for p in params]
+
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        import torch
+
+        before = self.model_outputs(model, X, training=False)  # also gives a fresh model its shapes
+        path = os.path.join(folder, "model.params")
+        torch.save(model.state_dict(), path)
+        clone = make_model()
+        clone.load_state_dict(torch.load(path))
+        return before, self.model_outputs(clone, X, training=False)
 
 
 class MXNet(Adapter):
@@ -236,6 +258,14 @@ class MXNet(Adapter):
             param.grad[:] = self.d2l.np.array(g)
         self.d2l.grad_clipping(SimpleNamespace(params=params), theta)  # a scratch model: its params list
         return [to_numpy(p.grad) for p in params]
+
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        before = self.model_outputs(model, X, training=False)
+        path = os.path.join(folder, "model.params")
+        model.save_parameters(path)
+        clone = make_model()
+        clone.load_parameters(path)
+        return before, self.model_outputs(clone, X, training=False)
 
 
 class JAX(Adapter):
@@ -319,6 +349,27 @@ class JAX(Adapter):
         clipped = self.d2l.grad_clipping(tree, theta)
         return [to_numpy(clipped[f"p{i}"]) for i in range(len(grads))]
 
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        from flax.training import checkpoints
+
+        if trainer is not None:
+            variables = {"params": trainer.state.params, "batch_stats": trainer.state.batch_stats}
+        else:
+            variables = dict(model.apply_init((X,), self.d2l.get_key()))
+        variables = {name: tree for name, tree in variables.items() if name == "params" or tree}
+        before = to_numpy(self._evaluating(model).apply(variables, X))
+        path = os.path.abspath(os.path.join(folder, "ckpt_dir"))  # Orbax takes absolute paths only
+        checkpoints.save_checkpoint(path, variables, step=1, overwrite=True)
+        restored = checkpoints.restore_checkpoint(path, target=None)
+        return before, to_numpy(self._evaluating(make_model()).apply(restored, X))
+
+    @staticmethod
+    def _evaluating(model):
+        """``model`` in evaluation mode (a copy with ``training=False``; LeNet has no such field)."""
+        import dataclasses
+
+        return model.clone(training=False) if "training" in {f.name for f in dataclasses.fields(model)} else model
+
 
 class TensorFlow(Adapter):
     backend = "tensorflow"
@@ -375,6 +426,15 @@ class TensorFlow(Adapter):
     def masked_ce_loss(self, pred, label, valid_len):
         pred, label, valid_len = self._tensors(pred, label, valid_len)
         return to_numpy(self.d2l.MaskedSoftmaxCELoss(valid_len)(label, pred))  # the book's TF signature
+
+    def reloaded_outputs(self, make_model, model, X, folder, trainer=None):
+        before = self.model_outputs(model, X, training=False)
+        path = os.path.join(folder, "model.weights.h5")  # Keras 3 wants this suffix
+        model.save_weights(path)
+        clone = make_model()
+        clone(X, training=False)  # Keras loads weights only into a model that has built its layers
+        clone.load_weights(path)
+        return before, self.model_outputs(clone, X, training=False)
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)

@@ -218,6 +218,7 @@ class Classifier(Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
 
     _d2lx_class_labels = True  # the trainer checks that labels are class indices (not a dataclass field)
+    _d2lx_image_layout = cnn.CHANNELS_LAST  # how its CNNs take images (the trainer checks a learner's batches)
 
     @nn.nowrap
     def validation_step(self, params, batch, state):

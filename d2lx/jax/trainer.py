@@ -131,7 +131,9 @@ class Trainer(TrainerBase):
 
     def _prepare_state(self, model) -> None:
         key = getattr(self, "_root_key", None)
-        dummy_input = tuple(_first_batch(self.train_dataloader, self.val_dataloader)[:-1])
+        first = _first_batch(self.train_dataloader, self.val_dataloader)
+        self._inspect_batch(first, train=bool(len(self.train_dataloader)))  # before Flax shapes layers by it
+        dummy_input = tuple(first[:-1])
         previous = self.__dict__.pop("_previous_trainer", None)
         if key is None and previous is not None:
             state = _state_to_continue(model, previous, dummy_input)

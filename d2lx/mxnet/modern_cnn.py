@@ -237,8 +237,11 @@ class BatchNorm(nn.Block):
 
     ``num_features`` is the number of outputs of a dense layer or of channels of a convolution,
     ``num_dims`` 2 after a dense layer and 4 after a convolution. ``gamma`` (ones) and ``beta``
-    (zeros) are Gluon parameters; ``moving_mean`` (zeros) and ``moving_var`` (ones) are plain arrays
-    that ``forward`` replaces in training mode and that follow the input's context.
+    (zeros) are Gluon parameters; ``moving_mean`` (zeros) and ``moving_var`` (ones) are the arrays of
+    two more, ``running_mean`` and ``running_var``, which are not trained (``grad_req="null"``): as
+    Gluon's own ``BatchNorm`` keeps them, so ``save_parameters`` saves them and ``load_parameters``
+    gives them back (the book's plain arrays were lost on a reload, and the reloaded model predicted
+    with zeros and ones). ``forward`` replaces them in training mode, on every context they live on.
     """
 
     eps = 1e-5
@@ -254,17 +257,30 @@ class BatchNorm(nn.Block):
         shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
         self.gamma = self.params.get("gamma", shape=shape, init=init.One())
         self.beta = self.params.get("beta", shape=shape, init=init.Zero())
-        self.moving_mean = np.zeros(shape)
-        self.moving_var = np.ones(shape)
+        statistic = {"shape": shape, "grad_req": "null", "differentiable": False}
+        self.running_mean = self.params.get("running_mean", init=init.Zero(), **statistic)
+        self.running_var = self.params.get("running_var", init=init.One(), **statistic)
+
+    def _statistic(self, param):
+        """``param``'s array on the context of the last input (the first context before any input)."""
+        ctx = getattr(self, "_input_ctx", None)
+        return param.data(ctx) if ctx in param.list_ctx() else param.list_data()[0]
+
+    moving_mean = property(
+        lambda self: self._statistic(self.running_mean), lambda self, value: self.running_mean.set_data(value)
+    )
+    moving_var = property(
+        lambda self: self._statistic(self.running_var), lambda self, value: self.running_var.set_data(value)
+    )
 
     def forward(self, X):
-        if self.moving_mean.ctx != X.ctx:
-            self.moving_mean = self.moving_mean.as_in_ctx(X.ctx)
-            self.moving_var = self.moving_var.as_in_ctx(X.ctx)
-        gamma, beta = self.gamma.data(X.ctx), self.beta.data(X.ctx)
-        Y, self.moving_mean, self.moving_var = batch_norm(
-            X, gamma, beta, self.moving_mean, self.moving_var, eps=self.eps, momentum=self.momentum
-        )
+        ctx = self._input_ctx = X.ctx
+        Y, mean, var = batch_norm(
+            X, self.gamma.data(ctx), self.beta.data(ctx), self.running_mean.data(ctx), self.running_var.data(ctx),
+            eps=self.eps, momentum=self.momentum,
+        )  # fmt: skip
+        if autograd.is_training():
+            self.moving_mean, self.moving_var = mean, var
         return Y
 
 

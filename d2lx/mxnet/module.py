@@ -11,11 +11,26 @@ from __future__ import annotations
 
 from mxnet import gluon, np, npx
 
-from d2lx import cnn
+from d2lx import checks, cnn
 from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.mxnet.optim import SGD
+
+
+def _first_mismatch(block, filename) -> tuple[str, tuple, tuple] | None:
+    """``(name, saved shape, block's shape)`` of the first parameter in the file ``filename`` whose saved
+    shape contradicts ``block``'s (a size the block has not inferred yet takes the saved one); None if
+    none does."""
+    params = block._collect_params_with_prefix()
+    for name, value in npx.load(filename).items():
+        if name not in params:
+            continue
+        saved, own = tuple(value.shape), tuple(params[name].shape or ())
+        expected = tuple(o if o > 0 else s for o, s in zip(own, saved)) if len(own) == len(saved) else own
+        if expected != saved:
+            return name, saved, expected
+    return None
 
 
 class Module(gluon.Block, CheckedHyperParameters, HyperParameters, ModuleBase):
@@ -88,6 +103,16 @@ class Module(gluon.Block, CheckedHyperParameters, HyperParameters, ModuleBase):
             except RuntimeError:  # neither initialised nor waiting for its shape
                 param.initialize(ctx=ctx)
 
+    def load_parameters(self, filename, *args, **kwargs):
+        """Gluon's ``load_parameters``, with the error that names a saved parameter of another shape
+        (saved by a model built with other arguments, such as another ``num_classes``) worded as on
+        every backend, with both shapes in full (Gluon writes -1 for a size not inferred yet)."""
+
+        def load():
+            return super(Module, self).load_parameters(filename, *args, **kwargs)
+
+        return checks.loaded(self, "load_parameters", load, lambda: _first_mismatch(self, filename), (AssertionError,))
+
     def apply_init(self, inputs, init=None):
         """(Re-)initialise ``self.net`` (or, without ``net``, every layer of the model) with ``init``
         (an ``mxnet.init`` initializer such as ``init.Xavier()``), then run one forward pass on
@@ -111,6 +136,8 @@ def _as_vector(Y):
 
 class Classifier(ClassifierBase, Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
+
+    _d2lx_image_layout = cnn.CHANNELS_FIRST  # how its CNNs take images (the trainer checks a learner's batches)
 
     def accuracy(self, Y_hat, Y, averaged: bool = True):
         """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""

@@ -19,6 +19,8 @@ are undone here, so the book's TensorFlow cells work unchanged:
 from __future__ import annotations
 
 import inspect
+import os
+import tempfile
 
 import tensorflow as tf
 
@@ -51,6 +53,38 @@ def _with_attribute_variables(module, tracked: list) -> list:
             seen.add(id(variable))
             extra.append(variable)
     return list(tracked) + extra
+
+
+def _first_mismatch(model, filepath) -> tuple[str, tuple, tuple] | None:
+    """``(path, saved shape, model's shape)`` of the first weight in the ``.weights.h5`` file ``filepath``
+    whose shape differs from ``model``'s, as Keras names it in the file; None if none differs (or the file
+    is of another kind)."""
+    if not str(filepath).endswith(".weights.h5"):
+        return None
+    import h5py  # Keras's own reader of .weights.h5 files
+
+    def shapes(path) -> dict[str, tuple]:
+        found: dict[str, tuple] = {}
+
+        def visit(name, item) -> None:  # returning a value would stop h5py's walk
+            if isinstance(item, h5py.Dataset):
+                found[name] = item.shape
+
+        with h5py.File(path, "r") as file:
+            file.visititems(visit)
+        return found
+
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            own = os.path.join(folder, "model.weights.h5")
+            model.save_weights(own)  # refused for a model not built yet: Keras's own error stands
+            current = shapes(own)
+    except ValueError:
+        return None
+    for name, shape in shapes(filepath).items():
+        if name in current and current[name] != shape:
+            return name, shape, current[name]
+    return None
 
 
 class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase):
@@ -112,6 +146,20 @@ class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase
                 if variable.name.rsplit("/", 1)[-1].split(":")[0] == "kernel":
                     variable.assign(init(variable.shape, variable.dtype))
 
+    def load_weights(self, filepath, *args, **kwargs):
+        """Keras's ``load_weights``, with a clear error for saved weights of other shapes.
+
+        Keras refuses them, but its message names an object that received "0 variables" (its second
+        pass over the model, by another path, overwrites the first error). So on a refusal, the file is
+        compared with the model's own weights saved the same way, and the first parameter whose shape
+        differs is named, with both shapes.
+        """
+
+        def load():
+            return super(Module, self).load_weights(filepath, *args, **kwargs)
+
+        return checks.loaded(self, "load_weights", load, lambda: _first_mismatch(self, filepath), (ValueError,))
+
     @property
     def variables(self) -> list:
         return _with_attribute_variables(self, super().variables)
@@ -123,6 +171,8 @@ class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase
 
 class Classifier(ClassifierBase, Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
+
+    _d2lx_image_layout = cnn.CHANNELS_LAST  # how its CNNs take images (the trainer checks a learner's batches)
 
     def accuracy(self, Y_hat, Y, averaged: bool = True):
         """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import is_lazy
 
-from d2lx import cnn
+from d2lx import checks, cnn
 from d2lx.torch.module import Classifier
 
 
@@ -22,19 +23,61 @@ def init_cnn(module: nn.Module) -> None:
     """Xavier-uniform weights for ``nn.Linear`` and ``nn.Conv2d`` layers, as in the book.
 
     A lazy layer that does not know its input size yet is initialised right after it learns it,
-    before its first forward pass computes anything (a pre-hook that runs after the layer's own).
+    before its first forward pass computes anything (a pre-hook that runs after the layer's own),
+    unless ``load_state_dict`` gives it its values first: those are kept (see ``_when_shaped``).
     """
     if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params():
-        handle = None
-
-        def once_materialised(layer, args):
-            handle.remove()
-            init_cnn(layer)
-
-        handle = module.register_forward_pre_hook(once_materialised)
+        _when_shaped(module)
         return
     if type(module) in (nn.Linear, nn.Conv2d):
         nn.init.xavier_uniform_(module.weight)
+
+
+def _when_shaped(layer: nn.Module) -> None:
+    """Run ``init_cnn`` on the lazy ``layer`` at its first forward pass, unless a state dict is loaded first.
+
+    ``load_state_dict`` on a fresh model gives each lazy parameter the saved shape and values
+    (PyTorch's own load hook materialises it); a Xavier draw at the first forward pass would then
+    replace the loaded weights. So loading values for the layer cancels the draw. A lazy layer takes
+    any saved shape, also one that contradicts its own arguments (a 10-class head loaded into
+    ``LeNet(num_classes=5)``): that is refused here, as ``load_state_dict`` refuses it for a layer
+    that has its shapes.
+    """
+    handles = []
+
+    def initialise(module, args):
+        for handle in handles:
+            handle.remove()
+        init_cnn(module)
+
+    def on_load(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        loaded = False
+        for name, param in module.named_parameters(recurse=False):
+            value = state_dict.get(prefix + name)
+            if value is None or is_lazy(value):
+                continue
+            loaded = True
+            expected = _declared_shape(module, name, tuple(value.shape))
+            if expected is not None and expected != tuple(value.shape):
+                error_msgs.append(checks.saved_shape(prefix + name, value.shape, expected))
+        if loaded:
+            for handle in handles:
+                handle.remove()
+
+    handles.append(layer.register_forward_pre_hook(initialise))
+    handles.append(layer.register_load_state_dict_pre_hook(on_load))
+
+
+def _declared_shape(layer: nn.Module, name: str, saved: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape ``layer``'s arguments give its parameter ``name``, the inferred input size taken from
+    ``saved``; None for a layer whose arguments fix nothing (lazy batch normalization)."""
+    if isinstance(layer, nn.LazyLinear):
+        out, rest = layer.out_features, saved[1:2]
+    elif isinstance(layer, nn.LazyConv2d):
+        out, rest = layer.out_channels, (*saved[1:2], *layer.kernel_size)
+    else:
+        return None
+    return (out,) if name == "bias" else (out, *rest)
 
 
 class LeNet(Classifier):

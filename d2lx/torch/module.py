@@ -36,6 +36,8 @@ class Module(nn.Module, CheckedHyperParameters, HyperParameters, ModuleBase):
 class Classifier(ClassifierBase, Module):
     """A ``Module`` whose validation also reports accuracy; the loss is cross-entropy on logits."""
 
+    _d2lx_image_layout = cnn.CHANNELS_FIRST  # how its CNNs take images (the trainer checks a learner's batches)
+
     def accuracy(self, Y_hat, Y, averaged: bool = True):
         """The fraction (or, with ``averaged=False``, the 0/1 per example) of correct predictions."""
         Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
@@ -43,7 +45,12 @@ class Classifier(ClassifierBase, Module):
         return correct.mean() if averaged else correct
 
     def loss(self, Y_hat, Y, averaged: bool = True):
+        """Cross-entropy of the logits ``Y_hat`` and the class indices ``Y``. Labels of any integer dtype
+        (int32 from a learner's numpy arrays) are taken as int64, the only one ``cross_entropy`` takes
+        for indices, as the other frameworks take them."""
         Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        if Y.dtype != torch.int64 and not Y.dtype.is_floating_point:
+            Y = Y.long()
         return F.cross_entropy(Y_hat, Y.reshape((-1,)), reduction="mean" if averaged else "none")
 
     def configure_optimizers(self):
