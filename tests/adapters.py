@@ -70,6 +70,27 @@ class Adapter:
         """Every batch-norm running mean and variance of ``model`` (on JAX: of ``trainer.state``), copied."""
         raise NotImplementedError
 
+    # tests/test_block_numbers.py: a block computed with weights the test chose
+    batch_norm_eps = 1e-5  # the epsilon of the framework's batch normalization layer, as the book's blocks use it
+    evaluation_mode: dict = {}  # keyword arguments that build a block with batch norm in evaluation mode
+
+    def output_with_weights(self, block, X: np.ndarray, weights: list) -> np.ndarray:
+        """``block(X)`` in evaluation mode, once its convolutions and batch normalizations, in the order its
+        forward pass calls them, hold ``weights``: ``(kernel, bias)`` for a convolution (the kernel as
+        ``(out, in / groups, height, width)``), ``(gamma, beta, running_mean, running_var)`` for a batch
+        normalization. ``X`` and the output are channels first."""
+        raise NotImplementedError
+
+
+def _paired(layers: list, is_convolution, weights: list) -> list:
+    """``zip(layers, weights)``, once each convolution (``is_convolution``) has a pair and each batch norm
+    four arrays, else an error saying which layer the test's weights do not fit."""
+    kinds = ["conv" if is_convolution(layer) else "norm" for layer in layers]
+    wanted = ["conv" if len(w) == 2 else "norm" for w in weights]
+    if kinds != wanted:
+        raise AssertionError(f"the forward pass calls {kinds}, the test gives weights for {wanted}")
+    return list(zip(layers, weights))
+
 
 class Torch(Adapter):
     backend = "torch"
@@ -133,6 +154,26 @@ class Torch(Adapter):
             elif isinstance(module, self.d2l.BatchNorm):
                 stats += [module.moving_mean, module.moving_var]
         return [np.array(to_numpy(s)) for s in stats]
+
+    def output_with_weights(self, block, X, weights):
+        import torch
+        from torch import nn
+
+        kinds = (nn.Conv2d, nn.modules.batchnorm._BatchNorm)  # lazy layers included
+        called = []
+        hooks = [m.register_forward_pre_hook(lambda m, args: called.append(m)) for m in block.modules()
+                 if isinstance(m, kinds)]  # fmt: skip
+        X = torch.from_numpy(X)
+        block.eval()
+        with torch.no_grad():
+            block(X)  # gives the lazy layers their shapes and tells the order of the calls
+            for hook in hooks:
+                hook.remove()
+            for layer, values in _paired(called, lambda m: isinstance(m, nn.Conv2d), weights):
+                names = ("weight", "bias") if len(values) == 2 else ("weight", "bias", "running_mean", "running_var")
+                for name, value in zip(names, values):
+                    getattr(layer, name).copy_(torch.from_numpy(value))  # fails on a wrong shape
+            return to_numpy(block(X))
 
 
 class MXNet(Adapter):
@@ -200,6 +241,34 @@ class MXNet(Adapter):
 
         visit(model)
         return [np.array(to_numpy(s)) for s in statistics]
+
+    def output_with_weights(self, block, X, weights):
+        from mxnet import autograd
+        from mxnet import np as mnp
+        from mxnet.gluon import nn
+
+        block.initialize()
+        called, hooks = [], []
+
+        def visit(child):
+            if isinstance(child, (nn.Conv2D, nn.BatchNorm)):
+                hooks.append(child.register_forward_pre_hook(lambda layer, args: called.append(layer)))
+            for grandchild in child._children.values():
+                visit(grandchild)
+
+        visit(block)
+        X = mnp.array(X)
+        with autograd.predict_mode():
+            block(X)  # gives the deferred parameters their shapes and tells the order of the calls
+            for hook in hooks:
+                hook.detach()
+            for layer, values in _paired(called, lambda m: isinstance(m, nn.Conv2D), weights):
+                names = ("weight", "bias") if len(values) == 2 else ("gamma", "beta", "running_mean", "running_var")
+                for name, value in zip(names, values):
+                    parameter = getattr(layer, name)
+                    assert parameter.shape == value.shape, (layer.name, name, parameter.shape, value.shape)
+                    parameter.set_data(mnp.array(value))
+            return to_numpy(block(X))
 
 
 class JAX(Adapter):
@@ -278,6 +347,42 @@ class JAX(Adapter):
         params = model.apply_init((X,), self.d2l.get_key(), init=init)["params"]
         return [to_numpy(p) for p in jax.tree_util.tree_leaves(params) if p.ndim == 2]
 
+    evaluation_mode = {"training": False}  # batch norm on the running statistics
+
+    def output_with_weights(self, block, X, weights):
+        import jax
+        from flax import linen as nn
+        from flax import traverse_util
+
+        X = self._channels_last(X)
+        shapes = jax.eval_shape(block.init, jax.random.key(0), X)  # traced only: every number is given below
+        called = []
+
+        def record(call, args, kwargs, context):
+            if context.method_name == "__call__" and isinstance(context.module, (nn.Conv, nn.BatchNorm)):
+                called.append(context.module.path)
+            return call(*args, **kwargs)
+
+        with nn.intercept_methods(record):
+            jax.eval_shape(block.apply, shapes, X)
+        chosen = {name: traverse_util.flatten_dict(tree) for name, tree in shapes.items()}
+        is_conv = lambda path: (*path, "kernel") in chosen["params"]  # noqa: E731
+        for path, values in _paired(called, is_conv, weights):
+            if len(values) == 2:
+                kernel, bias = values
+                values = (kernel.transpose(2, 3, 1, 0), bias)  # (height, width, in / groups, out)
+                places = (("params", "kernel"), ("params", "bias"))
+            else:
+                places = (("params", "scale"), ("params", "bias"), ("batch_stats", "mean"), ("batch_stats", "var"))
+            for (collection, name), value in zip(places, values):
+                old = chosen[collection][(*path, name)]
+                assert old.shape == value.shape, (path, name, old.shape, value.shape)
+                chosen[collection][(*path, name)] = value
+        left = [key for tree in chosen.values() for key, value in tree.items() if not isinstance(value, np.ndarray)]
+        assert not left, f"no weights given for {left}"
+        variables = {name: traverse_util.unflatten_dict(tree) for name, tree in chosen.items()}
+        return self._channels_first(jax.jit(block.apply)(variables, X))  # one compilation, not one per operation
+
 
 class TensorFlow(Adapter):
     backend = "tensorflow"
@@ -327,6 +432,33 @@ class TensorFlow(Adapter):
     def running_statistics(self, model, trainer):
         names = ("moving_mean", "moving_variance")  # Keras's BatchNormalization and the book's BatchNorm
         return [v.numpy().copy() for v in model.non_trainable_variables if v.name in names]
+
+    batch_norm_eps = 1e-3  # Keras's BatchNormalization default, which the book's TensorFlow blocks keep
+
+    def output_with_weights(self, block, X, weights):
+        import tensorflow as tf
+
+        kinds = (tf.keras.layers.Conv2D, tf.keras.layers.BatchNormalization)
+        X = self.d2l.tensor(self._nhwc(X))
+        block(X, training=False)  # builds the layers
+        called = []
+        layer_call = tf.keras.layers.Layer.__call__
+
+        def recording(layer, *args, **kwargs):
+            if isinstance(layer, kinds):
+                called.append(layer)
+            return layer_call(layer, *args, **kwargs)
+
+        tf.keras.layers.Layer.__call__ = recording  # Keras has no call hooks: this pass only
+        try:
+            block(X, training=False)
+        finally:
+            tf.keras.layers.Layer.__call__ = layer_call
+        for layer, values in _paired(called, lambda m: isinstance(m, tf.keras.layers.Conv2D), weights):
+            if len(values) == 2:
+                values = (values[0].transpose(2, 3, 1, 0), values[1])  # (height, width, in / groups, out)
+            layer.set_weights(list(values))  # fails on a wrong shape
+        return self._nchw(block(X, training=False))
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)
