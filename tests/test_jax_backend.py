@@ -356,7 +356,8 @@ def test_grouped_convolution_on_the_cpu_gives_xlas_values_and_gradients(groups):
 
     from d2lx.jax.modern_cnn import grouped_conv_general_dilated
 
-    assert jax.default_backend() == "cpu"
+    if jax.default_backend() != "cpu":  # elsewhere the function is XLA's grouped convolution itself
+        pytest.skip(f"the CPU path of the grouped convolution: JAX runs on {jax.default_backend()} here")
     channels = 4 * groups
     X = jax.random.normal(jax.random.key(0), (3, 7, 7, channels))
     kernel = jax.random.normal(jax.random.key(1), (3, 3, channels // groups, 2 * channels))
