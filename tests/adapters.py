@@ -92,6 +92,14 @@ def _paired(layers: list, is_convolution, weights: list) -> list:
     return list(zip(layers, weights))
 
 
+def _assign_in_order(layers: list, is_convolution, weights: list, names: tuple, assign) -> None:
+    """``assign(layer, name, value)`` for each array of ``weights``, named by ``names`` (the convolution's
+    names, the batch norm's) in the framework's spelling."""
+    for layer, values in _paired(layers, is_convolution, weights):
+        for name, value in zip(names[len(values) != 2], values):
+            assign(layer, name, value)
+
+
 class Torch(Adapter):
     backend = "torch"
 
@@ -169,10 +177,12 @@ class Torch(Adapter):
             block(X)  # gives the lazy layers their shapes and tells the order of the calls
             for hook in hooks:
                 hook.remove()
-            for layer, values in _paired(called, lambda m: isinstance(m, nn.Conv2d), weights):
-                names = ("weight", "bias") if len(values) == 2 else ("weight", "bias", "running_mean", "running_var")
-                for name, value in zip(names, values):
-                    getattr(layer, name).copy_(torch.from_numpy(value))  # fails on a wrong shape
+
+            def assign(layer, name, value):
+                getattr(layer, name).copy_(torch.from_numpy(value))  # fails on a wrong shape
+
+            names = ("weight", "bias"), ("weight", "bias", "running_mean", "running_var")
+            _assign_in_order(called, lambda m: isinstance(m, nn.Conv2d), weights, names, assign)
             return to_numpy(block(X))
 
 
@@ -262,12 +272,14 @@ class MXNet(Adapter):
             block(X)  # gives the deferred parameters their shapes and tells the order of the calls
             for hook in hooks:
                 hook.detach()
-            for layer, values in _paired(called, lambda m: isinstance(m, nn.Conv2D), weights):
-                names = ("weight", "bias") if len(values) == 2 else ("gamma", "beta", "running_mean", "running_var")
-                for name, value in zip(names, values):
-                    parameter = getattr(layer, name)
-                    assert parameter.shape == value.shape, (layer.name, name, parameter.shape, value.shape)
-                    parameter.set_data(mnp.array(value))
+
+            def assign(layer, name, value):
+                parameter = getattr(layer, name)
+                assert parameter.shape == value.shape, (layer.name, name, parameter.shape, value.shape)
+                parameter.set_data(mnp.array(value))
+
+            names = ("weight", "bias"), ("gamma", "beta", "running_mean", "running_var")
+            _assign_in_order(called, lambda m: isinstance(m, nn.Conv2D), weights, names, assign)
             return to_numpy(block(X))
 
 
