@@ -56,7 +56,9 @@ def pytest_runtest_setup(item):
     if marker is None:
         return
     callspec = getattr(item, "callspec", None)
-    name = callspec.params["backend"] if callspec and "backend" in callspec.params else marker.kwargs["backend"]
+    name = callspec.params["backend"] if callspec and "backend" in callspec.params else marker.kwargs.get("backend")
+    if name is None:
+        raise pytest.UsageError(f"{item.nodeid}: a gpu test takes the backend fixture or says gpu(backend=NAME)")
     requested = _requested(item.config)
     if requested and name not in requested:  # a framework's own file, collected for another backend
         pytest.skip(f"a GPU test of {name}, which is not among --backend {requested}")
