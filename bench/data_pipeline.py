@@ -13,25 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from memory import peak_mib, rss_mib, run_child
 
 
 def _block(x) -> None:
@@ -47,7 +32,7 @@ def child(backend: str, size: int, batch_size: int) -> dict:
     import numpy as np
 
     d2l = importlib.import_module(f"d2lx.{backend}")
-    baseline = _rss_mib()
+    baseline = rss_mib()
     start = time.perf_counter()
     data = d2l.FashionMNIST(batch_size=batch_size, resize=(size, size))
     setup_s = time.perf_counter() - start
@@ -56,7 +41,7 @@ def child(backend: str, size: int, batch_size: int) -> dict:
         count += int(X.shape[0])
     _block(X)
     pass_s = time.perf_counter() - start
-    peak = _peak_mib()
+    peak = peak_mib()
     start = time.perf_counter()  # the floor: write each batch's float32 output once
     for first in range(0, count, batch_size):
         out = np.empty((min(batch_size, count - first), 1, size, size), dtype=np.float32)
@@ -88,13 +73,11 @@ def main() -> int:
         print(json.dumps(child(args.backend, args.size[0], args.batch_size)))
         return 0
     for size in args.size:
-        command = [sys.executable, __file__, "--child", "--backend", args.backend, "--size", str(size)]
-        command += ["--batch-size", str(args.batch_size)]
-        out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-        if out.returncode:
-            print(out.stderr, file=sys.stderr)
-            return out.returncode
-        print(out.stdout.strip().splitlines()[-1], flush=True)
+        status = run_child(
+            __file__, ["--backend", args.backend, "--size", str(size), "--batch-size", str(args.batch_size)]
+        )
+        if status:
+            return status
     return 0
 
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# GPU checks of issues 18 and 21 (torch and jax), as run on a lent H100 (bench/RESULTS.md): ResNet18 at
+# GPU checks of issues 18, 21 and 36 (torch and jax), as run on a lent H100 (bench/RESULTS.md): the tests of the
+# paths only a GPU takes (pytest -m gpu: CUDA graphs, JAX's grouped convolution, plots read late, data on the
+# GPU; needs pytest), then the benchmarks: ResNet18 at
 # 96x96, 2 epochs, num_gpus=1, d2lx against d2l 1.0.3 and a hand-written loop; softmax regression with
 # and without jit_compile against hand-written; PyTorch's per-step host work (bench/step_overhead.py). Run from the repository root on a machine with a GPU,
 # PyTorch and JAX, after putting in .gpu/: fashion-mnist/ (the four .gz files), d2l/ (d2l 1.0.3 installed
@@ -13,6 +15,10 @@ export PYTHONPATH=$PWD/.gpu/stubs:$PWD
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc
 python3 -c "import sys, torch, jax, flax, optax, numpy; print(sys.version.split()[0], 'torch', torch.__version__, 'jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, 'numpy', numpy.__version__, jax.devices())"
 step() { echo "=== $1 ($(date +%T))"; }
+for backend in torch jax; do
+  step "pytest -m gpu --backend $backend"
+  timeout 150 python3 -m pytest -q -p no:cacheprovider -m gpu --backend $backend -rs tests 2>&1 | tee $OUT/gpu_tests_$backend.log | tail -12
+done
 B="python3 bench/bench.py --repeat 1 --num-gpus 1"
 step "torch resnet18, 2 epochs: d2lx, hand, d2l"
 timeout 180 $B --backend torch --workload resnet18 --epochs 2 --batches 0 --libs d2lx hand d2l --d2l-path .gpu/d2l --timeout 120 --out $OUT/resnet18_torch.json 2>&1 | tee $OUT/resnet18_torch.log | tail -14

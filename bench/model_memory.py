@@ -16,26 +16,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import resource
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from memory import peak_mib, rss_mib, run_child
 
 
 def child(backend: str, model_name: str, size: int, batch_size: int, batches: int) -> dict:
     d2l = importlib.import_module(f"d2lx.{backend}")
-    after_import = _rss_mib()
+    after_import = rss_mib()
     d2l.set_seed(0)
     data = d2l.FashionMNIST(batch_size=batch_size, resize=(size, size))
     model = getattr(d2l, model_name)(lr=0.01)
@@ -73,7 +62,7 @@ def child(backend: str, model_name: str, size: int, batch_size: int, batches: in
         "batch_size": batch_size,
         "train_batches": batches,
         "rss_after_import_mib": round(after_import),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mib": round(peak_mib()),
         "fit_s": round(fit_s, 2),
         "s_per_batch_after_the_first": round(sum(steady) / len(steady), 3) if steady else None,
         "train_loss": [round(float(p.y), 4) for p in model.board.data.get("train_loss", [])],
@@ -94,14 +83,8 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.backend, args.model, args.size, args.batch_size, args.batches)))
         return 0
-    command = [sys.executable, __file__, "--child", "--backend", args.backend, "--model", args.model]
-    command += ["--size", str(args.size), "--batch-size", str(args.batch_size), "--batches", str(args.batches)]
-    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-    if out.returncode:
-        print(out.stderr, file=sys.stderr)
-        return out.returncode
-    print(out.stdout.strip().splitlines()[-1], flush=True)
-    return 0
+    arguments = ["--backend", args.backend, "--model", args.model, "--size", str(args.size)]
+    return run_child(__file__, [*arguments, "--batch-size", str(args.batch_size), "--batches", str(args.batches)])
 
 
 if __name__ == "__main__":

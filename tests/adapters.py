@@ -98,6 +98,34 @@ class Adapter:
     def load_into(self, make_saved, make_other, X, folder):
         """Save a ``make_saved()`` that has seen ``X``, then load it into a fresh ``make_other()`` and run it."""
         self.reloaded_outputs(make_other, make_saved(), X, folder)
+    # tests/test_block_numbers.py: a block computed with weights the test chose
+    batch_norm_eps = 1e-5  # the epsilon of the framework's batch normalization layer, as the book's blocks use it
+    evaluation_mode: dict = {}  # keyword arguments that build a block with batch norm in evaluation mode
+
+    def output_with_weights(self, block, X: np.ndarray, weights: list) -> np.ndarray:
+        """``block(X)`` in evaluation mode, once its convolutions and batch normalizations, in the order its
+        forward pass calls them, hold ``weights``: ``(kernel, bias)`` for a convolution (the kernel as
+        ``(out, in / groups, height, width)``), ``(gamma, beta, running_mean, running_var)`` for a batch
+        normalization. ``X`` and the output are channels first."""
+        raise NotImplementedError
+
+
+def _paired(layers: list, is_convolution, weights: list) -> list:
+    """``zip(layers, weights)``, once each convolution (``is_convolution``) has a pair and each batch norm
+    four arrays, else an error saying which layer the test's weights do not fit."""
+    kinds = ["conv" if is_convolution(layer) else "norm" for layer in layers]
+    wanted = ["conv" if len(w) == 2 else "norm" for w in weights]
+    if kinds != wanted:
+        raise AssertionError(f"the forward pass calls {kinds}, the test gives weights for {wanted}")
+    return list(zip(layers, weights))
+
+
+def _assign_in_order(layers: list, is_convolution, weights: list, names: tuple, assign) -> None:
+    """``assign(layer, name, value)`` for each array of ``weights``, named by ``names`` (the convolution's
+    names, the batch norm's) in the framework's spelling."""
+    for layer, values in _paired(layers, is_convolution, weights):
+        for name, value in zip(names[len(values) != 2], values):
+            assign(layer, name, value)
 
 
 class Torch(Adapter):
@@ -181,6 +209,27 @@ class Torch(Adapter):
         clone = make_model()
         clone.load_state_dict(torch.load(path))
         return before, self.model_outputs(clone, X, training=False)
+    def output_with_weights(self, block, X, weights):
+        import torch
+        from torch import nn
+
+        kinds = (nn.Conv2d, nn.modules.batchnorm._BatchNorm)  # lazy layers included
+        called = []
+        hooks = [m.register_forward_pre_hook(lambda m, args: called.append(m)) for m in block.modules()
+                 if isinstance(m, kinds)]  # fmt: skip
+        X = torch.from_numpy(X)
+        block.eval()
+        with torch.no_grad():
+            block(X)  # gives the lazy layers their shapes and tells the order of the calls
+            for hook in hooks:
+                hook.remove()
+
+            def assign(layer, name, value):
+                getattr(layer, name).copy_(torch.from_numpy(value))  # fails on a wrong shape
+
+            names = ("weight", "bias"), ("weight", "bias", "running_mean", "running_var")
+            _assign_in_order(called, lambda m: isinstance(m, nn.Conv2d), weights, names, assign)
+            return to_numpy(block(X))
 
 
 class MXNet(Adapter):
@@ -266,6 +315,35 @@ class MXNet(Adapter):
         clone = make_model()
         clone.load_parameters(path)
         return before, self.model_outputs(clone, X, training=False)
+    def output_with_weights(self, block, X, weights):
+        from mxnet import autograd
+        from mxnet import np as mnp
+        from mxnet.gluon import nn
+
+        block.initialize()
+        called, hooks = [], []
+
+        def visit(child):
+            if isinstance(child, (nn.Conv2D, nn.BatchNorm)):
+                hooks.append(child.register_forward_pre_hook(lambda layer, args: called.append(layer)))
+            for grandchild in child._children.values():
+                visit(grandchild)
+
+        visit(block)
+        X = mnp.array(X)
+        with autograd.predict_mode():
+            block(X)  # gives the deferred parameters their shapes and tells the order of the calls
+            for hook in hooks:
+                hook.detach()
+
+            def assign(layer, name, value):
+                parameter = getattr(layer, name)
+                assert parameter.shape == value.shape, (layer.name, name, parameter.shape, value.shape)
+                parameter.set_data(mnp.array(value))
+
+            names = ("weight", "bias"), ("gamma", "beta", "running_mean", "running_var")
+            _assign_in_order(called, lambda m: isinstance(m, nn.Conv2D), weights, names, assign)
+            return to_numpy(block(X))
 
 
 class JAX(Adapter):
@@ -369,6 +447,41 @@ class JAX(Adapter):
         import dataclasses
 
         return model.clone(training=False) if "training" in {f.name for f in dataclasses.fields(model)} else model
+    evaluation_mode = {"training": False}  # batch norm on the running statistics
+
+    def output_with_weights(self, block, X, weights):
+        import jax
+        from flax import linen as nn
+        from flax import traverse_util
+
+        X = self._channels_last(X)
+        shapes = jax.eval_shape(block.init, jax.random.key(0), X)  # traced only: every number is given below
+        called = []
+
+        def record(call, args, kwargs, context):
+            if context.method_name == "__call__" and isinstance(context.module, (nn.Conv, nn.BatchNorm)):
+                called.append(context.module.path)
+            return call(*args, **kwargs)
+
+        with nn.intercept_methods(record):
+            jax.eval_shape(block.apply, shapes, X)
+        chosen = {name: traverse_util.flatten_dict(tree) for name, tree in shapes.items()}
+        is_conv = lambda path: (*path, "kernel") in chosen["params"]  # noqa: E731
+        for path, values in _paired(called, is_conv, weights):
+            if len(values) == 2:
+                kernel, bias = values
+                values = (kernel.transpose(2, 3, 1, 0), bias)  # (height, width, in / groups, out)
+                places = (("params", "kernel"), ("params", "bias"))
+            else:
+                places = (("params", "scale"), ("params", "bias"), ("batch_stats", "mean"), ("batch_stats", "var"))
+            for (collection, name), value in zip(places, values):
+                old = chosen[collection][(*path, name)]
+                assert old.shape == value.shape, (path, name, old.shape, value.shape)
+                chosen[collection][(*path, name)] = value
+        left = [key for tree in chosen.values() for key, value in tree.items() if not isinstance(value, np.ndarray)]
+        assert not left, f"no weights given for {left}"
+        variables = {name: traverse_util.unflatten_dict(tree) for name, tree in chosen.items()}
+        return self._channels_first(jax.jit(block.apply)(variables, X))  # one compilation, not one per operation
 
 
 class TensorFlow(Adapter):
@@ -435,6 +548,32 @@ class TensorFlow(Adapter):
         clone(X, training=False)  # Keras loads weights only into a model that has built its layers
         clone.load_weights(path)
         return before, self.model_outputs(clone, X, training=False)
+    batch_norm_eps = 1e-3  # Keras's BatchNormalization default, which the book's TensorFlow blocks keep
+
+    def output_with_weights(self, block, X, weights):
+        import tensorflow as tf
+
+        kinds = (tf.keras.layers.Conv2D, tf.keras.layers.BatchNormalization)
+        X = self.d2l.tensor(self._nhwc(X))
+        block(X, training=False)  # builds the layers
+        called = []
+        layer_call = tf.keras.layers.Layer.__call__
+
+        def recording(layer, *args, **kwargs):
+            if isinstance(layer, kinds):
+                called.append(layer)
+            return layer_call(layer, *args, **kwargs)
+
+        tf.keras.layers.Layer.__call__ = recording  # Keras has no call hooks: this pass only
+        try:
+            block(X, training=False)
+        finally:
+            tf.keras.layers.Layer.__call__ = layer_call
+        for layer, values in _paired(called, lambda m: isinstance(m, tf.keras.layers.Conv2D), weights):
+            if len(values) == 2:
+                values = (values[0].transpose(2, 3, 1, 0), values[1])  # (height, width, in / groups, out)
+            layer.set_weights(list(values))  # fails on a wrong shape
+        return self._nchw(block(X, training=False))
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)

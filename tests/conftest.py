@@ -9,6 +9,7 @@ be imported is an error, not a skip. The backends and their frameworks come from
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 
@@ -41,6 +42,28 @@ def pytest_collection_modifyitems(config, items):
     workers out. Every test stays independent of the order.
     """
     items.sort(key=lambda item: item.get_closest_marker("full_training") is None)  # a stable sort
+
+
+@functools.cache
+def _gpu_count(name: str) -> int:
+    return importlib.import_module(f"d2lx.{name}").num_gpus()
+
+
+def pytest_runtest_setup(item):
+    """A test marked ``gpu`` runs only where its backend has a GPU: the backend it is parametrized with,
+    or the marker's ``backend=`` (a framework's own test file). Elsewhere it is skipped, saying so."""
+    marker = item.get_closest_marker("gpu")
+    if marker is None:
+        return
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params["backend"] if callspec and "backend" in callspec.params else marker.kwargs.get("backend")
+    if name is None:
+        raise pytest.UsageError(f"{item.nodeid}: a gpu test takes the backend fixture or says gpu(backend=NAME)")
+    requested = _requested(item.config)
+    if requested and name not in requested:  # a framework's own file, collected for another backend
+        pytest.skip(f"a GPU test of {name}, which is not among --backend {requested}")
+    if _gpu_count(name) == 0:
+        pytest.skip(f"needs a GPU that {name} can use (on a GPU machine: pytest -m gpu --backend {name})")
 
 
 def pytest_generate_tests(metafunc):

@@ -75,9 +75,14 @@ def test_data_module_with_known_labels_is_checked_once(backend):
 
 
 def test_good_labels_train(backend):
+    """Class indices pass the checks and the model learns from them: full-batch gradient descent on
+    softmax regression's convex loss at a small step, so the loss falls at every step (by more than
+    0.01 on every backend; torch: 2.302, 2.285, 2.269, 2.253, 2.238)."""
     model = _scratch(backend)
-    backend.Trainer(max_epochs=1).fit(model, _classification(backend))
-    assert math.isfinite(model.board.data["train_loss"][-1].y)
+    backend.Trainer(max_epochs=5).fit(model, _classification(backend))
+    losses = [float(point.y) for point in model.board.data["train_loss"]]
+    assert len(losses) == 5 and all(map(math.isfinite, losses)), losses
+    assert all(later < earlier - 0.01 for earlier, later in zip(losses, losses[1:])), losses
 
 
 def _regression(d2l, X_nan=None, y_nan=None):

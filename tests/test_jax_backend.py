@@ -356,7 +356,8 @@ def test_grouped_convolution_on_the_cpu_gives_xlas_values_and_gradients(groups):
 
     from d2lx.jax.modern_cnn import grouped_conv_general_dilated
 
-    assert jax.default_backend() == "cpu"
+    if jax.default_backend() != "cpu":  # elsewhere the function is XLA's grouped convolution itself
+        pytest.skip(f"the CPU path of the grouped convolution: JAX runs on {jax.default_backend()} here")
     channels = 4 * groups
     X = jax.random.normal(jax.random.key(0), (3, 7, 7, channels))
     kernel = jax.random.normal(jax.random.key(1), (3, 3, channels // groups, 2 * channels))
@@ -374,6 +375,59 @@ def test_grouped_convolution_on_the_cpu_gives_xlas_values_and_gradients(groups):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
     for g, e in zip(got_grads, expected_grads):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.gpu(backend="jax")
+def test_on_a_gpu_the_grouped_convolution_stays_xlas_and_computes_the_reference(monkeypatch):
+    """Off the CPU, ``grouped_conv_general_dilated`` hands XLA one grouped convolution, whose values are
+    the numpy reference's (``test_block_numbers.conv``), at float32 precision (no TF32)."""
+    from jax import lax
+    from test_block_numbers import conv
+
+    from d2lx.jax.modern_cnn import grouped_conv_general_dilated
+
+    groups, channels = 4, 16
+    X = jax.random.normal(jax.random.key(0), (2, 7, 7, channels))
+    kernel = jax.random.normal(jax.random.key(1), (3, 3, channels // groups, 8))
+    seen, xla = [], lax.conv_general_dilated
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs.get("feature_group_count", 1))
+        return xla(*args, **kwargs)
+
+    monkeypatch.setattr(lax, "conv_general_dilated", recording)
+    with jax.default_matmul_precision("float32"):
+        Y = grouped_conv_general_dilated(
+            X, kernel, (2, 2), "SAME", feature_group_count=groups, dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+    assert seen == [groups] and {d.platform for d in Y.devices()} == {"gpu"}
+    bias = np.zeros(8)
+    expected = conv(np.asarray(X).transpose(0, 3, 1, 2), (np.asarray(kernel).transpose(3, 2, 0, 1), bias),
+                    stride=2, padding=1, groups=groups)  # fmt: skip
+    np.testing.assert_allclose(np.asarray(Y).transpose(0, 3, 1, 2), expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.gpu(backend="jax")
+def test_on_a_gpu_the_compiled_epochs_keep_the_images_on_it(monkeypatch):
+    """``Trainer(jit_compile=True, num_gpus=1)`` puts the resident images and labels on the GPU once
+    (``CompiledEpochs._placed``), and trains there."""
+    from d2lx.jax import trainer as trainer_module
+
+    placed, place = [], trainer_module.CompiledEpochs._placed
+    monkeypatch.setattr(
+        trainer_module.CompiledEpochs,
+        "_placed",
+        staticmethod(lambda arrays, gpus: placed.append(place(arrays, gpus)) or placed[-1]),
+    )
+    d2l.set_seed(0)
+    data, model = d2l.FashionMNIST(batch_size=256), d2l.SoftmaxRegression(num_outputs=10, lr=0.1)
+    trainer = d2l.Trainer(max_epochs=2, limit_train_batches=20, num_gpus=1, jit_compile=True)
+    trainer.fit(model, data)
+    gpu = trainer.gpus[0]
+    assert placed and all(array.devices() == {gpu} for arrays in placed for array in arrays)
+    assert all(leaf.devices() == {gpu} for leaf in jax.tree_util.tree_leaves(trainer.state.params))
+    losses = [float(p.y) for p in model.board.data["train_loss"]]
+    assert losses[-1] < 0.8 * losses[0], losses
 
 
 def test_resnext_block_keeps_flaxs_grouped_kernel():

@@ -159,47 +159,65 @@ def test_validation_uses_and_keeps_the_running_statistics(backend, name):
     assert not np.allclose(in_training[0], together[0], atol=1e-3)
 
 
-# Training on one fixed batch of the real Fashion-MNIST at the book's input size: (constructor
-# arguments, input size, epochs, how far the loss must fall). With ``overfit_batches=1`` every step
-# sees the same 16 images, so a model that can learn brings its loss down within a few steps. The
-# networks without batch norm (AlexNet, VGG, NiN, GoogLeNet) barely leave 2.30 in 8 steps at the
-# book's learning rates (a ratio of 0.96-0.99 on every backend), so they get a larger one here. The
-# factors leave a margin over what was measured on every backend (the README's chapter 8 section).
-LEARNING = {
-    "AlexNet": ({"lr": 0.05}, 224, 8, 0.93),
-    "VGG": ({"arch": SMALL_VGG_ARCH, "lr": 0.05}, 224, 8, 0.98),
-    "NiN": ({"lr": 0.1}, 224, 8, 0.97),
-    "GoogleNet": ({"lr": 0.1}, 96, 8, 0.95),
-    "BNLeNetScratch": ({"lr": 0.1}, 28, 8, 0.7),
-    "BNLeNet": ({"lr": 0.1}, 28, 8, 0.7),
-    "ResNet18": ({"lr": 0.01}, 96, 8, 0.5),
-    "DenseNet": ({"lr": 0.01}, 96, 8, 0.6),
-    "RegNetX32": ({"lr": 0.05}, 96, 8, 0.5),
+# Training on one fixed batch of the real Fashion-MNIST at the book's input size, 8 steps: with
+# ``overfit_batches=1`` every step sees the same 16 images, and the trainer validates on them after each
+# step, in evaluation mode. Which loss shows the learning, without noise:
+# * the networks with batch norm and no dropout (the LeNets, ResNet18, DenseNet, RegNetX32): the training
+#   loss, deterministic on one batch, falls far within 8 steps. Their validation loss is not the measure:
+#   it normalizes with running statistics that trail the batch's by several steps (flat or rising).
+# * the networks without batch norm (AlexNet, VGG, NiN, GoogLeNet) fall slowly at these step counts, and
+#   dropout makes the training loss of AlexNet, VGG and NiN noisy; their validation loss on the same batch
+#   has no noise (no dropout, no batch statistics), so even a fall of a few percent is the training's
+#   doing. Where it falls at every step on every backend (``every_step``), that is asserted too.
+# (constructor arguments, input size, the loss, its lowest value at most this factor of its first, every_step);
+# the factors leave a margin over the ratios measured on every backend (below).
+FITTING = {
+    "AlexNet": ({"lr": 0.05}, 224, "val_loss", 0.9, False),
+    "VGG": ({"arch": SMALL_VGG_ARCH, "lr": 0.05}, 224, "val_loss", 0.96, True),
+    "NiN": ({"lr": 0.1}, 224, "val_loss", 0.98, True),
+    "GoogleNet": ({"lr": 0.1}, 96, "val_loss", 0.96, True),
+    "BNLeNetScratch": ({"lr": 0.1}, 28, "train_loss", 0.65, True),
+    "BNLeNet": ({"lr": 0.1}, 28, "train_loss", 0.65, True),
+    "ResNet18": ({"lr": 0.01}, 96, "train_loss", 0.1, True),
+    "DenseNet": ({"lr": 0.01}, 96, "train_loss", 0.5, True),
+    "RegNetX32": ({"lr": 0.05}, 96, "train_loss", 0.45, True),
 }
-# JAX's ReLU networks start He-normal (d2lx/jax/modern_cnn.py): its AlexNet diverges at 0.05 and
-# learns at the book's 0.01 (measured 4.09 to 1.92 in 8 steps). Its NiN at 0.1 moves by dropout's
-# noise only, and that noise is not the same on every CPU (XLA compiles for the one it runs on): a
-# ratio below 0.97 on one 2-core machine, 0.978 on another (an AVX-512 EPYC, where 0.3 gave 0.982);
-# at the book's 0.05 it falls step after step there (2.34 to 2.15, 0.926).
-LEARNING_RATE_ON = {("jax", "AlexNet"): 0.01, ("jax", "NiN"): 0.05}
+# Measured, the loss's lowest value after the first over its first (seed 0, one 2-core machine); * where it
+# fell at every step (its last value then):
+#                 torch   mxnet   jax     tensorflow
+#   AlexNet       0.778   0.723*  0.468   0.757*      (validation loss)
+#   VGG           0.887*  0.933*  0.496*  0.825*
+#   NiN           0.953*  0.932*  0.923*  0.961*
+#   GoogleNet     0.905*  0.939*  0.768*  0.937*
+#   BNLeNetScratch 0.330* 0.574*  0.258*  0.373*      (training loss)
+#   BNLeNet       0.330*  0.574*  0.258*  0.369*
+#   ResNet18      0.012*  0.023*  0.004*  0.010*
+#   DenseNet      0.385*  0.386*  0.366*  0.421*
+#   RegNetX32     0.254*  0.156*  0.337*  0.238*
+# JAX's ReLU networks start He-normal (d2lx/jax/modern_cnn.py) and take smaller steps (LEARNING_RATE_ON,
+# the jax column above): at the others' rates its AlexNet diverges, and the validation loss of its VGG
+# (0.05: 2.06 to 2.59), NiN (0.05: 2.29, 2.22, 2.21, 2.11, 2.27, ..., 2.24) and GoogLeNet (0.1: 20.3
+# after the first step) jumps about.
+LEARNING_RATE_ON = {("jax", "AlexNet"): 0.01, ("jax", "VGG"): 0.01, ("jax", "NiN"): 0.01, ("jax", "GoogleNet"): 0.003}
 
 
 @pytest.mark.full_training
-@pytest.mark.parametrize("name", LEARNING)
-def test_model_learns_fashion_mnist_at_the_books_size(backend, name):
-    kwargs, size, epochs, factor = LEARNING[name]
+@pytest.mark.parametrize("name", FITTING)
+def test_model_fits_one_fashion_mnist_batch_at_the_books_size(backend, name):
+    kwargs, size, key, factor, every_step = FITTING[name]
     d2l = backend
     if (backend_name(d2l), name) in LEARNING_RATE_ON:
         kwargs = {**kwargs, "lr": LEARNING_RATE_ON[backend_name(d2l), name]}
     d2l.set_seed(0)
     data = d2l.FashionMNIST(batch_size=16, resize=(size, size))
     model = getattr(d2l, name)(**kwargs)
-    trainer = d2l.Trainer(max_epochs=epochs, overfit_batches=1, progress_bar=False)
+    trainer = d2l.Trainer(max_epochs=8, overfit_batches=1, progress_bar=False)
     trainer.fit(model, data)
-    losses = [float(point.y) for point in model.board.data["train_loss"]]
-    assert len(losses) == epochs
-    assert np.isfinite(losses).all(), losses
-    assert (losses[-1] + losses[-2]) / 2 < factor * losses[0], losses  # two: dropout makes single steps noisy
+    losses = [float(point.y) for point in model.board.data[key]]
+    assert len(losses) == 8 and np.isfinite(losses).all(), losses
+    assert min(losses[1:]) < factor * losses[0], losses  # the last one, where it falls at every step
+    if every_step:
+        assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
 
 
 def test_resnext_groups_that_do_not_divide_the_channels(backend):

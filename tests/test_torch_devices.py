@@ -1,7 +1,11 @@
 """PyTorch-only: Apple's MPS counts as one GPU when there is no CUDA (simulated here); Fashion-MNIST's
-resident images follow the Trainer's device, so batches are resized where the model trains."""
+resident images follow the Trainer's device, so batches are resized where the model trains. The tests
+marked ``gpu`` run on a CUDA GPU only (``pytest -m gpu --backend torch``; skipped elsewhere): the resident
+images there, and the compiled step with CUDA graphs."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -57,11 +61,52 @@ def test_a_cpu_trainer_keeps_them_on_the_cpu(monkeypatch):
     assert float(X.min()) >= 0 and float(X.max()) <= 1
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the GPU machine)")
+def _needs_cuda():
+    if not torch.cuda.is_available():  # the gpu marker lets Apple's MPS through
+        pytest.skip("needs a CUDA GPU (run on the GPU machine: pytest -m gpu --backend torch)")
+
+
+@pytest.mark.gpu(backend="torch")
 def test_on_a_cuda_gpu_batches_are_resized_there_and_match_the_cpu():
+    _needs_cuda()
     cpu = d2l.FashionMNIST(batch_size=64, resize=(96, 96))
     expected = cpu._images(cpu.train.tensors[0][:64])
     data, trainer = _fashion_on(torch.device("cuda:0"), (96, 96))
     got = data._images(data.train.tensors[0][:64])
     assert got.device.type == "cuda"
     assert torch.allclose(got.cpu(), expected, atol=1e-6)
+
+
+@pytest.mark.gpu(backend="torch")
+def test_on_a_cuda_gpu_the_compiled_step_uses_cuda_graphs_and_trains_as_the_default_loop(monkeypatch):
+    """``Trainer(jit_compile=True)`` compiles with ``mode="reduce-overhead"`` (CUDA graphs) on a CUDA
+    device, and trains softmax regression to the default loop's parameters and points."""
+    _needs_cuda()
+    from d2lx.torch import trainer as trainer_module
+
+    modes = []
+    init = trainer_module.CompiledStep.__init__
+
+    def recording(step, device):
+        init(step, device)
+        modes.append(step.mode)
+
+    monkeypatch.setattr(trainer_module.CompiledStep, "__init__", recording)
+    results = []
+    for jit_compile in (False, True):
+        d2l.set_seed(0)
+        data, model = d2l.FashionMNIST(batch_size=256), d2l.SoftmaxRegression(num_outputs=10, lr=0.1)
+        trainer = d2l.Trainer(max_epochs=2, limit_train_batches=30, num_gpus=1, jit_compile=jit_compile)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer.fit(model, data)
+        assert not [str(w.message) for w in caught if "fell back" in str(w.message)]
+        assert all(p.device.type == "cuda" for p in model.parameters())
+        parameters = [p.detach().cpu().numpy() for p in model.parameters()]
+        results.append((parameters, [(p.x, float(p.y)) for p in model.board.data["train_loss"]]))
+    assert modes == ["reduce-overhead"]
+    (default, default_points), (compiled, compiled_points) = results
+    for a, b in zip(default, compiled):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
+    assert [x for x, _ in compiled_points] == [x for x, _ in default_points]
+    np.testing.assert_allclose([y for _, y in compiled_points], [y for _, y in default_points], atol=1e-5)
