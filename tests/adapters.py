@@ -98,6 +98,7 @@ class Adapter:
     def load_into(self, make_saved, make_other, X, folder):
         """Save a ``make_saved()`` that has seen ``X``, then load it into a fresh ``make_other()`` and run it."""
         self.reloaded_outputs(make_other, make_saved(), X, folder)
+
     # tests/test_block_numbers.py: a block computed with weights the test chose
     batch_norm_eps = 1e-5  # the epsilon of the framework's batch normalization layer, as the book's blocks use it
     evaluation_mode: dict = {}  # keyword arguments that build a block with batch norm in evaluation mode
@@ -209,6 +210,7 @@ class Torch(Adapter):
         clone = make_model()
         clone.load_state_dict(torch.load(path))
         return before, self.model_outputs(clone, X, training=False)
+
     def output_with_weights(self, block, X, weights):
         import torch
         from torch import nn
@@ -315,6 +317,7 @@ class MXNet(Adapter):
         clone = make_model()
         clone.load_parameters(path)
         return before, self.model_outputs(clone, X, training=False)
+
     def output_with_weights(self, block, X, weights):
         from mxnet import autograd
         from mxnet import np as mnp
@@ -447,6 +450,7 @@ class JAX(Adapter):
         import dataclasses
 
         return model.clone(training=False) if "training" in {f.name for f in dataclasses.fields(model)} else model
+
     evaluation_mode = {"training": False}  # batch norm on the running statistics
 
     def output_with_weights(self, block, X, weights):
@@ -548,6 +552,7 @@ class TensorFlow(Adapter):
         clone(X, training=False)  # Keras loads weights only into a model that has built its layers
         clone.load_weights(path)
         return before, self.model_outputs(clone, X, training=False)
+
     batch_norm_eps = 1e-3  # Keras's BatchNormalization default, which the book's TensorFlow blocks keep
 
     def output_with_weights(self, block, X, weights):
