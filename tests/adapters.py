@@ -72,6 +72,16 @@ class Adapter:
         """Every batch-norm running mean and variance of ``model`` (on JAX: of ``trainer.state``), copied."""
         raise NotImplementedError
 
+    # chapter 9 (tests/test_rnn_scratch.py): the scratch RNNs, whose parameters come from the seeded stream
+    def call_scratch(self, model, *args):
+        """``model(*args)`` for a fresh scratch model (on JAX: with the parameters one ``apply_init`` draws)."""
+        return model(*args)
+
+    def predict(self, model, prefix, num_preds, vocab, trainer=None) -> str:
+        """``model.predict(prefix, num_preds, vocab)`` (on JAX: with ``trainer``'s parameters, or else with
+        those one ``apply_init`` draws)."""
+        return model.predict(prefix, num_preds, vocab)
+
 
 class Torch(Adapter):
     backend = "torch"
@@ -275,6 +285,15 @@ class JAX(Adapter):
         from flax import linen as nn
 
         return nn.initializers.xavier_uniform()
+
+    def call_scratch(self, model, *args):
+        return model.apply(model.apply_init(args[:1], self.d2l.get_key()), *args)
+
+    def predict(self, model, prefix, num_preds, vocab, trainer=None):
+        if trainer is not None:
+            return model.predict(prefix, num_preds, vocab, trainer.state.params)
+        params = model.apply_init((np.zeros((1, 1), np.int32),), self.d2l.get_key())["params"]
+        return model.predict(prefix, num_preds, vocab, params)
 
     def weights_after_apply_init(self, model, X, init=None):
         import jax

@@ -84,7 +84,7 @@ class RNNLMScratch(Classifier):
         the parameters ``params`` (``trainer.state.params``)."""
 
         def step(index, state, scores):
-            embs = jax.nn.one_hot(jnp.array([[index]]).T, self.vocab_size)
+            embs = self.one_hot(jnp.array([[index]]))
             rnn_outputs, state = self.rnn.apply({"params": params["rnn"]}, embs, state)
             if not scores:
                 return None, state
