@@ -67,6 +67,28 @@ def hidden_state(model: Any, inputs: Any, state: Any) -> Any:
     return state
 
 
+class LanguageModelSteps:
+    """Mixed in before a backend's ``Classifier``: what ``RNNLMScratch`` does the same on the frameworks whose
+    models hold their parameters (torch, MXNet, TensorFlow). Training and validation plot the perplexity
+    ``exp(loss)`` (as ``ppl``), not the loss, as the book does; ``_exp`` is the framework's ``exp``."""
+
+    _exp: Callable[[Any], Any]
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("ppl", type(self)._exp(l), train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("ppl", type(self)._exp(l), train=False)
+
+    def forward(self, X, state=None):
+        """The scores (batch_size, num_steps, vocab_size) for token indices ``X`` (batch_size, num_steps)."""
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(rnn_outputs)
+
+
 def prompt_indices(prefix: Any, num_preds: Any, vocab: Any) -> list[int]:
     """The indices of ``prefix``'s tokens (a string's characters); one the vocabulary lacks is ``'<unk>'``'s.
 

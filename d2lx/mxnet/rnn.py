@@ -37,8 +37,10 @@ class RNNScratch(Module):
         return outputs, state
 
 
-class RNNLMScratch(Classifier):
+class RNNLMScratch(core.LanguageModelSteps, Classifier):
     """A character-level language model on ``rnn``: one-hot inputs, a dense output layer, plotting perplexity."""
+
+    _exp = staticmethod(np.exp)
 
     def __init__(self, rnn, vocab_size, lr=0.01):
         super().__init__()
@@ -49,15 +51,6 @@ class RNNLMScratch(Classifier):
         self.W_hq = normal_parameter((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
         self.b_q = _scratch_zeros(self.vocab_size)
 
-    def training_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("ppl", np.exp(l), train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("ppl", np.exp(l), train=False)
-
     def one_hot(self, X):
         """(batch_size, num_steps) token indices as (num_steps, batch_size, vocab_size) one-hot floats."""
         return npx.one_hot(X.T, self.vocab_size)
@@ -65,10 +58,6 @@ class RNNLMScratch(Classifier):
     def output_layer(self, rnn_outputs):
         """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
         return np.stack([np.dot(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
-
-    def forward(self, X, state=None):
-        rnn_outputs, _ = self.rnn(self.one_hot(X), state)
-        return self.output_layer(rnn_outputs)
 
     def predict(self, prefix, num_preds, vocab, device=None):
         """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
