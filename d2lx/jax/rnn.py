@@ -42,6 +42,12 @@ class RNNScratch(Module):
         return outputs, state
 
 
+def _set_up_now(module: nn.Module) -> None:
+    """Run ``module``'s ``setup`` now, not at its first call: Flax runs it on the first look-up of an attribute
+    the module lacks. Any recurrent model (``RNNScratch``, the GRU and LSTM of chapter 10) has its own names."""
+    getattr(module, "_d2lx_set_up_now", None)
+
+
 class RNNLMScratch(Classifier):
     """A character-level language model on ``rnn``: one-hot inputs, a dense output layer, plotting perplexity."""
 
@@ -50,7 +56,7 @@ class RNNLMScratch(Classifier):
     lr: float = 0.01
 
     def setup(self):
-        self.rnn.W_xh  # the rnn's parameters first (its setup runs now), so they are drawn in every backend's order
+        _set_up_now(self.rnn)  # the rnn's parameters first, so they are drawn in every backend's order
         self.W_hq = self.param("W_hq", normal_init(self.rnn.sigma), (self.rnn.num_hiddens, self.vocab_size))
         self.b_q = self.param("b_q", nn.initializers.zeros, (self.vocab_size,))
 
