@@ -52,6 +52,16 @@ class Adapter:
         """The model's parameters as the framework's arrays (frameworks whose models hold them)."""
         raise NotImplementedError
 
+    # chapter 9 (tests/test_rnn_scratch.py): the scratch RNNs, whose parameters come from the seeded stream
+    def call_scratch(self, model, *args):
+        """``model(*args)`` for a fresh scratch model (on JAX: with the parameters one ``apply_init`` draws)."""
+        return model(*args)
+
+    def predict(self, model, prefix, num_preds, vocab, trainer=None) -> str:
+        """``model.predict(prefix, num_preds, vocab)`` (on JAX: with ``trainer``'s parameters, or else with
+        those one ``apply_init`` draws)."""
+        return model.predict(prefix, num_preds, vocab)
+
     # chapter 8 (tests/test_modern_cnn.py); shapes and arrays are channels first, as numpy, both ways
     def block_output(self, block, X: np.ndarray) -> np.ndarray:
         """``block(X)`` in training mode for a fresh block (a layer such as ``d2l.Residual(3)``)."""
@@ -71,16 +81,6 @@ class Adapter:
     def running_statistics(self, model, trainer) -> list[np.ndarray]:
         """Every batch-norm running mean and variance of ``model`` (on JAX: of ``trainer.state``), copied."""
         raise NotImplementedError
-
-    # chapter 9 (tests/test_rnn_scratch.py): the scratch RNNs, whose parameters come from the seeded stream
-    def call_scratch(self, model, *args):
-        """``model(*args)`` for a fresh scratch model (on JAX: with the parameters one ``apply_init`` draws)."""
-        return model(*args)
-
-    def predict(self, model, prefix, num_preds, vocab, trainer=None) -> str:
-        """``model.predict(prefix, num_preds, vocab)`` (on JAX: with ``trainer``'s parameters, or else with
-        those one ``apply_init`` draws)."""
-        return model.predict(prefix, num_preds, vocab)
 
 
 class Torch(Adapter):
