@@ -172,6 +172,7 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "num_train": positive_int,
     "num_val": non_negative_int,
     "num_steps": positive_int,
+    "vocab_size": positive_int,
     "resize": resize_size,
     "max_epochs": positive_int,
     "num_gpus": non_negative_int,

@@ -1,4 +1,5 @@
-"""Chapter 9's framework-free parts (1.0 edition): the book's two shape checks.
+"""Chapter 9's framework-free parts (1.0 edition): the book's two shape checks, and what the scratch RNN
+of section 9.5 does the same on every framework (its state, ``predict``'s loop, numpy references).
 
 ``check_len`` and ``check_shape`` read only ``len`` and ``.shape``, which every framework's tensors
 have (a ``torch.Size``, a ``TensorShape`` and a tuple all compare as tuples once their sizes are ints),
@@ -8,8 +9,13 @@ so they are written once. They raise ``AssertionError`` as the book's ``assert``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import numpy as np
+
+from d2lx import checks
+from d2lx.plotting import to_numpy
 
 
 def check_len(a: Any, n: int) -> None:
@@ -24,3 +30,102 @@ def check_shape(a: Any, shape: Iterable) -> None:
     want = tuple(shape)
     if have != want:
         raise AssertionError(f"tensor's shape {have} != expected shape {want}")
+
+
+# --- section 9.5: the RNN from scratch, its framework-free parts ------------------------------------
+def hidden_state(model: Any, inputs: Any, state: Any) -> Any:
+    """The state ``RNNScratch.forward`` starts from: None (the caller makes zeros), or the given one.
+
+    ``inputs`` must have shape (num_steps, batch_size, num_inputs). ``state`` is None, a tensor of shape
+    (batch_size, num_hiddens), or a one-element tuple or list holding one (the book's ``(H,)``). The
+    book unpacks ``state, = state``, which takes a tensor apart along its batch axis: that works only
+    for a batch of one, which its ``predict`` uses. Here a tensor is taken whole, for any batch size.
+    """
+    name = type(model).__name__
+    shape = tuple(int(d) for d in inputs.shape)
+    if len(shape) != 3 or shape[2] != model.num_inputs:
+        raise ValueError(
+            f"{name}(num_inputs={model.num_inputs}) needs inputs of shape (num_steps, batch_size, "
+            f"{model.num_inputs}), got shape {shape}"
+        )
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        if len(state) != 1:
+            raise ValueError(
+                f"{name}'s state must be one tensor of shape (batch_size, num_hiddens) (or a tuple holding "
+                f"only it), got a {type(state).__name__} of {len(state)}"
+            )
+        (state,) = state
+    want = (shape[1], model.num_hiddens)
+    have = tuple(int(d) for d in getattr(state, "shape", ()))
+    if have != want:
+        raise ValueError(
+            f"{name}'s state must have shape (batch_size, num_hiddens) = {want} for inputs of shape {shape}, "
+            f"got {have if hasattr(state, 'shape') else type(state).__name__}"
+        )
+    return state
+
+
+class LanguageModelSteps:
+    """Mixed in before a backend's ``Classifier``: what ``RNNLMScratch`` does the same on the frameworks whose
+    models hold their parameters (torch, MXNet, TensorFlow). Training and validation plot the perplexity
+    ``exp(loss)`` (as ``ppl``), not the loss, as the book does; ``_exp`` is the framework's ``exp``."""
+
+    _exp: Callable[[Any], Any]
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("ppl", type(self)._exp(l), train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot("ppl", type(self)._exp(l), train=False)
+
+    def forward(self, X, state=None):
+        """The scores (batch_size, num_steps, vocab_size) for token indices ``X`` (batch_size, num_steps)."""
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(rnn_outputs)
+
+
+def prompt_indices(prefix: Any, num_preds: Any, vocab: Any) -> list[int]:
+    """The indices of ``prefix``'s tokens (a string's characters); one the vocabulary lacks is ``'<unk>'``'s.
+
+    Checks ``predict``'s arguments first: ``prefix`` must hold a token, ``num_preds`` be a positive int.
+    """
+    checks.positive_int("num_preds", num_preds)
+    if not isinstance(prefix, (str, list, tuple)) or not len(prefix):
+        raise ValueError(f"prefix must be a non-empty string (or list of tokens), got {checks._describe(prefix)}")
+    return [vocab[token] for token in prefix]
+
+
+def predict_greedily(prefix: Any, num_preds: int, vocab: Any, step: Callable[[int, Any, bool], tuple]) -> str:
+    """``predict``'s loop, written once: warm the state up on ``prefix``, then append ``num_preds`` tokens, each
+    the most likely after the one before. ``step(index, state, scores)`` feeds one token to the model and
+    returns ``(next-token scores or None, new state)``; it computes the scores only when ``scores`` is True.
+    """
+    indices = prompt_indices(prefix, num_preds, vocab)
+    outputs, state = [indices[0]], None
+    for i in range(len(indices) + num_preds - 1):
+        warming_up = i < len(indices) - 1
+        Y, state = step(outputs[-1], state, not warming_up)
+        outputs.append(indices[i + 1] if warming_up else int(np.argmax(to_numpy(Y))))
+    return "".join(vocab.idx_to_token[i] for i in outputs)
+
+
+def rnn_numpy(inputs: np.ndarray, W_xh, W_hh, b_h, state: np.ndarray | None = None):
+    """The reference ``RNNScratch``: ``(outputs, state)``, each ``H = tanh(X W_xh + H W_hh + b_h)``."""
+    H = np.zeros((inputs.shape[1], W_hh.shape[0]), inputs.dtype) if state is None else state
+    outputs = []
+    for X in inputs:
+        H = np.tanh(X @ W_xh + H @ W_hh + b_h)
+        outputs.append(H)
+    return outputs, H
+
+
+def rnnlm_numpy(X: np.ndarray, vocab_size: int, W_xh, W_hh, b_h, W_hq, b_q) -> np.ndarray:
+    """The reference ``RNNLMScratch``: the scores (batch_size, num_steps, vocab_size) for token indices ``X``."""
+    embs = np.eye(vocab_size, dtype=np.float32)[np.asarray(X).T]
+    outputs, _ = rnn_numpy(embs, W_xh, W_hh, b_h)
+    return np.stack([H @ W_hq + b_q for H in outputs], 1)

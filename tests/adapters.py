@@ -54,6 +54,16 @@ class Adapter:
         """The model's parameters as the framework's arrays (frameworks whose models hold them)."""
         raise NotImplementedError
 
+    # chapter 9 (tests/test_rnn_scratch.py): the scratch RNNs, whose parameters come from the seeded stream
+    def call_scratch(self, model, *args):
+        """``model(*args)`` for a fresh scratch model (on JAX: with the parameters one ``apply_init`` draws)."""
+        return model(*args)
+
+    def predict(self, model, prefix, num_preds, vocab, trainer=None) -> str:
+        """``model.predict(prefix, num_preds, vocab)`` (on JAX: with ``trainer``'s parameters, or else with
+        those one ``apply_init`` draws)."""
+        return model.predict(prefix, num_preds, vocab)
+
     # chapter 8 (tests/test_modern_cnn.py); shapes and arrays are channels first, as numpy, both ways
     def block_output(self, block, X: np.ndarray) -> np.ndarray:
         """``block(X)`` in training mode for a fresh block (a layer such as ``d2l.Residual(3)``)."""
@@ -418,6 +428,15 @@ class JAX(Adapter):
         from flax import linen as nn
 
         return nn.initializers.xavier_uniform()
+
+    def call_scratch(self, model, *args):
+        return model.apply(model.apply_init(args[:1], self.d2l.get_key()), *args)
+
+    def predict(self, model, prefix, num_preds, vocab, trainer=None):
+        if trainer is not None:
+            return model.predict(prefix, num_preds, vocab, trainer.state.params)
+        params = model.apply_init((np.zeros((1, 1), np.int32),), self.d2l.get_key())["params"]
+        return model.predict(prefix, num_preds, vocab, params)
 
     def weights_after_apply_init(self, model, X, init=None):
         import jax

@@ -107,6 +107,17 @@ W = [2.0, -3.4]
          "wd must be a non-negative number, got None (NoneType)"),
         (lambda d2l: d2l.WeightDecay(wd=3, lr=-0.01), ValueError, "lr must be a positive number, got -0.01"),
         (lambda d2l: d2l.WeightDecay(wd=INF, lr=0.01), ValueError, "wd must be a non-negative number, got inf"),
+        # the RNN from scratch (chapter 9)
+        (lambda d2l: d2l.RNNScratch(num_inputs=0, num_hiddens=32), ValueError,
+         "num_inputs must be a positive int, got 0"),
+        (lambda d2l: d2l.RNNScratch(num_inputs=28, num_hiddens=32, sigma=-0.1), ValueError,
+         "sigma must be a non-negative number, got -0.1"),
+        (lambda d2l: d2l.RNNLMScratch(d2l.RNNScratch(28, 32), vocab_size=0), ValueError,
+         "vocab_size must be a positive int, got 0"),
+        (lambda d2l: d2l.RNNLMScratch(d2l.RNNScratch(28, 32), vocab_size=28.0), TypeError,
+         "vocab_size must be a positive int, got 28.0"),
+        (lambda d2l: d2l.RNNLMScratch(d2l.RNNScratch(28, 32), vocab_size=28, lr=0), ValueError,
+         "lr must be a positive number, got 0"),
         # data
         (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor(W), b=4.2, batch_size=0), ValueError,
          "batch_size must be a positive int, got 0"),

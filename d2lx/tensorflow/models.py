@@ -62,7 +62,7 @@ class LinearRegression(RemembersInputFeatures, Module):
         return tf.keras.losses.MeanSquaredError()(y, y_hat)
 
     def configure_optimizers(self):
-        return tf.keras.optimizers.SGD(self.lr)
+        return tf.keras.optimizers.SGD(float(self.lr))  # Keras 3 refuses an int lr (the book: lr=1)
 
     def get_w_b(self):
         """``(kernel, bias)`` of the ``Dense`` layer, as numpy arrays (once the model has seen data)."""

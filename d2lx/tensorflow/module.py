@@ -188,7 +188,7 @@ class Classifier(ClassifierBase, Module):
         return tf.reduce_mean(l) if averaged else l
 
     def configure_optimizers(self):
-        return tf.keras.optimizers.SGD(self.lr)
+        return tf.keras.optimizers.SGD(float(self.lr))  # Keras 3 refuses an int lr (the book: lr=1)
 
     def layer_summary(self, X_shape):
         """Print each layer of ``self.net`` with the shape of its output for a random ``X_shape`` batch (NHWC)."""

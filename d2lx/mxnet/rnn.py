@@ -1,0 +1,72 @@
+"""The RNN from scratch for MXNet (the 1.0 edition's section 9.5): ``RNNScratch`` and ``RNNLMScratch``.
+
+The parameters are bare arrays with ``attach_grad()``, as the book's MXNet scratch models hold them
+(``Module.parameters()`` collects them, also from the ``rnn`` inside the language model). What reads
+the same on every framework (the state's checks, ``predict``'s loop) is in ``d2lx.rnn``.
+"""
+
+from __future__ import annotations
+
+from mxnet import np, npx
+
+from d2lx import rnn as core
+from d2lx.mxnet.models import _scratch_zeros, normal_parameter
+from d2lx.mxnet.module import Classifier, Module
+
+
+class RNNScratch(Module):
+    """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; ``forward`` returns every ``H_t``."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xh = normal_parameter((num_inputs, num_hiddens), sigma)
+        self.W_hh = normal_parameter((num_hiddens, num_hiddens), sigma)
+        self.b_h = _scratch_zeros(num_hiddens)
+
+    def forward(self, inputs, state=None):
+        """``(outputs, state)`` for ``inputs`` of shape (num_steps, batch_size, num_inputs): a list of the
+        hidden states (batch_size, num_hiddens), one per step, and the last; ``state`` starts it (zeros)."""
+        state = core.hidden_state(self, inputs, state)
+        if state is None:
+            state = np.zeros((inputs.shape[1], self.num_hiddens), ctx=inputs.ctx)
+        outputs = []
+        for X in inputs:
+            state = np.tanh(np.dot(X, self.W_xh) + np.dot(state, self.W_hh) + self.b_h)
+            outputs.append(state)
+        return outputs, state
+
+
+class RNNLMScratch(core.LanguageModelSteps, Classifier):
+    """A character-level language model on ``rnn``: one-hot inputs, a dense output layer, plotting perplexity."""
+
+    _exp = staticmethod(np.exp)
+
+    def __init__(self, rnn, vocab_size, lr=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.init_params()
+
+    def init_params(self):
+        self.W_hq = normal_parameter((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
+        self.b_q = _scratch_zeros(self.vocab_size)
+
+    def one_hot(self, X):
+        """(batch_size, num_steps) token indices as (num_steps, batch_size, vocab_size) one-hot floats."""
+        return npx.one_hot(X.T, self.vocab_size)
+
+    def output_layer(self, rnn_outputs):
+        """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
+        return np.stack([np.dot(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
+
+    def predict(self, prefix, num_preds, vocab, device=None):
+        """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
+
+        ``device`` (an MXNet context) defaults to the one the model's parameters are on."""
+        device = self.W_hq.ctx if device is None else device
+
+        def step(index, state, scores):
+            rnn_outputs, state = self.rnn(self.one_hot(np.array([[index]], ctx=device)), state)
+            return (self.output_layer(rnn_outputs) if scores else None), state
+
+        return core.predict_greedily(prefix, num_preds, vocab, step)

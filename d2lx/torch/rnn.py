@@ -1,0 +1,73 @@
+"""The RNN from scratch for PyTorch (the 1.0 edition's section 9.5): ``RNNScratch`` and ``RNNLMScratch``.
+
+What reads the same on every framework (the state's checks, ``predict``'s loop) is in ``d2lx.rnn``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from d2lx import rnn as core
+from d2lx.torch.models import normal_parameter
+from d2lx.torch.module import Classifier, Module
+
+
+class RNNScratch(Module):
+    """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; ``forward`` returns every ``H_t``."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xh = normal_parameter((num_inputs, num_hiddens), sigma)
+        self.W_hh = normal_parameter((num_hiddens, num_hiddens), sigma)
+        self.b_h = nn.Parameter(torch.zeros(num_hiddens))
+
+    def forward(self, inputs, state=None):
+        """``(outputs, state)`` for ``inputs`` of shape (num_steps, batch_size, num_inputs): a list of the
+        hidden states (batch_size, num_hiddens), one per step, and the last; ``state`` starts it (zeros)."""
+        state = core.hidden_state(self, inputs, state)
+        if state is None:
+            state = torch.zeros((inputs.shape[1], self.num_hiddens), device=inputs.device)
+        outputs = []
+        for X in inputs:
+            state = torch.tanh(torch.matmul(X, self.W_xh) + torch.matmul(state, self.W_hh) + self.b_h)
+            outputs.append(state)
+        return outputs, state
+
+
+class RNNLMScratch(core.LanguageModelSteps, Classifier):
+    """A character-level language model on ``rnn``: one-hot inputs, a dense output layer, plotting perplexity."""
+
+    _exp = staticmethod(torch.exp)
+
+    def __init__(self, rnn, vocab_size, lr=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.init_params()
+
+    def init_params(self):
+        self.W_hq = normal_parameter((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
+        self.b_q = nn.Parameter(torch.zeros(self.vocab_size))
+
+    def one_hot(self, X):
+        """(batch_size, num_steps) token indices as (num_steps, batch_size, vocab_size) one-hot floats."""
+        return F.one_hot(X.T.long(), self.vocab_size).type(torch.float32)
+
+    def output_layer(self, rnn_outputs):
+        """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
+        return torch.stack([torch.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
+
+    def predict(self, prefix, num_preds, vocab, device=None):
+        """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
+
+        ``device`` defaults to the one the model's parameters are on."""
+        device = self.W_hq.device if device is None else device
+
+        def step(index, state, scores):
+            rnn_outputs, state = self.rnn(self.one_hot(torch.tensor([[index]], device=device)), state)
+            return (self.output_layer(rnn_outputs) if scores else None), state
+
+        with torch.no_grad():
+            return core.predict_greedily(prefix, num_preds, vocab, step)
