@@ -176,11 +176,11 @@ FITTING = {
     "VGG": ({"arch": SMALL_VGG_ARCH, "lr": 0.05}, 224, "val_loss", 0.96, True),
     "NiN": ({"lr": 0.1}, 224, "val_loss", 0.98, True),
     "GoogleNet": ({"lr": 0.1}, 96, "val_loss", 0.96, True),
-    "BNLeNetScratch": ({"lr": 0.1}, 28, "train_loss", 0.65, True),
-    "BNLeNet": ({"lr": 0.1}, 28, "train_loss", 0.65, True),
-    "ResNet18": ({"lr": 0.01}, 96, "train_loss", 0.1, True),
-    "DenseNet": ({"lr": 0.01}, 96, "train_loss", 0.5, True),
-    "RegNetX32": ({"lr": 0.05}, 96, "train_loss", 0.45, True),
+    "BNLeNetScratch": ({"lr": 0.1}, 28, "train_loss", 0.65, False),
+    "BNLeNet": ({"lr": 0.1}, 28, "train_loss", 0.65, False),
+    "ResNet18": ({"lr": 0.01}, 96, "train_loss", 0.1, False),
+    "DenseNet": ({"lr": 0.01}, 96, "train_loss", 0.5, False),
+    "RegNetX32": ({"lr": 0.05}, 96, "train_loss", 0.6, False),
 }
 # Measured, the loss's lowest value after the first over its first (seed 0, one 2-core machine); * where it
 # fell at every step (its last value then):
@@ -194,6 +194,10 @@ FITTING = {
 #   ResNet18      0.012*  0.023*  0.004*  0.010*
 #   DenseNet      0.385*  0.386*  0.366*  0.421*
 #   RegNetX32     0.254*  0.156*  0.337*  0.238*
+# The networks with batch norm fall far (to 0.01-0.6 of the start), which is the signal; whether they fall
+# at every step depends on the CPU and the thread count (CI's torch RegNetX32, two xdist workers of one
+# thread each: 4.34, 2.18, 1.89, 1.96, 1.91, 1.69, ...), so for them only the fall is asserted. The four
+# without batch norm fall slowly and smoothly: for them the fall at every step is the signal.
 # JAX's ReLU networks start He-normal (d2lx/jax/modern_cnn.py) and take smaller steps (LEARNING_RATE_ON,
 # the jax column above): at the others' rates its AlexNet diverges, and the validation loss of its VGG
 # (0.05: 2.06 to 2.59), NiN (0.05: 2.29, 2.22, 2.21, 2.11, 2.27, ..., 2.24) and GoogLeNet (0.1: 20.3
