@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from mxnet import autograd, gluon
+from mxnet import autograd, gluon, npx
 
 from d2lx import checks
 from d2lx.mxnet import devices
@@ -66,6 +66,15 @@ class Trainer(TrainerBase):
     def _parameter_arrays(self) -> list:
         params = self.model.parameters()
         return list(params) if isinstance(params, list) else [p.data() for p in params.values()]
+
+    def _parameter_snapshot(self) -> list:
+        """The parameters copied to numpy once a fit (the first batch's, for the divergence guard), after
+        every queued operator has run. ``asnumpy`` waits only for pending writes, and MXNet's MKL-DNN
+        kernels may change a weight's memory layout while an operator that reads it is still running: a
+        test worker once crashed with a segmentation fault inside this copy (CI, a ResNeXt block's
+        grouped convolution right after a training step was queued). One wait per fit costs nothing."""
+        npx.waitall()
+        return super()._parameter_snapshot()
 
     def clip_gradients(self, grad_clip_val, model):
         """Rescale all gradients together so that their joint norm is at most ``grad_clip_val`` (the book's
