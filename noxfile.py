@@ -80,12 +80,16 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
 
 
 # What the newest Python's sessions leave to tests-<backend>: the book's long trainings (the marker), and
-# the tests of chapter 8's networks and of jit_compile, which exercise the frameworks' compilers on the
-# same framework releases as there, for minutes of compiling on two cores. The rest (the core, the data,
-# the trainer, chapters 2-7, every backend's API) runs again on the newest Python.
-NEWEST_LEAVES_OUT = [
-    "-m", "not full_training", "--ignore", "tests/test_modern_cnn.py", "--ignore", "tests/test_compiled.py",
-]  # fmt: skip
+# the tests that build every chapter 7-8 network (their trainings, save and load, fixed-weight numbers,
+# constructor arguments) and of jit_compile, which exercise the frameworks' compilers on the same
+# framework releases as there, for minutes of compiling on two cores (tests-jax-3.13 spent half its time
+# in test_save_load). The rest (the core, the data, the trainer, chapters 2-7 and 9-10, every backend's
+# API) runs again on the newest Python.
+NEWEST_LEAVES_OUT = ["-m", "not full_training"] + [
+    arg
+    for test_file in ("test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments")
+    for arg in ("--ignore", f"tests/{test_file}.py")
+]
 
 
 def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
