@@ -167,6 +167,8 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "wd": non_negative_number,
     "dropout_1": probability,
     "dropout_2": probability,
+    "embed_size": positive_int,
+    "tgt_pad": non_negative_int,
     "num_classes": positive_int,
     "batch_size": positive_int,
     "num_train": positive_int,

@@ -103,7 +103,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 10, "Modern Recurrent Neural Networks", {
         "data": "MTFraEng",
         "text": "bleu show_list_len_pair_hist",
-    }, not_yet="GRU LSTM StackedRNNScratch Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq init_seq2seq"),
+        "seq2seq": "Encoder Decoder EncoderDecoder init_seq2seq Seq2SeqEncoder Seq2Seq",
+    }, not_yet="GRU LSTM StackedRNNScratch"),
     Chapter("1.0", 11, "Attention Mechanisms and Transformers",
             not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
                     "MultiHeadAttention PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock "

@@ -1,7 +1,9 @@
-"""The 2.0 edition's padding mask on TensorFlow (section 9.7): ``sequence_mask`` and ``MaskedSoftmaxCELoss``.
+"""Sequence to sequence on TensorFlow: the 2.0 edition's padding mask (section 9.7: ``sequence_mask``,
+``MaskedSoftmaxCELoss``) and the 1.0 edition's encoder-decoder (sections 10.6-10.7: ``Encoder``, ``Decoder``,
+``EncoderDecoder``, ``init_seq2seq``, ``Seq2SeqEncoder``, ``Seq2Seq``).
 
-The arithmetic is the core's (``d2lx.seq2seq``); this file gives it TensorFlow's operations. Inside a
-``tf.function`` ``valid_len``'s values are not known, and only its shape is checked.
+The arithmetic and the loops are the core's (``d2lx.seq2seq``); this file gives them TensorFlow's
+operations. Inside a ``tf.function`` ``valid_len``'s values are not known, and only its shape is checked.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from d2lx import seq2seq
+from d2lx.tensorflow import ops, rnn
+from d2lx.tensorflow.module import Classifier
 
 
 def _concrete(lengths):
@@ -43,3 +47,123 @@ class MaskedSoftmaxCELoss(tf.keras.losses.Loss):
     def call(self, label, pred):
         per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(label, tf.int32), logits=pred)
         return seq2seq.masked_mean(_OPS, per_token, self.valid_len)
+
+
+# --- the 1.0 edition's sections 10.6-10.7 --------------------------------------------------------------
+class Encoder(tf.keras.layers.Layer):
+    """The base encoder of the encoder-decoder architecture: ``call(X, *args)`` gives what the decoder's
+    ``init_state`` reads (``args``: e.g. the valid lengths of ``X``)."""
+
+    def __init__(self):
+        super().__init__()
+
+    def call(self, X, *args):
+        raise NotImplementedError(f"{type(self).__name__} must define call(self, X, *args)")
+
+
+class Decoder(tf.keras.layers.Layer):
+    """The base decoder: ``init_state(enc_all_outputs, *args)`` turns the encoder's outputs into the decoder's
+    state, ``call(X, state)`` returns ``(outputs, new state)``."""
+
+    def __init__(self):
+        super().__init__()
+
+    def init_state(self, enc_all_outputs, *args):
+        raise NotImplementedError(f"{type(self).__name__} must define init_state(self, enc_all_outputs, *args)")
+
+    def call(self, X, state):
+        raise NotImplementedError(f"{type(self).__name__} must define call(self, X, state)")
+
+
+class EncoderDecoder(Classifier):
+    """An encoder and a decoder trained as one classifier of the next target token: ``model(enc_X, dec_X,
+    *args)`` returns the decoder's scores only (teacher forcing); ``predict_step`` decodes greedily.
+
+    The encoder and decoder run in the model's mode (``training``, which the trainer sets): the book
+    passes them ``training=True`` always, so its validation dropped units too."""
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, enc_X, dec_X, *args):
+        training = bool(self.training)
+        enc_all_outputs = self.encoder(enc_X, *args, training=training)
+        dec_state = self.decoder.init_state(enc_all_outputs, *args)
+        return self.decoder(dec_X, dec_state, training=training)[0]
+
+    def predict_step(self, batch, device, num_steps, save_attention_weights=False):
+        """``(predictions, attention_weights)``: ``num_steps`` tokens per source sentence of ``batch`` (``(src,
+        tgt, src_valid_len, label)``, as ``data.build`` gives), each the most likely after the ones before,
+        starting from ``tgt[:, 0]`` (``'<bos>'``); the decoder's attention weights per step if asked.
+        ``device`` is not used (TensorFlow places the computation itself), as in the book."""
+        src, tgt, src_valid_len, _ = seq2seq.check_predict_arguments(batch, num_steps)
+        src, tgt, src_valid_len = (tf.convert_to_tensor(a) for a in (src, tgt, src_valid_len))
+        attention_weights = []
+
+        def step(tokens, state):
+            Y, state = self.decoder(tokens, state, training=False)
+            if save_attention_weights:
+                attention_weights.append(seq2seq.attention_weights_of(self.decoder))
+            return Y, state
+
+        enc_all_outputs = self.encoder(src, src_valid_len, training=False)
+        dec_state = self.decoder.init_state(enc_all_outputs, src_valid_len)
+        return seq2seq.greedy_decode(ops, tgt[:, 0], dec_state, num_steps, step), attention_weights
+
+
+def init_seq2seq(layer) -> None:
+    """Xavier-uniform (Glorot) weights for the ``Dense`` layers and GRU cells in ``layer`` (biases as they
+    were), as the PyTorch book's ``init_seq2seq``: Keras starts a GRU's recurrent weights orthogonal. A
+    layer not built yet is given the initializer, and draws from it when it is built."""
+    for sublayer in [layer, *layer._flatten_layers(include_self=False)]:
+        if isinstance(sublayer, tf.keras.layers.Dense):
+            names = ("kernel",)
+        elif isinstance(sublayer, tf.keras.layers.GRUCell):
+            names = ("kernel", "recurrent_kernel")
+        else:
+            continue
+        for name in names:
+            initializer = tf.keras.initializers.GlorotUniform()
+            setattr(sublayer, f"{'recurrent' if name.startswith('recurrent') else 'kernel'}_initializer", initializer)
+            if sublayer.built:
+                weight = getattr(sublayer, name)
+                weight.assign(initializer(weight.shape, weight.dtype))
+
+
+class Seq2SeqEncoder(Encoder):
+    """The RNN encoder: token embeddings into a ``num_layers``-layer GRU. ``call(X)`` takes (batch_size,
+    num_steps) token indices and returns ``(outputs, state)``: every step's top-layer hidden state (num_steps,
+    batch_size, num_hiddens) and the list of every layer's last one, each (batch_size, num_hiddens)."""
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+        super().__init__()
+        seq2seq.check_rnn_sizes(self, vocab_size, embed_size, num_hiddens, num_layers, dropout)
+        self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout)
+
+    def call(self, X, *args, training=None):
+        embs = self.embedding(tf.transpose(seq2seq.checked_tokens(self, X)))
+        return self.rnn(embs, training=training)
+
+
+class Seq2Seq(EncoderDecoder):
+    """The RNN encoder-decoder for sequence-to-sequence learning, trained with Adam at ``lr``. Its loss
+    leaves out the padding (``tgt_pad``), which the book's library class stores and never uses."""
+
+    def __init__(self, encoder, decoder, tgt_pad, lr):
+        super().__init__(encoder, decoder)
+        self.save_hyperparameters()
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
+
+    def loss(self, Y_hat, Y):
+        """The cross-entropy averaged over the labels that are not ``tgt_pad``."""
+        l = super().loss(Y_hat, Y, averaged=False)
+        return seq2seq.padding_masked_loss(ops, l, Y, self.tgt_pad)
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.Adam(learning_rate=float(self.lr))
