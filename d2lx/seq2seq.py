@@ -9,6 +9,7 @@ and ``d2lx.text.sequence_mask_numpy`` is its numpy reference.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -148,3 +149,13 @@ def checked_tokens(model: Any, X: Any) -> Any:
             f"{type(model).__name__} needs token indices of shape (batch_size, num_steps), got shape {shape}"
         )
     return X
+
+
+def gru_arguments(gru: type, num_inputs: int, num_hiddens: int, num_layers: int, dropout: float) -> dict:
+    """The keyword arguments of the backend's ``GRU`` class ``gru``: ``num_hiddens``, ``num_layers`` and
+    ``dropout``, and ``num_inputs`` where it takes one (the PyTorch book's GRU does, the others' do not).
+    By name, so that no size lands in another's place."""
+    arguments = {"num_hiddens": num_hiddens, "num_layers": num_layers, "dropout": dropout}
+    fields = getattr(gru, "__dataclass_fields__", None)  # a Flax module's constructor arguments
+    names = set(fields) if fields is not None else set(inspect.signature(gru).parameters)
+    return {"num_inputs": num_inputs, **arguments} if "num_inputs" in names else arguments

@@ -73,6 +73,24 @@ class Torch:
         return encoder(X)
 
     @staticmethod
+    def encoder_parts(encoder):
+        """The encoder's embedding table (numpy) and its GRU, as a function of numpy embeddings."""
+        import torch
+
+        return encoder.embedding.weight.detach().numpy(), lambda embs: encoder.rnn(torch.as_tensor(embs))
+
+    @staticmethod
+    def initialised_dense(d2l, num_inputs, num_outputs):
+        """A dense layer (a lazy one, as the book's decoder's) after ``apply(init_seq2seq)`` and one pass."""
+        import torch
+        from torch import nn
+
+        layer = nn.LazyLinear(num_outputs)
+        nn.Sequential(layer).apply(d2l.init_seq2seq)
+        layer(torch.zeros((1, num_inputs)))
+        return layer.weight.detach().numpy(), layer.bias.detach().numpy()
+
+    @staticmethod
     def decode(decoder, encoder, X):
         state = decoder.init_state(encoder(X))
         return decoder(X, state)
@@ -169,6 +187,23 @@ class MXNet(Torch):
         return Echo(), Successor()
 
     @staticmethod
+    def encoder_parts(encoder):
+        from mxnet import np
+
+        return encoder.embedding.weight.data().asnumpy(), lambda embs: encoder.rnn(np.array(embs))
+
+    @staticmethod
+    def initialised_dense(d2l, num_inputs, num_outputs):
+        from mxnet import init, np
+        from mxnet.gluon import nn
+
+        layer = nn.Dense(num_outputs)
+        layer.initialize(init.Constant(7.0))
+        layer.apply(d2l.init_seq2seq)
+        layer(np.zeros((1, num_inputs)))
+        return layer.weight.data().asnumpy(), layer.bias.data().asnumpy()
+
+    @staticmethod
     def book_loss_class(d2l):
         from mxnet import gluon
 
@@ -236,6 +271,21 @@ class TensorFlow(Torch):
                 return tf.one_hot((tf.cast(X, tf.int32) + 1) % vocab_size, vocab_size), state
 
         return Echo(), Successor()
+
+    @staticmethod
+    def encoder_parts(encoder):
+        import tensorflow as tf
+
+        return encoder.embedding.embeddings.numpy(), lambda embs: encoder.rnn(tf.constant(embs))
+
+    @staticmethod
+    def initialised_dense(d2l, num_inputs, num_outputs):
+        import tensorflow as tf
+
+        layer = tf.keras.layers.Dense(num_outputs, kernel_initializer="ones", bias_initializer="ones")
+        d2l.init_seq2seq(layer)  # before it is built: its initializer is replaced
+        layer(tf.zeros((1, num_inputs)))
+        return layer.kernel.numpy().T, layer.bias.numpy()
 
     @staticmethod
     def trainer(d2l, max_epochs):
@@ -320,8 +370,24 @@ class JAX:
     def encode(encoder, X):
         import jax
 
-        (outputs, state), _ = encoder.init_with_output(jax.random.key(0), X)
-        return outputs, state
+        return encoder.apply(encoder.init(jax.random.key(0), X), X)
+
+    @staticmethod
+    def encoder_parts(encoder):
+        import jax
+
+        variables = encoder.init(jax.random.key(0), np.zeros((1, 1), np.int32))
+        table = np.asarray(variables["params"]["embedding"]["embedding"])
+        return table, lambda embs: encoder.apply(variables, embs, method=lambda m, e: m.rnn(e))
+
+    @staticmethod
+    def initialised_dense(d2l, num_inputs, num_outputs):
+        import jax
+        from jax import numpy as jnp
+
+        params = {"dense": {"kernel": jnp.full((num_inputs, num_outputs), 7.0), "bias": jnp.ones(num_outputs)}}
+        params = d2l.init_seq2seq({"params": params}, jax.random.key(3))["params"]
+        return np.asarray(params["dense"]["kernel"]).T, np.asarray(params["dense"]["bias"])
 
     @staticmethod
     def decode(decoder, encoder, X):

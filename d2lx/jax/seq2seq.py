@@ -162,7 +162,8 @@ class Seq2SeqEncoder(Encoder):
 
     def setup(self):
         self.embedding = nn.Embed(self.vocab_size, self.embed_size)
-        self.rnn = rnn.GRU(self.num_hiddens, self.num_layers, self.dropout)
+        sizes = self.embed_size, self.num_hiddens, self.num_layers, self.dropout
+        self.rnn = rnn.GRU(**seq2seq.gru_arguments(rnn.GRU, *sizes))
 
     def __call__(self, X, *args, training=False):
         embs = self.embedding(seq2seq.checked_tokens(self, X).T.astype(jnp.int32))

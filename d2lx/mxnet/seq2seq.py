@@ -125,8 +125,8 @@ class Seq2SeqEncoder(Encoder):
         super().__init__()
         seq2seq.check_rnn_sizes(self, vocab_size, embed_size, num_hiddens, num_layers, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout)
-        self.initialize(init.Xavier())
+        self.rnn = rnn.GRU(**seq2seq.gru_arguments(rnn.GRU, embed_size, num_hiddens, num_layers, dropout))
+        self.initialize(init.Xavier(), force_reinit=True)  # also what the GRU may have initialised itself
 
     def forward(self, X, *args):
         embs = self.embedding(seq2seq.checked_tokens(self, X).T)

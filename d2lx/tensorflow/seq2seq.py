@@ -50,7 +50,15 @@ class MaskedSoftmaxCELoss(tf.keras.losses.Loss):
 
 
 # --- the 1.0 edition's sections 10.6-10.7 --------------------------------------------------------------
-class Encoder(tf.keras.layers.Layer):
+class _BuiltByItsLayers(tf.keras.layers.Layer):
+    """A Keras layer whose sublayers build themselves at their first call: nothing to create up front (Keras
+    3 would otherwise warn that the layer "does not have a build() method" at every first call)."""
+
+    def build(self, input_shape=None):
+        pass
+
+
+class Encoder(_BuiltByItsLayers):
     """The base encoder of the encoder-decoder architecture: ``call(X, *args)`` gives what the decoder's
     ``init_state`` reads (``args``: e.g. the valid lengths of ``X``)."""
 
@@ -61,7 +69,7 @@ class Encoder(tf.keras.layers.Layer):
         raise NotImplementedError(f"{type(self).__name__} must define call(self, X, *args)")
 
 
-class Decoder(tf.keras.layers.Layer):
+class Decoder(_BuiltByItsLayers):
     """The base decoder: ``init_state(enc_all_outputs, *args)`` turns the encoder's outputs into the decoder's
     state, ``call(X, state)`` returns ``(outputs, new state)``."""
 
@@ -141,7 +149,7 @@ class Seq2SeqEncoder(Encoder):
         super().__init__()
         seq2seq.check_rnn_sizes(self, vocab_size, embed_size, num_hiddens, num_layers, dropout)
         self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout)
+        self.rnn = rnn.GRU(**seq2seq.gru_arguments(rnn.GRU, embed_size, num_hiddens, num_layers, dropout))
 
     def call(self, X, *args, training=None):
         embs = self.embedding(tf.transpose(seq2seq.checked_tokens(self, X)))

@@ -131,7 +131,7 @@ class Seq2SeqEncoder(Encoder):
         super().__init__()
         seq2seq.check_rnn_sizes(self, vocab_size, embed_size, num_hiddens, num_layers, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(embed_size, num_hiddens, num_layers, dropout)
+        self.rnn = rnn.GRU(**seq2seq.gru_arguments(rnn.GRU, embed_size, num_hiddens, num_layers, dropout))
         self.apply(init_seq2seq)
 
     def forward(self, X, *args):
