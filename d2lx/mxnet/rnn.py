@@ -1,4 +1,5 @@
-"""The RNN from scratch for MXNet (the 1.0 edition's section 9.5): ``RNNScratch`` and ``RNNLMScratch``.
+"""The RNNs of the 1.0 edition for MXNet: from scratch (section 9.5: ``RNNScratch``, ``RNNLMScratch``), with
+Gluon's layers (9.6: ``RNN``, ``RNNLM``; 10.1-10.3: ``LSTM``, ``GRU``, ``StackedRNNScratch``).
 
 The parameters are bare arrays with ``attach_grad()``, as the book's MXNet scratch models hold them
 (``Module.parameters()`` collects them, also from the ``rnn`` inside the language model). What reads
@@ -8,6 +9,7 @@ the same on every framework (the state's checks, ``predict``'s loop) is in ``d2l
 from __future__ import annotations
 
 from mxnet import np, npx
+from mxnet.gluon import rnn
 
 from d2lx import rnn as core
 from d2lx.mxnet.models import _scratch_zeros, normal_parameter
@@ -70,3 +72,34 @@ class RNNLMScratch(core.LanguageModelSteps, Classifier):
             return (self.output_layer(rnn_outputs) if scores else None), state
 
         return core.predict_greedily(prefix, num_preds, vocab, step)
+
+
+class RNN(Module):
+    """A recurrent layer of Gluon's (here ``rnn.RNN``, tanh); ``forward(inputs, H)`` returns ``(outputs, H)``,
+    outputs (num_steps, batch_size, num_hiddens), H (num_layers, batch_size, num_hiddens). Subclasses (the
+    book's cells too) set ``self.rnn`` to another of Gluon's recurrent layers. ``num_inputs`` fixes the
+    layer's input size at once (the book leaves it to the first batch), so its errors come before a fit."""
+
+    def __init__(self, num_inputs, num_hiddens):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = rnn.RNN(num_hiddens, input_size=num_inputs)
+        self.rnn.initialize()
+
+    def forward(self, inputs, H=None):
+        core.layered_state(self, inputs, H)
+        if H is None:
+            (H,) = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
+        outputs, (H,) = self.rnn(inputs, [H])
+        return outputs, H
+
+
+class GRU(RNN):
+    """The multilayer GRU (sections 10.2-10.3): ``num_layers`` GRUs, each reading the outputs of the one below,
+    with dropout between them while training."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+        Module.__init__(self)
+        self.save_hyperparameters()
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout, input_size=num_inputs)
+        self.rnn.initialize()
