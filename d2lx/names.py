@@ -98,8 +98,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 9, "Recurrent Neural Networks", {
         "data": "TimeMachine",
         "text": "Vocab",
-        "rnn": "check_len check_shape RNNScratch RNNLMScratch RNN",
-    }, not_yet="RNNLM"),
+        "rnn": "check_len check_shape RNNScratch RNNLMScratch RNN RNNLM",
+    }),
     Chapter("1.0", 10, "Modern Recurrent Neural Networks", {
         "data": "MTFraEng",
         "text": "bleu show_list_len_pair_hist",

@@ -12,9 +12,11 @@ import re
 import numpy as np
 import pytest
 from adapters import adapter
+from helpers import staged_data
 
+from d2lx import hub
 from d2lx.plotting import to_numpy
-from d2lx.rnn import GRU_GATES, gru_numpy
+from d2lx.rnn import GRU_GATES, gru_numpy, rnn_numpy
 
 ATOL = 1e-5
 
@@ -43,6 +45,21 @@ def _swapped(layers: list[dict], a: str, b: str) -> list[dict]:
 
 def _inputs(seed: int, shape: tuple) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+# --- RNN (section 9.6) ---------------------------------------------------------------------------------
+def test_concise_rnn_matches_the_scratch_reference(backend):
+    """The framework's tanh RNN computes ``RNNScratch``'s ``H = tanh(X W_xh + H W_hh + b_h)``, its two biases
+    adding up to ``b_h``; with the input and recurrent weights swapped it would not."""
+    (layer,) = _layers(10, ("h",), num_inputs=4, num_hiddens=4, num_layers=1)
+    X, H0 = _inputs(11, (3, 2, 4)), _inputs(12, (1, 2, 4))
+    rnn = backend.RNN(num_inputs=4, num_hiddens=4)
+    outputs, state = adapter(backend).recurrent_outputs(rnn, X, [layer], ("h",), H0)
+    want_outputs, want_state = rnn_numpy(X, layer["W_xh"], layer["W_hh"], layer["b_xh"] + layer["b_hh"], H0[0])
+    np.testing.assert_allclose(outputs, np.stack(want_outputs), atol=ATOL)
+    np.testing.assert_allclose(state, want_state[None], atol=ATOL)
+    swapped, _ = rnn_numpy(X, layer["W_hh"], layer["W_xh"], layer["b_xh"] + layer["b_hh"], H0[0])
+    assert np.abs(outputs - np.stack(swapped)).max() > 1e-2
 
 
 # --- GRU ------------------------------------------------------------------------------------------------
@@ -156,3 +173,29 @@ def test_the_gru_hyperparameters_are_kept(backend):
         gru, np.ones((2, 1, 3), np.float32), _layers(9, GRU_GATES, 3, 4, 2), GRU_GATES
     )
     assert outputs.shape == (2, 1, 4) and state.shape == (2, 1, 4) and np.isfinite(to_numpy(outputs)).all()
+
+
+# --- RNNLM: the language model on a concise GRU, trained on The Time Machine -----------------------------
+@pytest.fixture
+def time_machine(monkeypatch):
+    """The staged ``timemachine.txt`` as ``D2LX_DATA_DIR``; the hub cannot download."""
+    sha1 = hub.DATA_HUB["time_machine"][1]
+    staged_data(monkeypatch, {"timemachine.txt": sha1}, "timemachine.txt")
+    monkeypatch.setitem(hub.DATA_HUB, "time_machine", ("http://127.0.0.1:9/timemachine.txt", sha1))
+
+
+def test_rnnlm_on_a_gru_learns_the_time_machine(backend, time_machine):
+    """Section 10.2's cell on a budget: 6 epochs of 8 batches (256 x 16) instead of 50 of 10 (1024 x 32)."""
+    d2l = backend
+    data = d2l.TimeMachine(batch_size=256, num_steps=16, num_train=2048, num_val=512)
+    gru = d2l.GRU(num_inputs=len(data.vocab), num_hiddens=32)
+    model = d2l.RNNLM(gru, vocab_size=len(data.vocab), lr=4)
+    trainer = d2l.Trainer(max_epochs=6, gradient_clip_val=1)
+    trainer.fit(model, data)
+    assert isinstance(model, d2l.RNNLMScratch) and model.rnn is gru
+    val_ppl = [p.y for p in model.board.data["val_ppl"]]
+    # untrained, the 28 tokens are about equally likely (perplexity 28); measured after six epochs, seeds 0-2:
+    # torch 11.3-11.9, MXNet 12.9-13.4, TensorFlow 10.8-11.3, JAX 10.6-11.9
+    assert len(val_ppl) == 6 and val_ppl[-1] < 14.5 and val_ppl[-1] < val_ppl[0] - 2
+    text = adapter(backend).predict(model, "it has", 10, data.vocab, trainer)
+    assert text.startswith("it has") and len(text) == 16

@@ -142,3 +142,22 @@ class GRU(RNN):
     num_layers: int = 1
     dropout: float = 0
     cell: ClassVar[type] = nn.GRUCell
+
+
+class RNNLM(RNNLMScratch):
+    """The language model on a concise ``rnn``: one dense output layer ``linear`` over every step's outputs.
+    ``training`` (the book's field, which the trainer sets) turns on the rnn's dropout."""
+
+    training: bool = True
+
+    def setup(self):
+        _set_up_now(self.rnn)  # the rnn's parameters first, as in ``RNNLMScratch``
+        self.linear = nn.Dense(self.vocab_size)
+
+    def output_layer(self, hiddens):
+        """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
+        return jnp.swapaxes(self.linear(hiddens), 0, 1)
+
+    def forward(self, X, state=None):
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state, self.training)
+        return self.output_layer(rnn_outputs)

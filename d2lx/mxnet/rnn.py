@@ -9,7 +9,7 @@ the same on every framework (the state's checks, ``predict``'s loop) is in ``d2l
 from __future__ import annotations
 
 from mxnet import np, npx
-from mxnet.gluon import rnn
+from mxnet.gluon import nn, rnn
 
 from d2lx import rnn as core
 from d2lx.mxnet.models import _scratch_zeros, normal_parameter
@@ -61,11 +61,14 @@ class RNNLMScratch(core.LanguageModelSteps, Classifier):
         """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
         return np.stack([np.dot(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
 
+    def _device(self):
+        return self.W_hq.ctx
+
     def predict(self, prefix, num_preds, vocab, device=None):
         """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
 
         ``device`` (an MXNet context) defaults to the one the model's parameters are on."""
-        device = self.W_hq.ctx if device is None else device
+        device = self._device() if device is None else device
 
         def step(index, state, scores):
             rnn_outputs, state = self.rnn(self.one_hot(np.array([[index]], ctx=device)), state)
@@ -83,7 +86,8 @@ class RNN(Module):
     def __init__(self, num_inputs, num_hiddens):
         super().__init__()
         self.save_hyperparameters()
-        self.rnn = rnn.RNN(num_hiddens, input_size=num_inputs)
+        # Gluon's RNN is ReLU unless told (the book's ``rnn.RNN(num_hiddens)`` is): tanh, as on every backend
+        self.rnn = rnn.RNN(num_hiddens, activation="tanh", input_size=num_inputs)
         self.rnn.initialize()
 
     def forward(self, inputs, H=None):
@@ -103,3 +107,18 @@ class GRU(RNN):
         self.save_hyperparameters()
         self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout, input_size=num_inputs)
         self.rnn.initialize()
+
+
+class RNNLM(RNNLMScratch):
+    """The language model on a concise ``rnn``: one dense output layer ``linear`` over every step's outputs."""
+
+    def init_params(self):
+        self.linear = nn.Dense(self.vocab_size, flatten=False, in_units=self.rnn.num_hiddens)
+        self.linear.initialize()  # the book's ``self.initialize()`` would initialise the rnn a second time
+
+    def _device(self):
+        return self.linear.weight.list_ctx()[0]
+
+    def output_layer(self, hiddens):
+        """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
+        return np.swapaxes(self.linear(hiddens), 0, 1)

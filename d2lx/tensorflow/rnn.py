@@ -130,3 +130,14 @@ class GRU(RNN):
         self.save_hyperparameters()
         layers = [tf.keras.layers.GRU(num_hiddens, return_sequences=True, return_state=True) for _ in range(num_layers)]
         self.rnn = _Stack(layers, dropout)
+
+
+class RNNLM(RNNLMScratch):
+    """The language model on a concise ``rnn``: one dense output layer ``linear`` over every step's outputs."""
+
+    def init_params(self):
+        self.linear = tf.keras.layers.Dense(self.vocab_size)
+
+    def output_layer(self, hiddens):
+        """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
+        return tf.transpose(self.linear(hiddens), (1, 0, 2))

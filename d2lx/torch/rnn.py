@@ -65,7 +65,7 @@ class RNNLMScratch(core.LanguageModelSteps, Classifier):
         """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
 
         ``device`` defaults to the one the model's parameters are on."""
-        device = self.W_hq.device if device is None else device
+        device = next(self.parameters()).device if device is None else device
 
         def step(index, state, scores):
             rnn_outputs, state = self.rnn(self.one_hot(torch.tensor([[index]], device=device)), state)
@@ -99,3 +99,15 @@ class GRU(RNN):
         self.save_hyperparameters()
         # torch warns about dropout in a one-layer GRU, where it has nothing to act on
         self.rnn = nn.GRU(num_inputs, num_hiddens, num_layers, dropout=dropout if num_layers > 1 else 0)
+
+
+class RNNLM(RNNLMScratch):
+    """The language model on a concise ``rnn``: one dense output layer ``linear`` over every step's outputs."""
+
+    def init_params(self):
+        # not the book's LazyLinear: its size is known, and ``predict`` works before any training
+        self.linear = nn.Linear(self.rnn.num_hiddens, self.vocab_size)
+
+    def output_layer(self, hiddens):
+        """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
+        return torch.swapaxes(self.linear(hiddens), 0, 1)
