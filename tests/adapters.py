@@ -109,6 +109,19 @@ class Adapter:
         """Save a ``make_saved()`` that has seen ``X``, then load it into a fresh ``make_other()`` and run it."""
         self.reloaded_outputs(make_other, make_saved(), X, folder)
 
+    # chapters 9-10 (tests/test_rnn_concise.py): a concise recurrent layer computed with weights the test chose
+    def recurrent_outputs(self, model, inputs: np.ndarray, layers: list[dict], gates: tuple, state=None):
+        """``model(inputs, state)`` (a concise ``RNN``, ``GRU`` or ``LSTM``, in evaluation mode) as numpy
+        ``(outputs, state)``, once its layer ``l`` holds ``layers[l]``: ``W_x<gate>``, ``W_h<gate>``,
+        ``b_x<gate>``, ``b_h<gate>`` for each of ``gates``, named as ``d2lx.rnn.gru_numpy`` names them.
+        ``state`` is None, an array, or a tuple of arrays (an LSTM's ``(H, C)``)."""
+        raise NotImplementedError
+
+    def _state(self, state):
+        if state is None:
+            return None
+        return tuple(self.d2l.tensor(s) for s in state) if isinstance(state, tuple) else self.d2l.tensor(state)
+
     # tests/test_block_numbers.py: a block computed with weights the test chose
     batch_norm_eps = 1e-5  # the epsilon of the framework's batch normalization layer, as the book's blocks use it
     evaluation_mode: dict = {}  # keyword arguments that build a block with batch norm in evaluation mode
@@ -137,6 +150,19 @@ def _assign_in_order(layers: list, is_convolution, weights: list, names: tuple, 
     for layer, values in _paired(layers, is_convolution, weights):
         for name, value in zip(names[len(values) != 2], values):
             assign(layer, name, value)
+
+
+def _numpy_pair(result) -> tuple:
+    """A recurrent layer's ``(outputs, state)`` as numpy; a tuple state (an LSTM's) stays a tuple."""
+    outputs, state = result
+    return to_numpy(outputs), tuple(to_numpy(s) for s in state) if isinstance(state, (tuple, list)) else to_numpy(state)
+
+
+def _stacked(layer: dict, side: str, gates: tuple, transpose: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One side (``x`` the inputs, ``h`` the state) of a layer's weights, gates one after another as torch and
+    MXNet hold them ((gates * hiddens, inputs), ``transpose``) or Keras ((inputs, gates * hiddens)); the biases."""
+    weights = [layer[f"W_{side}{g}"].T if transpose else layer[f"W_{side}{g}"] for g in gates]
+    return np.concatenate(weights, axis=0 if transpose else 1), np.concatenate([layer[f"b_{side}{g}"] for g in gates])
 
 
 class Torch(Adapter):
@@ -242,6 +268,18 @@ class Torch(Adapter):
             names = ("weight", "bias"), ("weight", "bias", "running_mean", "running_var")
             _assign_in_order(called, lambda m: isinstance(m, nn.Conv2d), weights, names, assign)
             return to_numpy(block(X))
+
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        import torch
+
+        with torch.no_grad():
+            for l, layer in enumerate(layers):
+                for side, name in (("x", "ih"), ("h", "hh")):
+                    weight, bias = _stacked(layer, side, gates, transpose=True)
+                    getattr(model.rnn, f"weight_{name}_l{l}").copy_(torch.from_numpy(weight))
+                    getattr(model.rnn, f"bias_{name}_l{l}").copy_(torch.from_numpy(bias))
+            model.eval()
+            return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
 
 
 class MXNet(Adapter):
@@ -357,6 +395,18 @@ class MXNet(Adapter):
             names = ("weight", "bias"), ("gamma", "beta", "running_mean", "running_var")
             _assign_in_order(called, lambda m: isinstance(m, nn.Conv2D), weights, names, assign)
             return to_numpy(block(X))
+
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        from mxnet import np as mnp
+
+        params = {name.split("_", 1)[1]: p for name, p in model.rnn.collect_params().items()}
+        for l, layer in enumerate(layers):
+            for side, name in (("x", "i2h"), ("h", "h2h")):
+                weight, bias = _stacked(layer, side, gates, transpose=True)
+                for kind, value in (("weight", weight), ("bias", bias)):
+                    assert params[f"l{l}_{name}_{kind}"].shape == value.shape
+                    params[f"l{l}_{name}_{kind}"].set_data(mnp.array(value))
+        return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
 
 
 class JAX(Adapter):
@@ -506,6 +556,28 @@ class JAX(Adapter):
         variables = {name: traverse_util.unflatten_dict(tree) for name, tree in chosen.items()}
         return self._channels_first(jax.jit(block.apply)(variables, X))  # one compilation, not one per operation
 
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        """Flax's cells name their dense maps ``<side><gate>`` (``ir``, ``hn``; ``i``, ``h`` in ``SimpleCell``) and give
+        some no bias: a gate's two biases go to the one side that has one, or each to its own."""
+        import jax
+
+        X = self.d2l.tensor(inputs)
+        params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.PRNGKey(0), X)["params"])
+        for l, layer in enumerate(layers):
+            cell = params[f"layers_{l}"]["cell"]
+            for gate in gates:
+                names = [name for name in cell if name[1:] in (gate, "")]
+                for name in names:
+                    side = name[0].replace("i", "x")
+                    assert cell[name]["kernel"].shape == layer[f"W_{side}{gate}"].shape
+                    cell[name]["kernel"] = layer[f"W_{side}{gate}"]
+                    if "bias" in cell[name]:
+                        together = sum(1 for other in names if "bias" in cell[other]) == 1
+                        cell[name]["bias"] = (
+                            layer[f"b_x{gate}"] + layer[f"b_h{gate}"] if together else layer[f"b_{side}{gate}"]
+                        )
+        return _numpy_pair(model.apply({"params": params}, X, self._state(state)))
+
 
 class TensorFlow(Adapter):
     backend = "tensorflow"
@@ -598,6 +670,19 @@ class TensorFlow(Adapter):
                 values = (values[0].transpose(2, 3, 1, 0), values[1])  # (height, width, in / groups, out)
             layer.set_weights(list(values))  # fails on a wrong shape
         return self._nchw(block(X, training=False))
+
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        """Keras holds a GRU's gates in the order z, r, n and both its biases in one (2, 3 * hiddens) array; an
+        LSTM's and a SimpleRNN's bias is the sum of the two."""
+        X = self.d2l.tensor(inputs)
+        model(X)  # builds the layers
+        keras_gates = ("z", "r", "n") if gates == ("r", "z", "n") else gates
+        for layer, weights in zip(getattr(model.rnn, "stack", [model.rnn]), layers, strict=True):
+            kernel, bias_x = _stacked(weights, "x", keras_gates, transpose=False)
+            recurrent, bias_h = _stacked(weights, "h", keras_gates, transpose=False)
+            bias = np.stack([bias_x, bias_h]) if gates == ("r", "z", "n") else bias_x + bias_h
+            layer.set_weights([kernel, recurrent, bias])  # fails on a wrong shape
+        return _numpy_pair(model(X, self._state(state), training=False))
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)

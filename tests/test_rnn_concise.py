@@ -1,0 +1,201 @@
+"""The concise RNNs of the 1.0 edition (sections 9.6, 10.1-10.3) on every backend, against numpy references.
+
+Each framework's layer gets weights the test chose (``adapter.recurrent_outputs`` copies them in, gate by
+gate, in the framework's own order) and must compute what ``d2lx.rnn.gru_numpy`` and ``lstm_numpy`` compute.
+A reference wired wrongly (two gates swapped) must not match, so the comparison can fail. Tiny sizes: cheap.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from adapters import adapter
+from helpers import staged_data
+
+from d2lx import hub
+from d2lx.plotting import to_numpy
+from d2lx.rnn import GRU_GATES, gru_numpy, rnn_numpy
+
+ATOL = 1e-5
+
+
+def _layers(seed: int, gates: tuple, num_inputs: int, num_hiddens: int, num_layers: int) -> list[dict]:
+    """Weights for ``num_layers`` layers (scale 0.5, biases too, so that every gate matters)."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for l in range(num_layers):
+        inputs = num_inputs if l == 0 else num_hiddens
+        layer = {}
+        for g in gates:
+            layer[f"W_x{g}"] = rng.normal(0, 0.5, (inputs, num_hiddens)).astype(np.float32)
+            layer[f"W_h{g}"] = rng.normal(0, 0.5, (num_hiddens, num_hiddens)).astype(np.float32)
+            layer[f"b_x{g}"] = rng.normal(0, 0.5, num_hiddens).astype(np.float32)
+            layer[f"b_h{g}"] = rng.normal(0, 0.5, num_hiddens).astype(np.float32)
+        layers.append(layer)
+    return layers
+
+
+def _swapped(layers: list[dict], a: str, b: str) -> list[dict]:
+    """The same weights wired to the wrong gates: ``a``'s where ``b``'s belong and back."""
+    swap = {a: b, b: a}
+    return [{k[:3] + swap.get(k[3:], k[3:]): v for k, v in layer.items()} for layer in layers]
+
+
+def _inputs(seed: int, shape: tuple) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+# --- RNN (section 9.6) ---------------------------------------------------------------------------------
+def test_concise_rnn_matches_the_scratch_reference(backend):
+    """The framework's tanh RNN computes ``RNNScratch``'s ``H = tanh(X W_xh + H W_hh + b_h)``, its two biases
+    adding up to ``b_h``; with the input and recurrent weights swapped it would not."""
+    (layer,) = _layers(10, ("h",), num_inputs=4, num_hiddens=4, num_layers=1)
+    X, H0 = _inputs(11, (3, 2, 4)), _inputs(12, (1, 2, 4))
+    rnn = backend.RNN(num_inputs=4, num_hiddens=4)
+    outputs, state = adapter(backend).recurrent_outputs(rnn, X, [layer], ("h",), H0)
+    want_outputs, want_state = rnn_numpy(X, layer["W_xh"], layer["W_hh"], layer["b_xh"] + layer["b_hh"], H0[0])
+    np.testing.assert_allclose(outputs, np.stack(want_outputs), atol=ATOL)
+    np.testing.assert_allclose(state, want_state[None], atol=ATOL)
+    swapped, _ = rnn_numpy(X, layer["W_hh"], layer["W_xh"], layer["b_xh"] + layer["b_hh"], H0[0])
+    assert np.abs(outputs - np.stack(swapped)).max() > 1e-2
+
+
+# --- GRU ------------------------------------------------------------------------------------------------
+def test_one_gru_step_matches_numpy_and_a_miswired_gru_does_not(backend):
+    layers = _layers(0, GRU_GATES, num_inputs=5, num_hiddens=4, num_layers=1)
+    X = _inputs(1, (1, 3, 5))  # one step, batch of three
+    H0 = _inputs(2, (1, 3, 4))
+    gru = backend.GRU(num_inputs=5, num_hiddens=4)
+    outputs, state = adapter(backend).recurrent_outputs(gru, X, layers, GRU_GATES, H0)
+    want_outputs, want_state = gru_numpy(X, layers, H0)
+    assert outputs.shape == (1, 3, 4) and state.shape == (1, 3, 4)
+    np.testing.assert_allclose(outputs, want_outputs, atol=ATOL)
+    np.testing.assert_allclose(state, want_state, atol=ATOL)
+    # by hand, the gates of that step: the reset gate acts on the recurrent product (cuDNN's form)
+    w, H = layers[0], H0[0]
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    R = sig(X[0] @ w["W_xr"] + w["b_xr"] + H @ w["W_hr"] + w["b_hr"])
+    Z = sig(X[0] @ w["W_xz"] + w["b_xz"] + H @ w["W_hz"] + w["b_hz"])
+    N = np.tanh(X[0] @ w["W_xn"] + w["b_xn"] + R * (H @ w["W_hn"] + w["b_hn"]))
+    np.testing.assert_allclose(state[0], Z * H + (1 - Z) * N, atol=ATOL)
+    # the reset and update gates swapped: another GRU, which the layer is not
+    miswired, _ = gru_numpy(X, _swapped(layers, "r", "z"), H0)
+    assert np.abs(outputs - miswired).max() > 1e-2
+
+
+def test_gru_runs_over_time_not_over_the_batch(backend):
+    """Inputs are (num_steps, batch_size, num_inputs), time first: the output at step t depends on steps up
+    to t only, and each example on itself only. d2l's TensorFlow GRU (no ``time_major`` in Keras 3) ran its
+    recurrence over the batch axis."""
+    layers = _layers(3, GRU_GATES, num_inputs=3, num_hiddens=4, num_layers=1)
+    X = _inputs(4, (5, 2, 3))  # 5 steps, 2 examples
+    gru = backend.GRU(num_inputs=3, num_hiddens=4)
+    outputs, state = adapter(backend).recurrent_outputs(gru, X, layers, GRU_GATES)
+    want_outputs, want_state = gru_numpy(X, layers)
+    np.testing.assert_allclose(outputs, want_outputs, atol=ATOL)
+    np.testing.assert_allclose(state, want_state, atol=ATOL)
+    np.testing.assert_allclose(state[0], outputs[-1], atol=ATOL)  # the state is the last step's output
+    over_the_batch, _ = gru_numpy(X.transpose(1, 0, 2), layers)
+    assert np.abs(outputs - over_the_batch.transpose(1, 0, 2)).max() > 1e-2
+    changed = X.copy()
+    changed[-1] += 1.0  # the last step only: every earlier output stays
+    again, _ = adapter(backend).recurrent_outputs(backend.GRU(num_inputs=3, num_hiddens=4), changed, layers, GRU_GATES)
+    np.testing.assert_allclose(again[:-1], outputs[:-1], atol=ATOL)
+    assert np.abs(again[-1] - outputs[-1]).max() > 1e-3
+
+
+def _book_jax_numpy(X: np.ndarray, layers: list[dict]) -> np.ndarray:
+    """d2l's JAX multilayer GRU: every layer but the last reads the original inputs ``X``."""
+    outputs = X
+    for l, layer in enumerate(layers):
+        outputs, _ = gru_numpy(X if l < len(layers) - 1 else outputs, [layer])
+    return outputs
+
+
+def test_multilayer_gru_stacks_the_layers(backend):
+    """Three layers, each on the outputs of the one below (dropout only while training). With as many inputs as
+    hidden units, d2l's JAX GRU (the middle layer on the original inputs) computes something else."""
+    layers = _layers(5, GRU_GATES, num_inputs=4, num_hiddens=4, num_layers=3)
+    X = _inputs(6, (4, 2, 4))
+    H0 = _inputs(7, (3, 2, 4))
+    gru = backend.GRU(num_inputs=4, num_hiddens=4, num_layers=3, dropout=0.5)
+    outputs, state = adapter(backend).recurrent_outputs(gru, X, layers, GRU_GATES, H0)
+    want_outputs, want_state = gru_numpy(X, layers, H0)
+    assert state.shape == (3, 2, 4)
+    np.testing.assert_allclose(outputs, want_outputs, atol=ATOL)
+    np.testing.assert_allclose(state, want_state, atol=ATOL)
+    assert np.abs(outputs - _book_jax_numpy(X, layers)).max() > 1e-2
+    # each layer's last state is that layer's: the stack computed one layer at a time agrees
+    below = X
+    for l, layer in enumerate(layers):
+        below, last = gru_numpy(below, [layer], H0[l : l + 1])
+        np.testing.assert_allclose(state[l], last[0], atol=ATOL)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"num_hiddens": 0}, ValueError, "num_hiddens must be a positive int, got 0"),
+        ({"num_inputs": 2.5}, TypeError, "num_inputs must be a positive int, got 2.5"),
+        ({"num_layers": 0}, ValueError, "num_layers must be a positive int, got 0"),
+        ({"dropout": 1}, ValueError, "dropout must be a number in [0, 1), got 1"),
+        ({"dropout": -0.1}, ValueError, "dropout must be a number in [0, 1), got -0.1"),
+        ({"dropout": "0.1"}, TypeError, "dropout must be a number in [0, 1), got '0.1' (str)"),
+    ],
+)
+def test_bad_gru_arguments_are_named(backend, kwargs, error, message):
+    arguments = {"num_inputs": 3, "num_hiddens": 4, "num_layers": 2, "dropout": 0.0, **kwargs}
+    with pytest.raises(error, match=re.escape(message) + "$"):
+        backend.GRU(**arguments)
+
+
+def test_wrong_inputs_or_state_get_clear_errors(backend):
+    layers = _layers(8, GRU_GATES, num_inputs=3, num_hiddens=4, num_layers=2)
+    run = adapter(backend).recurrent_outputs
+    with pytest.raises(ValueError, match=re.escape(
+        "GRU(num_inputs=3) needs inputs of shape (num_steps, batch_size, 3), got shape (2, 5, 7)"
+    )):  # fmt: skip
+        run(backend.GRU(3, 4, 2), np.ones((2, 5, 7), np.float32), layers, GRU_GATES)
+    with pytest.raises(ValueError, match=re.escape(
+        "GRU's state must be a tensor of shape (num_layers, batch_size, num_hiddens) = (2, 5, 4) for inputs of "
+        "shape (2, 5, 3), got shape (5, 4)"
+    )):  # fmt: skip
+        run(backend.GRU(3, 4, 2), np.ones((2, 5, 3), np.float32), layers, GRU_GATES, np.ones((5, 4), np.float32))
+
+
+def test_the_gru_hyperparameters_are_kept(backend):
+    gru = backend.GRU(num_inputs=3, num_hiddens=4, num_layers=2, dropout=0.25)
+    assert (gru.num_inputs, gru.num_hiddens, gru.num_layers, gru.dropout) == (3, 4, 2, 0.25)
+    assert isinstance(gru, backend.RNN)
+    outputs, state = adapter(backend).recurrent_outputs(
+        gru, np.ones((2, 1, 3), np.float32), _layers(9, GRU_GATES, 3, 4, 2), GRU_GATES
+    )
+    assert outputs.shape == (2, 1, 4) and state.shape == (2, 1, 4) and np.isfinite(to_numpy(outputs)).all()
+
+
+# --- RNNLM: the language model on a concise GRU, trained on The Time Machine -----------------------------
+@pytest.fixture
+def time_machine(monkeypatch):
+    """The staged ``timemachine.txt`` as ``D2LX_DATA_DIR``; the hub cannot download."""
+    sha1 = hub.DATA_HUB["time_machine"][1]
+    staged_data(monkeypatch, {"timemachine.txt": sha1}, "timemachine.txt")
+    monkeypatch.setitem(hub.DATA_HUB, "time_machine", ("http://127.0.0.1:9/timemachine.txt", sha1))
+
+
+def test_rnnlm_on_a_gru_learns_the_time_machine(backend, time_machine):
+    """Section 10.2's cell on a budget: 6 epochs of 8 batches (256 x 16) instead of 50 of 10 (1024 x 32)."""
+    d2l = backend
+    data = d2l.TimeMachine(batch_size=256, num_steps=16, num_train=2048, num_val=512)
+    gru = d2l.GRU(num_inputs=len(data.vocab), num_hiddens=32)
+    model = d2l.RNNLM(gru, vocab_size=len(data.vocab), lr=4)
+    trainer = d2l.Trainer(max_epochs=6, gradient_clip_val=1)
+    trainer.fit(model, data)
+    assert isinstance(model, d2l.RNNLMScratch) and model.rnn is gru
+    val_ppl = [p.y for p in model.board.data["val_ppl"]]
+    # untrained, the 28 tokens are about equally likely (perplexity 28); measured after six epochs, seeds 0-2:
+    # torch 11.3-11.9, MXNet 12.9-13.4, TensorFlow 10.8-11.3, JAX 10.6-11.9
+    assert len(val_ppl) == 6 and val_ppl[-1] < 14.5 and val_ppl[-1] < val_ppl[0] - 2
+    text = adapter(backend).predict(model, "it has", 10, data.vocab, trainer)
+    assert text.startswith("it has") and len(text) == 16
