@@ -150,7 +150,8 @@ class MXNet(Torch):
             def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
                 super().__init__()
                 self.embedding = nn.Embedding(vocab_size, embed_size)
-                self.rnn = d2l.GRU(num_hiddens, num_layers, dropout)
+                # the book: d2l.GRU(num_hiddens, num_layers, dropout); d2lx's GRU takes num_inputs first
+                self.rnn = d2l.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout)
                 self.dense = nn.Dense(vocab_size, flatten=False)
                 self.initialize(init.Xavier())
 
@@ -237,7 +238,8 @@ class TensorFlow(Torch):
             def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
                 super().__init__()
                 self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
-                self.rnn = d2l.GRU(num_hiddens, num_layers, dropout)
+                # the book: d2l.GRU(num_hiddens, num_layers, dropout); d2lx's GRU takes num_inputs first
+                self.rnn = d2l.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout)
                 self.dense = tf.keras.layers.Dense(vocab_size)
 
             def init_state(self, enc_all_outputs, *args):
@@ -331,7 +333,8 @@ class JAX:
 
             def setup(self):
                 self.embedding = nn.Embed(self.vocab_size, self.embed_size)
-                self.rnn = d2l.GRU(self.num_hiddens, self.num_layers, self.dropout)
+                # the book: d2l.GRU(self.num_hiddens, self.num_layers, self.dropout); d2lx's GRU takes num_inputs first
+                self.rnn = d2l.GRU(self.embed_size + self.num_hiddens, self.num_hiddens, self.num_layers, self.dropout)
                 self.dense = nn.Dense(self.vocab_size)
 
             def init_state(self, enc_all_outputs, *args):
@@ -370,15 +373,15 @@ class JAX:
     def encode(encoder, X):
         import jax
 
-        return encoder.apply(encoder.init(jax.random.key(0), X), X)
+        return jax.jit(encoder.apply)(jax.jit(encoder.init)(jax.random.key(0), X), X)
 
     @staticmethod
     def encoder_parts(encoder):
         import jax
 
-        variables = encoder.init(jax.random.key(0), np.zeros((1, 1), np.int32))
+        variables = jax.jit(encoder.init)(jax.random.key(0), np.zeros((1, 1), np.int32))
         table = np.asarray(variables["params"]["embedding"]["embedding"])
-        return table, lambda embs: encoder.apply(variables, embs, method=lambda m, e: m.rnn(e))
+        return table, jax.jit(lambda embs: encoder.apply(variables, embs, method=lambda m, e: m.rnn(e)))
 
     @staticmethod
     def initialised_dense(d2l, num_inputs, num_outputs):
