@@ -9,6 +9,7 @@ and ``d2lx.text.sequence_mask_numpy`` is its numpy reference.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -159,3 +160,91 @@ def gru_arguments(gru: type, num_inputs: int, num_hiddens: int, num_layers: int,
     fields = getattr(gru, "__dataclass_fields__", None)  # a Flax module's constructor arguments
     names = set(fields) if fields is not None else set(inspect.signature(gru).parameters)
     return {"num_inputs": num_inputs, **arguments} if "num_inputs" in names else arguments
+
+
+# --- the classes of the frameworks whose models hold their parameters (PyTorch, MXNet, TensorFlow) ---------
+class EncoderBase:
+    """Mixed in before a backend's layer class: the base encoder of the encoder-decoder architecture,
+    ``forward(X, *args)`` giving what the decoder's ``init_state`` reads (``args``: e.g. valid lengths)."""
+
+    def forward(self, X, *args):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, X, *args)")
+
+
+class DecoderBase:
+    """Mixed in before a backend's layer class: the base decoder, ``init_state(enc_all_outputs, *args)`` turning
+    the encoder's outputs into its state, ``forward(X, state)`` returning ``(outputs, new state)``."""
+
+    def init_state(self, enc_all_outputs, *args):
+        raise NotImplementedError(f"{type(self).__name__} must define init_state(self, enc_all_outputs, *args)")
+
+    def forward(self, X, state):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, X, state)")
+
+
+class EncoderDecoderSteps:
+    """Mixed in before a backend's ``Classifier``: an encoder and a decoder trained as one classifier of the next
+    target token. ``forward(enc_X, dec_X, *args)`` returns the decoder's scores only (teacher forcing);
+    ``predict_step`` decodes greedily. The backend gives its ``ops`` module (``_ops``), how a batch reaches
+    ``device`` (``_placed``), the context prediction runs in (``_predicting``: no gradients), and the
+    arguments that set a layer's mode (``_mode``: ``training=`` on Keras, none elsewhere)."""
+
+    _ops: Any
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def _placed(self, array, device):
+        return array
+
+    def _predicting(self):
+        return contextlib.nullcontext()
+
+    def _mode(self, training: bool) -> dict:
+        return {}
+
+    def forward(self, enc_X, dec_X, *args):
+        mode = self._mode(bool(getattr(self, "training", False)))
+        enc_all_outputs = self.encoder(enc_X, *args, **mode)
+        dec_state = self.decoder.init_state(enc_all_outputs, *args)
+        return self.decoder(dec_X, dec_state, **mode)[0]
+
+    def predict_step(self, batch, device, num_steps, save_attention_weights=False):
+        """``(predictions, attention_weights)``: ``num_steps`` tokens per source sentence of ``batch`` (``(src,
+        tgt, src_valid_len, label)``, as ``data.build`` gives), each the most likely after the ones before,
+        starting from ``tgt[:, 0]`` (``'<bos>'``); the decoder's attention weights per step if asked."""
+        src, tgt, src_valid_len, _ = check_predict_arguments(batch, num_steps)
+        src, tgt, src_valid_len = (self._placed(a, device) for a in (src, tgt, src_valid_len))
+        mode, attention_weights = self._mode(False), []
+
+        def step(tokens, state):
+            Y, state = self.decoder(tokens, state, **mode)
+            if save_attention_weights:
+                attention_weights.append(attention_weights_of(self.decoder))
+            return Y, state
+
+        with self._predicting():
+            enc_all_outputs = self.encoder(src, src_valid_len, **mode)
+            dec_state = self.decoder.init_state(enc_all_outputs, src_valid_len)
+            return greedy_decode(self._ops, tgt[:, 0], dec_state, num_steps, step), attention_weights
+
+
+class Seq2SeqSteps:
+    """Mixed in before a backend's ``EncoderDecoder``: the RNN encoder-decoder's constructor, its validation
+    (the loss only, as the book's) and its loss, which leaves out the padding (``tgt_pad``): the book's
+    library class stores ``tgt_pad`` and never uses it, the masking loss being a cell of its text."""
+
+    def __init__(self, encoder, decoder, tgt_pad, lr):
+        super().__init__(encoder, decoder)
+        self.save_hyperparameters()
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
+
+    def loss(self, Y_hat, Y):
+        """The cross-entropy averaged over the labels that are not ``tgt_pad``."""
+        l = super().loss(Y_hat, Y, averaged=False)
+        return padding_masked_loss(self._ops, l, Y, self.tgt_pad)

@@ -46,63 +46,24 @@ class MaskedSoftmaxCELoss(gluon.loss.SoftmaxCELoss):
 
 
 # --- the 1.0 edition's sections 10.6-10.7 --------------------------------------------------------------
-class Encoder(nn.Block):
-    """The base encoder of the encoder-decoder architecture: ``forward(X, *args)`` gives what the decoder's
-    ``init_state`` reads (``args``: e.g. the valid lengths of ``X``)."""
-
-    def __init__(self):
-        super().__init__()
-
-    def forward(self, X, *args):
-        raise NotImplementedError(f"{type(self).__name__} must define forward(self, X, *args)")
+class Encoder(seq2seq.EncoderBase, nn.Block):
+    """The base encoder of the encoder-decoder architecture (see ``d2lx.seq2seq.EncoderBase``)."""
 
 
-class Decoder(nn.Block):
-    """The base decoder: ``init_state(enc_all_outputs, *args)`` turns the encoder's outputs into the decoder's
-    state, ``forward(X, state)`` returns ``(outputs, new state)``."""
-
-    def __init__(self):
-        super().__init__()
-
-    def init_state(self, enc_all_outputs, *args):
-        raise NotImplementedError(f"{type(self).__name__} must define init_state(self, enc_all_outputs, *args)")
-
-    def forward(self, X, state):
-        raise NotImplementedError(f"{type(self).__name__} must define forward(self, X, state)")
+class Decoder(seq2seq.DecoderBase, nn.Block):
+    """The base decoder of the encoder-decoder architecture (see ``d2lx.seq2seq.DecoderBase``)."""
 
 
-class EncoderDecoder(Classifier):
-    """An encoder and a decoder trained as one classifier of the next target token: ``forward(enc_X, dec_X,
-    *args)`` returns the decoder's scores only (teacher forcing); ``predict_step`` decodes greedily."""
+class EncoderDecoder(seq2seq.EncoderDecoderSteps, Classifier):
+    """The base class of the encoder-decoder architecture (see ``d2lx.seq2seq.EncoderDecoderSteps``)."""
 
-    def __init__(self, encoder, decoder):
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
+    _ops = ops
 
-    def forward(self, enc_X, dec_X, *args):
-        enc_all_outputs = self.encoder(enc_X, *args)
-        dec_state = self.decoder.init_state(enc_all_outputs, *args)
-        return self.decoder(dec_X, dec_state)[0]
+    def _placed(self, array, device):
+        return ops.to(array, device)
 
-    def predict_step(self, batch, device, num_steps, save_attention_weights=False):
-        """``(predictions, attention_weights)``: ``num_steps`` tokens per source sentence of ``batch`` (``(src,
-        tgt, src_valid_len, label)``, as ``data.build`` gives), each the most likely after the ones before,
-        starting from ``tgt[:, 0]`` (``'<bos>'``); the decoder's attention weights per step if asked."""
-        src, tgt, src_valid_len, _ = seq2seq.check_predict_arguments(batch, num_steps)
-        src, tgt, src_valid_len = (ops.to(a, device) for a in (src, tgt, src_valid_len))
-        attention_weights = []
-
-        def step(tokens, state):
-            Y, state = self.decoder(tokens, state)
-            if save_attention_weights:
-                attention_weights.append(seq2seq.attention_weights_of(self.decoder))
-            return Y, state
-
-        with autograd.predict_mode():
-            enc_all_outputs = self.encoder(src, src_valid_len)
-            dec_state = self.decoder.init_state(enc_all_outputs, src_valid_len)
-            return seq2seq.greedy_decode(ops, tgt[:, 0], dec_state, num_steps, step), attention_weights
+    def _predicting(self):
+        return autograd.predict_mode()
 
 
 def init_seq2seq(block: nn.Block) -> None:
@@ -133,22 +94,9 @@ class Seq2SeqEncoder(Encoder):
         return self.rnn(embs)
 
 
-class Seq2Seq(EncoderDecoder):
-    """The RNN encoder-decoder for sequence-to-sequence learning, trained with Adam at ``lr``. Its loss
-    leaves out the padding (``tgt_pad``), which the book's library class stores and never uses."""
-
-    def __init__(self, encoder, decoder, tgt_pad, lr):
-        super().__init__(encoder, decoder)
-        self.save_hyperparameters()
-
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
-
-    def loss(self, Y_hat, Y):
-        """The cross-entropy averaged over the labels that are not ``tgt_pad``."""
-        l = super().loss(Y_hat, Y, averaged=False)
-        return seq2seq.padding_masked_loss(ops, l, Y, self.tgt_pad)
+class Seq2Seq(seq2seq.Seq2SeqSteps, EncoderDecoder):
+    """The RNN encoder-decoder for sequence-to-sequence learning, trained with Adam at ``lr``; its loss leaves
+    out the padding (``tgt_pad``), see ``d2lx.seq2seq.Seq2SeqSteps``."""
 
     def configure_optimizers(self):
         return gluon.Trainer(self.parameters(), "adam", {"learning_rate": self.lr})

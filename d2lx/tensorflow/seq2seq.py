@@ -83,42 +83,20 @@ class Decoder(_BuiltByItsLayers):
         raise NotImplementedError(f"{type(self).__name__} must define call(self, X, state)")
 
 
-class EncoderDecoder(Classifier):
-    """An encoder and a decoder trained as one classifier of the next target token: ``model(enc_X, dec_X,
-    *args)`` returns the decoder's scores only (teacher forcing); ``predict_step`` decodes greedily.
+class EncoderDecoder(seq2seq.EncoderDecoderSteps, Classifier):
+    """The base class of the encoder-decoder architecture (see ``d2lx.seq2seq.EncoderDecoderSteps``).
 
-    The encoder and decoder run in the model's mode (``training``, which the trainer sets): the book
-    passes them ``training=True`` always, so its validation dropped units too."""
+    The encoder and decoder run in the model's mode (``training``, which the trainer sets): the book passes
+    them ``training=True`` always, so its validation dropped units too. ``predict_step``'s ``device`` is not
+    used (TensorFlow places the computation itself), as in the book."""
 
-    def __init__(self, encoder, decoder):
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
+    _ops = ops
 
-    def forward(self, enc_X, dec_X, *args):
-        training = bool(self.training)
-        enc_all_outputs = self.encoder(enc_X, *args, training=training)
-        dec_state = self.decoder.init_state(enc_all_outputs, *args)
-        return self.decoder(dec_X, dec_state, training=training)[0]
+    def _placed(self, array, device):
+        return tf.convert_to_tensor(array)
 
-    def predict_step(self, batch, device, num_steps, save_attention_weights=False):
-        """``(predictions, attention_weights)``: ``num_steps`` tokens per source sentence of ``batch`` (``(src,
-        tgt, src_valid_len, label)``, as ``data.build`` gives), each the most likely after the ones before,
-        starting from ``tgt[:, 0]`` (``'<bos>'``); the decoder's attention weights per step if asked.
-        ``device`` is not used (TensorFlow places the computation itself), as in the book."""
-        src, tgt, src_valid_len, _ = seq2seq.check_predict_arguments(batch, num_steps)
-        src, tgt, src_valid_len = (tf.convert_to_tensor(a) for a in (src, tgt, src_valid_len))
-        attention_weights = []
-
-        def step(tokens, state):
-            Y, state = self.decoder(tokens, state, training=False)
-            if save_attention_weights:
-                attention_weights.append(seq2seq.attention_weights_of(self.decoder))
-            return Y, state
-
-        enc_all_outputs = self.encoder(src, src_valid_len, training=False)
-        dec_state = self.decoder.init_state(enc_all_outputs, src_valid_len)
-        return seq2seq.greedy_decode(ops, tgt[:, 0], dec_state, num_steps, step), attention_weights
+    def _mode(self, training):
+        return {"training": training}
 
 
 def init_seq2seq(layer) -> None:
@@ -156,22 +134,9 @@ class Seq2SeqEncoder(Encoder):
         return self.rnn(embs, training=training)
 
 
-class Seq2Seq(EncoderDecoder):
-    """The RNN encoder-decoder for sequence-to-sequence learning, trained with Adam at ``lr``. Its loss
-    leaves out the padding (``tgt_pad``), which the book's library class stores and never uses."""
-
-    def __init__(self, encoder, decoder, tgt_pad, lr):
-        super().__init__(encoder, decoder)
-        self.save_hyperparameters()
-
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot("loss", self.loss(Y_hat, batch[-1]), train=False)
-
-    def loss(self, Y_hat, Y):
-        """The cross-entropy averaged over the labels that are not ``tgt_pad``."""
-        l = super().loss(Y_hat, Y, averaged=False)
-        return seq2seq.padding_masked_loss(ops, l, Y, self.tgt_pad)
+class Seq2Seq(seq2seq.Seq2SeqSteps, EncoderDecoder):
+    """The RNN encoder-decoder for sequence-to-sequence learning, trained with Adam at ``lr``; its loss leaves
+    out the padding (``tgt_pad``), see ``d2lx.seq2seq.Seq2SeqSteps``."""
 
     def configure_optimizers(self):
         return tf.keras.optimizers.Adam(learning_rate=float(self.lr))
