@@ -396,8 +396,8 @@ class JAX:
     def decode(decoder, encoder, X):
         import jax
 
-        state = decoder.init_state(encoder.init_with_output(jax.random.key(0), X)[0])
-        (outputs, state), _ = decoder.init_with_output(jax.random.key(1), X, state)
+        state = decoder.init_state(jax.jit(encoder.init_with_output)(jax.random.key(0), X)[0])
+        (outputs, state), _ = jax.jit(decoder.init_with_output)(jax.random.key(1), X, state)
         return outputs, state
 
     @staticmethod
