@@ -13,9 +13,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from adapters import adapter
 from helpers import backend_name, per_backend
 
 from d2lx.plotting import to_numpy
+from d2lx.rnn import GRU_GATES
 
 
 class Torch:
@@ -73,11 +75,16 @@ class Torch:
         return encoder(X)
 
     @staticmethod
-    def encoder_parts(encoder):
-        """The encoder's embedding table (numpy) and its GRU, as a function of numpy embeddings."""
+    def encode_with(d2l, encoder, X, table, layers):
+        """``encoder(X)`` as numpy, once its embedding holds ``table`` and its GRU ``layers`` (``gru_numpy``'s
+        weights, copied in by the concise RNNs' adapter)."""
         import torch
 
-        return encoder.embedding.weight.detach().numpy(), lambda embs: encoder.rnn(torch.as_tensor(embs))
+        with torch.no_grad():
+            encoder.embedding.weight.copy_(torch.from_numpy(table))
+        adapter(d2l).recurrent_outputs(encoder.rnn, table[X.T], layers, GRU_GATES)
+        with torch.no_grad():
+            return _pair(encoder(d2l.tensor(X)))
 
     @staticmethod
     def initialised_dense(d2l, num_inputs, num_outputs):
@@ -188,10 +195,12 @@ class MXNet(Torch):
         return Echo(), Successor()
 
     @staticmethod
-    def encoder_parts(encoder):
+    def encode_with(d2l, encoder, X, table, layers):
         from mxnet import np
 
-        return encoder.embedding.weight.data().asnumpy(), lambda embs: encoder.rnn(np.array(embs))
+        encoder.embedding.weight.set_data(np.array(table))
+        adapter(d2l).recurrent_outputs(encoder.rnn, table[X.T], layers, GRU_GATES)
+        return _pair(encoder(d2l.tensor(X)))
 
     @staticmethod
     def initialised_dense(d2l, num_inputs, num_outputs):
@@ -275,10 +284,11 @@ class TensorFlow(Torch):
         return Echo(), Successor()
 
     @staticmethod
-    def encoder_parts(encoder):
-        import tensorflow as tf
-
-        return encoder.embedding.embeddings.numpy(), lambda embs: encoder.rnn(tf.constant(embs))
+    def encode_with(d2l, encoder, X, table, layers):
+        encoder(d2l.tensor(X))  # builds the layers
+        encoder.embedding.embeddings.assign(table)
+        adapter(d2l).recurrent_outputs(encoder.rnn, table[X.T], layers, GRU_GATES)
+        return _pair(encoder(d2l.tensor(X), training=False))
 
     @staticmethod
     def initialised_dense(d2l, num_inputs, num_outputs):
@@ -376,12 +386,25 @@ class JAX:
         return jax.jit(encoder.apply)(jax.jit(encoder.init)(jax.random.key(0), X), X)
 
     @staticmethod
-    def encoder_parts(encoder):
+    def encode_with(d2l, encoder, X, table, layers):
+        """The adapter writes ``layers`` into the parameters ``init`` gives and applies them: here ``init`` gives
+        the encoder's GRU parameters and ``apply`` keeps what was written, for the whole encoder to run on."""
         import jax
+        from jax import numpy as jnp
 
-        variables = jax.jit(encoder.init)(jax.random.key(0), np.zeros((1, 1), np.int32))
-        table = np.asarray(variables["params"]["embedding"]["embedding"])
-        return table, jax.jit(lambda embs: encoder.apply(variables, embs, method=lambda m, e: m.rnn(e)))
+        params = jax.jit(encoder.init)(jax.random.key(0), d2l.tensor(X))["params"]
+
+        class Capture:
+            def init(self, key, inputs):
+                return {"params": params["rnn"]}
+
+            def apply(self, variables, inputs, state):
+                params["rnn"] = variables["params"]
+                return jnp.zeros(1), jnp.zeros(1)
+
+        adapter(d2l).recurrent_outputs(Capture(), table[X.T], layers, GRU_GATES)
+        params["embedding"] = {"embedding": jnp.asarray(table)}
+        return _pair(jax.jit(encoder.apply)({"params": params}, d2l.tensor(X)))
 
     @staticmethod
     def initialised_dense(d2l, num_inputs, num_outputs):
@@ -484,3 +507,8 @@ def book(d2l):
 
 def as_numpy(value) -> np.ndarray:
     return np.asarray(to_numpy(value))
+
+
+def _pair(result) -> tuple:
+    outputs, state = result
+    return np.asarray(to_numpy(outputs)), np.asarray(to_numpy(state))

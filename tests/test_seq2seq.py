@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from seq2seq_book import as_numpy, book
 
+from d2lx.rnn import GRU_GATES, gru_numpy
 from d2lx.seq2seq import seq2seq_loss_numpy
 
 VOCAB, PAD = 7, 1
@@ -136,22 +137,40 @@ def test_the_books_cell_cuts_each_translation_at_eos(backend):
 
 
 # --- the encoder and init_seq2seq ----------------------------------------------------------------
-def test_the_encoder_runs_its_gru_over_time_on_the_embeddings(backend):
-    """``Seq2SeqEncoder(X)`` is its GRU (which ``test_rnn_concise`` holds to numpy's ``gru_numpy``) over the
-    embedding rows of ``X`` transposed, time first; fed batch first (the transpose left out), the same
-    table and GRU give other numbers."""
+def _gru_layers(num_inputs: int, num_hiddens: int, num_layers: int) -> list[dict]:
+    """Weights for ``gru_numpy`` (scale 0.5, biases too, so that every gate matters)."""
+    rng = np.random.default_rng(7)
+    layers = []
+    for l in range(num_layers):
+        inputs = num_inputs if l == 0 else num_hiddens
+        layer = {}
+        for g in GRU_GATES:
+            layer[f"W_x{g}"] = rng.normal(0, 0.5, (inputs, num_hiddens)).astype(np.float32)
+            layer[f"W_h{g}"] = rng.normal(0, 0.5, (num_hiddens, num_hiddens)).astype(np.float32)
+            layer[f"b_x{g}"] = rng.normal(0, 0.5, num_hiddens).astype(np.float32)
+            layer[f"b_h{g}"] = rng.normal(0, 0.5, num_hiddens).astype(np.float32)
+        layers.append(layer)
+    return layers
+
+
+def test_the_encoder_matches_numpy_on_fixed_weights(backend):
+    """``Seq2SeqEncoder(X)`` with a chosen embedding table and GRU weights is numpy's two-layer GRU
+    (``gru_numpy``) over the table's rows for ``X`` transposed, time first. Fed batch first, or with two
+    gates swapped, the reference gives other numbers, so the comparison can fail."""
     d2l = backend
-    cells = book(d2l)
     encoder = d2l.Seq2SeqEncoder(vocab_size=11, embed_size=4, num_hiddens=5, num_layers=2)
     X = np.random.default_rng(0).integers(0, 11, size=(3, 6))
-    outputs, state = (as_numpy(a) for a in cells.encode(encoder, d2l.tensor(X)))
-    table, gru = cells.encoder_parts(encoder)
-    want_outputs, want_state = (as_numpy(a) for a in gru(table[X.T].astype(np.float32)))
-    assert outputs.shape == (6, 3, 5) and np.asarray(state).shape == (2, 3, 5)
+    table = np.random.default_rng(1).normal(size=(11, 4)).astype(np.float32)
+    layers = _gru_layers(4, 5, 2)
+    outputs, state = book(d2l).encode_with(d2l, encoder, X, table, layers)
+    want_outputs, want_state = gru_numpy(table[X.T], layers)
+    assert outputs.shape == (6, 3, 5) and state.shape == (2, 3, 5)
     np.testing.assert_allclose(outputs, want_outputs, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(state), np.asarray(want_state), atol=1e-5)
-    batch_first, _ = gru(np.ascontiguousarray(table[X].transpose(1, 0, 2)[::-1]).astype(np.float32))
-    assert np.abs(as_numpy(batch_first) - outputs).max() > 1e-3
+    np.testing.assert_allclose(state, want_state, atol=1e-5)
+    swapped = [{k[:3] + {"r": "z", "z": "r"}.get(k[3:], k[3:]): v for k, v in layer.items()} for layer in layers]
+    assert np.abs(gru_numpy(table[X.T], swapped)[0] - outputs).max() > 1e-2
+    batch_first = gru_numpy(table[X], layers)[0]  # (3 "steps", 6 "rows"): the transpose left out
+    assert np.abs(batch_first[:, :3] - outputs[:3]).max() > 1e-2
 
 
 def test_init_seq2seq_draws_xavier_uniform_weights(backend):
