@@ -248,3 +248,24 @@ class Seq2SeqSteps:
         """The cross-entropy averaged over the labels that are not ``tgt_pad``."""
         l = super().loss(Y_hat, Y, averaged=False)
         return padding_masked_loss(self._ops, l, Y, self.tgt_pad)
+
+
+class Seq2SeqEncoderSteps:
+    """Mixed in before a backend's ``Encoder``: the RNN encoder's constructor, token embeddings (the backend's
+    ``_embedding`` layer) into a ``num_layers``-layer GRU (its ``_gru``), then ``_initialise``. Called on
+    (batch_size, num_steps) token indices, the encoder returns ``(outputs, state)``: every step's top-layer
+    hidden state (num_steps, batch_size, num_hiddens) and every layer's last one (num_layers, batch_size,
+    num_hiddens)."""
+
+    _embedding: Callable[[int, int], Any]
+    _gru: type
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+        super().__init__()
+        check_rnn_sizes(self, vocab_size, embed_size, num_hiddens, num_layers, dropout)
+        self.embedding = self._embedding(vocab_size, embed_size)
+        self.rnn = self._gru(**gru_arguments(self._gru, embed_size, num_hiddens, num_layers, dropout))
+        self._initialise()
+
+    def _initialise(self) -> None:
+        """Nothing to do where the framework's own initializers are the book's (Keras's)."""

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pytest
 from seq2seq_book import as_numpy, book
+from test_rnn_concise import _layers
 
 from d2lx.rnn import GRU_GATES, gru_numpy
 from d2lx.seq2seq import seq2seq_loss_numpy
@@ -137,22 +138,6 @@ def test_the_books_cell_cuts_each_translation_at_eos(backend):
 
 
 # --- the encoder and init_seq2seq ----------------------------------------------------------------
-def _gru_layers(num_inputs: int, num_hiddens: int, num_layers: int) -> list[dict]:
-    """Weights for ``gru_numpy`` (scale 0.5, biases too, so that every gate matters)."""
-    rng = np.random.default_rng(7)
-    layers = []
-    for l in range(num_layers):
-        inputs = num_inputs if l == 0 else num_hiddens
-        layer = {}
-        for g in GRU_GATES:
-            layer[f"W_x{g}"] = rng.normal(0, 0.5, (inputs, num_hiddens)).astype(np.float32)
-            layer[f"W_h{g}"] = rng.normal(0, 0.5, (num_hiddens, num_hiddens)).astype(np.float32)
-            layer[f"b_x{g}"] = rng.normal(0, 0.5, num_hiddens).astype(np.float32)
-            layer[f"b_h{g}"] = rng.normal(0, 0.5, num_hiddens).astype(np.float32)
-        layers.append(layer)
-    return layers
-
-
 def test_the_encoder_matches_numpy_on_fixed_weights(backend):
     """``Seq2SeqEncoder(X)`` with a chosen embedding table and GRU weights is numpy's two-layer GRU
     (``gru_numpy``) over the table's rows for ``X`` transposed, time first. Fed batch first, or with two
@@ -161,7 +146,7 @@ def test_the_encoder_matches_numpy_on_fixed_weights(backend):
     encoder = d2l.Seq2SeqEncoder(vocab_size=11, embed_size=4, num_hiddens=5, num_layers=2)
     X = np.random.default_rng(0).integers(0, 11, size=(3, 6))
     table = np.random.default_rng(1).normal(size=(11, 4)).astype(np.float32)
-    layers = _gru_layers(4, 5, 2)
+    layers = _layers(7, GRU_GATES, num_inputs=4, num_hiddens=5, num_layers=2)  # test_rnn_concise's weights
     outputs, state = book(d2l).encode_with(d2l, encoder, X, table, layers)
     want_outputs, want_state = gru_numpy(table[X.T], layers)
     assert outputs.shape == (6, 3, 5) and state.shape == (2, 3, 5)

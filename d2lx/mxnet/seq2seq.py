@@ -77,16 +77,12 @@ def init_seq2seq(block: nn.Block) -> None:
                 param.initialize(init.Xavier(), force_reinit=True)
 
 
-class Seq2SeqEncoder(Encoder):
-    """The RNN encoder: token embeddings into a ``num_layers``-layer GRU. ``forward(X)`` takes (batch_size,
-    num_steps) token indices and returns ``(outputs, state)``: every step's top-layer hidden state (num_steps,
-    batch_size, num_hiddens) and every layer's last one (num_layers, batch_size, num_hiddens)."""
+class Seq2SeqEncoder(seq2seq.Seq2SeqEncoderSteps, Encoder):
+    """The RNN encoder (see ``d2lx.seq2seq.Seq2SeqEncoderSteps``)."""
 
-    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
-        super().__init__()
-        seq2seq.check_rnn_sizes(self, vocab_size, embed_size, num_hiddens, num_layers, dropout)
-        self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(**seq2seq.gru_arguments(rnn.GRU, embed_size, num_hiddens, num_layers, dropout))
+    _embedding, _gru = nn.Embedding, rnn.GRU
+
+    def _initialise(self):
         self.initialize(init.Xavier(), force_reinit=True)  # also what the GRU may have initialised itself
 
     def forward(self, X, *args):

@@ -118,16 +118,10 @@ def init_seq2seq(layer) -> None:
                 weight.assign(initializer(weight.shape, weight.dtype))
 
 
-class Seq2SeqEncoder(Encoder):
-    """The RNN encoder: token embeddings into a ``num_layers``-layer GRU. ``call(X)`` takes (batch_size,
-    num_steps) token indices and returns ``(outputs, state)``: every step's top-layer hidden state (num_steps,
-    batch_size, num_hiddens) and the list of every layer's last one, each (batch_size, num_hiddens)."""
+class Seq2SeqEncoder(seq2seq.Seq2SeqEncoderSteps, Encoder):
+    """The RNN encoder (see ``d2lx.seq2seq.Seq2SeqEncoderSteps``)."""
 
-    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
-        super().__init__()
-        seq2seq.check_rnn_sizes(self, vocab_size, embed_size, num_hiddens, num_layers, dropout)
-        self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(**seq2seq.gru_arguments(rnn.GRU, embed_size, num_hiddens, num_layers, dropout))
+    _embedding, _gru = tf.keras.layers.Embedding, rnn.GRU
 
     def call(self, X, *args, training=None):
         embs = self.embedding(tf.transpose(seq2seq.checked_tokens(self, X)))
