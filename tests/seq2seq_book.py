@@ -98,8 +98,8 @@ class Torch:
         return layer.weight.detach().numpy(), layer.bias.detach().numpy()
 
     @staticmethod
-    def decode(decoder, encoder, X):
-        state = decoder.init_state(encoder(X))
+    def decode(decoder, enc_all_outputs, X):
+        state = decoder.init_state(enc_all_outputs)
         return decoder(X, state)
 
     @staticmethod
@@ -383,7 +383,7 @@ class JAX:
     def encode(encoder, X):
         import jax
 
-        return jax.jit(encoder.apply)(jax.jit(encoder.init)(jax.random.key(0), X), X)
+        return jax.jit(encoder.init_with_output)(jax.random.key(0), X)[0]
 
     @staticmethod
     def encode_with(d2l, encoder, X, table, layers):
@@ -416,10 +416,10 @@ class JAX:
         return np.asarray(params["dense"]["kernel"]).T, np.asarray(params["dense"]["bias"])
 
     @staticmethod
-    def decode(decoder, encoder, X):
+    def decode(decoder, enc_all_outputs, X):
         import jax
 
-        state = decoder.init_state(jax.jit(encoder.init_with_output)(jax.random.key(0), X)[0])
+        state = decoder.init_state(enc_all_outputs)
         (outputs, state), _ = jax.jit(decoder.init_with_output)(jax.random.key(1), X, state)
         return outputs, state
 

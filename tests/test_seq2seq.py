@@ -229,7 +229,7 @@ def test_the_books_shape_cells(backend):
     d2l.check_len(enc_state, num_layers)
     d2l.check_shape(enc_state[0], (batch_size, num_hiddens))
     decoder = cells.decoder_class(d2l)(vocab_size, embed_size, num_hiddens, num_layers)
-    dec_outputs, state = cells.decode(decoder, encoder, X)
+    dec_outputs, state = cells.decode(decoder, (enc_outputs, enc_state), X)
     d2l.check_shape(dec_outputs, (batch_size, num_steps, vocab_size))
     d2l.check_len(state[1], num_layers)
     d2l.check_shape(state[1][0], (batch_size, num_hiddens))

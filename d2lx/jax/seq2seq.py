@@ -100,13 +100,16 @@ class EncoderDecoder(Classifier):
         encoder and decoder sow into ``'intermediates'`` (chapter 11's models)."""
         src, tgt, src_valid_len, _ = seq2seq.check_predict_arguments(batch, num_steps)
         src, tgt, src_valid_len = (jnp.asarray(a) for a in (src, tgt, src_valid_len))
-        enc_all_outputs, inter_enc_vars = self.encoder.apply(
-            {"params": params["encoder"]}, src, src_valid_len, training=False, mutable="intermediates"
+        encoder, decoder = self.encoder, self.decoder
+        encode = jax.jit(  # one program, not Flax's op-by-op run of a recurrent layer
+            lambda src, valid_len: encoder.apply(
+                {"params": params["encoder"]}, src, valid_len, training=False, mutable="intermediates"
+            )
         )
+        enc_all_outputs, inter_enc_vars = encode(src, src_valid_len)
         enc_attention_weights = []
         if save_attention_weights and inter_enc_vars:
             enc_attention_weights = inter_enc_vars["intermediates"]["enc_attention_weights"][0]
-        decoder = self.decoder
 
         @jax.jit  # compiled once per call, then run num_steps times
         def decode(tokens, state):
