@@ -271,3 +271,13 @@ def test_the_books_training_and_translation_cells(backend):
         scores.append(d2l.bleu(" ".join(translation), fr, k=2))
         assert all(isinstance(token, str) for token in translation)
     assert len(scores) == 4 and all(0 <= s <= 1 for s in scores)
+
+
+def test_seq2seq_encoder_wants_a_batch_of_token_sequences(backend):
+    d2l = backend
+    encoder = d2l.Seq2SeqEncoder(10, 4, 5, 1)
+    with pytest.raises(
+        ValueError,
+        match=re.escape("Seq2SeqEncoder needs token indices of shape (batch_size, num_steps), got shape (2, 3, 4)"),
+    ):
+        book(d2l).encode(encoder, d2l.zeros((2, 3, 4)))
