@@ -103,8 +103,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 10, "Modern Recurrent Neural Networks", {
         "data": "MTFraEng",
         "text": "bleu show_list_len_pair_hist",
-        "rnn": "GRU",
-    }, not_yet="LSTM StackedRNNScratch Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq init_seq2seq"),
+        "rnn": "GRU LSTM StackedRNNScratch",
+    }, not_yet="Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq init_seq2seq"),
     Chapter("1.0", 11, "Attention Mechanisms and Transformers",
             not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
                     "MultiHeadAttention PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock "

@@ -122,3 +122,41 @@ class RNNLM(RNNLMScratch):
     def output_layer(self, hiddens):
         """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
         return np.swapaxes(self.linear(hiddens), 0, 1)
+
+
+class LSTM(RNN):
+    """The LSTM (section 10.1), ``num_layers`` of them stacked as in ``GRU``; its state is the pair ``(H, C)``."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+        Module.__init__(self)
+        self.save_hyperparameters()
+        self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout, input_size=num_inputs)
+        self.rnn.initialize()
+
+    def forward(self, inputs, H_C=None):
+        core.layered_state(self, inputs, H_C, ("H", "C"))
+        if H_C is None:
+            H_C = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
+        outputs, (H, C) = self.rnn(inputs, list(H_C))
+        return outputs, (H, C)
+
+
+class StackedRNNScratch(core.StackedForward, Module):
+    """``num_layers`` ``RNNScratch`` (section 10.3), each on the outputs of the one below."""
+
+    _stack = staticmethod(np.stack)
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnns = nn.Sequential()  # as in the book: Gluon registers the layers (a list would hide them)
+        for i in range(num_layers):
+            self.rnns.add(RNNScratch(num_inputs if i == 0 else num_hiddens, num_hiddens, sigma))
+
+    def get_scratch_params(self) -> list:
+        """The layers' arrays (``Module`` finds only those held directly, or by a sub-``Module`` attribute)."""
+        return [p for layer in self.rnns for p in layer.get_scratch_params()]
+
+    def set_scratch_params_device(self, device) -> None:
+        for layer in self.rnns:
+            layer.set_scratch_params_device(device)
