@@ -288,3 +288,16 @@ def test_stacked_rnn_scratch_trains_with_clipping(backend, time_machine):
     # seeded stream); seed 0 (the fixture's) ends at 17.01
     assert val_ppl == sorted(val_ppl, reverse=True) and val_ppl[0] < 20.5 and val_ppl[-1] < 17.5
     assert val_ppl[-1] == pytest.approx(17.01, abs=0.1)
+
+
+def test_the_book_s_own_gru_cell_runs_over_time(backend):
+    """Section 10.2's ``class GRU(d2l.RNN)`` cell, typed from the book for each framework: it sets only
+    ``self.rnn`` and keeps ``d2l.RNN``'s ``forward``, which on TensorFlow hands Keras batch-major inputs (the
+    book's Keras GRU has no ``time_major``, so it ran its recurrence over the batch axis)."""
+    layers = _layers(30, GRU_GATES, num_inputs=3, num_hiddens=4, num_layers=1)
+    X = _inputs(31, (5, 2, 3))
+    gru = adapter(backend).book_gru(num_inputs=3, num_hiddens=4)
+    outputs, state = adapter(backend).recurrent_outputs(gru, X, layers, GRU_GATES)
+    want_outputs, want_state = gru_numpy(X, layers)
+    np.testing.assert_allclose(outputs, want_outputs, atol=ATOL)
+    np.testing.assert_allclose(state.reshape(want_state.shape), want_state, atol=ATOL)
