@@ -34,6 +34,10 @@ class Adapter:
         """
         raise NotImplementedError
 
+    def outputs_in_modes(self, model, X, modes: list[bool]) -> list[np.ndarray]:
+        """``model_outputs`` in each mode of ``modes`` (True: training), with the same parameters."""
+        return [self.model_outputs(model, X, training=training) for training in modes]
+
     def scratch_parameters(self, model, names, X) -> list[np.ndarray]:
         """The initial values of a scratch model's parameters ``names`` (on JAX: from one ``model.apply_init``)."""
         return [to_numpy(getattr(model, name)) for name in names]
@@ -419,13 +423,16 @@ class MXNet(Adapter):
 
         model.initialize_missing()  # a book cell's ``rnn.GRU(num_hiddens)`` learns its input size from a batch
         model(self.d2l.tensor(inputs))
-        params = {name.split("_", 1)[1]: p for name, p in model.rnn.collect_params().items()}
+        stack = getattr(model.rnn, "stack", None)  # d2lx's layers: one-layer Gluon layers, each its own ``l0``
         for l, layer in enumerate(layers):
+            params = (model.rnn if stack is None else stack[l]).collect_params().items()
             for side, name in (("x", "i2h"), ("h", "h2h")):
                 weight, bias = _stacked(layer, side, gates, transpose=True)
                 for kind, value in (("weight", weight), ("bias", bias)):
-                    assert params[f"l{l}_{name}_{kind}"].shape == value.shape
-                    params[f"l{l}_{name}_{kind}"].set_data(mnp.array(value))
+                    suffix = f"l{l if stack is None else 0}_{name}_{kind}"
+                    (param,) = [p for key, p in params if key.endswith(suffix)]
+                    assert param.shape == value.shape
+                    param.set_data(mnp.array(value))
         return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
 
     def book_gru(self, num_inputs, num_hiddens):
@@ -446,6 +453,12 @@ class JAX(Adapter):
     """The parameters live outside the model: in the trainer's state, or drawn by ``model.apply_init``."""
 
     backend = "jax"
+
+    def outputs_in_modes(self, model, X, modes):
+        """The parameters drawn once (``model_outputs`` alone draws them at each call)."""
+        params = model.apply_init((X,), self.d2l.get_key())["params"]
+        trainer = SimpleNamespace(state=SimpleNamespace(params=params, batch_stats={}))
+        return [self.model_outputs(model, X, training=training, trainer=trainer) for training in modes]
 
     def model_outputs(self, model, X, *, training, trainer=None):
         d2l = self.d2l
