@@ -103,9 +103,9 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 10, "Modern Recurrent Neural Networks", {
         "data": "MTFraEng",
         "text": "bleu show_list_len_pair_hist",
-        "rnn": "GRU",
+        "rnn": "GRU LSTM StackedRNNScratch",
         "seq2seq": "Encoder Decoder EncoderDecoder init_seq2seq Seq2SeqEncoder Seq2Seq",
-    }, not_yet="LSTM StackedRNNScratch"),
+    }),
     Chapter("1.0", 11, "Attention Mechanisms and Transformers",
             not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
                     "MultiHeadAttention PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock "

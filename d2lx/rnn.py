@@ -131,6 +131,28 @@ def rnnlm_numpy(X: np.ndarray, vocab_size: int, W_xh, W_hh, b_h, W_hq, b_q) -> n
     return np.stack([H @ W_hq + b_q for H in outputs], 1)
 
 
+class StackedForward:
+    """Mixed in before a backend's ``Module``: ``StackedRNNScratch``'s ``forward`` (section 10.3), the same on
+    every framework but for ``_stack`` (the framework's ``stack``). Layer ``i`` runs on the outputs of layer
+    ``i - 1``, stacked into one tensor (num_steps, batch_size, num_hiddens); ``Hs`` holds one state per layer."""
+
+    _stack: Callable[[Any], Any]
+
+    def forward(self, inputs, Hs=None):
+        if Hs is None:
+            Hs = [None] * self.num_layers
+        elif not isinstance(Hs, (tuple, list)) or len(Hs) != self.num_layers:
+            raise ValueError(
+                f"{type(self).__name__}'s states Hs must be a list of num_layers={self.num_layers} states (or None), "
+                f"got {_what(Hs)}"
+            )
+        Hs, outputs = list(Hs), inputs
+        for i in range(self.num_layers):
+            outputs, Hs[i] = self.rnns[i](outputs, Hs[i])
+            outputs = type(self)._stack(outputs)
+        return outputs, Hs
+
+
 # --- sections 9.6 and 10.1-10.3: the concise RNNs (the frameworks' layers), their framework-free parts ---
 # Every backend's ``RNN``, ``GRU`` and ``LSTM`` takes inputs (num_steps, batch_size, num_inputs), time first
 # as in the book, and keeps its state as (num_layers, batch_size, num_hiddens): torch's and MXNet's layers

@@ -34,6 +34,10 @@ class Adapter:
         """
         raise NotImplementedError
 
+    def outputs_in_modes(self, model, X, modes: list[bool]) -> list[np.ndarray]:
+        """``model_outputs`` in each mode of ``modes`` (True: training), with the same parameters."""
+        return [self.model_outputs(model, X, training=training) for training in modes]
+
     def scratch_parameters(self, model, names, X) -> list[np.ndarray]:
         """The initial values of a scratch model's parameters ``names`` (on JAX: from one ``model.apply_init``)."""
         return [to_numpy(getattr(model, name)) for name in names]
@@ -115,6 +119,11 @@ class Adapter:
         ``(outputs, state)``, once its layer ``l`` holds ``layers[l]``: ``W_x<gate>``, ``W_h<gate>``,
         ``b_x<gate>``, ``b_h<gate>`` for each of ``gates``, named as ``d2lx.rnn.gru_numpy`` names them.
         ``state`` is None, an array, or a tuple of arrays (an LSTM's ``(H, C)``)."""
+        raise NotImplementedError
+
+    def book_gru(self, num_inputs: int, num_hiddens: int):
+        """The GRU of section 10.2 as the book's cell defines it on this framework (``class GRU(d2l.RNN)`` setting
+        ``self.rnn`` to the framework's layer and keeping ``d2l.RNN``'s ``forward``), made with these sizes."""
         raise NotImplementedError
 
     def _state(self, state):
@@ -281,6 +290,19 @@ class Torch(Adapter):
             model.eval()
             return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
 
+    def book_gru(self, num_inputs, num_hiddens):
+        from torch import nn
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            def __init__(self, num_inputs, num_hiddens):
+                d2l.Module.__init__(self)
+                self.save_hyperparameters()
+                self.rnn = nn.GRU(num_inputs, num_hiddens)
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
+
 
 class MXNet(Adapter):
     backend = "mxnet"
@@ -399,20 +421,44 @@ class MXNet(Adapter):
     def recurrent_outputs(self, model, inputs, layers, gates, state=None):
         from mxnet import np as mnp
 
-        params = {name.split("_", 1)[1]: p for name, p in model.rnn.collect_params().items()}
+        model.initialize_missing()  # a book cell's ``rnn.GRU(num_hiddens)`` learns its input size from a batch
+        model(self.d2l.tensor(inputs))
+        stack = getattr(model.rnn, "stack", None)  # d2lx's layers: one-layer Gluon layers, each its own ``l0``
         for l, layer in enumerate(layers):
+            params = (model.rnn if stack is None else stack[l]).collect_params().items()
             for side, name in (("x", "i2h"), ("h", "h2h")):
                 weight, bias = _stacked(layer, side, gates, transpose=True)
                 for kind, value in (("weight", weight), ("bias", bias)):
-                    assert params[f"l{l}_{name}_{kind}"].shape == value.shape
-                    params[f"l{l}_{name}_{kind}"].set_data(mnp.array(value))
+                    suffix = f"l{l if stack is None else 0}_{name}_{kind}"
+                    (param,) = [p for key, p in params if key.endswith(suffix)]
+                    assert param.shape == value.shape
+                    param.set_data(mnp.array(value))
         return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
+
+    def book_gru(self, num_inputs, num_hiddens):
+        from mxnet.gluon import rnn
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            def __init__(self, num_inputs, num_hiddens):
+                d2l.Module.__init__(self)
+                self.save_hyperparameters()
+                self.rnn = rnn.GRU(num_hiddens)
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
 
 
 class JAX(Adapter):
     """The parameters live outside the model: in the trainer's state, or drawn by ``model.apply_init``."""
 
     backend = "jax"
+
+    def outputs_in_modes(self, model, X, modes):
+        """The parameters drawn once (``model_outputs`` alone draws them at each call)."""
+        params = model.apply_init((X,), self.d2l.get_key())["params"]
+        trainer = SimpleNamespace(state=SimpleNamespace(params=params, batch_stats={}))
+        return [self.model_outputs(model, X, training=training, trainer=trainer) for training in modes]
 
     def model_outputs(self, model, X, *, training, trainer=None):
         d2l = self.d2l
@@ -564,7 +610,8 @@ class JAX(Adapter):
         X = self.d2l.tensor(inputs)
         params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.PRNGKey(0), X)["params"])
         for l, layer in enumerate(layers):
-            cell = params[f"layers_{l}"]["cell"]
+            # d2lx's layers are ``nn.RNN``s; a book cell's one ``nn.scan`` of a cell holds the cell's own names
+            cell = params[f"layers_{l}"]["cell"] if f"layers_{l}" in params else next(iter(params.values()))
             for gate in gates:
                 names = [name for name in cell if name[1:] in (gate, "")]
                 for name in names:
@@ -577,6 +624,32 @@ class JAX(Adapter):
                             layer[f"b_x{gate}"] + layer[f"b_h{gate}"] if together else layer[f"b_{side}{gate}"]
                         )
         return _numpy_pair(model.apply({"params": params}, X, self._state(state)))
+
+    def book_gru(self, num_inputs, num_hiddens):
+        """The book's cell with Flax's current cell API (notebooks/README.md, the drift table); its outputs and
+        state are the book's: (num_steps, batch_size, num_hiddens) and (batch_size, num_hiddens)."""
+        import jax
+        from flax import linen as nn
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            num_hiddens: int
+
+            @nn.compact
+            def __call__(self, inputs, H=None, training=False):
+                if H is None:
+                    batch_size = inputs.shape[1]
+                    H = nn.GRUCell(features=self.num_hiddens).initialize_carry(
+                        jax.random.PRNGKey(0), (batch_size, self.num_hiddens)
+                    )
+                GRU = nn.scan(
+                    nn.GRUCell, variable_broadcast="params", in_axes=0, out_axes=0, split_rngs={"params": False}
+                )
+                H, outputs = GRU(features=self.num_hiddens)(H, inputs)
+                return outputs, H
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
 
 
 class TensorFlow(Adapter):
@@ -683,6 +756,19 @@ class TensorFlow(Adapter):
             bias = np.stack([bias_x, bias_h]) if gates == ("r", "z", "n") else bias_x + bias_h
             layer.set_weights([kernel, recurrent, bias])  # fails on a wrong shape
         return _numpy_pair(model(X, self._state(state), training=False))
+
+    def book_gru(self, num_inputs, num_hiddens):
+        import tensorflow as tf
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            def __init__(self, num_inputs, num_hiddens):
+                d2l.Module.__init__(self)
+                self.save_hyperparameters()
+                self.rnn = tf.keras.layers.GRU(num_hiddens, return_sequences=True, return_state=True)
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)

@@ -125,14 +125,25 @@ class RNN(Module):
         self.between = nn.Dropout(getattr(self, "dropout", 0))
 
     def forward(self, inputs, H=None, training=False):
-        core.layered_state(self, inputs, H)
+        core.layered_state(self, inputs, H, self._parts)
         outputs, finals = inputs, []
         for i, layer in enumerate(self.layers):
             if i:
                 outputs = self.between(outputs, deterministic=not training)
-            carry, outputs = layer(outputs, initial_carry=None if H is None else H[i])
+            carry, outputs = layer(outputs, initial_carry=None if H is None else self._carry(H, i))
             finals.append(carry)
-        return outputs, jnp.stack(finals)
+        return outputs, self._stacked_state(finals)
+
+    _parts: ClassVar[tuple] = ()  # the state's parts: an LSTM's is the pair (H, C)
+
+    @nn.nowrap
+    def _carry(self, H, i):
+        """Layer ``i``'s carry in Flax's cell, from the state (num_layers, batch_size, num_hiddens)."""
+        return H[i]
+
+    @nn.nowrap
+    def _stacked_state(self, carries):
+        return jnp.stack(carries)
 
 
 class GRU(RNN):
@@ -161,3 +172,39 @@ class RNNLM(RNNLMScratch):
     def forward(self, X, state=None):
         rnn_outputs, _ = self.rnn(self.one_hot(X), state, self.training)
         return self.output_layer(rnn_outputs)
+
+
+class LSTM(RNN):
+    """The LSTM (section 10.1), ``num_layers`` of them stacked as in ``GRU``; its state is the pair ``(H, C)``
+    (Flax's ``OptimizedLSTMCell`` carries ``(C, H)``)."""
+
+    num_layers: int = 1
+    dropout: float = 0
+    cell: ClassVar[type] = nn.OptimizedLSTMCell
+    _parts: ClassVar[tuple] = ("H", "C")
+
+    @nn.nowrap
+    def _carry(self, H_C, i):
+        return H_C[1][i], H_C[0][i]
+
+    @nn.nowrap
+    def _stacked_state(self, carries):
+        return jnp.stack([h for _, h in carries]), jnp.stack([c for c, _ in carries])
+
+
+class StackedRNNScratch(core.StackedForward, Module):
+    """``num_layers`` ``RNNScratch`` (section 10.3), each on the outputs of the one below."""
+
+    num_inputs: int
+    num_hiddens: int
+    num_layers: int
+    sigma: float = 0.01
+    _stack: ClassVar = staticmethod(jnp.stack)
+
+    def setup(self):
+        self.rnns = [
+            RNNScratch(self.num_inputs if i == 0 else self.num_hiddens, self.num_hiddens, self.sigma)
+            for i in range(self.num_layers)
+        ]
+        for layer in self.rnns:  # their weights now, layer by layer, as every backend draws them
+            _set_up_now(layer)

@@ -9,7 +9,7 @@ the same on every framework (the state's checks, ``predict``'s loop) is in ``d2l
 from __future__ import annotations
 
 from mxnet import np, npx
-from mxnet.gluon import nn, rnn
+from mxnet.gluon import Block, nn, rnn
 
 from d2lx import rnn as core
 from d2lx.mxnet.models import _scratch_zeros, normal_parameter
@@ -98,6 +98,41 @@ class RNN(Module):
         return outputs, H
 
 
+class _Stack(Block):
+    """Gluon's one-layer recurrent layers, one on the outputs of the other, with dropout between them, called as a
+    multilayer Gluon layer is (``(outputs, states)``, each state (num_layers, batch_size, num_hiddens)). A
+    multilayer ``rnn.GRU(..., dropout=0.5)`` would be simpler, but MXNet's CPU kernel ignores its dropout
+    (MXNet 1.9.1: the same outputs in training mode as in prediction), a silent no-op."""
+
+    def __init__(self, layers: list, dropout: float):
+        super().__init__()
+        self.stack = nn.Sequential()
+        self.stack.add(*layers)
+        self.dropout = nn.Dropout(dropout)
+
+    def begin_state(self, batch_size, ctx=None):
+        layers = [layer.begin_state(batch_size, ctx=ctx) for layer in self.stack]
+        return [np.concatenate([states[i] for states in layers]) for i in range(len(layers[0]))]
+
+    def forward(self, inputs, states):
+        outputs, finals = inputs, []
+        for l, layer in enumerate(self.stack):
+            if l:
+                outputs = self.dropout(outputs)
+            outputs, final = layer(outputs, [state[l : l + 1] for state in states])
+            finals.append(final)
+        return outputs, [np.concatenate([final[i] for final in finals]) for i in range(len(states))]
+
+
+def _stack(layer, num_inputs, num_hiddens, num_layers, dropout) -> _Stack:
+    """``num_layers`` of Gluon's one-layer ``layer`` (``rnn.GRU``, ``rnn.LSTM``) in a ``_Stack``, initialised."""
+    stack = _Stack(
+        [layer(num_hiddens, input_size=num_inputs if i == 0 else num_hiddens) for i in range(num_layers)], dropout
+    )
+    stack.initialize()
+    return stack
+
+
 class GRU(RNN):
     """The multilayer GRU (sections 10.2-10.3): ``num_layers`` GRUs, each reading the outputs of the one below,
     with dropout between them while training."""
@@ -105,8 +140,7 @@ class GRU(RNN):
     def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
         Module.__init__(self)
         self.save_hyperparameters()
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout, input_size=num_inputs)
-        self.rnn.initialize()
+        self.rnn = _stack(rnn.GRU, num_inputs, num_hiddens, num_layers, dropout)
 
 
 class RNNLM(RNNLMScratch):
@@ -122,3 +156,40 @@ class RNNLM(RNNLMScratch):
     def output_layer(self, hiddens):
         """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
         return np.swapaxes(self.linear(hiddens), 0, 1)
+
+
+class LSTM(RNN):
+    """The LSTM (section 10.1), ``num_layers`` of them stacked as in ``GRU``; its state is the pair ``(H, C)``."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+        Module.__init__(self)
+        self.save_hyperparameters()
+        self.rnn = _stack(rnn.LSTM, num_inputs, num_hiddens, num_layers, dropout)
+
+    def forward(self, inputs, H_C=None):
+        core.layered_state(self, inputs, H_C, ("H", "C"))
+        if H_C is None:
+            H_C = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
+        outputs, (H, C) = self.rnn(inputs, list(H_C))
+        return outputs, (H, C)
+
+
+class StackedRNNScratch(core.StackedForward, Module):
+    """``num_layers`` ``RNNScratch`` (section 10.3), each on the outputs of the one below."""
+
+    _stack = staticmethod(np.stack)
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnns = nn.Sequential()  # as in the book: Gluon registers the layers (a list would hide them)
+        for i in range(num_layers):
+            self.rnns.add(RNNScratch(num_inputs if i == 0 else num_hiddens, num_hiddens, sigma))
+
+    def get_scratch_params(self) -> list:
+        """The layers' arrays (``Module`` finds only those held directly, or by a sub-``Module`` attribute)."""
+        return [p for layer in self.rnns for p in layer.get_scratch_params()]
+
+    def set_scratch_params_device(self, device) -> None:
+        for layer in self.rnns:
+            layer.set_scratch_params_device(device)

@@ -92,11 +92,17 @@ class RNN(Module):
         self.save_hyperparameters()
         self.rnn = tf.keras.layers.SimpleRNN(num_hiddens, return_sequences=True, return_state=True)
 
+    _parts: tuple[str, ...] = ()  # the state's parts: an LSTM's is the pair (H, C)
+
     def forward(self, inputs, H=None):
-        core.layered_state(self, inputs, H)
-        initial = None if H is None else tf.unstack(H)
+        core.layered_state(self, inputs, H, self._parts)
+        parts = H if self._parts or H is None else (H,)
+        # Keras wants each layer's states in turn (an LSTM's h then c), each (batch_size, num_hiddens)
+        initial = None if H is None else [part[l] for l in range(parts[0].shape[0]) for part in parts]
         outputs, *state = self.rnn(tf.transpose(inputs, (1, 0, 2)), initial_state=initial)
-        return tf.transpose(outputs, (1, 0, 2)), tf.stack(state)
+        count = len(self._parts) or 1
+        stacked = tuple(tf.stack(state[i::count]) for i in range(count))
+        return tf.transpose(outputs, (1, 0, 2)), stacked if self._parts else stacked[0]
 
 
 class _Stack(tf.keras.layers.Layer):
@@ -141,3 +147,28 @@ class RNNLM(RNNLMScratch):
     def output_layer(self, hiddens):
         """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
         return tf.transpose(self.linear(hiddens), (1, 0, 2))
+
+
+class LSTM(RNN):
+    """The LSTM (section 10.1), ``num_layers`` of them stacked as in ``GRU``; its state is the pair ``(H, C)``."""
+
+    _parts = ("H", "C")
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+        Module.__init__(self)
+        self.save_hyperparameters()
+        layers = [
+            tf.keras.layers.LSTM(num_hiddens, return_sequences=True, return_state=True) for _ in range(num_layers)
+        ]
+        self.rnn = _Stack(layers, dropout)
+
+
+class StackedRNNScratch(core.StackedForward, Module):
+    """``num_layers`` ``RNNScratch`` (section 10.3), each on the outputs of the one below."""
+
+    _stack = staticmethod(tf.stack)
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnns = [RNNScratch(num_inputs if i == 0 else num_hiddens, num_hiddens, sigma) for i in range(num_layers)]

@@ -111,3 +111,29 @@ class RNNLM(RNNLMScratch):
     def output_layer(self, hiddens):
         """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
         return torch.swapaxes(self.linear(hiddens), 0, 1)
+
+
+class LSTM(RNN):
+    """The LSTM (section 10.1), ``num_layers`` of them stacked as in ``GRU``; its state is the pair ``(H, C)``."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+        Module.__init__(self)
+        self.save_hyperparameters()
+        self.rnn = nn.LSTM(num_inputs, num_hiddens, num_layers, dropout=dropout if num_layers > 1 else 0)
+
+    def forward(self, inputs, H_C=None):
+        core.layered_state(self, inputs, H_C, ("H", "C"))
+        return self.rnn(inputs, H_C)
+
+
+class StackedRNNScratch(core.StackedForward, Module):
+    """``num_layers`` ``RNNScratch`` (section 10.3), each on the outputs of the one below."""
+
+    _stack = staticmethod(torch.stack)
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnns = nn.Sequential(
+            *[RNNScratch(num_inputs if i == 0 else num_hiddens, num_hiddens, sigma) for i in range(num_layers)]
+        )
