@@ -70,6 +70,8 @@ non_negative_int = _rule("non_negative_int", "a non-negative int", numbers.Integ
 positive_number = _rule("positive_number", "a positive number", numbers.Real, lambda v: v > 0)
 non_negative_number = _rule("non_negative_number", "a non-negative number", numbers.Real, lambda v: v >= 0)
 probability = _rule("probability", "a number in [0, 1]", numbers.Real, lambda v: 0 <= v <= 1)
+# a recurrent layer's dropout: 1 would drop every output between its layers (torch refuses it, Keras not)
+dropout_rate = _rule("dropout_rate", "a number in [0, 1)", numbers.Real, lambda v: 0 <= v < 1)
 
 
 def image_size(name: str, value: Any) -> tuple[int, int]:
@@ -167,6 +169,10 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "wd": non_negative_number,
     "dropout_1": probability,
     "dropout_2": probability,
+    "dropout": dropout_rate,
+    "num_layers": positive_int,
+    "embed_size": positive_int,
+    "tgt_pad": non_negative_int,
     "num_classes": positive_int,
     "batch_size": positive_int,
     "num_train": positive_int,

@@ -98,12 +98,14 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 9, "Recurrent Neural Networks", {
         "data": "TimeMachine",
         "text": "Vocab",
-        "rnn": "check_len check_shape RNNScratch RNNLMScratch",
-    }, not_yet="RNN RNNLM"),
+        "rnn": "check_len check_shape RNNScratch RNNLMScratch RNN RNNLM",
+    }),
     Chapter("1.0", 10, "Modern Recurrent Neural Networks", {
         "data": "MTFraEng",
         "text": "bleu show_list_len_pair_hist",
-    }, not_yet="GRU LSTM StackedRNNScratch Encoder Decoder EncoderDecoder Seq2SeqEncoder Seq2Seq init_seq2seq"),
+        "rnn": "GRU LSTM StackedRNNScratch",
+        "seq2seq": "Encoder Decoder EncoderDecoder init_seq2seq Seq2SeqEncoder Seq2Seq",
+    }),
     Chapter("1.0", 11, "Attention Mechanisms and Transformers",
             not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
                     "MultiHeadAttention PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock "

@@ -129,3 +129,145 @@ def rnnlm_numpy(X: np.ndarray, vocab_size: int, W_xh, W_hh, b_h, W_hq, b_q) -> n
     embs = np.eye(vocab_size, dtype=np.float32)[np.asarray(X).T]
     outputs, _ = rnn_numpy(embs, W_xh, W_hh, b_h)
     return np.stack([H @ W_hq + b_q for H in outputs], 1)
+
+
+class StackedForward:
+    """Mixed in before a backend's ``Module``: ``StackedRNNScratch``'s ``forward`` (section 10.3), the same on
+    every framework but for ``_stack`` (the framework's ``stack``). Layer ``i`` runs on the outputs of layer
+    ``i - 1``, stacked into one tensor (num_steps, batch_size, num_hiddens); ``Hs`` holds one state per layer."""
+
+    _stack: Callable[[Any], Any]
+
+    def forward(self, inputs, Hs=None):
+        if Hs is None:
+            Hs = [None] * self.num_layers
+        elif not isinstance(Hs, (tuple, list)) or len(Hs) != self.num_layers:
+            raise ValueError(
+                f"{type(self).__name__}'s states Hs must be a list of num_layers={self.num_layers} states (or None), "
+                f"got {_what(Hs)}"
+            )
+        Hs, outputs = list(Hs), inputs
+        for i in range(self.num_layers):
+            outputs, Hs[i] = self.rnns[i](outputs, Hs[i])
+            outputs = type(self)._stack(outputs)
+        return outputs, Hs
+
+
+# --- sections 9.6 and 10.1-10.3: the concise RNNs (the frameworks' layers), their framework-free parts ---
+# Every backend's ``RNN``, ``GRU`` and ``LSTM`` takes inputs (num_steps, batch_size, num_inputs), time first
+# as in the book, and keeps its state as (num_layers, batch_size, num_hiddens): torch's and MXNet's layers
+# do, and the JAX and TensorFlow ones are written to (the book's TensorFlow GRU returns a list per layer).
+# An LSTM's state is the pair (H, C), each of that shape.
+def check_inputs(model: Any, inputs: Any) -> tuple[int, ...]:
+    """The shape of ``inputs`` if it is (num_steps, batch_size, ``model.num_inputs``), else a ValueError naming
+    the model: a framework's own error would come from deep inside its kernels (or, on TensorFlow before
+    d2lx transposed, not at all, see ``GRU``)."""
+    shape = tuple(int(d) for d in inputs.shape)
+    if len(shape) != 3 or shape[2] != model.num_inputs:
+        raise ValueError(
+            f"{type(model).__name__}(num_inputs={model.num_inputs}) needs inputs of shape (num_steps, batch_size, "
+            f"{model.num_inputs}), got shape {shape}"
+        )
+    return shape
+
+
+def layered_state(model: Any, inputs: Any, state: Any, parts: tuple[str, ...] = ()) -> Any:
+    """The state a concise RNN starts from, checked: None (zeros), or a tensor of shape (num_layers, batch_size,
+    num_hiddens); for an LSTM (``parts=("H", "C")``) a tuple of two such tensors.
+
+    ``num_layers`` is ``model.num_layers`` (1 for ``RNN``). Returns ``state`` unchanged.
+    """
+    name = type(model).__name__
+    shape = check_inputs(model, inputs)
+    if state is None:
+        return None
+    want = (getattr(model, "num_layers", 1), shape[1], model.num_hiddens)
+    form = f"a tensor of shape (num_layers, batch_size, num_hiddens) = {want}"
+    if parts:
+        each = f"each of shape (num_layers, batch_size, num_hiddens) = {want}"
+        form = f"a tuple ({', '.join(parts)}) of two tensors, {each}"
+        if not isinstance(state, (tuple, list)) or len(state) != len(parts):
+            raise ValueError(f"{name}'s state must be {form}, got {_what(state)}")
+        tensors = state
+    else:
+        tensors = (state,)
+    for tensor in tensors:
+        if not hasattr(tensor, "shape") or tuple(int(d) for d in tensor.shape) != want:
+            raise ValueError(f"{name}'s state must be {form} for inputs of shape {shape}, got {_what(tensor)}")
+    return state
+
+
+def _what(value: Any) -> str:
+    if hasattr(value, "shape"):
+        return f"shape {tuple(int(d) for d in value.shape)}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+# The gates of each cell, in the order the reference names them. ``n`` is the GRU's candidate state (the book's
+# H tilde), ``g`` the LSTM's candidate memory (C tilde).
+GRU_GATES = ("r", "z", "n")
+LSTM_GATES = ("i", "f", "g", "o")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def gru_numpy(inputs: np.ndarray, layers: list[dict], state: np.ndarray | None = None):
+    """The reference concise ``GRU``: ``(outputs, state)``, outputs (num_steps, batch_size, num_hiddens), state
+    (num_layers, batch_size, num_hiddens). Each layer's inputs are the outputs of the layer below.
+
+    ``layers[l]`` holds ``W_x<gate>`` (inputs x hiddens), ``W_h<gate>`` (hiddens x hiddens), ``b_x<gate>`` and
+    ``b_h<gate>`` for the gates r (reset), z (update) and n (candidate). The frameworks (cuDNN's form, which
+    torch, MXNet, Keras and Flax share) reset after the recurrent product, ``n = tanh(X W_xn + b_xn +
+    R * (H W_hn + b_hn))``, where the book's equation multiplies first, ``(R * H) W_hh``; the two agree only
+    when R is all ones, so the reference computes what the layers compute.
+    """
+    return _layered(inputs, layers, state, _gru_step)
+
+
+def lstm_numpy(inputs: np.ndarray, layers: list[dict], state: tuple | None = None):
+    """The reference concise ``LSTM``: ``(outputs, (H, C))``, each of H and C (num_layers, batch_size,
+    num_hiddens), with the gates i (input), f (forget), g (candidate memory) and o (output) as in the book:
+    ``C = F * C + I * tanh(...)``, ``H = O * tanh(C)``. ``layers`` as in ``gru_numpy``."""
+    return _layered(inputs, layers, state, _lstm_step)
+
+
+def _gate(layer: dict, gate: str, X: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return X @ layer[f"W_x{gate}"] + layer[f"b_x{gate}"], H @ layer[f"W_h{gate}"] + layer[f"b_h{gate}"]
+
+
+def _gru_step(layer: dict, X: np.ndarray, carry: tuple) -> tuple:
+    (H,) = carry
+    R = _sigmoid(sum(_gate(layer, "r", X, H)))
+    Z = _sigmoid(sum(_gate(layer, "z", X, H)))
+    x_n, h_n = _gate(layer, "n", X, H)
+    return (Z * H + (1 - Z) * np.tanh(x_n + R * h_n),)
+
+
+def _lstm_step(layer: dict, X: np.ndarray, carry: tuple) -> tuple:
+    H, C = carry
+    I, F, O = (_sigmoid(sum(_gate(layer, gate, X, H))) for gate in "ifo")
+    C = F * C + I * np.tanh(sum(_gate(layer, "g", X, H)))
+    return O * np.tanh(C), C
+
+
+def _layered(inputs: np.ndarray, layers: list[dict], state: Any, step: Callable) -> tuple:
+    lstm = step is _lstm_step
+    num_hiddens = layers[0]["W_hr" if not lstm else "W_hi"].shape[0]
+    zeros = np.zeros((len(layers), inputs.shape[1], num_hiddens), inputs.dtype)
+    if state is None:
+        state = (zeros, zeros) if lstm else zeros
+    parts = tuple(state) if lstm else (state,)
+    outputs, finals = inputs, []
+    for l, layer in enumerate(layers):
+        carry, steps = tuple(part[l] for part in parts), []
+        for X in outputs:
+            carry = step(layer, X, carry)
+            steps.append(carry[0])
+        outputs = np.stack(steps)
+        finals.append(carry)
+    stacked = tuple(np.stack([carry[i] for carry in finals]) for i in range(len(parts)))
+    return outputs, (stacked if lstm else stacked[0])

@@ -34,6 +34,10 @@ class Adapter:
         """
         raise NotImplementedError
 
+    def outputs_in_modes(self, model, X, modes: list[bool]) -> list[np.ndarray]:
+        """``model_outputs`` in each mode of ``modes`` (True: training), with the same parameters."""
+        return [self.model_outputs(model, X, training=training) for training in modes]
+
     def scratch_parameters(self, model, names, X) -> list[np.ndarray]:
         """The initial values of a scratch model's parameters ``names`` (on JAX: from one ``model.apply_init``)."""
         return [to_numpy(getattr(model, name)) for name in names]
@@ -109,6 +113,24 @@ class Adapter:
         """Save a ``make_saved()`` that has seen ``X``, then load it into a fresh ``make_other()`` and run it."""
         self.reloaded_outputs(make_other, make_saved(), X, folder)
 
+    # chapters 9-10 (tests/test_rnn_concise.py): a concise recurrent layer computed with weights the test chose
+    def recurrent_outputs(self, model, inputs: np.ndarray, layers: list[dict], gates: tuple, state=None):
+        """``model(inputs, state)`` (a concise ``RNN``, ``GRU`` or ``LSTM``, in evaluation mode) as numpy
+        ``(outputs, state)``, once its layer ``l`` holds ``layers[l]``: ``W_x<gate>``, ``W_h<gate>``,
+        ``b_x<gate>``, ``b_h<gate>`` for each of ``gates``, named as ``d2lx.rnn.gru_numpy`` names them.
+        ``state`` is None, an array, or a tuple of arrays (an LSTM's ``(H, C)``)."""
+        raise NotImplementedError
+
+    def book_gru(self, num_inputs: int, num_hiddens: int):
+        """The GRU of section 10.2 as the book's cell defines it on this framework (``class GRU(d2l.RNN)`` setting
+        ``self.rnn`` to the framework's layer and keeping ``d2l.RNN``'s ``forward``), made with these sizes."""
+        raise NotImplementedError
+
+    def _state(self, state):
+        if state is None:
+            return None
+        return tuple(self.d2l.tensor(s) for s in state) if isinstance(state, tuple) else self.d2l.tensor(state)
+
     # tests/test_block_numbers.py: a block computed with weights the test chose
     batch_norm_eps = 1e-5  # the epsilon of the framework's batch normalization layer, as the book's blocks use it
     evaluation_mode: dict = {}  # keyword arguments that build a block with batch norm in evaluation mode
@@ -137,6 +159,19 @@ def _assign_in_order(layers: list, is_convolution, weights: list, names: tuple, 
     for layer, values in _paired(layers, is_convolution, weights):
         for name, value in zip(names[len(values) != 2], values):
             assign(layer, name, value)
+
+
+def _numpy_pair(result) -> tuple:
+    """A recurrent layer's ``(outputs, state)`` as numpy; a tuple state (an LSTM's) stays a tuple."""
+    outputs, state = result
+    return to_numpy(outputs), tuple(to_numpy(s) for s in state) if isinstance(state, (tuple, list)) else to_numpy(state)
+
+
+def _stacked(layer: dict, side: str, gates: tuple, transpose: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One side (``x`` the inputs, ``h`` the state) of a layer's weights, gates one after another as torch and
+    MXNet hold them ((gates * hiddens, inputs), ``transpose``) or Keras ((inputs, gates * hiddens)); the biases."""
+    weights = [layer[f"W_{side}{g}"].T if transpose else layer[f"W_{side}{g}"] for g in gates]
+    return np.concatenate(weights, axis=0 if transpose else 1), np.concatenate([layer[f"b_{side}{g}"] for g in gates])
 
 
 class Torch(Adapter):
@@ -242,6 +277,31 @@ class Torch(Adapter):
             names = ("weight", "bias"), ("weight", "bias", "running_mean", "running_var")
             _assign_in_order(called, lambda m: isinstance(m, nn.Conv2d), weights, names, assign)
             return to_numpy(block(X))
+
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        import torch
+
+        with torch.no_grad():
+            for l, layer in enumerate(layers):
+                for side, name in (("x", "ih"), ("h", "hh")):
+                    weight, bias = _stacked(layer, side, gates, transpose=True)
+                    getattr(model.rnn, f"weight_{name}_l{l}").copy_(torch.from_numpy(weight))
+                    getattr(model.rnn, f"bias_{name}_l{l}").copy_(torch.from_numpy(bias))
+            model.eval()
+            return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
+
+    def book_gru(self, num_inputs, num_hiddens):
+        from torch import nn
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            def __init__(self, num_inputs, num_hiddens):
+                d2l.Module.__init__(self)
+                self.save_hyperparameters()
+                self.rnn = nn.GRU(num_inputs, num_hiddens)
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
 
 
 class MXNet(Adapter):
@@ -358,11 +418,47 @@ class MXNet(Adapter):
             _assign_in_order(called, lambda m: isinstance(m, nn.Conv2D), weights, names, assign)
             return to_numpy(block(X))
 
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        from mxnet import np as mnp
+
+        model.initialize_missing()  # a book cell's ``rnn.GRU(num_hiddens)`` learns its input size from a batch
+        model(self.d2l.tensor(inputs))
+        stack = getattr(model.rnn, "stack", None)  # d2lx's layers: one-layer Gluon layers, each its own ``l0``
+        for l, layer in enumerate(layers):
+            params = (model.rnn if stack is None else stack[l]).collect_params().items()
+            for side, name in (("x", "i2h"), ("h", "h2h")):
+                weight, bias = _stacked(layer, side, gates, transpose=True)
+                for kind, value in (("weight", weight), ("bias", bias)):
+                    suffix = f"l{l if stack is None else 0}_{name}_{kind}"
+                    (param,) = [p for key, p in params if key.endswith(suffix)]
+                    assert param.shape == value.shape
+                    param.set_data(mnp.array(value))
+        return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
+
+    def book_gru(self, num_inputs, num_hiddens):
+        from mxnet.gluon import rnn
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            def __init__(self, num_inputs, num_hiddens):
+                d2l.Module.__init__(self)
+                self.save_hyperparameters()
+                self.rnn = rnn.GRU(num_hiddens)
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
+
 
 class JAX(Adapter):
     """The parameters live outside the model: in the trainer's state, or drawn by ``model.apply_init``."""
 
     backend = "jax"
+
+    def outputs_in_modes(self, model, X, modes):
+        """The parameters drawn once (``model_outputs`` alone draws them at each call)."""
+        params = model.apply_init((X,), self.d2l.get_key())["params"]
+        trainer = SimpleNamespace(state=SimpleNamespace(params=params, batch_stats={}))
+        return [self.model_outputs(model, X, training=training, trainer=trainer) for training in modes]
 
     def model_outputs(self, model, X, *, training, trainer=None):
         d2l = self.d2l
@@ -506,6 +602,55 @@ class JAX(Adapter):
         variables = {name: traverse_util.unflatten_dict(tree) for name, tree in chosen.items()}
         return self._channels_first(jax.jit(block.apply)(variables, X))  # one compilation, not one per operation
 
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        """Flax's cells name their dense maps ``<side><gate>`` (``ir``, ``hn``; ``i``, ``h`` in ``SimpleCell``) and give
+        some no bias: a gate's two biases go to the one side that has one, or each to its own."""
+        import jax
+
+        X = self.d2l.tensor(inputs)
+        params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.PRNGKey(0), X)["params"])
+        for l, layer in enumerate(layers):
+            # d2lx's layers are ``nn.RNN``s; a book cell's one ``nn.scan`` of a cell holds the cell's own names
+            cell = params[f"layers_{l}"]["cell"] if f"layers_{l}" in params else next(iter(params.values()))
+            for gate in gates:
+                names = [name for name in cell if name[1:] in (gate, "")]
+                for name in names:
+                    side = name[0].replace("i", "x")
+                    assert cell[name]["kernel"].shape == layer[f"W_{side}{gate}"].shape
+                    cell[name]["kernel"] = layer[f"W_{side}{gate}"]
+                    if "bias" in cell[name]:
+                        together = sum(1 for other in names if "bias" in cell[other]) == 1
+                        cell[name]["bias"] = (
+                            layer[f"b_x{gate}"] + layer[f"b_h{gate}"] if together else layer[f"b_{side}{gate}"]
+                        )
+        return _numpy_pair(model.apply({"params": params}, X, self._state(state)))
+
+    def book_gru(self, num_inputs, num_hiddens):
+        """The book's cell with Flax's current cell API (notebooks/README.md, the drift table); its outputs and
+        state are the book's: (num_steps, batch_size, num_hiddens) and (batch_size, num_hiddens)."""
+        import jax
+        from flax import linen as nn
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            num_hiddens: int
+
+            @nn.compact
+            def __call__(self, inputs, H=None, training=False):
+                if H is None:
+                    batch_size = inputs.shape[1]
+                    H = nn.GRUCell(features=self.num_hiddens).initialize_carry(
+                        jax.random.PRNGKey(0), (batch_size, self.num_hiddens)
+                    )
+                GRU = nn.scan(
+                    nn.GRUCell, variable_broadcast="params", in_axes=0, out_axes=0, split_rngs={"params": False}
+                )
+                H, outputs = GRU(features=self.num_hiddens)(H, inputs)
+                return outputs, H
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
+
 
 class TensorFlow(Adapter):
     backend = "tensorflow"
@@ -598,6 +743,32 @@ class TensorFlow(Adapter):
                 values = (values[0].transpose(2, 3, 1, 0), values[1])  # (height, width, in / groups, out)
             layer.set_weights(list(values))  # fails on a wrong shape
         return self._nchw(block(X, training=False))
+
+    def recurrent_outputs(self, model, inputs, layers, gates, state=None):
+        """Keras holds a GRU's gates in the order z, r, n and both its biases in one (2, 3 * hiddens) array; an
+        LSTM's and a SimpleRNN's bias is the sum of the two."""
+        X = self.d2l.tensor(inputs)
+        model(X)  # builds the layers
+        keras_gates = ("z", "r", "n") if gates == ("r", "z", "n") else gates
+        for layer, weights in zip(getattr(model.rnn, "stack", [model.rnn]), layers, strict=True):
+            kernel, bias_x = _stacked(weights, "x", keras_gates, transpose=False)
+            recurrent, bias_h = _stacked(weights, "h", keras_gates, transpose=False)
+            bias = np.stack([bias_x, bias_h]) if gates == ("r", "z", "n") else bias_x + bias_h
+            layer.set_weights([kernel, recurrent, bias])  # fails on a wrong shape
+        return _numpy_pair(model(X, self._state(state), training=False))
+
+    def book_gru(self, num_inputs, num_hiddens):
+        import tensorflow as tf
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            def __init__(self, num_inputs, num_hiddens):
+                d2l.Module.__init__(self)
+                self.save_hyperparameters()
+                self.rnn = tf.keras.layers.GRU(num_hiddens, return_sequences=True, return_state=True)
+
+        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
 
 
 ADAPTERS = per_backend(Torch, MXNet, JAX, TensorFlow)

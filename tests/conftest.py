@@ -83,3 +83,15 @@ def backend(request):
 @pytest.fixture(autouse=True)
 def _no_progress_bars(monkeypatch):
     monkeypatch.setenv("D2LX_PROGRESS", "0")
+
+
+@pytest.fixture
+def time_machine(monkeypatch):
+    """The staged ``timemachine.txt`` as ``D2LX_DATA_DIR`` (see ``helpers.staged_data``); the hub cannot download."""
+    from helpers import staged_data
+
+    from d2lx import hub
+
+    sha1 = hub.DATA_HUB["time_machine"][1]
+    staged_data(monkeypatch, {"timemachine.txt": sha1}, "timemachine.txt")
+    monkeypatch.setitem(hub.DATA_HUB, "time_machine", ("http://127.0.0.1:9/timemachine.txt", sha1))

@@ -13,9 +13,7 @@ import re
 import numpy as np
 import pytest
 from adapters import adapter
-from helpers import staged_data
 
-from d2lx import hub
 from d2lx.plotting import to_numpy
 from d2lx.rnn import check_len, check_shape, rnn_numpy, rnnlm_numpy
 from d2lx.text import Vocab
@@ -143,14 +141,6 @@ def test_wrong_state_or_inputs_get_clear_errors(backend):
         "RNNScratch(num_inputs=3) needs inputs of shape (num_steps, batch_size, 3), got shape (2, 5, 7)"
     )):  # fmt: skip
         call(rnn, backend.ones((2, 5, 7)))
-
-
-@pytest.fixture
-def time_machine(monkeypatch):
-    """The staged ``timemachine.txt`` as ``D2LX_DATA_DIR``; the hub cannot download."""
-    sha1 = hub.DATA_HUB["time_machine"][1]
-    staged_data(monkeypatch, {"timemachine.txt": sha1}, "timemachine.txt")
-    monkeypatch.setitem(hub.DATA_HUB, "time_machine", ("http://127.0.0.1:9/timemachine.txt", sha1))
 
 
 def test_training_on_the_time_machine_lowers_perplexity(backend, time_machine):

@@ -1,4 +1,11 @@
-"""The RNN from scratch for JAX (the 1.0 edition's section 9.5): ``RNNScratch`` and ``RNNLMScratch``.
+"""The RNNs of the 1.0 edition for JAX: from scratch (section 9.5: ``RNNScratch``, ``RNNLMScratch``), with
+Flax's cells (9.6: ``RNN``, ``RNNLM``; 10.1-10.3: ``LSTM``, ``GRU``, ``StackedRNNScratch``).
+
+Flax rewrote its cells in 2023 (FLIP 3099): a cell takes ``features=``, ``initialize_carry(rng, input_shape)``
+is a method of an instance, and ``nn.RNN(cell, time_major=True, return_carry=True)`` runs one over a
+sequence. d2l's JAX ``RNN`` raises ``NotImplementedError``; here it runs Flax's ``SimpleCell``. d2l's JAX
+multilayer GRU feeds every layer but the last the original inputs (right only at two layers); here each
+layer reads the outputs of the one below.
 
 As in the book's JAX code, the parameters live outside the models: ``RNNScratch`` is called with
 ``rnn.apply({'params': ...}, inputs, state)`` and ``predict`` takes the trained parameters
@@ -7,6 +14,8 @@ As in the book's JAX code, the parameters live outside the models: ``RNNScratch`
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import jax
 from flax import linen as nn
@@ -97,3 +106,105 @@ class RNNLMScratch(Classifier):
             return self.apply({"params": params}, rnn_outputs, method=self.output_layer), state
 
         return core.predict_greedily(prefix, num_preds, vocab, step)
+
+
+class RNN(Module):
+    """A recurrent layer of Flax's cells (here ``nn.SimpleCell``, tanh): a call ``(inputs, H, training)`` returns
+    ``(outputs, H)``, outputs (num_steps, batch_size, num_hiddens), H (num_layers, batch_size, num_hiddens),
+    as on every backend. Subclasses pick another ``cell``."""
+
+    num_inputs: int
+    num_hiddens: int
+    cell: ClassVar[type] = nn.SimpleCell
+
+    def setup(self):
+        self.layers = [
+            nn.RNN(self.cell(features=self.num_hiddens), time_major=True, return_carry=True)
+            for _ in range(getattr(self, "num_layers", 1))
+        ]
+        self.between = nn.Dropout(getattr(self, "dropout", 0))
+
+    def forward(self, inputs, H=None, training=False):
+        core.layered_state(self, inputs, H, self._parts)
+        outputs, finals = inputs, []
+        for i, layer in enumerate(self.layers):
+            if i:
+                outputs = self.between(outputs, deterministic=not training)
+            carry, outputs = layer(outputs, initial_carry=None if H is None else self._carry(H, i))
+            finals.append(carry)
+        return outputs, self._stacked_state(finals)
+
+    _parts: ClassVar[tuple] = ()  # the state's parts: an LSTM's is the pair (H, C)
+
+    @nn.nowrap
+    def _carry(self, H, i):
+        """Layer ``i``'s carry in Flax's cell, from the state (num_layers, batch_size, num_hiddens)."""
+        return H[i]
+
+    @nn.nowrap
+    def _stacked_state(self, carries):
+        return jnp.stack(carries)
+
+
+class GRU(RNN):
+    """The multilayer GRU (sections 10.2-10.3): ``num_layers`` GRUs, each reading the outputs of the one below,
+    with dropout between them while ``training``."""
+
+    num_layers: int = 1
+    dropout: float = 0
+    cell: ClassVar[type] = nn.GRUCell
+
+
+class RNNLM(RNNLMScratch):
+    """The language model on a concise ``rnn``: one dense output layer ``linear`` over every step's outputs.
+    ``training`` (the book's field, which the trainer sets) turns on the rnn's dropout."""
+
+    training: bool = True
+
+    def setup(self):
+        _set_up_now(self.rnn)  # the rnn's parameters first, as in ``RNNLMScratch``
+        self.linear = nn.Dense(self.vocab_size)
+
+    def output_layer(self, hiddens):
+        """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
+        return jnp.swapaxes(self.linear(hiddens), 0, 1)
+
+    def forward(self, X, state=None):
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state, self.training)
+        return self.output_layer(rnn_outputs)
+
+
+class LSTM(RNN):
+    """The LSTM (section 10.1), ``num_layers`` of them stacked as in ``GRU``; its state is the pair ``(H, C)``
+    (Flax's ``OptimizedLSTMCell`` carries ``(C, H)``)."""
+
+    num_layers: int = 1
+    dropout: float = 0
+    cell: ClassVar[type] = nn.OptimizedLSTMCell
+    _parts: ClassVar[tuple] = ("H", "C")
+
+    @nn.nowrap
+    def _carry(self, H_C, i):
+        return H_C[1][i], H_C[0][i]
+
+    @nn.nowrap
+    def _stacked_state(self, carries):
+        return jnp.stack([h for _, h in carries]), jnp.stack([c for c, _ in carries])
+
+
+class StackedRNNScratch(core.StackedForward, Module):
+    """``num_layers`` ``RNNScratch`` (section 10.3), each on the outputs of the one below."""
+
+    num_inputs: int
+    num_hiddens: int
+    num_layers: int
+    sigma: float = 0.01
+    _stack: ClassVar = staticmethod(jnp.stack)
+
+    def setup(self):
+        self.rnns = [
+            RNNScratch(self.num_inputs if i == 0 else self.num_hiddens, self.num_hiddens, self.sigma)
+            for i in range(self.num_layers)
+        ]
+        for layer in self.rnns:  # their weights now, layer by layer, as every backend draws them
+            _set_up_now(layer)

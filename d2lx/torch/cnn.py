@@ -33,8 +33,9 @@ def init_cnn(module: nn.Module) -> None:
         nn.init.xavier_uniform_(module.weight)
 
 
-def _when_shaped(layer: nn.Module) -> None:
-    """Run ``init_cnn`` on the lazy ``layer`` at its first forward pass, unless a state dict is loaded first.
+def _when_shaped(layer: nn.Module, init=None) -> None:
+    """Run ``init`` (default ``init_cnn``) on the lazy ``layer`` at its first forward pass, unless a state dict
+    is loaded first.
 
     ``load_state_dict`` on a fresh model gives each lazy parameter the saved shape and values
     (PyTorch's own load hook materialises it); a Xavier draw at the first forward pass would then
@@ -48,7 +49,7 @@ def _when_shaped(layer: nn.Module) -> None:
     def initialise(module, args):
         for handle in handles:
             handle.remove()
-        init_cnn(module)
+        (init_cnn if init is None else init)(module)
 
     def on_load(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         loaded = False
