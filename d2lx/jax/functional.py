@@ -289,7 +289,7 @@ def predict_ch8(prefix, num_preds, net, params, vocab, device=None):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before, with the
     parameters ``params``."""
     _check_net_ch8(net)
-    apply = _maybe_compiled(net.apply)
+    apply = _applied(net)
 
     def step(index, state, scores):
         if state is None:
@@ -302,6 +302,16 @@ def predict_ch8(prefix, num_preds, net, params, vocab, device=None):
 
 # (net, loss, their gradient function): kept, so the epochs of one training run compile once
 _latest_ch8: tuple = (None, None, None)
+# (net, its compiled apply): kept, so the predictions during and after one training run compile once
+_latest_apply: tuple = (None, None)
+
+
+def _applied(net):
+    """``net.apply``, compiled if possible (the same function for the same ``net``)."""
+    global _latest_apply
+    if _latest_apply[0] is not net:
+        _latest_apply = (net, _maybe_compiled(net.apply))
+    return _latest_apply[1]
 
 
 def _gradients_ch8(net, loss):

@@ -223,7 +223,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):
     if not isinstance(updater, tf.keras.optimizers.Optimizer):
         raise updater_error(updater, "a tf.keras.optimizers.Optimizer such as tf.keras.optimizers.SGD(lr)")
 
-    def step(X, Y, state):
+    def eager_step(X, Y, state):
         y = tf.reshape(tf.transpose(Y), (-1,))
         with tf.GradientTape() as tape:
             y_hat, state = net(X, state)
@@ -231,9 +231,42 @@ def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):
         params = net.trainable_variables
         grads = grad_clipping(tape.gradient(l, params), 1)
         updater.apply_gradients(zip(grads, params))
-        return l, int(tf.size(y)), state
+        return l, state
+
+    compiled = _compiled_ch8(net, loss, updater, eager_step)
+
+    def step(X, Y, state):
+        l, state = compiled(X, Y, state)
+        return l, int(tf.size(Y)), state
 
     return run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, dtype=tf.float32), train_iter, use_random_iter)
+
+
+# (net, loss, updater, step): the compiled step of the latest training run, kept across its epochs
+_latest_ch8: tuple = (None, None, None, None)
+
+
+def _compiled_ch8(net, loss, updater, eager_step):
+    """``eager_step`` compiled with ``tf.function`` from its second call on (the first builds the lazy layers
+    and the optimizer's variables eagerly); the same function for the epochs of one training run. Code
+    TensorFlow cannot trace runs eagerly from then on (an error of the learner's code shows there)."""
+    global _latest_ch8
+    if any(a is not b for a, b in zip(_latest_ch8[:3], (net, loss, updater))):
+        function = tf.function(eager_step)
+        function._omit_frequent_tracing_warning = True  # one function per training run: not a retracing loop
+        _latest_ch8 = (net, loss, updater, {"function": function, "calls": 0})
+    compiled = _latest_ch8[3]
+
+    def step(X, Y, state):
+        compiled["calls"] += 1
+        if compiled["function"] is not None and compiled["calls"] > 1:
+            try:
+                return compiled["function"](X, Y, state)
+            except Exception:  # not traceable: eagerly from now on
+                compiled["function"] = None
+        return eager_step(X, Y, state)
+
+    return step
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, strategy=None, use_random_iter=False):
