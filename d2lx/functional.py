@@ -37,6 +37,7 @@ from d2lx.data.synthetic import synthetic_regression
 from d2lx.datamodule import max_batch_size_hint
 from d2lx.module import TrainingDivergedError, non_finite_data_cause
 from d2lx.plotting import show_images, to_numpy
+from d2lx.rnn import predict_greedily
 from d2lx.trainer import _limited, _LoaderView, _progress_wanted, budgeted_loaders, resolve_budget
 from d2lx.utils import Accumulator, Timer
 
@@ -589,6 +590,26 @@ def run_epoch_ch8(step: Callable, begin_state: Callable, train_iter: Iterable, u
         raise _no_examples("train_iter")
     mean = metric[0] / metric[1]
     return (math.exp(mean) if mean < 700 else math.inf), metric[1] / timer.stop()  # exp overflows past 709
+
+
+def detached(state):
+    """``state`` (a tensor, or a tuple or list of them) cut from the graph of the minibatch before, for the
+    frameworks whose tensors have ``detach()`` (PyTorch, MXNet). MXNet's ``detach`` returns a new array, so
+    the book's ``for s in state: s.detach()`` cuts nothing there: the cut state must be the one used."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(s.detach() for s in state)
+    return state.detach()
+
+
+def predict_from(prefix, num_preds: int, vocab, begin_state: Callable, call: Callable) -> str:
+    """``predict_ch8``'s loop (``d2lx.rnn.predict_greedily``) for a net whose state starts as ``begin_state()``
+    (a batch of one) and where ``call(index, state)`` feeds it the token ``index``, returning ``(scores,
+    new state)``."""
+
+    def step(index, state, scores):
+        return call(index, begin_state() if state is None else state)
+
+    return predict_greedily(prefix, num_preds, vocab, step)
 
 
 def _epoch_bar(num_epochs: int):

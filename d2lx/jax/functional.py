@@ -44,7 +44,6 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import checks
-from d2lx import rnn as rnn_core
 from d2lx.functional import (
     budgeted,
     budgeted_ch8,
@@ -53,6 +52,7 @@ from d2lx.functional import (
     count_accuracy,
     make_data_functions,
     mean_loss,
+    predict_from,
     run_epoch,
     run_epoch_ch8,
     show_predictions,
@@ -291,13 +291,11 @@ def predict_ch8(prefix, num_preds, net, params, vocab, device=None):
     _check_net_ch8(net)
     apply = _applied(net)
 
-    def step(index, state, scores):
-        if state is None:
-            state = net.begin_state(batch_size=1, device=device)
+    def call(index, state):
         X = jnp.array([[index]])
         return apply(params, X if device is None else jax.device_put(X, device), state)
 
-    return rnn_core.predict_greedily(prefix, num_preds, vocab, step)
+    return predict_from(prefix, num_preds, vocab, lambda: net.begin_state(batch_size=1, device=device), call)
 
 
 # (net, loss, their gradient function): kept, so the epochs of one training run compile once

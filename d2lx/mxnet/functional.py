@@ -20,13 +20,14 @@ from mxnet import autograd, gluon, init, np, npx
 from mxnet.gluon import nn
 
 from d2lx import checks
-from d2lx import rnn as rnn_core
 from d2lx.functional import (
     budgeted_ch8,
     check_ch8,
+    detached,
     make_ch3,
     make_ch6,
     make_data_functions,
+    predict_from,
     run_epoch_ch8,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
     train_epochs_ch8,
@@ -116,22 +117,15 @@ class RNNModel(nn.Block):
         return self.rnn.begin_state(*args, **kwargs)
 
 
-def _detached(state):
-    """``state`` (an array, or a tuple or list of them) cut from the graph of the minibatch before."""
-    if isinstance(state, (tuple, list)):
-        return type(state)(s.detach() for s in state)
-    return state.detach()
-
-
 def predict_ch8(prefix, num_preds, net, vocab, device):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
-
-    def step(index, state, scores):
-        if state is None:
-            state = net.begin_state(batch_size=1, ctx=device)
-        return net(np.array([[index]], ctx=device), state)
-
-    return rnn_core.predict_greedily(prefix, num_preds, vocab, step)
+    return predict_from(
+        prefix,
+        num_preds,
+        vocab,
+        lambda: net.begin_state(batch_size=1, ctx=device),
+        lambda index, state: net(np.array([[index]], ctx=device), state),
+    )
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
@@ -146,7 +140,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
 
     def step(X, Y, state):
         y = Y.T.reshape(-1).as_in_ctx(device)
-        state = _detached(state)
+        state = detached(state)
         with autograd.record():
             y_hat, state = net(X.as_in_ctx(device), state)
             l = loss(y_hat, y).mean()

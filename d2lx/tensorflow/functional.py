@@ -30,7 +30,6 @@ import contextlib
 import tensorflow as tf
 
 from d2lx import checks
-from d2lx import rnn as rnn_core
 from d2lx.functional import (
     budgeted_ch8,
     check_ch6,
@@ -38,6 +37,7 @@ from d2lx.functional import (
     make_ch3,
     make_ch6,
     make_data_functions,
+    predict_from,
     run_epoch_ch8,
     train_epochs_ch8,
     updater_error,
@@ -207,13 +207,13 @@ class RNNModel(tf.keras.layers.Layer):
 
 def predict_ch8(prefix, num_preds, net, vocab):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
-
-    def step(index, state, scores):
-        if state is None:
-            state = net.begin_state(batch_size=1, dtype=tf.float32)
-        return net(tf.constant([[index]]), state)
-
-    return rnn_core.predict_greedily(prefix, num_preds, vocab, step)
+    return predict_from(
+        prefix,
+        num_preds,
+        vocab,
+        lambda: net.begin_state(batch_size=1, dtype=tf.float32),
+        lambda index, state: net(tf.constant([[index]]), state),
+    )
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):

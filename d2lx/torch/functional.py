@@ -22,13 +22,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lx import checks
-from d2lx import rnn as rnn_core
 from d2lx.functional import (
     budgeted_ch8,
     check_ch8,
+    detached,
     make_ch3,
     make_ch6,
     make_data_functions,
+    predict_from,
     run_epoch_ch8,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
     train_epochs_ch8,
@@ -149,24 +150,16 @@ class RNNModel(nn.Module):
         return torch.zeros(shape, device=device)
 
 
-def _detached(state):
-    """``state`` (a tensor, or a tuple or list of them) cut from the graph of the minibatch before."""
-    if isinstance(state, (tuple, list)):
-        return type(state)(s.detach() for s in state)
-    return state.detach()
-
-
 def predict_ch8(prefix, num_preds, net, vocab, device):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
-
-    def step(index, state, scores):
-        if state is None:
-            state = net.begin_state(batch_size=1, device=device)
-        y, state = net(torch.tensor([[index]], device=device), state)
-        return y, state
-
     with torch.no_grad():
-        return rnn_core.predict_greedily(prefix, num_preds, vocab, step)
+        return predict_from(
+            prefix,
+            num_preds,
+            vocab,
+            lambda: net.begin_state(batch_size=1, device=device),
+            lambda index, state: net(torch.tensor([[index]], device=device), state),
+        )
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
@@ -182,7 +175,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
 
     def step(X, Y, state):
         y = Y.T.reshape(-1).to(device)
-        y_hat, state = net(X.to(device), _detached(state))
+        y_hat, state = net(X.to(device), detached(state))
         l = loss(y_hat, y.long()).mean()
         if optimizer:
             updater.zero_grad()
