@@ -188,6 +188,8 @@ def _python(backend: str) -> str:
 @nox.session(python=False, requires=[f"tests-{b}" for b in BACKENDS])
 def parity(session: nox.Session) -> None:
     """Same seed, same numbers: the seeded workloads in every backend's test environment, one table."""
+    # RNNLMScratch reads timemachine.txt: the copy .ci/stage_data.py stages, unless D2LX_DATA_DIR says otherwise
+    os.environ.setdefault("D2LX_DATA_DIR", str(Path("notebooks/data").resolve()))
     out = Path(session.create_tmp()) / "parity"
     out.mkdir(exist_ok=True)
     reports = [str(out / f"{backend}.json") for backend in BACKENDS]

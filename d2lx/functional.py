@@ -37,7 +37,8 @@ from d2lx.data.synthetic import synthetic_regression
 from d2lx.datamodule import max_batch_size_hint
 from d2lx.module import TrainingDivergedError, non_finite_data_cause
 from d2lx.plotting import show_images, to_numpy
-from d2lx.trainer import _limited, _progress_wanted, budgeted_loaders, resolve_budget
+from d2lx.rnn import predict_greedily
+from d2lx.trainer import _limited, _LoaderView, _progress_wanted, budgeted_loaders, resolve_budget
 from d2lx.utils import Accumulator, Timer
 
 
@@ -360,11 +361,7 @@ def train_epochs(
             animator.add(state["epoch"] + (i + 1) / num_batches, (metric[0] / metric[2], metric[1] / metric[2], None))
         state["last"] = metric[2]
 
-    bar = None
-    if _progress_wanted(None):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=num_epochs, unit="epoch")
+    bar = _epoch_bar(num_epochs)
     try:
         for epoch in range(num_epochs):
             state["epoch"], state["last"] = epoch, 0.0
@@ -545,6 +542,125 @@ def make_ch6(
         )
 
     return evaluate_accuracy_gpu, train_ch6
+
+
+# --- the language models of chapter 8 -------------------------------------------------
+def check_ch8(num_epochs, lr) -> tuple[int, float]:
+    """``train_ch8``'s ``num_epochs`` (a positive int) and ``lr`` (a positive number), checked before any work."""
+    return checks.positive_int("num_epochs", num_epochs), checks.positive_number("lr", lr)
+
+
+def budgeted_ch8(train_iter: Iterable, num_epochs: int) -> tuple[Iterable, int]:
+    """``train_iter`` and ``num_epochs`` under the environment's training budget, as ``budgeted`` does.
+
+    The 2.0 edition's ``SeqDataLoader`` has no length (its random offset changes the number of batches
+    from one pass to the next), so where ``budgeted`` would serve it whole, an int
+    ``D2LX_LIMIT_TRAIN_BATCHES`` (or ``D2LX_FAST_DEV_RUN=n``) still cuts each epoch to that many batches;
+    a fraction needs a length and, as for any loader without one, is not applied.
+    """
+    num_epochs = checks.positive_int("num_epochs", num_epochs)
+    budget = resolve_budget()
+    if budget.fast_dev_run:
+        num_epochs = 1
+    if hasattr(train_iter, "__len__"):
+        return budgeted_loaders(train_iter, None, budget)[0], num_epochs
+    if isinstance(budget.limit_train_batches, int):
+        return _LoaderView(train_iter, budget.limit_train_batches), num_epochs
+    return train_iter, num_epochs
+
+
+def run_epoch_ch8(step: Callable, begin_state: Callable, train_iter: Iterable, use_random_iter) -> tuple[float, float]:
+    """The loop of ``train_epoch_ch8``: returns the perplexity and the speed in tokens per second.
+
+    ``begin_state(batch_size)`` makes a fresh state: for the first minibatch, and for every one under
+    random sampling, whose rows do not continue the rows before. ``step(X, Y, state)`` trains on one
+    minibatch from ``state`` (cut from the graph of the batch before, so the gradients stay within one
+    minibatch, with clipping) and returns ``(mean loss per token, number of tokens, new state)``.
+    """
+    if not isinstance(use_random_iter, (bool, np.bool_)):
+        raise TypeError(f"use_random_iter must be True or False, got {checks._describe(use_random_iter)}")
+    state, timer = None, Timer()
+    metric = Accumulator(2)  # summed loss, tokens
+    for X, Y in train_iter:
+        if state is None or use_random_iter:
+            state = begin_state(int(X.shape[0]))
+        l, n, state = step(X, Y, state)
+        metric.add(_number(l) * n, n)
+    if not metric[1]:
+        raise _no_examples("train_iter")
+    mean = metric[0] / metric[1]
+    return (math.exp(mean) if mean < 700 else math.inf), metric[1] / timer.stop()  # exp overflows past 709
+
+
+def detached(state):
+    """``state`` (a tensor, or a tuple or list of them) cut from the graph of the minibatch before, for the
+    frameworks whose tensors have ``detach()`` (PyTorch, MXNet). MXNet's ``detach`` returns a new array, so
+    the book's ``for s in state: s.detach()`` cuts nothing there: the cut state must be the one used."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(s.detach() for s in state)
+    return state.detach()
+
+
+def predict_from(prefix, num_preds: int, vocab, begin_state: Callable, call: Callable) -> str:
+    """``predict_ch8``'s loop (``d2lx.rnn.predict_greedily``) for a net whose state starts as ``begin_state()``
+    (a batch of one) and where ``call(index, state)`` feeds it the token ``index``, returning ``(scores,
+    new state)``."""
+
+    def step(index, state, scores):
+        return call(index, begin_state() if state is None else state)
+
+    return predict_greedily(prefix, num_preds, vocab, step)
+
+
+def _epoch_bar(num_epochs: int):
+    """A progress bar over the epochs where one is wanted (``_progress_wanted``), else None."""
+    if not _progress_wanted(None):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=num_epochs, unit="epoch")
+
+
+def train_epochs_ch8(num_epochs: int, train_epoch: Callable, predict: Callable, device_name: str) -> float:
+    """The loop of ``train_ch8``: ``num_epochs`` times ``train_epoch()`` (which returns the perplexity and the
+    speed), drawn on an ``Animator``; returns the last perplexity.
+
+    As in the book: every 10 epochs ``predict('time traveller')`` is printed and the perplexity drawn,
+    and at the end the book's lines, ``perplexity ..., ... tokens/sec on <device_name>`` and the
+    predictions after ``'time traveller'`` and ``'traveller'``. A run shorter than 10 epochs draws every
+    epoch (the book would draw nothing). A perplexity that is not finite stops with
+    ``TrainingDivergedError``.
+    """
+    every = 10 if num_epochs >= 10 else 1
+    animator = Animator(
+        xlabel="epoch",
+        ylabel="perplexity",
+        legend=["train"],
+        xlim=[every, num_epochs] if num_epochs > every else None,
+    )
+    bar = _epoch_bar(num_epochs)
+    try:
+        for epoch in range(num_epochs):
+            ppl, speed = train_epoch()
+            if not math.isfinite(ppl):
+                raise TrainingDivergedError(
+                    f"perplexity became {ppl} in epoch {epoch + 1}/{num_epochs}: lower the learning rate"
+                )
+            if (epoch + 1) % every == 0:
+                if every == 10:
+                    print(predict("time traveller"))
+                animator.add(epoch + 1, [ppl])
+            if bar is not None:
+                bar.set_postfix(ppl=f"{ppl:.1f}")
+                bar.update(1)
+    finally:
+        animator.flush()
+        if bar is not None:
+            bar.close()
+    print(f"perplexity {ppl:.1f}, {speed:.1f} tokens/sec on {device_name}")
+    print(predict("time traveller"))
+    print(predict("traveller"))
+    return ppl
 
 
 __all__ = ["Animator", "accuracy", "get_dataloader_workers", "get_fashion_mnist_labels", "linreg"]

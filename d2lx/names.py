@@ -149,9 +149,10 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("2.0", 6, "Convolutional Neural Networks", {"functional": "evaluate_accuracy_gpu train_ch6"}),
     Chapter("2.0", 8, "Recurrent Neural Networks", {
         "text": "read_time_machine tokenize count_corpus load_corpus_time_machine",
-        "functional": "seq_data_iter_random seq_data_iter_sequential SeqDataLoader load_data_time_machine",
+        "functional": "seq_data_iter_random seq_data_iter_sequential SeqDataLoader load_data_time_machine "
+                      "predict_ch8 train_epoch_ch8 train_ch8 RNNModel",
         "trainer": "grad_clipping",
-    }, not_yet="predict_ch8 train_epoch_ch8 train_ch8 RNNModel"),
+    }),
     Chapter("2.0", 9, "Modern Recurrent Neural Networks", {
         "text": "read_data_nmt preprocess_nmt tokenize_nmt truncate_pad",
         "functional": "build_array_nmt load_data_nmt",

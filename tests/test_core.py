@@ -232,3 +232,18 @@ def test_every_switch_reads_the_same_words_and_names_a_typo(monkeypatch, name):
     assert str(info.value) == f"{name} must be 1 or 0 (or true/false, yes/no, on/off), got 'ture'"
     monkeypatch.setenv(name, "  ")  # empty: as if unset
     assert checks.env_flag(name) is None
+
+
+def test_parity_holds_the_rnn_language_model_to_its_limits():
+    from d2lx import parity
+
+    def run(backend, delta):
+        results = {f"linreg_{kind}_3ep": {"w": parity.TRUE_W, "b": parity.TRUE_B} for kind in parity.LINREG}
+        results["rnnlm_scratch_10batches"] = {"train_ppl": [25.0, 19.0 + delta], "val_ppl": 17.5}
+        return {"backend": backend, "results": results}
+
+    within = parity.RNNLM_AGREEMENT["train_ppl"] / 2
+    table, failures = parity.compare([run("a", 0), run("b", within)])
+    assert failures == [] and "rnnlm_scratch_10batches.train_ppl[1] | 19.000000 | 19.000100 | 1.0e-04" in table
+    _, failures = parity.compare([run("a", 0), run("b", 3 * within)])
+    assert failures == ["rnnlm_scratch_10batches.train_ppl[1]: a, b differ by 3.00e-04 (allowed 2e-04)"]

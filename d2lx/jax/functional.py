@@ -21,6 +21,16 @@ as Flax's ``model.apply(params, X)`` does:
   ``evaluate_accuracy_gpu(net, params, data_iter, device=None)`` computes on ``device`` (default: where
   ``params`` are). ``device`` is a ``jax.Device`` such as ``d2l.try_gpu()``.
 
+* chapter 8: ``RNNModel(rnn, vocab_size)`` is a Flax module around a Flax ``nn.RNN`` (over
+  ``nn.SimpleCell``, ``nn.GRUCell``, ``nn.OptimizedLSTMCell``...): ``net.apply(params, X, state)``
+  returns the scores (num_steps * batch_size, vocab_size) and the new state, and
+  ``net.begin_state(batch_size, device=None)`` the zero state; a scratch model is any object with
+  those two methods. ``predict_ch8(prefix, num_preds, net, params, vocab, device=None)``,
+  ``train_epoch_ch8(net, params, train_iter, loss, updater, device, use_random_iter)`` returns
+  ``(params, (perplexity, tokens per second))``, and ``train_ch8(net, params, train_iter, vocab, lr,
+  num_epochs, device, use_random_iter=False)`` returns the trained parameters; gradients are clipped
+  to norm 1 before each update, as in the book.
+
 The loss and its gradients run under ``jax.jit``, as does the net when evaluating
 (a ``net`` or ``loss`` that ``jax.jit`` cannot trace runs uncompiled). The loops,
 the ``Animator`` and the data functions are the shared core's (``d2lx.functional``).
@@ -30,21 +40,30 @@ from __future__ import annotations
 
 import jax
 import optax
+from flax import linen as nn
+from jax import numpy as jnp
 
+from d2lx import checks
 from d2lx.functional import (
     budgeted,
+    budgeted_ch8,
     check_ch6,
+    check_ch8,
     count_accuracy,
     make_data_functions,
     mean_loss,
+    predict_from,
     run_epoch,
+    run_epoch_ch8,
     show_predictions,
     squared_loss,  # noqa: F401 (re-exported: the same on JAX arrays)
     train_epochs,
+    train_epochs_ch8,
     updater_error,
 )
 from d2lx.jax.data import DataModule, FashionMNIST
 from d2lx.jax.ops import get_key
+from d2lx.jax.trainer import grad_clipping
 from d2lx.sequence_data import make_sequence_functions
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -227,4 +246,125 @@ def train_ch6(net, params, train_iter, test_iter, num_epochs, lr, device):
         device_name=str(device),
         train_iter=train_iter,
     )
+    return current["params"]
+
+
+# --- chapter 8: language models ---------------------------------------------------------
+class RNNModel(nn.Module):
+    """A language model around a Flax recurrent layer ``rnn`` (``nn.RNN(nn.SimpleCell(features=256))``, or
+    over ``nn.GRUCell``/``nn.OptimizedLSTMCell``): one-hot inputs, the layer, a dense output layer.
+
+    ``net.apply(params, X, state)`` takes token indices ``X`` of shape (batch_size, num_steps) and returns
+    the scores of shape (num_steps * batch_size, vocab_size), time step after time step, and the new
+    state. The layer is run time-major and returning its state whatever it was built with, so the
+    scores line up with the book's labels (``Y.T``).
+    """
+
+    rnn: nn.Module
+    vocab_size: int
+
+    @nn.compact
+    def __call__(self, inputs, state):
+        X = jax.nn.one_hot(inputs.T, self.vocab_size)
+        state, Y = self.rnn(X, initial_carry=state, return_carry=True, time_major=True)
+        return nn.Dense(self.vocab_size, name="dense")(Y.reshape((-1, Y.shape[-1]))), state
+
+    @nn.nowrap
+    def begin_state(self, batch_size=1, device=None):
+        """The cell's zero state for ``batch_size`` rows (a pair of arrays for an LSTM), on ``device``."""
+        batch_size = checks.positive_int("batch_size", batch_size)
+        state = self.rnn.cell.initialize_carry(jax.random.key(0), (batch_size, self.vocab_size))
+        return state if device is None else jax.device_put(state, device)
+
+
+def _check_net_ch8(net):
+    if not (callable(getattr(net, "apply", None)) and callable(getattr(net, "begin_state", None))):
+        raise TypeError(
+            "net must be a model with apply(params, X, state) and begin_state(batch_size, device) such as "
+            f"d2l.RNNModel, got {type(net).__name__}"
+        )
+
+
+def predict_ch8(prefix, num_preds, net, params, vocab, device=None):
+    """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before, with the
+    parameters ``params``."""
+    _check_net_ch8(net)
+    apply = _applied(net)
+
+    def call(index, state):
+        X = jnp.array([[index]])
+        return apply(params, X if device is None else jax.device_put(X, device), state)
+
+    return predict_from(prefix, num_preds, vocab, lambda: net.begin_state(batch_size=1, device=device), call)
+
+
+# (net, loss, their gradient function): kept, so the epochs of one training run compile once
+_latest_ch8: tuple = (None, None, None)
+# (net, its compiled apply): kept, so the predictions during and after one training run compile once
+_latest_apply: tuple = (None, None)
+
+
+def _applied(net):
+    """``net.apply``, compiled if possible (the same function for the same ``net``)."""
+    global _latest_apply
+    if _latest_apply[0] is not net:
+        _latest_apply = (net, _maybe_compiled(net.apply))
+    return _latest_apply[1]
+
+
+def _gradients_ch8(net, loss):
+    """``(params, X, y, state) -> ((mean loss, new state), grads)``, compiled if possible."""
+    global _latest_ch8
+    if _latest_ch8[0] is net and _latest_ch8[1] is loss:
+        return _latest_ch8[2]
+
+    def objective(params, X, y, state):
+        y_hat, state = net.apply(params, X, state)
+        return loss(y_hat, y).mean(), state
+
+    _latest_ch8 = (net, loss, _maybe_compiled(jax.value_and_grad(objective, has_aux=True)))
+    return _latest_ch8[2]
+
+
+def train_epoch_ch8(net, params, train_iter, loss, updater, device, use_random_iter):
+    """One epoch of training with gradients clipped to norm 1; returns ``(params, (perplexity, tokens per
+    second))``. ``updater`` is an Optax optimizer or a function ``(params, grads, batch_size) -> params``
+    (given batch size 1: the loss is already the mean); ``loss(y_hat, y)`` gives one value per token."""
+    _check_net_ch8(net)
+    updater = _as_updater(updater, params)
+    gradients = _gradients_ch8(net, loss)
+    current = {"params": params}
+
+    def step(X, Y, state):
+        y = Y.T.reshape(-1)
+        if device is not None:
+            X, y = jax.device_put((X, y), device)
+        (l, state), grads = gradients(current["params"], X, y, state)
+        current["params"] = updater(current["params"], grad_clipping(grads, 1), 1)
+        return l, int(y.size), state
+
+    speed = run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, device=device), train_iter, use_random_iter)
+    return current["params"], speed
+
+
+def train_ch8(net, params, train_iter, vocab, lr, num_epochs, device=None, use_random_iter=False):
+    """Train ``net`` from ``params`` with ``optax.sgd(lr)`` on the cross-entropy, printing predictions and, at
+    the end, the perplexity and the speed; returns the trained parameters. The environment's training
+    budget applies (``d2lx.functional.budgeted_ch8``)."""
+    _check_net_ch8(net)
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    loss = optax.softmax_cross_entropy_with_integer_labels
+    current = {"params": params if device is None else jax.device_put(params, device)}
+    updater = _as_updater(optax.sgd(lr), current["params"])
+
+    def train_epoch():
+        current["params"], speed = train_epoch_ch8(
+            net, current["params"], train_iter, loss, updater, device, use_random_iter
+        )
+        return speed
+
+    predict = lambda prefix: predict_ch8(prefix, 50, net, current["params"], vocab, device)  # noqa: E731
+    where = device if device is not None else _device_of(current["params"])
+    train_epochs_ch8(num_epochs, train_epoch, predict, str(where))
     return current["params"]

@@ -8,21 +8,33 @@ The loops, the ``Animator`` and the data functions are the shared core's
 the gradients of the summed loss and divide by the batch size. Outside
 ``record()`` MXNet predicts, so evaluation needs nothing more. ``train_ch6``
 initialises the net with ``init.Xavier()`` on ``device`` (a context) and moves each
-batch there with ``as_in_ctx``.
+batch there with ``as_in_ctx``. For chapter 8 (``predict_ch8``, ``train_epoch_ch8``, ``train_ch8``,
+``RNNModel``): the state cut from the graph between minibatches (MXNet's ``detach`` returns a new array,
+so the book's ``for s in state: s.detach()`` cuts nothing; here the cut state is the one used), and
+clipping with ``grad_clipping(net, 1)`` before each update.
 """
 
 from __future__ import annotations
 
-from mxnet import autograd, gluon, init
+from mxnet import autograd, gluon, init, np, npx
+from mxnet.gluon import nn
 
+from d2lx import checks
 from d2lx.functional import (
+    budgeted_ch8,
+    check_ch8,
+    detached,
     make_ch3,
     make_ch6,
     make_data_functions,
+    predict_from,
+    run_epoch_ch8,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
+    train_epochs_ch8,
     updater_error,
 )
 from d2lx.mxnet.data import DataModule, FashionMNIST
+from d2lx.mxnet.trainer import grad_clipping
 from d2lx.sequence_data import make_sequence_functions
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -76,3 +88,87 @@ def _device_of(net):
 
 
 evaluate_accuracy_gpu, train_ch6 = make_ch6(_start_ch6, _to_device, _device_of)
+
+
+# --- chapter 8: language models ---------------------------------------------------------
+class RNNModel(nn.Block):
+    """The 2.0 edition's language model around a Gluon recurrent layer (``rnn.RNN``, ``rnn.GRU``,
+    ``rnn.LSTM``): one-hot inputs, the layer, and a dense output layer on every step's hidden state.
+
+    ``net(X, state)`` takes token indices ``X`` of shape (batch_size, num_steps) and returns the scores
+    of shape (num_steps * batch_size, vocab_size), time step after time step, and the new state.
+    """
+
+    def __init__(self, rnn_layer, vocab_size, **kwargs):
+        super().__init__(**kwargs)
+        if not hasattr(rnn_layer, "begin_state"):
+            raise TypeError(f"rnn_layer must be rnn.RNN, rnn.GRU or rnn.LSTM, got {type(rnn_layer).__name__}")
+        self.rnn = rnn_layer
+        self.vocab_size = checks.positive_int("vocab_size", vocab_size)
+        self.dense = nn.Dense(vocab_size)
+
+    def forward(self, inputs, state):
+        X = npx.one_hot(inputs.T, self.vocab_size)
+        Y, state = self.rnn(X, state)
+        return self.dense(Y.reshape(-1, Y.shape[-1])), state
+
+    def begin_state(self, *args, **kwargs):
+        """The layer's zero state: a list of arrays (num_layers * num_directions, batch_size, num_hiddens)."""
+        return self.rnn.begin_state(*args, **kwargs)
+
+
+def predict_ch8(prefix, num_preds, net, vocab, device):
+    """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
+    return predict_from(
+        prefix,
+        num_preds,
+        vocab,
+        lambda: net.begin_state(batch_size=1, ctx=device),
+        lambda index, state: net(np.array([[index]], ctx=device), state),
+    )
+
+
+def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
+    """One epoch of training with gradients clipped to norm 1; returns the perplexity and tokens per second.
+
+    ``updater`` is the book's ``updater(batch_size)`` (given 1: the loss is already the mean) or a
+    ``gluon.Trainer``."""
+    if isinstance(updater, gluon.Trainer):
+        updater = updater.step
+    elif not callable(updater):
+        raise updater_error(updater, "a gluon.Trainer or a function updater(batch_size)")
+
+    def step(X, Y, state):
+        y = Y.T.reshape(-1).as_in_ctx(device)
+        state = detached(state)
+        with autograd.record():
+            y_hat, state = net(X.as_in_ctx(device), state)
+            l = loss(y_hat, y).mean()
+        l.backward()
+        grad_clipping(net, 1)
+        updater(batch_size=1)  # the loss is a mean already
+        return l, y.size, state
+
+    return run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, ctx=device), train_iter, use_random_iter)
+
+
+def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
+    """Train ``net`` (an ``RNNModel``, initialised here from N(0, 0.01), or a scratch model with ``params``)
+    with SGD at learning rate ``lr`` on the cross-entropy, printing predictions and, at the end, the
+    perplexity and the speed. The environment's training budget applies (``d2lx.functional.budgeted_ch8``)."""
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    if isinstance(net, gluon.Block):
+        net.initialize(ctx=device, force_reinit=True, init=init.Normal(0.01))
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr})
+        updater = trainer.step
+    else:
+        updater = lambda batch_size: sgd(net.params, lr, batch_size)  # noqa: E731
+    predict = lambda prefix: predict_ch8(prefix, 50, net, vocab, device)  # noqa: E731
+    train_epochs_ch8(
+        num_epochs,
+        lambda: train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter),
+        predict,
+        str(device),
+    )

@@ -14,15 +14,38 @@ function that builds the Keras model, builds it inside ``device`` (a ``tf.device
 layers start Glorot-uniform, i.e. Xavier), trains it with Keras's SGD and cross-entropy on logits
 in the shared loop, and returns it. The book's TensorFlow code has no ``evaluate_accuracy_gpu``;
 d2lx's evaluates under ``device`` when one is given.
+
+Chapter 8 (``predict_ch8``, ``train_epoch_ch8``, ``train_ch8(net, train_iter, vocab, lr, num_epochs,
+strategy, use_random_iter=False)``, ``RNNModel``): gradients from the tape, clipped with
+``grad_clipping(grads, 1)``, applied by the Keras optimizer. Keras 3 removed ``time_major`` from its
+recurrent layers, so the book's ``tf.keras.layers.RNN(cell, time_major=True, return_sequences=True,
+return_state=True)`` is written without it, and ``RNNModel`` feeds the layer batch-major and lays the
+scores out time step after time step, as the book's labels (``tf.transpose(Y)``) are.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import tensorflow as tf
 
-from d2lx.functional import check_ch6, make_ch3, make_ch6, make_data_functions, updater_error
+from d2lx import checks
+from d2lx.functional import (
+    budgeted_ch8,
+    check_ch6,
+    check_ch8,
+    make_ch3,
+    make_ch6,
+    make_data_functions,
+    predict_from,
+    run_epoch_ch8,
+    train_epochs_ch8,
+    updater_error,
+)
 from d2lx.sequence_data import make_sequence_functions
 from d2lx.tensorflow.data import DataModule, FashionMNIST
+from d2lx.tensorflow.devices import try_gpu
+from d2lx.tensorflow.trainer import grad_clipping
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
 (seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
@@ -146,3 +169,120 @@ def train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device):
         net = net_fn()
         _train_ch6(net, train_iter, test_iter, num_epochs, lr, device)
     return net
+
+
+# --- chapter 8: language models ---------------------------------------------------------
+class RNNModel(tf.keras.layers.Layer):
+    """The 2.0 edition's language model around a Keras recurrent layer (``tf.keras.layers.RNN(cell,
+    return_sequences=True, return_state=True)``): one-hot inputs, the layer, and a dense output layer.
+
+    ``net(X, state)`` takes token indices ``X`` of shape (batch_size, num_steps) and returns the scores
+    of shape (num_steps * batch_size, vocab_size), time step after time step, and the new state (a list).
+    """
+
+    def __init__(self, rnn_layer, vocab_size, **kwargs):
+        super().__init__(**kwargs)
+        if not (getattr(rnn_layer, "return_sequences", False) and getattr(rnn_layer, "return_state", False)):
+            raise ValueError(
+                "rnn_layer must return every step's output and its state: build it with "
+                f"return_sequences=True, return_state=True (got {type(rnn_layer).__name__})"
+            )
+        self.rnn = rnn_layer
+        self.vocab_size = checks.positive_int("vocab_size", vocab_size)
+        self.dense = tf.keras.layers.Dense(vocab_size)
+
+    def call(self, inputs, state):
+        time_major = getattr(self.rnn, "time_major", False)  # Keras 2's option; gone in Keras 3
+        X = tf.one_hot(tf.transpose(inputs) if time_major else inputs, self.vocab_size)
+        Y, *state = self.rnn(X, initial_state=state)
+        if not time_major:  # (batch_size, num_steps, num_hiddens) -> (num_steps, batch_size, num_hiddens)
+            Y = tf.transpose(Y, (1, 0, 2))
+        return self.dense(tf.reshape(Y, (-1, Y.shape[-1]))), state
+
+    def begin_state(self, batch_size=None, dtype=tf.float32, **kwargs):
+        """The cell's zero state for ``batch_size`` rows (a list); ``dtype`` as the book's TF cells pass it
+        (Keras 3's ``get_initial_state`` takes only the batch size)."""
+        return [tf.cast(s, dtype) for s in tf.nest.flatten(self.rnn.cell.get_initial_state(batch_size))]
+
+
+def predict_ch8(prefix, num_preds, net, vocab):
+    """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
+    return predict_from(
+        prefix,
+        num_preds,
+        vocab,
+        lambda: net.begin_state(batch_size=1, dtype=tf.float32),
+        lambda index, state: net(tf.constant([[index]]), state),
+    )
+
+
+def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):
+    """One epoch of training with gradients clipped to norm 1; returns the perplexity and tokens per second.
+
+    ``updater`` is a Keras optimizer, applied to ``net.trainable_variables`` (a scratch model's list too)."""
+    if not isinstance(updater, tf.keras.optimizers.Optimizer):
+        raise updater_error(updater, "a tf.keras.optimizers.Optimizer such as tf.keras.optimizers.SGD(lr)")
+
+    def eager_step(X, Y, state):
+        y = tf.reshape(tf.transpose(Y), (-1,))
+        with tf.GradientTape() as tape:
+            y_hat, state = net(X, state)
+            l = tf.reduce_mean(_call_loss(loss, y_hat, y))
+        params = net.trainable_variables
+        grads = grad_clipping(tape.gradient(l, params), 1)
+        updater.apply_gradients(zip(grads, params))
+        return l, state
+
+    compiled = _compiled_ch8(net, loss, updater, eager_step)
+
+    def step(X, Y, state):
+        l, state = compiled(X, Y, state)
+        return l, int(tf.size(Y)), state
+
+    return run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, dtype=tf.float32), train_iter, use_random_iter)
+
+
+# (net, loss, updater, step): the compiled step of the latest training run, kept across its epochs
+_latest_ch8: tuple = (None, None, None, None)
+
+
+def _compiled_ch8(net, loss, updater, eager_step):
+    """``eager_step`` compiled with ``tf.function`` from its second call on (the first builds the lazy layers
+    and the optimizer's variables eagerly); the same function for the epochs of one training run. Code
+    TensorFlow cannot trace runs eagerly from then on (an error of the learner's code shows there)."""
+    global _latest_ch8
+    if any(a is not b for a, b in zip(_latest_ch8[:3], (net, loss, updater))):
+        function = tf.function(eager_step)
+        function._omit_frequent_tracing_warning = True  # one function per training run: not a retracing loop
+        _latest_ch8 = (net, loss, updater, {"function": function, "calls": 0})
+    compiled = _latest_ch8[3]
+
+    def step(X, Y, state):
+        compiled["calls"] += 1
+        if compiled["function"] is not None and compiled["calls"] > 1:
+            try:
+                return compiled["function"](X, Y, state)
+            except Exception:  # not traceable: eagerly from now on
+                compiled["function"] = None
+        return eager_step(X, Y, state)
+
+    return step
+
+
+def train_ch8(net, train_iter, vocab, lr, num_epochs, strategy=None, use_random_iter=False):
+    """Train ``net`` (an ``RNNModel``, or a scratch model with ``trainable_variables``) with Keras's SGD at
+    learning rate ``lr`` on the cross-entropy of the logits, printing predictions and, at the end, the
+    perplexity and the speed. ``strategy`` (the book's ``tf.distribute.OneDeviceStrategy``) scopes the
+    loss and the optimizer. The environment's training budget applies (``d2lx.functional.budgeted_ch8``)."""
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        updater = tf.keras.optimizers.SGD(float(lr))
+    predict = lambda prefix: predict_ch8(prefix, 50, net, vocab)  # noqa: E731
+    train_epochs_ch8(
+        num_epochs,
+        lambda: train_epoch_ch8(net, train_iter, loss, updater, use_random_iter),
+        predict,
+        str(_device_name(try_gpu())),
+    )

@@ -7,7 +7,10 @@ The loops, the ``Animator`` and the data functions are the shared core's
 the mean loss) or the book's custom ``updater(batch_size)`` (the summed loss's
 gradients, divided by the batch size in ``sgd``), and ``eval()``/``no_grad()``
 while evaluating; for ``train_ch6``, Xavier-uniform weights for ``nn.Linear`` and
-``nn.Conv2d`` layers (``init_cnn``) and ``.to(device)`` for the net and each batch.
+``nn.Conv2d`` layers (``init_cnn``) and ``.to(device)`` for the net and each batch. For chapter 8
+(``predict_ch8``, ``train_epoch_ch8``, ``train_ch8``, ``RNNModel``): the state cut from the graph between
+minibatches (``detach``), clipping with ``grad_clipping(net, 1)`` before each update, and ``RNNModel``
+around ``nn.RNN``/``nn.GRU``/``nn.LSTM``.
 """
 
 from __future__ import annotations
@@ -16,17 +19,26 @@ import contextlib
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
+from d2lx import checks
 from d2lx.functional import (
+    budgeted_ch8,
+    check_ch8,
+    detached,
     make_ch3,
     make_ch6,
     make_data_functions,
+    predict_from,
+    run_epoch_ch8,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
+    train_epochs_ch8,
     updater_error,
 )
 from d2lx.sequence_data import make_sequence_functions
 from d2lx.torch.cnn import init_cnn
 from d2lx.torch.data import DataModule, FashionMNIST
+from d2lx.torch.trainer import grad_clipping
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
 (seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
@@ -104,3 +116,95 @@ def _device_of(net):
 evaluate_accuracy_gpu, train_ch6 = make_ch6(
     _start_ch6, _to_device, _device_of, evaluating=_evaluating, training=_training
 )
+
+
+# --- chapter 8: language models ---------------------------------------------------------
+class RNNModel(nn.Module):
+    """The 2.0 edition's language model around a framework recurrent layer (``nn.RNN``, ``nn.GRU``,
+    ``nn.LSTM``): one-hot inputs, the layer, and a linear output layer on every step's hidden state.
+
+    ``net(X, state)`` takes token indices ``X`` of shape (batch_size, num_steps) and returns the scores
+    of shape (num_steps * batch_size, vocab_size), time step after time step, and the new state.
+    """
+
+    def __init__(self, rnn_layer, vocab_size, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(rnn_layer, nn.RNNBase):
+            raise TypeError(f"rnn_layer must be nn.RNN, nn.GRU or nn.LSTM, got {type(rnn_layer).__name__}")
+        self.rnn = rnn_layer
+        self.vocab_size = checks.positive_int("vocab_size", vocab_size)
+        self.num_hiddens = self.rnn.hidden_size
+        self.num_directions = 2 if self.rnn.bidirectional else 1  # a bidirectional layer (section 9.4)
+        self.linear = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
+
+    def forward(self, inputs, state):
+        X = F.one_hot(inputs.T.long(), self.vocab_size).to(torch.float32)
+        Y, state = self.rnn(X, state)
+        return self.linear(Y.reshape((-1, Y.shape[-1]))), state
+
+    def begin_state(self, device, batch_size=1):
+        """Zeros of shape (num_directions * num_layers, batch_size, num_hiddens); a pair of them for an LSTM."""
+        shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
+        if isinstance(self.rnn, nn.LSTM):
+            return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
+        return torch.zeros(shape, device=device)
+
+
+def predict_ch8(prefix, num_preds, net, vocab, device):
+    """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
+    with torch.no_grad():
+        return predict_from(
+            prefix,
+            num_preds,
+            vocab,
+            lambda: net.begin_state(batch_size=1, device=device),
+            lambda index, state: net(torch.tensor([[index]], device=device), state),
+        )
+
+
+def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
+    """One epoch of training with gradients clipped to norm 1; returns the perplexity and tokens per second.
+
+    ``updater`` is a ``torch.optim.Optimizer`` or the book's ``updater(batch_size)`` (given 1: the loss
+    is already the mean)."""
+    optimizer = isinstance(updater, torch.optim.Optimizer)
+    if not optimizer and not callable(updater):
+        raise updater_error(updater, "a torch.optim.Optimizer or a function updater(batch_size)")
+    if isinstance(net, nn.Module):
+        net.train()
+
+    def step(X, Y, state):
+        y = Y.T.reshape(-1).to(device)
+        y_hat, state = net(X.to(device), detached(state))
+        l = loss(y_hat, y.long()).mean()
+        if optimizer:
+            updater.zero_grad()
+        l.backward()
+        grad_clipping(net, 1)
+        if optimizer:
+            updater.step()
+        else:
+            updater(batch_size=1)  # the loss is a mean already
+        return l.detach(), y.numel(), state
+
+    return run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, device=device), train_iter, use_random_iter)
+
+
+def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
+    """Train ``net`` (an ``RNNModel``, or a scratch model with ``params``) with SGD at learning rate ``lr`` on
+    the cross-entropy, printing predictions and, at the end, the perplexity and the speed. The
+    environment's training budget applies (``d2lx.functional.budgeted_ch8``)."""
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    loss = nn.CrossEntropyLoss()
+    if isinstance(net, nn.Module):
+        updater = torch.optim.SGD(net.parameters(), lr)
+    else:
+        updater = lambda batch_size: sgd(net.params, lr, batch_size)  # noqa: E731
+    predict = lambda prefix: predict_ch8(prefix, 50, net, vocab, device)  # noqa: E731
+    train_epochs_ch8(
+        num_epochs,
+        lambda: train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter),
+        predict,
+        str(device),
+    )
