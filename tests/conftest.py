@@ -86,6 +86,18 @@ def _no_progress_bars(monkeypatch):
 
 
 @pytest.fixture
+def fra_eng(monkeypatch):
+    """The staged ``fra-eng.zip`` as ``D2LX_DATA_DIR`` (see ``helpers.staged_data``); the hub cannot download."""
+    from helpers import staged_data
+
+    from d2lx import hub
+
+    sha1 = hub.DATA_HUB["fra-eng"][1]
+    staged_data(monkeypatch, {"fra-eng.zip": sha1}, "fra-eng.zip")
+    monkeypatch.setitem(hub.DATA_HUB, "fra-eng", ("http://127.0.0.1:9/fra-eng.zip", sha1))
+
+
+@pytest.fixture
 def time_machine(monkeypatch):
     """The staged ``timemachine.txt`` as ``D2LX_DATA_DIR`` (see ``helpers.staged_data``); the hub cannot download."""
     from helpers import staged_data

@@ -114,7 +114,7 @@ def test_predict_step_rejects_bad_arguments(backend):
         cells.predict(d2l, model, None, batch, 2, save_attention_weights=True)
 
 
-def test_the_books_cell_cuts_each_translation_at_eos(backend):
+def test_the_books_cell_cuts_each_translation_at_eos(backend, fra_eng):
     """The book's last cell keeps each row's tokens up to its first ``'<eos>'``; ``predict_step`` itself runs
     all ``num_steps`` (rows of a batch decode together)."""
     d2l = backend
@@ -239,7 +239,7 @@ ENGS = ["go .", "i lost .", "he's calm .", "i'm home ."]
 FRAS = ["va !", "j'ai perdu .", "il est calme .", "je suis chez moi ."]
 
 
-def test_the_books_training_and_translation_cells(backend):
+def test_the_books_training_and_translation_cells(backend, fra_eng):
     """The book's training cell on its data (512 pairs, batches of 128) with a smaller model and budget,
     then its translation cell: the validation loss falls below a bound measured on every backend, and the
     four translations come with their BLEU."""
