@@ -9,14 +9,18 @@ the 2.0 edition's loops read ``D2LX_LIMIT_TRAIN_BATCHES`` and ``D2LX_LIMIT_VAL_B
 script sets for the kernels (default 10 training and 5 validation batches per epoch: an epoch of
 Fashion-MNIST shrinks to 10 of its 235-469 batches, the synthetic regression data to 10 of 32, the
 house prices to 10 of about 19; weight decay's 4 batches run in full).
-Chapter 8's models (AlexNet to RegNet, at 224x224 or 96x96) take seconds per batch on a CPU: their
-notebooks (``MODERN_CNNS``) run with ``D2LX_FAST_DEV_RUN=1``, one epoch of one training and one
-validation batch, of at most 16 images (``D2LX_MAX_BATCH_SIZE=16``: the cells ask for 128), which
-still runs every cell, the model's forward and backward passes included.
+Chapter 8's models (AlexNet to RegNet, at 224x224 or 96x96) take seconds per batch on a CPU, and
+chapter 9's RNN from scratch trains 100 epochs whose 10 batches (of 1024 sequences) the batch limit
+does not shorten: these notebooks (``SMOKE``) run with ``D2LX_FAST_DEV_RUN=1``, one epoch of one
+training and one validation batch, of at most 16 examples (``D2LX_MAX_BATCH_SIZE=16``: the cells ask
+for 128 images or 1024 sequences), which still runs every cell, the model's forward and backward
+passes included.
 Every cell still runs; only the number of batches per epoch changes. ``--full`` runs the book's
 budget, and variables already set in the environment win.
 
-Notebooks run two at a time by default (``--jobs``), chapter 8's first, each kernel with its share
+``python notebooks/run.py torch rnn-scratch text-sequence`` runs only the notebooks named.
+
+Notebooks run two at a time by default (``--jobs``), the smoke-run ones first, each kernel with its share
 of the cores (``d2lx.backends.thread_caps``): most of a notebook's seconds are a kernel starting,
 imports and compiling, one core's work each, so two at a time finish sooner on CI's two cores.
 """
@@ -37,9 +41,11 @@ import nbformat
 from d2lx import backends
 
 HERE = Path(__file__).resolve().parent
-# chapter 8 of the 1.0 edition: one batch each (see above)
-SMOKE_BATCH_SIZE = 16  # chapter 8's notebooks: images per batch (their cells ask for 128)
-MODERN_CNNS = ("alexnet", "vgg", "nin", "googlenet", "batch-norm", "resnet", "densenet", "cnn-design")
+# one training and one validation batch each (see above)
+SMOKE_BATCH_SIZE = 16  # examples per batch in those notebooks (their cells ask for 128 images or 1024 sequences)
+MODERN_CNNS = ("alexnet", "vgg", "nin", "googlenet", "batch-norm", "resnet", "densenet", "cnn-design")  # chapter 8
+RNNS = ("rnn-scratch",)  # chapter 9: 100 epochs of the book's 10 batches
+SMOKE = MODERN_CNNS + RNNS
 
 
 def register_kernel(name: str) -> None:
@@ -71,7 +77,7 @@ async def run_all(notebooks: list[Path], kernel: str, timeout: int, jobs: int, f
     async def one(path: Path) -> None:
         nonlocal failures
         env = dict(caps)
-        if not full and path.stem in MODERN_CNNS:
+        if not full and path.stem in SMOKE:
             env.setdefault("D2LX_FAST_DEV_RUN", os.environ.get("D2LX_FAST_DEV_RUN", "1"))
             env.setdefault("D2LX_MAX_BATCH_SIZE", os.environ.get("D2LX_MAX_BATCH_SIZE", str(SMOKE_BATCH_SIZE)))
         async with slots:
@@ -88,13 +94,15 @@ async def run_all(notebooks: list[Path], kernel: str, timeout: int, jobs: int, f
 
 
 def longest_first(notebooks: list[Path]) -> list[Path]:
-    """Chapter 8's notebooks first: with several running at once, the long ones should not come last."""
-    return sorted(notebooks, key=lambda path: (path.stem not in MODERN_CNNS, path.name))
+    """The smoke-run notebooks (chapter 8's, the RNNs) first: with several running at once, the long ones
+    should not come last."""
+    return sorted(notebooks, key=lambda path: (path.stem not in SMOKE, path.name))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("backend")
+    parser.add_argument("names", nargs="*", help="run only these notebooks (file names, .ipynb optional)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     parser.add_argument("--train-batches", type=int, default=10, help="training batches per epoch (default 10)")
     parser.add_argument("--val-batches", type=int, default=5, help="validation batches per epoch (default 5)")
@@ -105,7 +113,7 @@ def main() -> int:
         default=min(2, os.cpu_count() or 1),
         help="notebooks run at once, each kernel with its share of the cores (default: 2, or 1 on one core)",
     )
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # names may follow options
     for name, value in (("train_batches", args.train_batches), ("val_batches", args.val_batches), ("jobs", args.jobs)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be an int >= 1, got {value}")
@@ -123,6 +131,12 @@ def main() -> int:
     if not notebooks:
         print(f"no notebooks in {folder}", file=sys.stderr)
         return 1
+    if args.names:
+        wanted = {name.removesuffix(".ipynb") for name in args.names}
+        unknown = sorted(wanted - {path.stem for path in notebooks})
+        if unknown:
+            parser.error(f"no notebook {', '.join(unknown)} in {folder}")
+        notebooks = [path for path in notebooks if path.stem in wanted]
     kernel = f"d2lx-{args.backend}"
     register_kernel(kernel)
     failures = asyncio.run(run_all(longest_first(notebooks), kernel, args.timeout, args.jobs, args.full))

@@ -173,6 +173,40 @@ def test_notebooks_are_stripped_and_line_up_across_backends():
             assert f"from d2lx import {folder.name} as d2l" in "".join("".join(c["source"]) for c in code), path
 
 
+def _notebook_runner():
+    """``notebooks/run.py`` as a module (it needs nbclient, which the notebooks' extra installs)."""
+    import importlib.util
+    from pathlib import Path
+
+    pytest.importorskip("nbclient")
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "run.py"
+    spec = importlib.util.spec_from_file_location("notebook_runner", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_smoke_run_notebook_exists_on_every_backend():
+    """A smoke-run name that matched no notebook (a renamed file) would let CI train that notebook at the
+    book's full budget: chapter 8's models and the RNN from scratch's 100 epochs."""
+    runner = _notebook_runner()
+    assert "rnn-scratch" in runner.SMOKE and set(runner.MODERN_CNNS) <= set(runner.SMOKE)
+    for folder in ("torch", "mxnet", "jax", "tensorflow"):
+        present = {path.stem for path in (runner.HERE / folder).glob("*.ipynb")}
+        assert set(runner.SMOKE) <= present, (folder, sorted(set(runner.SMOKE) - present))
+        ordered = runner.longest_first(sorted((runner.HERE / folder).glob("*.ipynb")))
+        assert {path.stem for path in ordered[: len(runner.SMOKE)]} == set(runner.SMOKE)
+
+
+def test_notebook_runner_refuses_an_unknown_name(monkeypatch, capsys):
+    runner = _notebook_runner()
+    monkeypatch.setattr(sys, "argv", ["run.py", "torch", "rnn-scratch.ipynb", "rnn-scrach"])
+    with pytest.raises(SystemExit) as exit_info:
+        runner.main()
+    assert exit_info.value.code == 2
+    assert f"no notebook rnn-scrach in {runner.HERE / 'torch'}" in capsys.readouterr().err
+
+
 def test_ci_runs_the_readme_test_command():
     from pathlib import Path
 
