@@ -200,6 +200,8 @@ def test_every_smoke_run_notebook_exists_on_every_backend():
 
 def test_notebook_runner_refuses_an_unknown_name(monkeypatch, capsys):
     runner = _notebook_runner()
+    for variable in ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES"):  # main() sets them for its kernels:
+        monkeypatch.setenv(variable, "1")  # set here, they are this test's and leave with it
     monkeypatch.setattr(sys, "argv", ["run.py", "torch", "rnn-scratch.ipynb", "rnn-scrach"])
     with pytest.raises(SystemExit) as exit_info:
         runner.main()
