@@ -280,7 +280,8 @@ def test_lstm_state_must_be_a_pair(backend):
         "LSTM's state must be a tuple (H, C) of two tensors, each of shape (num_layers, batch_size, num_hiddens) = "
         "(1, 2, 4), got shape (1, 2, 4)"
     )):  # fmt: skip
-        adapter(backend).recurrent_outputs(adapter(backend).concise("LSTM", 3, 4), np.ones((5, 2, 3), np.float32), layers, LSTM_GATES, H)
+        lstm = adapter(backend).concise("LSTM", 3, 4)
+        adapter(backend).recurrent_outputs(lstm, np.ones((5, 2, 3), np.float32), layers, LSTM_GATES, H)
 
 
 # --- StackedRNNScratch (section 10.3) --------------------------------------------------------------------

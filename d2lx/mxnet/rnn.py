@@ -133,9 +133,7 @@ class _Stack(Block):
 def _stack(layer, num_hiddens, num_layers, dropout) -> _Stack:
     """``num_layers`` of Gluon's one-layer ``layer`` (``rnn.GRU``, ``rnn.LSTM``) in a ``_Stack``, the first
     learning its input size from its first batch."""
-    return _Stack(
-        [layer(num_hiddens, input_size=0 if i == 0 else num_hiddens) for i in range(num_layers)], dropout
-    )
+    return _Stack([layer(num_hiddens, input_size=0 if i == 0 else num_hiddens) for i in range(num_layers)], dropout)
 
 
 class GRU(RNN):
