@@ -159,15 +159,23 @@ class StackedForward:
 # do, and the JAX and TensorFlow ones are written to (the book's TensorFlow GRU returns a list per layer).
 # An LSTM's state is the pair (H, C), each of that shape.
 def check_inputs(model: Any, inputs: Any) -> tuple[int, ...]:
-    """The shape of ``inputs`` if it is (num_steps, batch_size, ``model.num_inputs``), else a ValueError naming
-    the model: a framework's own error would come from deep inside its kernels (or, on TensorFlow before
-    d2lx transposed, not at all, see ``GRU``)."""
+    """The shape of ``inputs`` if it is (num_steps, batch_size, num_inputs), else a ValueError naming the model:
+    a framework's own error would come from deep inside its kernels (or, on TensorFlow before d2lx
+    transposed, not at all, see ``GRU``).
+
+    num_inputs is ``model.num_inputs`` where the constructor takes it (the PyTorch book's); elsewhere (MXNet,
+    TensorFlow, JAX, as in the book) the layer learns it from its first batch, and ``model.seen_num_inputs()``
+    gives it from then on (None before).
+    """
     shape = tuple(int(d) for d in inputs.shape)
-    if len(shape) != 3 or shape[2] != model.num_inputs:
-        raise ValueError(
-            f"{type(model).__name__}(num_inputs={model.num_inputs}) needs inputs of shape (num_steps, batch_size, "
-            f"{model.num_inputs}), got shape {shape}"
-        )
+    given = getattr(model, "num_inputs", None)
+    want = given if given is not None else model.seen_num_inputs()
+    if len(shape) != 3 or (want is not None and shape[2] != want):
+        name = type(model).__name__
+        who = f"{name}(num_inputs={given})" if given is not None else name
+        size = "num_inputs" if want is None else want
+        learned = "" if given is not None or want is None else " (the size of its first batch's inputs)"
+        raise ValueError(f"{who} needs inputs of shape (num_steps, batch_size, {size}){learned}, got shape {shape}")
     return shape
 
 

@@ -121,6 +121,33 @@ class Adapter:
         ``state`` is None, an array, or a tuple of arrays (an LSTM's ``(H, C)``)."""
         raise NotImplementedError
 
+    takes_num_inputs = False  # the book's concise RNNs take ``num_inputs`` first on PyTorch only
+
+    def concise(self, name: str, num_inputs: int, num_hiddens: int, **kwargs):
+        """The concise ``d2l.<name>`` (``RNN``, ``GRU``, ``LSTM``) called as the book calls it on this framework:
+        ``num_inputs`` goes in only where the constructor takes it (PyTorch); elsewhere the layer learns it from
+        its first batch."""
+        sizes = {"num_inputs": num_inputs} if self.takes_num_inputs else {}
+        return getattr(self.d2l, name)(**sizes, num_hiddens=num_hiddens, **kwargs)
+
+    def book_calls(self, vocab_size: int) -> dict:
+        """The concise RNNs as the book's cells construct them on this framework (sections 9.6, 10.1, 10.3, 10.7),
+        each under the call's text. Each is 32 hidden units wide; inputs are ``vocab_size`` wide."""
+        d2l = self.d2l
+        num_hiddens, num_layers, dropout = 32, 2, 0.2
+        return {
+            "RNN(num_hiddens=32)": d2l.RNN(num_hiddens=32),
+            "LSTM(num_hiddens=32)": d2l.LSTM(num_hiddens=32),
+            "GRU(num_hiddens=32, num_layers=2)": d2l.GRU(num_hiddens=32, num_layers=2),
+            "GRU(num_hiddens, num_layers, dropout)": d2l.GRU(num_hiddens, num_layers, dropout),
+        }
+
+    def call_after(self, model, first: np.ndarray, inputs: np.ndarray, state=None):
+        """``model(inputs, state)`` once ``model`` has met its first batch ``first`` (its input size is then fixed
+        where the layer learns it)."""
+        model(self.d2l.tensor(first))
+        return model(self.d2l.tensor(inputs), self._state(state))
+
     def book_gru(self, num_inputs: int, num_hiddens: int):
         """The GRU of section 10.2 as the book's cell defines it on this framework (``class GRU(d2l.RNN)`` setting
         ``self.rnn`` to the framework's layer and keeping ``d2l.RNN``'s ``forward``), made with these sizes."""
@@ -290,6 +317,22 @@ class Torch(Adapter):
             model.eval()
             return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
 
+    takes_num_inputs = True
+
+    def book_calls(self, vocab_size):
+        d2l = self.d2l
+        embed_size, num_hiddens, num_layers, dropout = vocab_size - 32, 32, 2, 0.2  # 10.7: embed_size + num_hiddens
+        return {
+            "RNN(num_inputs=len(data.vocab), num_hiddens=32)": d2l.RNN(num_inputs=vocab_size, num_hiddens=32),
+            "LSTM(num_inputs=len(data.vocab), num_hiddens=32)": d2l.LSTM(num_inputs=vocab_size, num_hiddens=32),
+            "GRU(num_inputs=len(data.vocab), num_hiddens=32, num_layers=2)": d2l.GRU(
+                num_inputs=vocab_size, num_hiddens=32, num_layers=2
+            ),
+            "GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout)": d2l.GRU(
+                embed_size + num_hiddens, num_hiddens, num_layers, dropout
+            ),
+        }
+
     def book_gru(self, num_inputs, num_hiddens):
         from torch import nn
 
@@ -434,6 +477,10 @@ class MXNet(Adapter):
                     assert param.shape == value.shape
                     param.set_data(mnp.array(value))
         return _numpy_pair(model(self.d2l.tensor(inputs), self._state(state)))
+
+    def call_after(self, model, first, inputs, state=None):
+        model.initialize_missing()
+        return super().call_after(model, first, inputs, state)
 
     def book_gru(self, num_inputs, num_hiddens):
         from mxnet.gluon import rnn
@@ -625,6 +672,46 @@ class JAX(Adapter):
                         )
         return _numpy_pair(model.apply({"params": params}, X, self._state(state)))
 
+    def call_after(self, model, first, inputs, state=None):
+        import jax
+
+        variables = model.init(jax.random.PRNGKey(0), self.d2l.tensor(first))
+        return model.apply(variables, self.d2l.tensor(inputs), self._state(state))
+
+    def book_calls(self, vocab_size):
+        """The book's calls, and its section 10.3 cell ``class GRU(d2l.RNN)`` with the fields ``num_hiddens``,
+        ``num_layers`` and ``dropout = 0`` after ``d2l.RNN``'s (Flax's current cell API, notebooks/README.md)."""
+        import jax
+        from flax import linen as nn
+        from jax import numpy as jnp
+
+        d2l = self.d2l
+
+        class GRU(d2l.RNN):
+            num_hiddens: int
+            num_layers: int
+            dropout: float = 0
+
+            @nn.compact
+            def __call__(self, X, state=None, training=False):
+                outputs, new_state = X, []
+                if state is None:
+                    carry = nn.GRUCell(features=self.num_hiddens).initialize_carry(
+                        jax.random.PRNGKey(0), (X.shape[1], self.num_hiddens)
+                    )
+                    state = [carry] * self.num_layers
+                GRU = nn.scan(
+                    nn.GRUCell, variable_broadcast="params", in_axes=0, out_axes=0, split_rngs={"params": False}
+                )
+                for i in range(self.num_layers):
+                    layer_state, outputs = GRU(features=self.num_hiddens)(state[i], outputs)
+                    new_state.append(layer_state)
+                    if i < self.num_layers - 1:
+                        outputs = nn.Dropout(self.dropout, deterministic=not training)(outputs)
+                return outputs, jnp.array(new_state)
+
+        return {**super().book_calls(vocab_size), "class GRU(d2l.RNN) (10.3)": GRU(num_hiddens=32, num_layers=2)}
+
     def book_gru(self, num_inputs, num_hiddens):
         """The book's cell with Flax's current cell API (notebooks/README.md, the drift table); its outputs and
         state are the book's: (num_steps, batch_size, num_hiddens) and (batch_size, num_hiddens)."""
@@ -649,7 +736,7 @@ class JAX(Adapter):
                 H, outputs = GRU(features=self.num_hiddens)(H, inputs)
                 return outputs, H
 
-        return GRU(num_inputs=num_inputs, num_hiddens=num_hiddens)
+        return GRU(num_hiddens=num_hiddens)  # the JAX book's cell has no num_inputs
 
 
 class TensorFlow(Adapter):

@@ -157,8 +157,7 @@ class MXNet(Torch):
             def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
                 super().__init__()
                 self.embedding = nn.Embedding(vocab_size, embed_size)
-                # the book: d2l.GRU(num_hiddens, num_layers, dropout); d2lx's GRU takes num_inputs first
-                self.rnn = d2l.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout)
+                self.rnn = d2l.GRU(num_hiddens, num_layers, dropout)
                 self.dense = nn.Dense(vocab_size, flatten=False)
                 self.initialize(init.Xavier())
 
@@ -247,8 +246,7 @@ class TensorFlow(Torch):
             def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
                 super().__init__()
                 self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
-                # the book: d2l.GRU(num_hiddens, num_layers, dropout); d2lx's GRU takes num_inputs first
-                self.rnn = d2l.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout)
+                self.rnn = d2l.GRU(num_hiddens, num_layers, dropout)
                 self.dense = tf.keras.layers.Dense(vocab_size)
 
             def init_state(self, enc_all_outputs, *args):
@@ -343,8 +341,7 @@ class JAX:
 
             def setup(self):
                 self.embedding = nn.Embed(self.vocab_size, self.embed_size)
-                # the book: d2l.GRU(self.num_hiddens, self.num_layers, self.dropout); d2lx's GRU takes num_inputs first
-                self.rnn = d2l.GRU(self.embed_size + self.num_hiddens, self.num_hiddens, self.num_layers, self.dropout)
+                self.rnn = d2l.GRU(self.num_hiddens, self.num_layers, self.dropout)
                 self.dense = nn.Dense(self.vocab_size)
 
             def init_state(self, enc_all_outputs, *args):

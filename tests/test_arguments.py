@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from adapters import adapter
 
 NAN = math.nan
 INF = math.inf
@@ -119,10 +120,10 @@ W = [2.0, -3.4]
         (lambda d2l: d2l.RNNLMScratch(d2l.RNNScratch(28, 32), vocab_size=28, lr=0), ValueError,
          "lr must be a positive number, got 0"),
         # the concise RNNs (chapters 9-10)
-        (lambda d2l: d2l.RNN(num_inputs=28, num_hiddens=0), ValueError, "num_hiddens must be a positive int, got 0"),
-        (lambda d2l: d2l.GRU(num_inputs=28, num_hiddens=32, num_layers=0), ValueError,
+        (lambda d2l: adapter(d2l).concise("RNN", 28, 0), ValueError, "num_hiddens must be a positive int, got 0"),
+        (lambda d2l: adapter(d2l).concise("GRU", 28, 32, num_layers=0), ValueError,
          "num_layers must be a positive int, got 0"),
-        (lambda d2l: d2l.GRU(num_inputs=28, num_hiddens=32, num_layers=2, dropout=1.0), ValueError,
+        (lambda d2l: adapter(d2l).concise("GRU", 28, 32, num_layers=2, dropout=1.0), ValueError,
          "dropout must be a number in [0, 1), got 1.0"),
         # data
         (lambda d2l: d2l.SyntheticRegressionData(w=d2l.tensor(W), b=4.2, batch_size=0), ValueError,

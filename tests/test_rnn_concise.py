@@ -51,7 +51,7 @@ def test_concise_rnn_matches_the_scratch_reference(backend):
     adding up to ``b_h``; with the input and recurrent weights swapped it would not."""
     (layer,) = _layers(10, ("h",), num_inputs=4, num_hiddens=4, num_layers=1)
     X, H0 = _inputs(11, (3, 2, 4)), _inputs(12, (1, 2, 4))
-    rnn = backend.RNN(num_inputs=4, num_hiddens=4)
+    rnn = adapter(backend).concise("RNN", 4, 4)
     outputs, state = adapter(backend).recurrent_outputs(rnn, X, [layer], ("h",), H0)
     want_outputs, want_state = rnn_numpy(X, layer["W_xh"], layer["W_hh"], layer["b_xh"] + layer["b_hh"], H0[0])
     np.testing.assert_allclose(outputs, np.stack(want_outputs), atol=ATOL)
@@ -65,7 +65,7 @@ def test_one_gru_step_matches_numpy_and_a_miswired_gru_does_not(backend):
     layers = _layers(0, GRU_GATES, num_inputs=5, num_hiddens=4, num_layers=1)
     X = _inputs(1, (1, 3, 5))  # one step, batch of three
     H0 = _inputs(2, (1, 3, 4))
-    gru = backend.GRU(num_inputs=5, num_hiddens=4)
+    gru = adapter(backend).concise("GRU", 5, 4)
     outputs, state = adapter(backend).recurrent_outputs(gru, X, layers, GRU_GATES, H0)
     want_outputs, want_state = gru_numpy(X, layers, H0)
     assert outputs.shape == (1, 3, 4) and state.shape == (1, 3, 4)
@@ -89,7 +89,7 @@ def test_gru_runs_over_time_not_over_the_batch(backend):
     recurrence over the batch axis."""
     layers = _layers(3, GRU_GATES, num_inputs=3, num_hiddens=4, num_layers=1)
     X = _inputs(4, (5, 2, 3))  # 5 steps, 2 examples
-    gru = backend.GRU(num_inputs=3, num_hiddens=4)
+    gru = adapter(backend).concise("GRU", 3, 4)
     outputs, state = adapter(backend).recurrent_outputs(gru, X, layers, GRU_GATES)
     want_outputs, want_state = gru_numpy(X, layers)
     np.testing.assert_allclose(outputs, want_outputs, atol=ATOL)
@@ -99,7 +99,7 @@ def test_gru_runs_over_time_not_over_the_batch(backend):
     assert np.abs(outputs - over_the_batch.transpose(1, 0, 2)).max() > 1e-2
     changed = X.copy()
     changed[-1] += 1.0  # the last step only: every earlier output stays
-    again, _ = adapter(backend).recurrent_outputs(backend.GRU(num_inputs=3, num_hiddens=4), changed, layers, GRU_GATES)
+    again, _ = adapter(backend).recurrent_outputs(adapter(backend).concise("GRU", 3, 4), changed, layers, GRU_GATES)
     np.testing.assert_allclose(again[:-1], outputs[:-1], atol=ATOL)
     assert np.abs(again[-1] - outputs[-1]).max() > 1e-3
 
@@ -118,7 +118,7 @@ def test_multilayer_gru_stacks_the_layers(backend):
     layers = _layers(5, GRU_GATES, num_inputs=4, num_hiddens=4, num_layers=3)
     X = _inputs(6, (4, 2, 4))
     H0 = _inputs(7, (3, 2, 4))
-    gru = backend.GRU(num_inputs=4, num_hiddens=4, num_layers=3, dropout=0.5)
+    gru = adapter(backend).concise("GRU", 4, 4, num_layers=3, dropout=0.5)
     outputs, state = adapter(backend).recurrent_outputs(gru, X, layers, GRU_GATES, H0)
     want_outputs, want_state = gru_numpy(X, layers, H0)
     assert state.shape == (3, 2, 4)
@@ -138,7 +138,7 @@ def test_dropout_acts_between_layers_only_while_training(backend):
     X = backend.tensor(np.array([[0, 1, 2, 3], [3, 2, 1, 0]], np.int32))
     for dropout in (0.0, 0.5):
         backend.set_seed(1)
-        model = backend.RNNLM(backend.GRU(num_inputs=4, num_hiddens=8, num_layers=2, dropout=dropout), vocab_size=4)
+        model = backend.RNNLM(adapter(backend).concise("GRU", 4, 8, num_layers=2, dropout=dropout), vocab_size=4)
         evaluation, again, training = adapter(backend).outputs_in_modes(model, X, [False, False, True])
         np.testing.assert_allclose(again, evaluation, rtol=1e-6, atol=1e-7)
         if dropout:  # MXNet's scores are small (Gluon's initial weights): relative to them
@@ -151,7 +151,6 @@ def test_dropout_acts_between_layers_only_while_training(backend):
     "kwargs, error, message",
     [
         ({"num_hiddens": 0}, ValueError, "num_hiddens must be a positive int, got 0"),
-        ({"num_inputs": 2.5}, TypeError, "num_inputs must be a positive int, got 2.5"),
         ({"num_layers": 0}, ValueError, "num_layers must be a positive int, got 0"),
         ({"dropout": 1}, ValueError, "dropout must be a number in [0, 1), got 1"),
         ({"dropout": -0.1}, ValueError, "dropout must be a number in [0, 1), got -0.1"),
@@ -159,28 +158,58 @@ def test_dropout_acts_between_layers_only_while_training(backend):
     ],
 )
 def test_bad_gru_arguments_are_named(backend, kwargs, error, message):
-    arguments = {"num_inputs": 3, "num_hiddens": 4, "num_layers": 2, "dropout": 0.0, **kwargs}
+    arguments = {"num_hiddens": 4, "num_layers": 2, "dropout": 0.0, **kwargs}
     with pytest.raises(error, match=re.escape(message) + "$"):
-        backend.GRU(**arguments)
+        adapter(backend).concise("GRU", 3, **arguments)
+
+
+def test_num_inputs_is_taken_where_the_book_takes_it(backend):
+    """The PyTorch book's concise RNNs take ``num_inputs`` first (and d2lx checks it); the MXNet, TensorFlow and
+    JAX books' do not, and a PyTorch-style call there is Python's own TypeError naming the argument."""
+    for name in ("RNN", "GRU", "LSTM"):
+        if adapter(backend).takes_num_inputs:
+            with pytest.raises(TypeError, match=re.escape("num_inputs must be a positive int, got 2.5") + "$"):
+                getattr(backend, name)(num_inputs=2.5, num_hiddens=4)
+        else:
+            with pytest.raises(TypeError, match="unexpected keyword argument 'num_inputs'"):
+                getattr(backend, name)(num_inputs=3, num_hiddens=4)
+
+
+def test_the_book_s_constructor_calls_work(backend):
+    """Each framework's book builds its concise RNNs its own way (``RNN(num_hiddens=32)`` on MXNet, TensorFlow
+    and JAX, with ``num_inputs`` first on PyTorch; ``GRU(num_hiddens, num_layers, dropout)`` in the seq2seq
+    encoder; on JAX a subclass adding fields): every such call runs, 32 hidden units per step."""
+    X = _inputs(40, (3, 2, 40))
+    for call, model in adapter(backend).book_calls(vocab_size=40).items():
+        outputs, _ = adapter(backend).call_after(model, X, X)
+        assert tuple(outputs.shape) == (3, 2, 32), call
 
 
 def test_wrong_inputs_or_state_get_clear_errors(backend):
+    """Inputs of another size than the layer's (given on PyTorch, learned from the first batch elsewhere), and a
+    state of the wrong shape, are named before the framework sees them."""
     layers = _layers(8, GRU_GATES, num_inputs=3, num_hiddens=4, num_layers=2)
-    run = adapter(backend).recurrent_outputs
+    gru = adapter(backend).concise("GRU", 3, 4, num_layers=2)
+    who, learned = ("GRU(num_inputs=3)", "") if adapter(backend).takes_num_inputs else (
+        "GRU", " (the size of its first batch's inputs)"
+    )  # fmt: skip
     with pytest.raises(ValueError, match=re.escape(
-        "GRU(num_inputs=3) needs inputs of shape (num_steps, batch_size, 3), got shape (2, 5, 7)"
+        f"{who} needs inputs of shape (num_steps, batch_size, 3){learned}, got shape (2, 5, 7)"
     )):  # fmt: skip
-        run(backend.GRU(3, 4, 2), np.ones((2, 5, 7), np.float32), layers, GRU_GATES)
+        adapter(backend).call_after(gru, np.ones((2, 5, 3), np.float32), np.ones((2, 5, 7), np.float32))
     with pytest.raises(ValueError, match=re.escape(
         "GRU's state must be a tensor of shape (num_layers, batch_size, num_hiddens) = (2, 5, 4) for inputs of "
         "shape (2, 5, 3), got shape (5, 4)"
     )):  # fmt: skip
-        run(backend.GRU(3, 4, 2), np.ones((2, 5, 3), np.float32), layers, GRU_GATES, np.ones((5, 4), np.float32))
+        adapter(backend).recurrent_outputs(
+            gru, np.ones((2, 5, 3), np.float32), layers, GRU_GATES, np.ones((5, 4), np.float32)
+        )
 
 
 def test_the_gru_hyperparameters_are_kept(backend):
-    gru = backend.GRU(num_inputs=3, num_hiddens=4, num_layers=2, dropout=0.25)
-    assert (gru.num_inputs, gru.num_hiddens, gru.num_layers, gru.dropout) == (3, 4, 2, 0.25)
+    gru = adapter(backend).concise("GRU", 3, 4, num_layers=2, dropout=0.25)
+    assert (gru.num_hiddens, gru.num_layers, gru.dropout) == (4, 2, 0.25)
+    assert getattr(gru, "num_inputs", None) == (3 if adapter(backend).takes_num_inputs else None)
     assert isinstance(gru, backend.RNN)
     outputs, state = adapter(backend).recurrent_outputs(
         gru, np.ones((2, 1, 3), np.float32), _layers(9, GRU_GATES, 3, 4, 2), GRU_GATES
@@ -193,7 +222,7 @@ def test_rnnlm_on_a_gru_learns_the_time_machine(backend, time_machine):
     """Section 10.2's cell on a budget: 6 epochs of 8 batches (256 x 16) instead of 50 of 10 (1024 x 32)."""
     d2l = backend
     data = d2l.TimeMachine(batch_size=256, num_steps=16, num_train=2048, num_val=512)
-    gru = d2l.GRU(num_inputs=len(data.vocab), num_hiddens=32)
+    gru = adapter(backend).concise("GRU", len(data.vocab), 32)
     model = d2l.RNNLM(gru, vocab_size=len(data.vocab), lr=4)
     trainer = d2l.Trainer(max_epochs=6, gradient_clip_val=1)
     trainer.fit(model, data)
@@ -211,7 +240,7 @@ def test_one_lstm_step_matches_numpy_and_a_miswired_lstm_does_not(backend):
     layers = _layers(20, LSTM_GATES, num_inputs=5, num_hiddens=4, num_layers=1)
     X = _inputs(21, (1, 3, 5))
     H0, C0 = _inputs(22, (1, 3, 4)), _inputs(23, (1, 3, 4))
-    lstm = backend.LSTM(num_inputs=5, num_hiddens=4)
+    lstm = adapter(backend).concise("LSTM", 5, 4)
     outputs, (H, C) = adapter(backend).recurrent_outputs(lstm, X, layers, LSTM_GATES, (H0, C0))
     # by hand, the gates of that step
     w, h, c = layers[0], H0[0], C0[0]
@@ -233,7 +262,7 @@ def test_one_lstm_step_matches_numpy_and_a_miswired_lstm_does_not(backend):
 def test_two_layer_lstm_over_time_matches_numpy(backend):
     layers = _layers(24, LSTM_GATES, num_inputs=3, num_hiddens=4, num_layers=2)
     X = _inputs(25, (5, 2, 3))
-    lstm = backend.LSTM(num_inputs=3, num_hiddens=4, num_layers=2)
+    lstm = adapter(backend).concise("LSTM", 3, 4, num_layers=2)
     outputs, (H, C) = adapter(backend).recurrent_outputs(lstm, X, layers, LSTM_GATES)
     want_outputs, (want_H, want_C) = lstm_numpy(X, layers)
     assert H.shape == C.shape == (2, 2, 4)
@@ -251,7 +280,8 @@ def test_lstm_state_must_be_a_pair(backend):
         "LSTM's state must be a tuple (H, C) of two tensors, each of shape (num_layers, batch_size, num_hiddens) = "
         "(1, 2, 4), got shape (1, 2, 4)"
     )):  # fmt: skip
-        adapter(backend).recurrent_outputs(backend.LSTM(3, 4), np.ones((5, 2, 3), np.float32), layers, LSTM_GATES, H)
+        lstm = adapter(backend).concise("LSTM", 3, 4)
+        adapter(backend).recurrent_outputs(lstm, np.ones((5, 2, 3), np.float32), layers, LSTM_GATES, H)
 
 
 # --- StackedRNNScratch (section 10.3) --------------------------------------------------------------------

@@ -111,9 +111,9 @@ class RNNLMScratch(Classifier):
 class RNN(Module):
     """A recurrent layer of Flax's cells (here ``nn.SimpleCell``, tanh): a call ``(inputs, H, training)`` returns
     ``(outputs, H)``, outputs (num_steps, batch_size, num_hiddens), H (num_layers, batch_size, num_hiddens),
-    as on every backend. Subclasses pick another ``cell``."""
+    as on every backend. Subclasses pick another ``cell``. Its one field is the book's ``num_hiddens`` (the
+    input size comes from the first batch), so a book cell may add fields without defaults after it."""
 
-    num_inputs: int
     num_hiddens: int
     cell: ClassVar[type] = nn.SimpleCell
 
@@ -135,6 +135,12 @@ class RNN(Module):
         return outputs, self._stacked_state(finals)
 
     _parts: ClassVar[tuple] = ()  # the state's parts: an LSTM's is the pair (H, C)
+
+    def seen_num_inputs(self):
+        """The input size of the first layer's parameters, None while they are being drawn."""
+        cell = self.variables.get("params", {}).get("layers_0", {}).get("cell", {})
+        kernels = [dense["kernel"] for name, dense in cell.items() if name.startswith("i") and "kernel" in dense]
+        return int(kernels[0].shape[0]) if kernels else None
 
     @nn.nowrap
     def _carry(self, H, i):

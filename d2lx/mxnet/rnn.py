@@ -80,15 +80,21 @@ class RNNLMScratch(core.LanguageModelSteps, Classifier):
 class RNN(Module):
     """A recurrent layer of Gluon's (here ``rnn.RNN``, tanh); ``forward(inputs, H)`` returns ``(outputs, H)``,
     outputs (num_steps, batch_size, num_hiddens), H (num_layers, batch_size, num_hiddens). Subclasses (the
-    book's cells too) set ``self.rnn`` to another of Gluon's recurrent layers. ``num_inputs`` fixes the
-    layer's input size at once (the book leaves it to the first batch), so its errors come before a fit."""
+    book's cells too) set ``self.rnn`` to another of Gluon's recurrent layers. As in the book, the layer
+    learns its input size from its first batch and is initialised with the model (``RNNLM.init_params``, or
+    the ``Trainer``), not here: a book cell's ``self.initialize(init.Xavier())`` finds it untouched."""
 
-    def __init__(self, num_inputs, num_hiddens):
+    def __init__(self, num_hiddens):
         super().__init__()
         self.save_hyperparameters()
         # Gluon's RNN is ReLU unless told (the book's ``rnn.RNN(num_hiddens)`` is): tanh, as on every backend
-        self.rnn = rnn.RNN(num_hiddens, activation="tanh", input_size=num_inputs)
-        self.rnn.initialize()
+        self.rnn = rnn.RNN(num_hiddens, activation="tanh")
+
+    def seen_num_inputs(self):
+        """The input size the layer learned from its first batch, None before it saw one."""
+        weights = [p for name, p in self.rnn.collect_params().items() if name.endswith("i2h_weight")]
+        size = int(weights[0].shape[1]) if weights and weights[0].shape else 0
+        return size if size > 0 else None  # unknown: 0, or -1 under ``npx.set_np()``
 
     def forward(self, inputs, H=None):
         core.layered_state(self, inputs, H)
@@ -124,23 +130,20 @@ class _Stack(Block):
         return outputs, [np.concatenate([final[i] for final in finals]) for i in range(len(states))]
 
 
-def _stack(layer, num_inputs, num_hiddens, num_layers, dropout) -> _Stack:
-    """``num_layers`` of Gluon's one-layer ``layer`` (``rnn.GRU``, ``rnn.LSTM``) in a ``_Stack``, initialised."""
-    stack = _Stack(
-        [layer(num_hiddens, input_size=num_inputs if i == 0 else num_hiddens) for i in range(num_layers)], dropout
-    )
-    stack.initialize()
-    return stack
+def _stack(layer, num_hiddens, num_layers, dropout) -> _Stack:
+    """``num_layers`` of Gluon's one-layer ``layer`` (``rnn.GRU``, ``rnn.LSTM``) in a ``_Stack``, the first
+    learning its input size from its first batch."""
+    return _Stack([layer(num_hiddens, input_size=0 if i == 0 else num_hiddens) for i in range(num_layers)], dropout)
 
 
 class GRU(RNN):
     """The multilayer GRU (sections 10.2-10.3): ``num_layers`` GRUs, each reading the outputs of the one below,
     with dropout between them while training."""
 
-    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
         Module.__init__(self)
         self.save_hyperparameters()
-        self.rnn = _stack(rnn.GRU, num_inputs, num_hiddens, num_layers, dropout)
+        self.rnn = _stack(rnn.GRU, num_hiddens, num_layers, dropout)
 
 
 class RNNLM(RNNLMScratch):
@@ -148,7 +151,7 @@ class RNNLM(RNNLMScratch):
 
     def init_params(self):
         self.linear = nn.Dense(self.vocab_size, flatten=False, in_units=self.rnn.num_hiddens)
-        self.linear.initialize()  # the book's ``self.initialize()`` would initialise the rnn a second time
+        self.initialize()  # as the book: the rnn too (its constructor leaves that to the model)
 
     def _device(self):
         return self.linear.weight.list_ctx()[0]
@@ -161,10 +164,10 @@ class RNNLM(RNNLMScratch):
 class LSTM(RNN):
     """The LSTM (section 10.1), ``num_layers`` of them stacked as in ``GRU``; its state is the pair ``(H, C)``."""
 
-    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
         Module.__init__(self)
         self.save_hyperparameters()
-        self.rnn = _stack(rnn.LSTM, num_inputs, num_hiddens, num_layers, dropout)
+        self.rnn = _stack(rnn.LSTM, num_hiddens, num_layers, dropout)
 
     def forward(self, inputs, H_C=None):
         core.layered_state(self, inputs, H_C, ("H", "C"))

@@ -83,7 +83,7 @@ class Seq2SeqEncoder(seq2seq.Seq2SeqEncoderSteps, Encoder):
     _embedding, _gru = nn.Embedding, rnn.GRU
 
     def _initialise(self):
-        self.initialize(init.Xavier(), force_reinit=True)  # also what the GRU may have initialised itself
+        self.initialize(init.Xavier())  # as the book: the GRU leaves its own initialisation to the model
 
     def forward(self, X, *args):
         embs = self.embedding(seq2seq.checked_tokens(self, X).T)

@@ -87,10 +87,15 @@ class RNN(Module):
     (the book's returns a list per layer). Subclasses (the book's cells too) set ``self.rnn`` to another Keras
     recurrent layer made with ``return_sequences=True, return_state=True``."""
 
-    def __init__(self, num_inputs, num_hiddens):
+    def __init__(self, num_hiddens):
         super().__init__()
         self.save_hyperparameters()
         self.rnn = tf.keras.layers.SimpleRNN(num_hiddens, return_sequences=True, return_state=True)
+
+    def seen_num_inputs(self):
+        """The input size the layer learned from its first batch (its first kernel's rows), None before."""
+        weights = self.rnn.weights if self.rnn.built else []
+        return int(weights[0].shape[0]) if weights else None
 
     _parts: tuple[str, ...] = ()  # the state's parts: an LSTM's is the pair (H, C)
 
@@ -131,7 +136,7 @@ class GRU(RNN):
     """The multilayer GRU (sections 10.2-10.3): ``num_layers`` GRUs, each reading the outputs of the one below,
     with dropout between them while training."""
 
-    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
         Module.__init__(self)
         self.save_hyperparameters()
         layers = [tf.keras.layers.GRU(num_hiddens, return_sequences=True, return_state=True) for _ in range(num_layers)]
@@ -154,7 +159,7 @@ class LSTM(RNN):
 
     _parts = ("H", "C")
 
-    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
         Module.__init__(self)
         self.save_hyperparameters()
         layers = [
