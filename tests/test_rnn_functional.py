@@ -14,9 +14,8 @@ import re
 import numpy as np
 import pytest
 from ch8_recipes import recipe
-from helpers import backend_name, staged_data
+from helpers import backend_name
 
-from d2lx import hub
 from d2lx.plotting import to_numpy
 
 BATCH_SIZE, NUM_STEPS, MAX_TOKENS = 16, 16, 3000  # 11 or so minibatches an epoch
@@ -26,11 +25,8 @@ BUDGET = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_R
 
 
 @pytest.fixture(autouse=True)
-def time_machine(monkeypatch):
-    """The staged ``timemachine.txt`` as ``D2LX_DATA_DIR``; the hub cannot download."""
-    sha1 = hub.DATA_HUB["time_machine"][1]
-    staged_data(monkeypatch, {"timemachine.txt": sha1}, "timemachine.txt")
-    monkeypatch.setitem(hub.DATA_HUB, "time_machine", ("http://127.0.0.1:9/timemachine.txt", sha1))
+def _staged_time_machine(time_machine):
+    """Every test here reads the staged ``timemachine.txt`` (conftest's ``time_machine``)."""
 
 
 @pytest.fixture
