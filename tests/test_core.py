@@ -133,13 +133,20 @@ def test_set_seed_repeats_numpy_draws():
         d2lx.set_seed(-1)
 
 
+def _parity_report(backend: str, workload: str, values: dict) -> dict:
+    """One backend's parity report: the linear regressions exact, ``workload`` with ``values``."""
+    from d2lx import parity
+
+    results = {f"linreg_{kind}_3ep": {"w": parity.TRUE_W, "b": parity.TRUE_B} for kind in parity.LINREG}
+    return {"backend": backend, "results": {**results, workload: values}}
+
+
 def test_parity_holds_lenet_to_its_limits():
     from d2lx import parity
 
     def run(backend, delta):
-        results = {f"linreg_{kind}_3ep": {"w": parity.TRUE_W, "b": parity.TRUE_B} for kind in parity.LINREG}
-        results["lenet_40batches"] = {key: 2.3 + (delta if key == "val_loss" else 0) for key in parity.LENET_AGREEMENT}
-        return {"backend": backend, "results": results}
+        lenet = {key: 2.3 + (delta if key == "val_loss" else 0) for key in parity.LENET_AGREEMENT}
+        return _parity_report(backend, "lenet_40batches", lenet)
 
     within = parity.LENET_AGREEMENT["val_loss"] / 2
     table, failures = parity.compare([run("a", 0), run("b", within)])
@@ -274,9 +281,7 @@ def test_parity_holds_the_rnn_language_model_to_its_limits():
     from d2lx import parity
 
     def run(backend, delta):
-        results = {f"linreg_{kind}_3ep": {"w": parity.TRUE_W, "b": parity.TRUE_B} for kind in parity.LINREG}
-        results["rnnlm_scratch_10batches"] = {"train_ppl": [25.0, 19.0 + delta], "val_ppl": 17.5}
-        return {"backend": backend, "results": results}
+        return _parity_report(backend, "rnnlm_scratch_10batches", {"train_ppl": [25.0, 19.0 + delta], "val_ppl": 17.5})
 
     within = parity.RNNLM_AGREEMENT["train_ppl"] / 2
     table, failures = parity.compare([run("a", 0), run("b", within)])
