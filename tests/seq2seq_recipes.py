@@ -138,6 +138,13 @@ class MXNet(Torch):
         return net
 
     @staticmethod
+    def predict_step(d2l, net, batch, num_steps):
+        from mxnet import np
+
+        batch = tuple(np.array(a, ctx=d2l.try_gpu()) for a in batch)
+        return to_numpy(net.predict_step(batch, d2l.try_gpu(), num_steps)[0])
+
+    @staticmethod
     def scores(d2l, net, X, dec_X, X_valid_len):
         from mxnet import np
 
