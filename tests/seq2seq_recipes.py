@@ -223,9 +223,11 @@ class TensorFlow(Torch):
 
 class JAX:
     backend = "jax"
+    _built: dict = {}  # sizes -> (net, its initial variables)
 
     @staticmethod
     def model(d2l, src_size, tgt_size, embed_size, num_hiddens, num_layers, dropout):
+        import jax
         from flax import linen as nn
         from jax import numpy as jnp
 
@@ -257,11 +259,16 @@ class JAX:
                 outputs = d2l.swapaxes(self.dense(outputs), 0, 1)
                 return outputs, [enc_output, hidden_state]
 
+        sizes = (src_size, tgt_size, embed_size, num_hiddens, num_layers, dropout)
+        if sizes in JAX._built:  # the same net: its compiled training step and translation are reused
+            net, params = JAX._built[sizes]
+            return net, jax.tree_util.tree_map(lambda p: p, params)
         encoder = d2l.Seq2SeqEncoder(src_size, embed_size, num_hiddens, num_layers, dropout)
         decoder = Seq2SeqDecoder(tgt_size, embed_size, num_hiddens, num_layers, dropout)
         net = d2l.EncoderDecoder(encoder, decoder, training=False)
         X = jnp.zeros((1, 2), jnp.int32)
-        return net, _initial_variables(net, d2l.get_key(), (X, X, jnp.array([2])))  # net.init, compiled quickly
+        JAX._built[sizes] = net, _initial_variables(net, d2l.get_key(), (X, X, jnp.array([2])))  # compiled quickly
+        return JAX._built[sizes]
 
     @staticmethod
     def train(d2l, handle, train_iter, lr, num_epochs, tgt_vocab):

@@ -404,17 +404,19 @@ def _coders(net):
     return _latest_seq2seq[1:]
 
 
-# (net, lr, bos, optimizer, compiled update): kept, so training the same net again compiles nothing new
-_latest_seq2seq_update: tuple = (None, None, None, None, None)
+# (net, bos, compiled update): kept, so training the same net again compiles nothing new
+_latest_seq2seq_update: tuple = (None, None, None)
+# Adam with its learning rate in its state, not in the compiled step: another lr compiles nothing new
+_adam = optax.inject_hyperparams(optax.adam)
 
 
-def _seq2seq_update(net, lr, bos):
-    """``(optimizer, update)``: Adam at ``lr``, and one compiled training step ``update(variables, opt_state,
-    batch, key) -> (variables, opt_state, summed loss, tokens)`` (the same for the same ``net``)."""
+def _seq2seq_update(net, bos):
+    """One compiled training step ``update(variables, opt_state, batch, key) -> (variables, opt_state, summed
+    loss, tokens)`` with ``_adam`` (the same function for the same ``net``)."""
     global _latest_seq2seq_update
-    if _latest_seq2seq_update[:3] == (net, lr, bos):
-        return _latest_seq2seq_update[3:]
-    optimizer, loss = optax.adam(lr), MaskedSoftmaxCELoss()
+    if _latest_seq2seq_update[:2] == (net, bos):
+        return _latest_seq2seq_update[2]
+    optimizer, loss = _adam(learning_rate=1.0), MaskedSoftmaxCELoss()  # updates only: the rate is the state's
 
     def objective(variables, X, dec_input, X_valid_len, Y, Y_valid_len, key):
         Y_hat = decoder_scores(net.apply(variables, X, dec_input, X_valid_len, rngs={"dropout": key}))
@@ -428,8 +430,8 @@ def _seq2seq_update(net, lr, bos):
         updates, opt_state = optimizer.update(grad_clipping(grads, 1), opt_state, variables)
         return optax.apply_updates(variables, updates), opt_state, l, Y_valid_len.sum()
 
-    _latest_seq2seq_update = (net, lr, bos, optimizer, update)
-    return optimizer, update
+    _latest_seq2seq_update = (net, bos, update)
+    return update
 
 
 def train_seq2seq(net, params, data_iter, lr, num_epochs, tgt_vocab, device=None):
@@ -449,8 +451,8 @@ def train_seq2seq(net, params, data_iter, lr, num_epochs, tgt_vocab, device=None
     variables = init_seq2seq(params)
     if device is not None:
         variables = jax.device_put(variables, device)
-    optimizer, update = _seq2seq_update(net, lr, bos)
-    current = {"variables": variables, "opt_state": optimizer.init(variables)}
+    update = _seq2seq_update(net, bos)
+    current = {"variables": variables, "opt_state": _adam(learning_rate=lr).init(variables)}
 
     def step(batch):
         batch = tuple(jnp.asarray(x) for x in batch)
