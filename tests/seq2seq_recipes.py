@@ -4,8 +4,8 @@ The book defines ``Seq2SeqEncoder`` (saved into its library) and ``Seq2SeqDecode
 chapter's text; each recipe below types them from the book for its framework and joins them with
 ``d2l.EncoderDecoder``, then calls ``d2l.train_seq2seq`` and ``d2l.predict_seq2seq`` with the book's
 arguments. The 2.0 edition has no JAX version: the JAX recipe uses ``d2l.Seq2SeqEncoder`` and the 1.0
-edition's JAX decoder (the parameters explicit, as in d2lx's JAX functional API). Each recipe imports its
-framework only when called.
+edition's JAX decoder (``seq2seq_book.py``), the parameters explicit, as in d2lx's JAX functional API.
+Each recipe imports its framework only when called.
 
 A *handle* is what the recipe's ``train`` and ``translate`` take: the net (and, on JAX, its parameters).
 ``scores(d2l, handle, X, dec_X, X_valid_len)`` is the net's decoder scores with teacher forcing, in
@@ -15,6 +15,7 @@ decode of ``batch`` by the same net (``EncoderDecoder.predict_step``), as numpy.
 
 from __future__ import annotations
 
+import seq2seq_book
 from helpers import backend_name, per_backend
 
 from d2lx.plotting import to_numpy
@@ -228,37 +229,11 @@ class JAX:
     @staticmethod
     def model(d2l, src_size, tgt_size, embed_size, num_hiddens, num_layers, dropout):
         import jax
-        from flax import linen as nn
         from jax import numpy as jnp
 
         from d2lx.jax.module import _initial_variables
 
-        class Seq2SeqDecoder(d2l.Decoder):
-            """The RNN decoder for sequence to sequence learning (the 1.0 edition's JAX cell)."""
-
-            vocab_size: int
-            embed_size: int
-            num_hiddens: int
-            num_layers: int
-            dropout: float = 0
-
-            def setup(self):
-                self.embedding = nn.Embed(self.vocab_size, self.embed_size)
-                self.rnn = d2l.GRU(self.num_hiddens, self.num_layers, self.dropout)
-                self.dense = nn.Dense(self.vocab_size)
-
-            def init_state(self, enc_all_outputs, *args):
-                return enc_all_outputs
-
-            def __call__(self, X, state, training=False):
-                embs = self.embedding(d2l.astype(d2l.transpose(X), d2l.int32))
-                enc_output, hidden_state = state
-                context = jnp.tile(enc_output[-1], (embs.shape[0], 1, 1))
-                embs_and_context = d2l.concat((embs, context), -1)
-                outputs, hidden_state = self.rnn(embs_and_context, hidden_state, training=training)
-                outputs = d2l.swapaxes(self.dense(outputs), 0, 1)
-                return outputs, [enc_output, hidden_state]
-
+        Seq2SeqDecoder = seq2seq_book.JAX.decoder_class(d2l)  # the 1.0 edition's JAX cell, as test_seq2seq types it
         sizes = (src_size, tgt_size, embed_size, num_hiddens, num_layers, dropout)
         if sizes in JAX._built:  # the same net: its compiled training step and translation are reused
             net, params = JAX._built[sizes]
