@@ -622,6 +622,33 @@ def _epoch_bar(num_epochs: int):
     return tqdm(total=num_epochs, unit="epoch")
 
 
+@contextlib.contextmanager
+def _epoch_progress(num_epochs: int, ylabel: str, legend: Sequence[str] | None = None):
+    """The drawing of the 2.0 edition's epoch loops (``train_ch8``, ``train_seq2seq``): yields ``(every, show)``;
+    ``show(epoch, value, **postfix)`` draws ``value`` on an ``Animator`` every ``every`` epochs (10, as the
+    book; every epoch in a run of fewer, where the book would draw nothing) and moves the progress bar on,
+    which is closed, and the drawing flushed, however the loop ends."""
+    every = 10 if num_epochs >= 10 else 1
+    animator = Animator(
+        xlabel="epoch", ylabel=ylabel, legend=legend, xlim=[every, num_epochs] if num_epochs > every else None
+    )
+    bar = _epoch_bar(num_epochs)
+
+    def show(epoch: int, value: float, **postfix) -> None:
+        if (epoch + 1) % every == 0:
+            animator.add(epoch + 1, [value])
+        if bar is not None:
+            bar.set_postfix(**postfix)
+            bar.update(1)
+
+    try:
+        yield every, show
+    finally:
+        animator.flush()
+        if bar is not None:
+            bar.close()
+
+
 def train_epochs_ch8(num_epochs: int, train_epoch: Callable, predict: Callable, device_name: str) -> float:
     """The loop of ``train_ch8``: ``num_epochs`` times ``train_epoch()`` (which returns the perplexity and the
     speed), drawn on an ``Animator``; returns the last perplexity.
@@ -632,32 +659,16 @@ def train_epochs_ch8(num_epochs: int, train_epoch: Callable, predict: Callable, 
     epoch (the book would draw nothing). A perplexity that is not finite stops with
     ``TrainingDivergedError``.
     """
-    every = 10 if num_epochs >= 10 else 1
-    animator = Animator(
-        xlabel="epoch",
-        ylabel="perplexity",
-        legend=["train"],
-        xlim=[every, num_epochs] if num_epochs > every else None,
-    )
-    bar = _epoch_bar(num_epochs)
-    try:
+    with _epoch_progress(num_epochs, "perplexity", ["train"]) as (every, show):
         for epoch in range(num_epochs):
             ppl, speed = train_epoch()
             if not math.isfinite(ppl):
                 raise TrainingDivergedError(
                     f"perplexity became {ppl} in epoch {epoch + 1}/{num_epochs}: lower the learning rate"
                 )
-            if (epoch + 1) % every == 0:
-                if every == 10:
-                    print(predict("time traveller"))
-                animator.add(epoch + 1, [ppl])
-            if bar is not None:
-                bar.set_postfix(ppl=f"{ppl:.1f}")
-                bar.update(1)
-    finally:
-        animator.flush()
-        if bar is not None:
-            bar.close()
+            if (epoch + 1) % every == 0 and every == 10:
+                print(predict("time traveller"))
+            show(epoch, ppl, ppl=f"{ppl:.1f}")
     print(f"perplexity {ppl:.1f}, {speed:.1f} tokens/sec on {device_name}")
     print(predict("time traveller"))
     print(predict("traveller"))
@@ -693,10 +704,7 @@ def train_seq2seq_epochs(num_epochs: int, data_iter: Iterable, step: Callable, d
     epoch in a run of fewer) and printed at the end with the speed of the last epoch, as in the book;
     returns that loss. A loss that is not finite stops with ``TrainingDivergedError``."""
     data_iter, num_epochs = budgeted_ch8(data_iter, num_epochs)
-    every = 10 if num_epochs >= 10 else 1
-    animator = Animator(xlabel="epoch", ylabel="loss", xlim=[every, num_epochs] if num_epochs > every else None)
-    bar = _epoch_bar(num_epochs)
-    try:
+    with _epoch_progress(num_epochs, "loss") as (_, show):
         for epoch in range(num_epochs):
             timer, metric = Timer(), Accumulator(2)  # summed loss, tokens
             for batch in data_iter:
@@ -707,15 +715,7 @@ def train_seq2seq_epochs(num_epochs: int, data_iter: Iterable, step: Callable, d
             loss = metric[0] / metric[1]
             if not math.isfinite(loss):
                 raise TrainingDivergedError(f"the loss became {loss} in epoch {epoch + 1}/{num_epochs}: lower lr")
-            if (epoch + 1) % every == 0:
-                animator.add(epoch + 1, (loss,))
-            if bar is not None:
-                bar.set_postfix(loss=f"{loss:.3f}")
-                bar.update(1)
-    finally:
-        animator.flush()
-        if bar is not None:
-            bar.close()
+            show(epoch, loss, loss=f"{loss:.3f}")
     print(f"loss {loss:.3f}, {metric[1] / timer.stop():.1f} tokens/sec on {device_name}")
     return loss
 

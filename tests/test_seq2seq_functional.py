@@ -96,7 +96,8 @@ def test_predict_seq2seq_is_the_greedy_decode_on_fixed_weights(backend):
     handle = _model(d2l, src_vocab, tgt_vocab)
     translations = [cells.translate(d2l, handle, eng, src_vocab, tgt_vocab, NUM_STEPS)[0] for eng in ENGS]
     assert translations == _greedy_by_predict_step(d2l, handle, ENGS, src_vocab, tgt_vocab, NUM_STEPS)
-    assert len(set(translations)) > 1, translations  # untrained weights still tell the sentences apart (measured)
+    # untrained weights still say several words (measured), so the decoder's state is carried from step to step
+    assert any(len(set(t.split(" "))) > 1 for t in translations), translations
 
 
 def _masked_losses(scores, Y, Y_valid_len) -> tuple[float, float]:
