@@ -27,6 +27,7 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -621,6 +622,33 @@ def _epoch_bar(num_epochs: int):
     return tqdm(total=num_epochs, unit="epoch")
 
 
+@contextlib.contextmanager
+def _epoch_progress(num_epochs: int, ylabel: str, legend: Sequence[str] | None = None):
+    """The drawing of the 2.0 edition's epoch loops (``train_ch8``, ``train_seq2seq``): yields ``(every, show)``;
+    ``show(epoch, value, **postfix)`` draws ``value`` on an ``Animator`` every ``every`` epochs (10, as the
+    book; every epoch in a run of fewer, where the book would draw nothing) and moves the progress bar on,
+    which is closed, and the drawing flushed, however the loop ends."""
+    every = 10 if num_epochs >= 10 else 1
+    animator = Animator(
+        xlabel="epoch", ylabel=ylabel, legend=legend, xlim=[every, num_epochs] if num_epochs > every else None
+    )
+    bar = _epoch_bar(num_epochs)
+
+    def show(epoch: int, value: float, **postfix) -> None:
+        if (epoch + 1) % every == 0:
+            animator.add(epoch + 1, [value])
+        if bar is not None:
+            bar.set_postfix(**postfix)
+            bar.update(1)
+
+    try:
+        yield every, show
+    finally:
+        animator.flush()
+        if bar is not None:
+            bar.close()
+
+
 def train_epochs_ch8(num_epochs: int, train_epoch: Callable, predict: Callable, device_name: str) -> float:
     """The loop of ``train_ch8``: ``num_epochs`` times ``train_epoch()`` (which returns the perplexity and the
     speed), drawn on an ``Animator``; returns the last perplexity.
@@ -631,36 +659,102 @@ def train_epochs_ch8(num_epochs: int, train_epoch: Callable, predict: Callable, 
     epoch (the book would draw nothing). A perplexity that is not finite stops with
     ``TrainingDivergedError``.
     """
-    every = 10 if num_epochs >= 10 else 1
-    animator = Animator(
-        xlabel="epoch",
-        ylabel="perplexity",
-        legend=["train"],
-        xlim=[every, num_epochs] if num_epochs > every else None,
-    )
-    bar = _epoch_bar(num_epochs)
-    try:
+    with _epoch_progress(num_epochs, "perplexity", ["train"]) as (every, show):
         for epoch in range(num_epochs):
             ppl, speed = train_epoch()
             if not math.isfinite(ppl):
                 raise TrainingDivergedError(
                     f"perplexity became {ppl} in epoch {epoch + 1}/{num_epochs}: lower the learning rate"
                 )
-            if (epoch + 1) % every == 0:
-                if every == 10:
-                    print(predict("time traveller"))
-                animator.add(epoch + 1, [ppl])
-            if bar is not None:
-                bar.set_postfix(ppl=f"{ppl:.1f}")
-                bar.update(1)
-    finally:
-        animator.flush()
-        if bar is not None:
-            bar.close()
+            if (epoch + 1) % every == 0 and every == 10:
+                print(predict("time traveller"))
+            show(epoch, ppl, ppl=f"{ppl:.1f}")
     print(f"perplexity {ppl:.1f}, {speed:.1f} tokens/sec on {device_name}")
     print(predict("time traveller"))
     print(predict("traveller"))
     return ppl
+
+
+# --- chapter 9 (the 2.0 edition's section 9.7): sequence to sequence ----------------------------
+def check_seq2seq_vocab(tgt_vocab) -> tuple[int, int]:
+    """``(index of '<bos>', index of '<eos>')`` in ``tgt_vocab``, after checking it is a ``Vocab`` that has
+    both (as ``load_data_nmt``'s vocabularies do): the same message on every backend."""
+    from d2lx.text import Vocab
+
+    if not isinstance(tgt_vocab, Vocab):
+        raise TypeError(f"tgt_vocab must be a d2l.Vocab, as load_data_nmt returns, got {checks._describe(tgt_vocab)}")
+    missing = [t for t in ("<bos>", "<eos>") if t not in tgt_vocab.token_to_idx]
+    if missing:
+        raise ValueError(
+            f"tgt_vocab must hold the tokens '<bos>' and '<eos>', as load_data_nmt's does; it lacks {missing}"
+        )
+    return tgt_vocab["<bos>"], tgt_vocab["<eos>"]
+
+
+def decoder_scores(outputs):
+    """The scores of an encoder-decoder's output: the 2.0 edition's ``EncoderDecoder`` returns the decoder's
+    ``(scores, state)``, the 1.0 edition's (d2lx's ``d2l.EncoderDecoder``) the scores alone; both train."""
+    return outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+
+
+def train_seq2seq_epochs(num_epochs: int, data_iter: Iterable, step: Callable, device_name: str) -> float:
+    """The loop of ``train_seq2seq``: ``num_epochs`` passes over ``data_iter`` (under the environment's training
+    budget, see ``budgeted_ch8``), ``step(batch)`` training on one batch ``(X, X_valid_len, Y, Y_valid_len)``
+    and returning ``(summed loss, number of tokens)``. The loss per token is drawn every 10 epochs (every
+    epoch in a run of fewer) and printed at the end with the speed of the last epoch, as in the book;
+    returns that loss. A loss that is not finite stops with ``TrainingDivergedError``."""
+    data_iter, num_epochs = budgeted_ch8(data_iter, num_epochs)
+    with _epoch_progress(num_epochs, "loss") as (_, show):
+        for epoch in range(num_epochs):
+            timer, metric = Timer(), Accumulator(2)  # summed loss, tokens
+            for batch in data_iter:
+                l, num_tokens = step(batch)
+                metric.add(_number(l), _number(num_tokens))
+            if not metric[1]:
+                raise _no_examples("data_iter")
+            loss = metric[0] / metric[1]
+            if not math.isfinite(loss):
+                raise TrainingDivergedError(f"the loss became {loss} in epoch {epoch + 1}/{num_epochs}: lower lr")
+            show(epoch, loss, loss=f"{loss:.3f}")
+    print(f"loss {loss:.3f}, {metric[1] / timer.stop():.1f} tokens/sec on {device_name}")
+    return loss
+
+
+def source_tokens(src_sentence, src_vocab, num_steps) -> tuple[list[int], int]:
+    """``predict_seq2seq``'s source: the indices of ``src_sentence``'s words (lower-cased, split at spaces, as
+    in the book; an unknown word is ``'<unk>'``) and ``'<eos>'``, cut or padded to ``num_steps``, and the
+    number of them before the padding. An empty sentence is refused: the book would translate ``['']``,
+    one unknown word, which is never what was meant."""
+    from d2lx.text import Vocab, truncate_pad
+
+    num_steps = checks.positive_int("num_steps", num_steps)
+    if not isinstance(src_vocab, Vocab):
+        raise TypeError(f"src_vocab must be a d2l.Vocab, as load_data_nmt returns, got {checks._describe(src_vocab)}")
+    if not isinstance(src_sentence, str):
+        raise TypeError(f"src_sentence must be a str such as 'go .', got {checks._describe(src_sentence)}")
+    if not src_sentence.strip():
+        raise ValueError(f"src_sentence must hold at least one word, such as 'go .', got {src_sentence!r}")
+    tokens = src_vocab[src_sentence.lower().split(" ")] + [src_vocab["<eos>"]]
+    return truncate_pad(tokens, num_steps, src_vocab["<pad>"]), len(tokens)
+
+
+def greedy_translation(
+    step: Callable[[int], int], tgt_vocab, num_steps: int, attention: Callable[[], Any] | None = None
+) -> tuple[str, list]:
+    """``predict_seq2seq``'s loop: from ``'<bos>'``, ``step(token)`` feeds the decoder one token (its state
+    kept by the caller) and returns the most likely next one, at most ``num_steps`` times, stopping at
+    ``'<eos>'``. ``attention()``, if given, is read after every step (the book's
+    ``save_attention_weights``). Returns ``(the tokens joined by spaces, the attention weights)``."""
+    bos, eos = check_seq2seq_vocab(tgt_vocab)
+    output_seq, attention_weight_seq, token = [], [], bos
+    for _ in range(num_steps):
+        token = int(step(token))
+        if attention is not None:
+            attention_weight_seq.append(attention())
+        if token == eos:
+            break
+        output_seq.append(token)
+    return " ".join(tgt_vocab.to_tokens(output_seq)), attention_weight_seq
 
 
 __all__ = ["Animator", "accuracy", "get_dataloader_workers", "get_fashion_mnist_labels", "linreg"]

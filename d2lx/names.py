@@ -155,9 +155,9 @@ CHAPTERS: tuple[Chapter, ...] = (
     }),
     Chapter("2.0", 9, "Modern Recurrent Neural Networks", {
         "text": "read_data_nmt preprocess_nmt tokenize_nmt truncate_pad",
-        "functional": "build_array_nmt load_data_nmt",
+        "functional": "build_array_nmt load_data_nmt train_seq2seq predict_seq2seq",
         "seq2seq": "sequence_mask MaskedSoftmaxCELoss",
-    }, not_yet="train_seq2seq predict_seq2seq"),
+    }),
     Chapter("2.0", 11, "Optimization Algorithms", not_yet="train_ch11"),
     Chapter("2.0", 13, "Computer Vision", not_yet="train_ch13"),
     # --- d2lx's own names, on every backend ---------------------------------------------------

@@ -49,21 +49,28 @@ from d2lx.functional import (
     budgeted_ch8,
     check_ch6,
     check_ch8,
+    check_seq2seq_vocab,
     count_accuracy,
+    decoder_scores,
+    greedy_translation,
     make_data_functions,
     mean_loss,
     predict_from,
     run_epoch,
     run_epoch_ch8,
     show_predictions,
+    source_tokens,
     squared_loss,  # noqa: F401 (re-exported: the same on JAX arrays)
     train_epochs,
     train_epochs_ch8,
+    train_seq2seq_epochs,
     updater_error,
 )
 from d2lx.jax.data import DataModule, FashionMNIST
 from d2lx.jax.ops import get_key
+from d2lx.jax.seq2seq import MaskedSoftmaxCELoss, init_seq2seq
 from d2lx.jax.trainer import grad_clipping
+from d2lx.seq2seq import missing_attention_weights
 from d2lx.sequence_data import make_sequence_functions
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -368,3 +375,123 @@ def train_ch8(net, params, train_iter, vocab, lr, num_epochs, device=None, use_r
     where = device if device is not None else _device_of(current["params"])
     train_epochs_ch8(num_epochs, train_epoch, predict, str(where))
     return current["params"]
+
+
+# --- chapter 9: sequence to sequence ----------------------------------------------------
+def _check_net_seq2seq(net):
+    if not (callable(getattr(net, "apply", None)) and hasattr(net, "encoder") and hasattr(net, "decoder")):
+        raise TypeError(
+            "net must be a Flax encoder-decoder with fields encoder and decoder, such as "
+            f"d2l.EncoderDecoder(encoder, decoder, training=True), got {type(net).__name__}"
+        )
+
+
+# (net, its compiled encoder and decoder): kept, so the sentences translated with one net compile once
+_latest_seq2seq: tuple = (None, None, None)
+
+
+def _coders(net):
+    global _latest_seq2seq
+    if _latest_seq2seq[0] is not net:
+        encoder, decoder = net.encoder, net.decoder
+        encode = jax.jit(
+            lambda p, X, valid_len: encoder.apply({"params": p}, X, valid_len, training=False, mutable="intermediates")
+        )
+        decode = jax.jit(
+            lambda p, X, state: decoder.apply({"params": p}, X, state, training=False, mutable="intermediates")
+        )
+        _latest_seq2seq = (net, encode, decode)
+    return _latest_seq2seq[1:]
+
+
+# (net, bos, compiled update): kept, so training the same net again compiles nothing new
+_latest_seq2seq_update: tuple = (None, None, None)
+# Adam with its learning rate in its state, not in the compiled step: another lr compiles nothing new
+_adam = optax.inject_hyperparams(optax.adam)
+
+
+def _seq2seq_update(net, bos):
+    """One compiled training step ``update(variables, opt_state, batch, key) -> (variables, opt_state, summed
+    loss, tokens)`` with ``_adam`` (the same function for the same ``net``)."""
+    global _latest_seq2seq_update
+    if _latest_seq2seq_update[:2] == (net, bos):
+        return _latest_seq2seq_update[2]
+    optimizer, loss = _adam(learning_rate=1.0), MaskedSoftmaxCELoss()  # updates only: the rate is the state's
+
+    def objective(variables, X, dec_input, X_valid_len, Y, Y_valid_len, key):
+        Y_hat = decoder_scores(net.apply(variables, X, dec_input, X_valid_len, rngs={"dropout": key}))
+        return loss(Y_hat, Y, Y_valid_len).sum()
+
+    @jax.jit
+    def update(variables, opt_state, batch, key):
+        X, X_valid_len, Y, Y_valid_len = batch
+        dec_input = jnp.concatenate([jnp.full((Y.shape[0], 1), bos, Y.dtype), Y[:, :-1]], 1)  # teacher forcing
+        l, grads = jax.value_and_grad(objective)(variables, X, dec_input, X_valid_len, Y, Y_valid_len, key)
+        updates, opt_state = optimizer.update(grad_clipping(grads, 1), opt_state, variables)
+        return optax.apply_updates(variables, updates), opt_state, l, Y_valid_len.sum()
+
+    _latest_seq2seq_update = (net, bos, update)
+    return update
+
+
+def train_seq2seq(net, params, data_iter, lr, num_epochs, tgt_vocab, device=None):
+    """Train the Flax encoder-decoder ``net`` from ``params`` (its variables, as ``net.init`` gives them) with
+    ``optax.adam(lr)`` on the masked cross-entropy (the sum over the batch of each sequence's loss, as the
+    PyTorch book), the weight matrices first redrawn Xavier-uniform (``init_seq2seq``, as the PyTorch
+    book's ``xavier_init_weights``), the decoder fed ``'<bos>'`` and the target minus its last token
+    (teacher forcing), gradients clipped to norm 1; draws the loss per token, prints it with the speed, and
+    returns the trained variables. ``net`` runs in training mode (dropout on, keyed from
+    ``d2l.get_key()``); ``net.apply(variables, X, dec_X, X_valid_len)`` may return the scores (d2lx's
+    ``d2l.EncoderDecoder``) or ``(scores, state)``. The environment's training budget applies."""
+    _check_net_seq2seq(net)
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    if "training" in getattr(net, "__dataclass_fields__", {}):
+        net = net.clone(training=True)
+    variables = init_seq2seq(params)
+    if device is not None:
+        variables = jax.device_put(variables, device)
+    update = _seq2seq_update(net, bos)
+    current = {"variables": variables, "opt_state": _adam(learning_rate=lr).init(variables)}
+
+    def step(batch):
+        batch = tuple(jnp.asarray(x) for x in batch)
+        if device is not None:
+            batch = jax.device_put(batch, device)
+        current["variables"], current["opt_state"], l, num_tokens = update(
+            current["variables"], current["opt_state"], batch, get_key()
+        )
+        return l, num_tokens
+
+    where = device if device is not None else _device_of(current["variables"])
+    train_seq2seq_epochs(num_epochs, data_iter, step, str(where))
+    return current["variables"]
+
+
+def predict_seq2seq(
+    net, params, src_sentence, src_vocab, tgt_vocab, num_steps, device=None, save_attention_weights=False
+):
+    """``(translation, attention weights)``: ``src_sentence`` translated greedily by ``net`` with the variables
+    ``params``, at most ``num_steps`` tokens, stopping at ``'<eos>'``; if asked, the attention weights the
+    decoder sows into ``'intermediates'`` as ``dec_attention_weights`` (chapter 11's models), per step."""
+    _check_net_seq2seq(net)
+    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    inner = params["params"] if isinstance(params, dict) and "params" in params else params
+    encode, decode = _coders(net)
+    enc_X, enc_valid_len = jnp.array([tokens]), jnp.array([valid_len])
+    if device is not None:
+        inner, enc_X, enc_valid_len = jax.device_put((inner, enc_X, enc_valid_len), device)
+    enc_outputs, _ = encode(inner["encoder"], enc_X, enc_valid_len)
+    state = {"dec": net.decoder.init_state(enc_outputs, enc_valid_len), "weights": None}
+
+    def step(token):
+        (Y, state["dec"]), sown = decode(inner["decoder"], jnp.array([[token]]), state["dec"])
+        state["weights"] = sown.get("intermediates", {}).get("dec_attention_weights")
+        return int(jnp.argmax(Y, axis=2)[0, 0])
+
+    def attention():
+        if state["weights"] is None:
+            raise missing_attention_weights(net.decoder)
+        return state["weights"][0]
+
+    return greedy_translation(step, tgt_vocab, num_steps, attention if save_attention_weights else None)

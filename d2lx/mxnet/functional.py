@@ -23,18 +23,25 @@ from d2lx import checks
 from d2lx.functional import (
     budgeted_ch8,
     check_ch8,
+    check_seq2seq_vocab,
+    decoder_scores,
     detached,
+    greedy_translation,
     make_ch3,
     make_ch6,
     make_data_functions,
     predict_from,
     run_epoch_ch8,
+    source_tokens,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
     train_epochs_ch8,
+    train_seq2seq_epochs,
     updater_error,
 )
 from d2lx.mxnet.data import DataModule, FashionMNIST
+from d2lx.mxnet.seq2seq import MaskedSoftmaxCELoss
 from d2lx.mxnet.trainer import grad_clipping
+from d2lx.seq2seq import attention_weights_of
 from d2lx.sequence_data import make_sequence_functions
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -172,3 +179,47 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
         predict,
         str(device),
     )
+
+
+# --- chapter 9: sequence to sequence ----------------------------------------------------
+def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
+    """Train the encoder-decoder ``net`` on ``device`` (a context) with Adam at ``lr`` on the masked
+    cross-entropy, from ``init.Xavier()`` weights, the decoder fed ``'<bos>'`` and the target minus its last
+    token (teacher forcing), gradients clipped to norm 1 and the update scaled by the number of tokens,
+    as in the book; draws the loss per token and prints it with the speed. The environment's training
+    budget applies. ``net(X, dec_X, X_valid_len)`` may return the scores (d2lx's ``d2l.EncoderDecoder``)
+    or ``(scores, state)`` (the 2.0 edition's)."""
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    net.initialize(init.Xavier(), force_reinit=True, ctx=device)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr})
+    loss = MaskedSoftmaxCELoss()
+
+    def step(batch):
+        X, X_valid_len, Y, Y_valid_len = [x.as_in_ctx(device) for x in batch]
+        dec_input = np.concatenate([np.full((Y.shape[0], 1), bos, dtype=Y.dtype, ctx=device), Y[:, :-1]], 1)
+        with autograd.record():
+            l = loss(decoder_scores(net(X, dec_input, X_valid_len)), Y, Y_valid_len)
+        l.backward()
+        grad_clipping(net, 1)
+        num_tokens = float(Y_valid_len.sum())
+        trainer.step(num_tokens)
+        return l.sum(), num_tokens
+
+    return train_seq2seq_epochs(num_epochs, data_iter, step, str(device))
+
+
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, save_attention_weights=False):
+    """``(translation, attention weights)``: ``src_sentence`` translated greedily by the trained ``net``, at most
+    ``num_steps`` tokens, stopping at ``'<eos>'``; the decoder's attention weights per step if asked."""
+    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    enc_valid_len = np.array([valid_len], ctx=device)
+    enc_outputs = net.encoder(np.array([tokens], ctx=device), enc_valid_len)
+    state = {"dec": net.decoder.init_state(enc_outputs, enc_valid_len)}
+
+    def step(token):
+        Y, state["dec"] = net.decoder(np.array([[token]], ctx=device), state["dec"])
+        return Y.argmax(axis=2).astype("int32").item()
+
+    attention = (lambda: attention_weights_of(net.decoder)) if save_attention_weights else None
+    return greedy_translation(step, tgt_vocab, num_steps, attention)

@@ -34,17 +34,24 @@ from d2lx.functional import (
     budgeted_ch8,
     check_ch6,
     check_ch8,
+    check_seq2seq_vocab,
+    decoder_scores,
+    greedy_translation,
     make_ch3,
     make_ch6,
     make_data_functions,
     predict_from,
     run_epoch_ch8,
+    source_tokens,
     train_epochs_ch8,
+    train_seq2seq_epochs,
     updater_error,
 )
+from d2lx.seq2seq import attention_weights_of
 from d2lx.sequence_data import make_sequence_functions
 from d2lx.tensorflow.data import DataModule, FashionMNIST
 from d2lx.tensorflow.devices import try_gpu
+from d2lx.tensorflow.seq2seq import MaskedSoftmaxCELoss
 from d2lx.tensorflow.trainer import grad_clipping
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -286,3 +293,58 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, strategy=None, use_random_
         predict,
         str(_device_name(try_gpu())),
     )
+
+
+# --- chapter 9: sequence to sequence ----------------------------------------------------
+def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
+    """Train the encoder-decoder ``net`` with Adam at ``lr`` on the masked cross-entropy, the decoder fed
+    ``'<bos>'`` and the target minus its last token (teacher forcing), gradients clipped to norm 1; draws
+    the loss per token and prints it with the speed on ``device`` (only named: TensorFlow places the
+    computation itself, as in the book). Keras's own initial weights, as the book's. The environment's
+    training budget applies. ``net(X, dec_X, X_valid_len, training=True)`` may return the scores (d2lx's
+    ``d2l.EncoderDecoder``) or ``(scores, state)`` (the 2.0 edition's)."""
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    optimizer = tf.keras.optimizers.Adam(learning_rate=float(lr))
+
+    def eager_step(X, X_valid_len, Y, Y_valid_len):
+        dec_input = tf.concat([tf.fill((tf.shape(Y)[0], 1), tf.cast(bos, Y.dtype)), Y[:, :-1]], 1)  # teacher forcing
+        with tf.GradientTape() as tape:
+            Y_hat = decoder_scores(net(X, dec_input, X_valid_len, training=True))
+            l = MaskedSoftmaxCELoss(Y_valid_len)(Y, Y_hat)
+        gradients = grad_clipping(tape.gradient(l, net.trainable_variables), 1)
+        optimizer.apply_gradients(zip(gradients, net.trainable_variables))
+        return tf.reduce_sum(l), tf.reduce_sum(Y_valid_len)
+
+    compiled = {"function": tf.function(eager_step), "calls": 0}
+    compiled["function"]._omit_frequent_tracing_warning = True  # one function per training run
+
+    def step(batch):
+        # eagerly at first (the lazy layers and the optimizer make their variables), then compiled; code
+        # TensorFlow cannot trace (a learner's cell) runs eagerly from then on
+        compiled["calls"] += 1
+        if compiled["function"] is not None and compiled["calls"] > 1:
+            try:
+                return compiled["function"](*batch)
+            except Exception:
+                compiled["function"] = None
+        return eager_step(*batch)
+
+    return train_seq2seq_epochs(num_epochs, data_iter, step, str(_device_name(device)))
+
+
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, save_attention_weights=False):
+    """``(translation, attention weights)``: ``src_sentence`` translated greedily by the trained ``net``, at most
+    ``num_steps`` tokens, stopping at ``'<eos>'``; the decoder's attention weights per step if asked. No
+    ``device``, as in the TensorFlow book."""
+    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    enc_valid_len = tf.constant([valid_len])
+    enc_outputs = net.encoder(tf.constant([tokens]), enc_valid_len, training=False)
+    state = {"dec": net.decoder.init_state(enc_outputs, enc_valid_len)}
+
+    def step(token):
+        Y, state["dec"] = net.decoder(tf.constant([[token]]), state["dec"], training=False)
+        return int(tf.argmax(Y, axis=2)[0, 0])
+
+    attention = (lambda: attention_weights_of(net.decoder)) if save_attention_weights else None
+    return greedy_translation(step, tgt_vocab, num_steps, attention)

@@ -25,19 +25,26 @@ from d2lx import checks
 from d2lx.functional import (
     budgeted_ch8,
     check_ch8,
+    check_seq2seq_vocab,
+    decoder_scores,
     detached,
+    greedy_translation,
     make_ch3,
     make_ch6,
     make_data_functions,
     predict_from,
     run_epoch_ch8,
+    source_tokens,
     squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
     train_epochs_ch8,
+    train_seq2seq_epochs,
     updater_error,
 )
+from d2lx.seq2seq import attention_weights_of
 from d2lx.sequence_data import make_sequence_functions
 from d2lx.torch.cnn import init_cnn
 from d2lx.torch.data import DataModule, FashionMNIST
+from d2lx.torch.seq2seq import MaskedSoftmaxCELoss, init_seq2seq
 from d2lx.torch.trainer import grad_clipping
 
 synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
@@ -208,3 +215,50 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
         predict,
         str(device),
     )
+
+
+# --- chapter 9: sequence to sequence ----------------------------------------------------
+def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
+    """Train the encoder-decoder ``net`` on ``device`` with Adam at ``lr`` on the masked cross-entropy, from
+    Xavier-uniform weights (``init_seq2seq``), the decoder fed ``'<bos>'`` and the target minus its last
+    token (teacher forcing), gradients clipped to norm 1; draws the loss per token and prints it with the
+    speed. The environment's training budget applies. ``net(X, dec_X, X_valid_len)`` may return the
+    scores (d2lx's ``d2l.EncoderDecoder``) or ``(scores, state)`` (the 2.0 edition's)."""
+    num_epochs, lr = check_ch8(num_epochs, lr)
+    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    net.apply(init_seq2seq)
+    net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    loss = MaskedSoftmaxCELoss()
+    net.train()
+
+    def step(batch):
+        optimizer.zero_grad()
+        X, X_valid_len, Y, Y_valid_len = [x.to(device) for x in batch]
+        dec_input = torch.cat([torch.full_like(Y[:, :1], bos), Y[:, :-1]], 1)  # teacher forcing
+        l = loss(decoder_scores(net(X, dec_input, X_valid_len)), Y, Y_valid_len)
+        l.sum().backward()
+        grad_clipping(net, 1)
+        optimizer.step()
+        return l.detach().sum(), Y_valid_len.sum()
+
+    return train_seq2seq_epochs(num_epochs, data_iter, step, str(device))
+
+
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, save_attention_weights=False):
+    """``(translation, attention weights)``: ``src_sentence`` translated greedily by the trained ``net``, at most
+    ``num_steps`` tokens, stopping at ``'<eos>'``; the decoder's attention weights per step if asked."""
+    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    net.eval()
+    with torch.no_grad():
+        enc_valid_len = torch.tensor([valid_len], device=device)
+        enc_X = torch.tensor([tokens], dtype=torch.long, device=device)
+        enc_outputs = net.encoder(enc_X, enc_valid_len)
+        state = {"dec": net.decoder.init_state(enc_outputs, enc_valid_len)}
+
+        def step(token):
+            Y, state["dec"] = net.decoder(torch.tensor([[token]], dtype=torch.long, device=device), state["dec"])
+            return Y.argmax(dim=2).item()
+
+        attention = (lambda: attention_weights_of(net.decoder)) if save_attention_weights else None
+        return greedy_translation(step, tgt_vocab, num_steps, attention)
