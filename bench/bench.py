@@ -1,6 +1,6 @@
 """Time the book's workloads with d2lx, with d2l 1.0.3 and with a hand-written loop, on one backend.
 
-    python bench/bench.py --backend torch [--workload linreg softmax mlp loader loader224 lenet resnet18]
+    python bench/bench.py --backend torch [--workload linreg softmax mlp loader loader224 lenet resnet18 rnn-lm]
                           [--repeat 5] [--num-gpus N] [--epochs E] [--batches N] [--d2l-path DIR]
                           [--tiny] [--out FILE.json]
 
@@ -26,6 +26,11 @@ Workloads (the book's settings):
   none, so its data module's loaders are cut to that many batches, and as d2l exports ``Residual`` but
   not ``ResNet18``, the model is built here from ``d2l.Residual`` and ``d2l.Classifier`` as the book's
   cells build it.
+* ``rnn-lm`` (only when named): section 10.2's concise GRU language model, ``TimeMachine(batch_size=1024,
+  num_steps=32)`` (10 training and 5 validation batches an epoch), ``GRU`` of 32 hidden units (``d2l.GRU``
+  with ``num_layers=1``, which d2l 1.0.3's requires), ``RNNLM(gru, vocab_size=28, lr=4)``,
+  ``Trainer(max_epochs=--epochs (3), gradient_clip_val=1, num_gpus=--num-gpus)``; the hand-written loop is
+  the framework's own GRU layer on one-hot inputs, SGD, the gradients clipped to norm 1.
 
 Each run is a fresh interpreter (a child process of this script), so that every run pays its own
 import, and its peak memory is its own. The libraries take turns run by run (d2lx, d2l, hand,
@@ -641,9 +646,10 @@ def _time_machine_arrays(num_steps: int, num_train: int = 10000, num_val: int = 
 
     tokens = list(letters_only(read_time_machine_text()))
     vocab = Vocab(tokens)
-    windows = language_model_windows(vocab[tokens], num_steps, num_train + num_val)
+    windows = language_model_windows(vocab[tokens], num_steps, num_train + num_val)  # every window of the text
     X, Y = (np.ascontiguousarray(a, dtype=np.int64) for a in (windows[:, :-1], windows[:, 1:]))
-    return (X[:num_train], Y[:num_train], X[num_train:], Y[num_train:]), len(vocab)
+    val = slice(num_train, num_train + num_val)
+    return (X[:num_train], Y[:num_train], X[val], Y[val]), len(vocab)
 
 
 def _book_gru(d2l, backend: str, vocab_size: int):
@@ -1278,17 +1284,19 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=(*WORKLOADS, "import"),
         default=list(DEFAULT_WORKLOADS),
-        help="default: %(default)s (loader224, lenet and resnet18 only when named)",
+        help="default: %(default)s (loader224, lenet, resnet18 and rnn-lm only when named)",
     )
     parser.add_argument(
         "--num-gpus",
         type=int,
         default=0,
-        help="Trainer(num_gpus=...) of the lenet and resnet18 workloads (the hand-written loops then run on "
+        help="Trainer(num_gpus=...) of the lenet, resnet18 and rnn-lm workloads (the hand-written loops then run on "
         "the first GPU); with it the loader workloads time the batches as such a Trainer's loop gets them "
         "(trainer.prepare_data, then prepare_batch on each)",
     )
-    parser.add_argument("--epochs", type=int, help="epochs of the lenet and resnet18 workloads (default: 10 and 2)")
+    parser.add_argument(
+        "--epochs", type=int, help="epochs of the lenet, resnet18 and rnn-lm workloads (default: 10, 2 and 3)"
+    )
     parser.add_argument(
         "--batches",
         type=int,

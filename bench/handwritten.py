@@ -662,7 +662,6 @@ def _jax_rnn_lm(arrays, vocab_size, num_hiddens, lr, clip, num_gpus, seed):
     import jax
     import optax
     from flax import linen as nn
-    from jax import numpy as jnp
 
     device = jax.devices("gpu")[0] if num_gpus else jax.devices("cpu")[0]
     X, Y, X_val, Y_val = jax.device_put(tuple(arrays), device)
@@ -674,7 +673,7 @@ def _jax_rnn_lm(arrays, vocab_size, num_hiddens, lr, clip, num_gpus, seed):
             return nn.Dense(vocab_size)(outputs)
 
     model = Model()
-    params = jax.device_put(model.init(jax.random.key(seed), X[:1])["params"], device)
+    params = jax.device_put(jax.jit(model.init)(jax.random.key(seed), X[:1])["params"], device)  # jitted: faster
     tx = optax.chain(optax.clip_by_global_norm(clip), optax.sgd(lr))
     state = {"params": params, "opt": tx.init(params)}
 
