@@ -414,6 +414,23 @@ def _board_last(model, label: str) -> float | None:
     return float(_numpy(points[-1].y)) if points else None
 
 
+def _budget(data, lib: str, limits: tuple[int | None, int | None]) -> dict:
+    """The ``Trainer`` arguments that keep each epoch to ``limits`` (training, validation) batches; d2l 1.0.3's
+    ``Trainer`` has none, so for it ``data``'s loaders are cut instead (``_cut_loaders``) and there are none."""
+    if lib == "d2l":
+        _cut_loaders(data, limits)
+        return {}
+    return {"limit_train_batches": limits[0], "limit_val_batches": limits[1], **_jit_compile(lib)}
+
+
+def _built(d2l, backend: str, new_model):
+    """``new_model()``, on TensorFlow under ``d2l.try_gpu()``: the book builds its models under the device scope."""
+    if backend != "tensorflow":
+        return new_model()
+    with d2l.try_gpu():
+        return new_model()
+
+
 def _book_cnn(d2l, lib: str, backend: str, epochs: int, new_model, data_kwargs: dict, limits=(None, None)) -> dict:
     """A chapter 7/8 training cell: ``FashionMNIST(**data_kwargs)``, ``new_model()`` (on TensorFlow under
     ``d2l.try_gpu()``, on torch then ``apply_init`` with the book's ``init_cnn``), ``Trainer(max_epochs,
@@ -421,17 +438,8 @@ def _book_cnn(d2l, lib: str, backend: str, epochs: int, new_model, data_kwargs: 
     start = time.perf_counter()
     data = d2l.FashionMNIST(**data_kwargs)
     setup_s = time.perf_counter() - start
-    if lib == "d2l":
-        _cut_loaders(data, limits)
-        budget = {}
-    else:
-        budget = {"limit_train_batches": limits[0], "limit_val_batches": limits[1], **_jit_compile(lib)}
-    trainer = d2l.Trainer(max_epochs=epochs, num_gpus=_num_gpus(), **budget)
-    if backend == "tensorflow":  # the book builds the model under the device scope
-        with d2l.try_gpu():
-            model = new_model()
-    else:
-        model = new_model()
+    trainer = d2l.Trainer(max_epochs=epochs, num_gpus=_num_gpus(), **_budget(data, lib, limits))
+    model = _built(d2l, backend, new_model)
     if backend == "torch":  # the book's cell: Xavier once the lazy layers know their shapes
         model.apply_init([next(iter(data.get_dataloader(True)))[0]], d2l.init_cnn)
     seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
@@ -677,17 +685,10 @@ def _rnn_lm(d2l, lib: str, backend: str, settings: dict) -> dict:
     start = time.perf_counter()
     data = d2l.TimeMachine(batch_size=RNN_LM["batch_size"], num_steps=RNN_LM["num_steps"])
     setup_s = time.perf_counter() - start
-    if lib == "d2l":
-        _cut_loaders(data, limits)
-        budget = {}
-    else:
-        budget = {"limit_train_batches": limits[0], "limit_val_batches": limits[1], **_jit_compile(lib)}
+    budget = _budget(data, lib, limits)
     vocab_size = len(data.vocab)
-    if backend == "tensorflow":  # the book builds the model under the device scope
-        with d2l.try_gpu():
-            model = d2l.RNNLM(_book_gru(d2l, backend, vocab_size), vocab_size=vocab_size, lr=RNN_LM["lr"])
-    else:
-        model = d2l.RNNLM(_book_gru(d2l, backend, vocab_size), vocab_size=vocab_size, lr=RNN_LM["lr"])
+    model = _built(d2l, backend, lambda: d2l.RNNLM(_book_gru(d2l, backend, vocab_size), vocab_size=vocab_size,
+                                                   lr=RNN_LM["lr"]))  # fmt: skip
     trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=RNN_LM["clip"], num_gpus=_num_gpus(), **budget)
     seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
     start = time.perf_counter()
