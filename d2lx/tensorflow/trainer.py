@@ -2,7 +2,7 @@
 
 The training step is compiled with ``tf.function`` where that cannot change
 what runs: when the model's ``training_step`` is d2lx's (the loss of a forward
-pass; the plot of that loss stays in Python, after the step) and the optimizer
+pass; the plot of that loss, or of a language model's perplexity, stays in Python, after the step) and the optimizer
 is a Keras one or d2lx's ``SGD``. A cell that replaces ``training_step``,
 ``clip_gradients`` or the optimizer gets the book's eager loop, as does a model
 whose code TensorFlow cannot trace. The first batch of each ``fit`` always runs
