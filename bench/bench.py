@@ -1,6 +1,6 @@
 """Time the book's workloads with d2lx, with d2l 1.0.3 and with a hand-written loop, on one backend.
 
-    python bench/bench.py --backend torch [--workload linreg softmax mlp loader loader224 lenet resnet18]
+    python bench/bench.py --backend torch [--workload linreg softmax mlp loader loader224 lenet resnet18 rnn-lm]
                           [--repeat 5] [--num-gpus N] [--epochs E] [--batches N] [--d2l-path DIR]
                           [--tiny] [--out FILE.json]
 
@@ -26,6 +26,11 @@ Workloads (the book's settings):
   none, so its data module's loaders are cut to that many batches, and as d2l exports ``Residual`` but
   not ``ResNet18``, the model is built here from ``d2l.Residual`` and ``d2l.Classifier`` as the book's
   cells build it.
+* ``rnn-lm`` (only when named): section 10.2's concise GRU language model, ``TimeMachine(batch_size=1024,
+  num_steps=32)`` (10 training and 5 validation batches an epoch), ``GRU`` of 32 hidden units (``d2l.GRU``
+  with ``num_layers=1``, which d2l 1.0.3's requires), ``RNNLM(gru, vocab_size=28, lr=4)``,
+  ``Trainer(max_epochs=--epochs (3), gradient_clip_val=1, num_gpus=--num-gpus)``; the hand-written loop is
+  the framework's own GRU layer on one-hot inputs, SGD, the gradients clipped to norm 1.
 
 Each run is a fresh interpreter (a child process of this script), so that every run pays its own
 import, and its peak memory is its own. The libraries take turns run by run (d2lx, d2l, hand,
@@ -77,8 +82,8 @@ def _backend_names() -> tuple[str, ...]:
 
 
 BACKENDS = _backend_names()
-WORKLOADS = ("linreg", "softmax", "mlp", "loader", "loader224", "lenet", "resnet18")
-# loader224, lenet and resnet18 take minutes per run on a CPU: they run when asked for by name
+WORKLOADS = ("linreg", "softmax", "mlp", "loader", "loader224", "lenet", "resnet18", "rnn-lm")
+# loader224, lenet, resnet18 and rnn-lm take minutes per run on a CPU: they run when asked for by name
 DEFAULT_WORKLOADS = ("linreg", "softmax", "mlp", "loader")
 LIBS = ("d2lx", "d2l", "hand")
 LIB_NAMES = {"d2l": "d2l 1.0.3", "d2lx": "d2lx", "hand": "hand-written"}
@@ -92,6 +97,8 @@ SETTINGS = {
         "mlp_epochs": 10,
         "lenet_epochs": 10,
         "resnet18_epochs": 2,
+        "rnn_lm_epochs": 3,  # the book trains 50; after the first (compiling on JAX and TensorFlow) they are alike
+        "rnn_lm_batches": (None, None),
         "dense_batches": (None, None),
     },
     # the smoke test checks that each workload runs: softmax and MLP train 20 batches and validate on 5
@@ -101,6 +108,8 @@ SETTINGS = {
         "mlp_epochs": 1,
         "lenet_epochs": 1,
         "resnet18_epochs": 1,
+        "rnn_lm_epochs": 1,
+        "rnn_lm_batches": (2, 1),
         "dense_batches": (20, 5),
     },
 }
@@ -113,6 +122,11 @@ RESNET18_ARCH = ((2, 64), (2, 128), (2, 256), (2, 512))  # (residual blocks, cha
 CPU_BATCHES = 20  # --batches on a CPU, where one ResNet-18 batch at 96x96 takes seconds
 MAX_VAL_BATCHES = 5  # validation batches per epoch under a --batches budget
 TINY_BATCHES = 2  # the smoke test's budget, when resnet18 is named with --tiny
+# section 10.2 of the 1.0 edition, the concise GRU: TimeMachine(batch_size=1024, num_steps=32) (10 000 training
+# and 5 000 validation sequences: 10 + 5 batches an epoch), GRU with 32 hidden units, RNNLM(lr=4),
+# Trainer(gradient_clip_val=1)
+RNN_LM = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 4, "clip": 1}
+TIME_MACHINE = ("timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a")  # d2l's file and its SHA-1
 LOADER224_BATCH = 128  # sections 8.1-8.3 of the 1.0 edition: FashionMNIST(batch_size=128, resize=(224, 224))
 TARGETS = {  # (workload, measure): the least d2l/d2lx ratio, the most d2lx/hand ratio
     ("softmax", "epoch_s"): (10.0, 1.3),  # issue 21: 1.3x of hand-written (was 1.5x)
@@ -120,6 +134,7 @@ TARGETS = {  # (workload, measure): the least d2l/d2lx ratio, the most d2lx/hand
     ("linreg", "fit_s"): (3.0, None),
     ("lenet", "epoch_s"): (None, 1.3),  # issue 21
     ("resnet18", "later_epoch_s"): (None, 1.3),
+    ("rnn-lm", "later_epoch_s"): (None, 1.3),  # issue 31
 }
 FASHION_FILES = (
     "train-images-idx3-ubyte",
@@ -399,6 +414,23 @@ def _board_last(model, label: str) -> float | None:
     return float(_numpy(points[-1].y)) if points else None
 
 
+def _budget(data, lib: str, limits: tuple[int | None, int | None]) -> dict:
+    """The ``Trainer`` arguments that keep each epoch to ``limits`` (training, validation) batches; d2l 1.0.3's
+    ``Trainer`` has none, so for it ``data``'s loaders are cut instead (``_cut_loaders``) and there are none."""
+    if lib == "d2l":
+        _cut_loaders(data, limits)
+        return {}
+    return {"limit_train_batches": limits[0], "limit_val_batches": limits[1], **_jit_compile(lib)}
+
+
+def _built(d2l, backend: str, new_model):
+    """``new_model()``, on TensorFlow under ``d2l.try_gpu()``: the book builds its models under the device scope."""
+    if backend != "tensorflow":
+        return new_model()
+    with d2l.try_gpu():
+        return new_model()
+
+
 def _book_cnn(d2l, lib: str, backend: str, epochs: int, new_model, data_kwargs: dict, limits=(None, None)) -> dict:
     """A chapter 7/8 training cell: ``FashionMNIST(**data_kwargs)``, ``new_model()`` (on TensorFlow under
     ``d2l.try_gpu()``, on torch then ``apply_init`` with the book's ``init_cnn``), ``Trainer(max_epochs,
@@ -406,17 +438,8 @@ def _book_cnn(d2l, lib: str, backend: str, epochs: int, new_model, data_kwargs: 
     start = time.perf_counter()
     data = d2l.FashionMNIST(**data_kwargs)
     setup_s = time.perf_counter() - start
-    if lib == "d2l":
-        _cut_loaders(data, limits)
-        budget = {}
-    else:
-        budget = {"limit_train_batches": limits[0], "limit_val_batches": limits[1], **_jit_compile(lib)}
-    trainer = d2l.Trainer(max_epochs=epochs, num_gpus=_num_gpus(), **budget)
-    if backend == "tensorflow":  # the book builds the model under the device scope
-        with d2l.try_gpu():
-            model = new_model()
-    else:
-        model = new_model()
+    trainer = d2l.Trainer(max_epochs=epochs, num_gpus=_num_gpus(), **_budget(data, lib, limits))
+    model = _built(d2l, backend, new_model)
     if backend == "torch":  # the book's cell: Xavier once the lazy layers know their shapes
         model.apply_init([next(iter(data.get_dataloader(True)))[0]], d2l.init_cnn)
     seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
@@ -620,6 +643,70 @@ def _loader224(d2l, lib: str, backend: str, settings: dict) -> dict:
     return _loader(d2l, lib, backend, settings, resize=(224, 224), batch_size=LOADER224_BATCH)
 
 
+def _time_machine_arrays(num_steps: int, num_train: int = 10000, num_val: int = 5000):
+    """``(X, Y, X_val, Y_val)`` (int64 numpy) and the vocabulary's size: what ``TimeMachine`` holds (each row
+    ``num_steps`` characters from token ``i`` on, ``Y`` the same shifted by one), built with d2lx's core
+    (framework-free) readers from the staged file, for the hand-written loop."""
+    import numpy as np
+
+    from d2lx.sequence_data import language_model_windows
+    from d2lx.text import Vocab, letters_only, read_time_machine_text
+
+    tokens = list(letters_only(read_time_machine_text()))
+    vocab = Vocab(tokens)
+    windows = language_model_windows(vocab[tokens], num_steps, num_train + num_val)  # every window of the text
+    X, Y = (np.ascontiguousarray(a, dtype=np.int64) for a in (windows[:, :-1], windows[:, 1:]))
+    val = slice(num_train, num_train + num_val)
+    return (X[:num_train], Y[:num_train], X[val], Y[val]), len(vocab)
+
+
+def _book_gru(d2l, backend: str, vocab_size: int):
+    """The GRU of section 10.2's concise cell, as ``d2l.GRU``: one layer of 32 hidden units (the PyTorch book's
+    takes the input size too). d2l 1.0.3's library ``GRU`` (section 10.3's) has no default ``num_layers``."""
+    if backend == "torch":
+        return d2l.GRU(num_inputs=vocab_size, num_hiddens=RNN_LM["num_hiddens"], num_layers=1)
+    return d2l.GRU(num_hiddens=RNN_LM["num_hiddens"], num_layers=1)
+
+
+def _rnn_lm(d2l, lib: str, backend: str, settings: dict) -> dict:
+    """Section 10.2's concise GRU language model: ``TimeMachine(batch_size=1024, num_steps=32)``, a GRU of
+    32 hidden units under ``RNNLM(lr=4)``, ``Trainer(max_epochs, gradient_clip_val=1, num_gpus)``; the
+    epochs and the batches per epoch as ``settings`` say (the smoke test's: 2 training, 1 validation)."""
+    epochs, limits = settings["rnn_lm_epochs"], settings["rnn_lm_batches"]
+    if lib == "hand":
+        import handwritten
+
+        arrays, vocab_size = _time_machine_arrays(RNN_LM["num_steps"])
+        result = handwritten.run_rnn_lm(
+            backend, arrays, vocab_size, epochs, RNN_LM["batch_size"], RNN_LM["lr"], RNN_LM["num_hiddens"],
+            RNN_LM["clip"], limits=limits, num_gpus=_num_gpus(),
+        )  # fmt: skip
+        return {**result, **_first_and_later(result["epoch_s"])}
+    start = time.perf_counter()
+    data = d2l.TimeMachine(batch_size=RNN_LM["batch_size"], num_steps=RNN_LM["num_steps"])
+    setup_s = time.perf_counter() - start
+    budget = _budget(data, lib, limits)
+    vocab_size = len(data.vocab)
+    model = _built(d2l, backend, lambda: d2l.RNNLM(_book_gru(d2l, backend, vocab_size), vocab_size=vocab_size,
+                                                   lr=RNN_LM["lr"]))  # fmt: skip
+    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=RNN_LM["clip"], num_gpus=_num_gpus(), **budget)
+    seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
+    start = time.perf_counter()
+    trainer.fit(model, data)
+    _settle(backend, trainer)
+    fit_s = time.perf_counter() - start
+    return {
+        "setup_s": setup_s,
+        "fit_s": fit_s,
+        **_first_and_later(seconds),
+        "train_ppl": _board_last(model, "train_ppl"),
+        "val_ppl": _board_last(model, "val_ppl"),
+        "train_batches": trainer.num_train_batches,
+        "val_batches": trainer.num_val_batches,
+        "devices": [str(g) for g in getattr(trainer, "gpus", [])] or ["cpu"],
+    }
+
+
 WORKLOAD_FUNCTIONS = {
     "linreg": _linreg,
     "softmax": _softmax,
@@ -628,6 +715,7 @@ WORKLOAD_FUNCTIONS = {
     "loader224": _loader224,
     "lenet": _lenet,
     "resnet18": _resnet18,
+    "rnn-lm": _rnn_lm,
 }
 
 
@@ -636,7 +724,7 @@ def _settings(args) -> dict:
     ResNet-18's budget: ``(training, validation)`` batches per epoch, None for all of them."""
     settings = dict(SETTINGS["tiny" if args.tiny else "book"])
     if args.epochs and not args.tiny:
-        settings["lenet_epochs"] = settings["resnet18_epochs"] = args.epochs
+        settings["lenet_epochs"] = settings["resnet18_epochs"] = settings["rnn_lm_epochs"] = args.epochs
     batches = min(args.batches or TINY_BATCHES, TINY_BATCHES) if args.tiny else args.batches
     settings["resnet18_batches"] = (batches, min(batches, MAX_VAL_BATCHES)) if batches else (None, None)
     return settings
@@ -778,6 +866,32 @@ def stage_data(workdir: Path) -> dict[str, str]:
     }
 
 
+def _find_time_machine() -> Path:
+    """A copy of d2l's ``timemachine.txt`` with the right SHA-1: in ``$D2LX_DATA_DIR``, this checkout's
+    ``notebooks/data`` or the book's ``../data``."""
+    import hashlib
+
+    name, sha1 = TIME_MACHINE
+    folders = [os.environ.get("D2LX_DATA_DIR"), REPO / "notebooks" / "data", Path("..") / "data"]
+    for folder in filter(None, folders):
+        path = Path(folder) / name
+        if path.is_file() and hashlib.sha1(path.read_bytes()).hexdigest() == sha1:
+            return path
+    raise SystemExit(
+        f"error: no {name} with SHA-1 {sha1} in {', '.join(map(str, filter(None, folders)))}; "
+        "the rnn-lm workload reads it (python -m d2lx data download time_machine, or set D2LX_DATA_DIR)"
+    )
+
+
+def stage_time_machine(workdir: Path, staged: dict) -> None:
+    """Put ``timemachine.txt`` where d2lx (``$D2LX_DATA_DIR``) and d2l 1.0.3 (its ``../data``, seen from the
+    children's working directory) look for it; d2l then finds its hash right and downloads nothing."""
+    path = _find_time_machine()
+    for folder in (Path(staged["D2LX_DATA_DIR"]), workdir / "data"):
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / path.name)
+
+
 def run_child(args, lib: str, workload: str, env: dict, workdir: Path) -> dict:
     result_path = workdir / "result.json"
     result_path.unlink(missing_ok=True)
@@ -839,6 +953,8 @@ def measure(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="d2lx-bench-"))
     try:
         staged = stage_data(workdir)
+        if "rnn-lm" in args.workload:
+            stage_time_machine(workdir, staged)
         envs = {lib: _child_env(args, lib, staged) for lib in args.libs}
         for lib in [] if args.tiny else args.libs:  # warm the disk cache and matplotlib's font cache
             run_child(args, lib, "import", envs[lib], workdir)
@@ -948,6 +1064,8 @@ MEASURES = (
     "workers_peak_rss_mib",
     "val_acc",
     "train_loss",
+    "train_ppl",
+    "val_ppl",
     "train_batches",
     "val_batches",
     "max_param_error",
@@ -1040,6 +1158,12 @@ ROWS = (  # (label, workload, measure, format); {linreg} etc. in a label: that w
     ("ResNet18 fit, {resnet18} (s)", "resnet18", "fit_s", "{:.2f}"),
     ("ResNet18 final training loss", "resnet18", "train_loss", "{:.4f}"),
     ("ResNet18 validation accuracy", "resnet18", "val_acc", "{:.4f}"),
+    ("GRU language model data set-up (s)", "rnn-lm", "setup_s", "{:.2f}"),
+    ("GRU language model first epoch (s)", "rnn-lm", "first_epoch_s", "{:.3f}"),
+    ("GRU language model later epochs (s)", "rnn-lm", "later_epoch_s", "{:.3f}"),
+    ("GRU language model fit, {rnn_lm} (s)", "rnn-lm", "fit_s", "{:.2f}"),
+    ("GRU language model training perplexity", "rnn-lm", "train_ppl", "{:.2f}"),
+    ("GRU language model validation perplexity", "rnn-lm", "val_ppl", "{:.2f}"),
     ("peak memory, ResNet18 run (MiB)", "resnet18", "peak_rss_mib", "{:.0f}"),
     ("peak memory, softmax run (MiB)", "softmax", "peak_rss_mib", "{:.0f}"),
     ("peak memory, loader run (MiB)", "loader", "peak_rss_mib", "{:.0f}"),
@@ -1122,16 +1246,18 @@ def table(result: dict) -> str:
 
 def _row_names(settings: dict) -> dict:
     """What the placeholders of ``ROWS``' labels stand for: each workload's epochs, ResNet-18's budget."""
-    names = {w: _epochs(settings.get(f"{w}_epochs", 0)) for w in ("linreg", "softmax", "mlp", "lenet", "resnet18")}
+    workloads = ("linreg", "softmax", "mlp", "lenet", "resnet18", "rnn_lm")
+    names = {w: _epochs(settings.get(f"{w}_epochs", 0)) for w in workloads}
     train, val = settings.get("resnet18_batches") or (None, None)
     names["budget"] = f"{train} + {val} batches" if train else "whole epochs"
     return names
 
 
 def _cnn_notes(summary: dict) -> list[str]:
-    """One line per CNN workload: each library's batches per epoch and the devices it trained on."""
+    """One line per CNN workload and the language model: each library's batches per epoch and the devices it
+    trained on."""
     notes = []
-    for workload in ("lenet", "resnet18"):
+    for workload in ("lenet", "resnet18", "rnn-lm"):
         parts = [
             f"{LIB_NAMES[lib]} {e['train_batches']:.0f} + {e['val_batches']:.0f} on {', '.join(e['devices'])}"
             for lib, e in summary.get(workload, {}).items()
@@ -1159,17 +1285,19 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=(*WORKLOADS, "import"),
         default=list(DEFAULT_WORKLOADS),
-        help="default: %(default)s (loader224, lenet and resnet18 only when named)",
+        help="default: %(default)s (loader224, lenet, resnet18 and rnn-lm only when named)",
     )
     parser.add_argument(
         "--num-gpus",
         type=int,
         default=0,
-        help="Trainer(num_gpus=...) of the lenet and resnet18 workloads (the hand-written loops then run on "
+        help="Trainer(num_gpus=...) of the lenet, resnet18 and rnn-lm workloads (the hand-written loops then run on "
         "the first GPU); with it the loader workloads time the batches as such a Trainer's loop gets them "
         "(trainer.prepare_data, then prepare_batch on each)",
     )
-    parser.add_argument("--epochs", type=int, help="epochs of the lenet and resnet18 workloads (default: 10 and 2)")
+    parser.add_argument(
+        "--epochs", type=int, help="epochs of the lenet, resnet18 and rnn-lm workloads (default: 10, 2 and 3)"
+    )
     parser.add_argument(
         "--batches",
         type=int,

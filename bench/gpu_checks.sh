@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# GPU checks of issues 18, 21 and 36 (torch and jax), as run on a lent H100 (bench/RESULTS.md): the tests of the
-# paths only a GPU takes (pytest -m gpu: CUDA graphs, JAX's grouped convolution, plots read late, data on the
-# GPU; needs pytest), then the benchmarks: ResNet18 at
-# 96x96, 2 epochs, num_gpus=1, d2lx against d2l 1.0.3 and a hand-written loop; softmax regression with
-# and without jit_compile against hand-written; PyTorch's per-step host work (bench/step_overhead.py). Run from the repository root on a machine with a GPU,
-# PyTorch and JAX, after putting in .gpu/: fashion-mnist/ (the four .gz files), d2l/ (d2l 1.0.3 installed
-# with bench/install-d2l.sh or pip's --target) and, where IPython is missing, stubs/ (modules IPython and
-# matplotlib_inline with no-op display functions, so that d2l imports). Results go to $OUT (default ./out).
+# GPU checks of issues 18, 21, 31 and 36 (torch and jax), as run on a lent H100 (bench/RESULTS.md): the tests
+# of the paths only a GPU takes (pytest -m gpu: CUDA graphs, JAX's grouped convolution, plots read late, data
+# on the GPU; needs pytest), then the benchmarks: ResNet18 at 96x96, 2 epochs, num_gpus=1, d2lx against d2l
+# 1.0.3 and a hand-written loop; softmax regression with and without jit_compile against hand-written;
+# PyTorch's per-step host work (bench/step_overhead.py); section 10.2's GRU language model (rnn-lm, 5 epochs),
+# d2lx against a hand-written loop, and against d2l 1.0.3 on torch. Run from the repository root on a machine
+# with a GPU, PyTorch and JAX, after putting in .gpu/: fashion-mnist/ (the four .gz files, and timemachine.txt
+# for rnn-lm), d2l/ (d2l 1.0.3 installed with bench/install-d2l.sh or pip's --target) and, where IPython is
+# missing, stubs/ (modules IPython and matplotlib_inline with no-op display functions, so that d2l imports).
+# Results go to $OUT (default ./out).
 set -u
 OUT=${OUT:-out}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg D2LX_PROGRESS=0
@@ -33,4 +35,7 @@ BENCH_JIT_COMPILE=1 timeout 50 $B --backend jax --workload softmax --libs d2lx -
 step "torch per-step host work: d2lx, d2lx through torch.optim, hand (batch 256 and 16)"
 timeout 90 python3 bench/step_overhead.py --num-gpus 1 --batch-size 256 --batches 2000 --out $OUT/step_overhead_256.json 2>&1 | tail -4
 timeout 90 python3 bench/step_overhead.py --num-gpus 1 --batch-size 16 --batches 2000 --out $OUT/step_overhead_16.json 2>&1 | tail -4
+step "GRU language model (rnn-lm), 5 epochs: torch (d2lx, hand, d2l), jax (d2lx, hand)"
+timeout 150 $B --backend torch --workload rnn-lm --epochs 5 --libs d2lx hand d2l --d2l-path .gpu/d2l --timeout 90 --out $OUT/rnn_lm_torch.json 2>&1 | tee $OUT/rnn_lm_torch.log | tail -14
+timeout 150 $B --backend jax --workload rnn-lm --epochs 5 --libs d2lx hand --timeout 90 --out $OUT/rnn_lm_jax.json 2>&1 | tee $OUT/rnn_lm_jax.log | tail -12
 step done

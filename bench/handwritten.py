@@ -572,3 +572,191 @@ def run_cnn(
         "val_batches": len(_batches(sizes[1], batch_size)[: limits[1]]),
         "devices": [str(images.device)],
     }
+
+
+# ====================================================================================================
+# The language model of section 10.2: the framework's own GRU on one-hot characters, on the CPU or a GPU
+# ====================================================================================================
+# Each framework's loop below: a one-layer GRU of ``num_hiddens`` units on one-hot inputs (no embedding, as
+# the book), a dense layer to the vocabulary, the mean cross-entropy over every position, plain SGD with the
+# gradients clipped to the joint norm ``clip``. ``step(index)`` trains on the rows ``index`` of (X, Y) and
+# returns the batch's loss, left in the framework; ``evaluate(lo, hi)`` returns the validation rows' mean
+# loss times their count (``_epochs`` divides the sum by the rows), and 0 for the accuracy it does not have.
+def _torch_rnn_lm(arrays, vocab_size, num_hiddens, lr, clip, num_gpus, seed):
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    device = torch.device("cuda:0" if num_gpus else "cpu")
+    torch.manual_seed(seed)
+    X, Y, X_val, Y_val = (torch.from_numpy(a).to(device) for a in arrays)
+    gru = nn.GRU(vocab_size, num_hiddens).to(device)  # time first: (num_steps, batch_size, inputs)
+    linear = nn.Linear(num_hiddens, vocab_size).to(device)
+    params = [*gru.parameters(), *linear.parameters()]
+    optimizer = torch.optim.SGD(params, lr=lr)
+
+    def loss_of(X, Y):
+        outputs, _ = gru(F.one_hot(X.T, vocab_size).float())
+        return F.cross_entropy(linear(outputs).reshape(-1, vocab_size), Y.T.reshape(-1))
+
+    def step(index):
+        loss = loss_of(X[index], Y[index])
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        return loss.detach()
+
+    @torch.no_grad()
+    def evaluate(lo, hi):
+        return loss_of(X_val[lo:hi], Y_val[lo:hi]) * (hi - lo), 0
+
+    return _Loop(lambda order: torch.from_numpy(order).to(device), step, evaluate), str(device)
+
+
+def _mxnet_rnn_lm(arrays, vocab_size, num_hiddens, lr, clip, num_gpus, seed):
+    import mxnet as mx
+    from mxnet import autograd, gluon, npx
+    from mxnet import np as mnp
+    from mxnet.gluon import nn, rnn
+
+    npx.set_np()
+    ctx = mx.gpu(0) if num_gpus else mx.cpu()
+    mx.random.seed(seed)
+    X, Y, X_val, Y_val = (mnp.array(a, dtype=a.dtype, ctx=ctx) for a in arrays)
+
+    class Model(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.gru = rnn.GRU(num_hiddens)  # time first (layout "TNC")
+            self.linear = nn.Dense(vocab_size, flatten=False)
+
+        def forward(self, X):
+            return self.linear(self.gru(npx.one_hot(X.T, vocab_size)))
+
+    net = Model()
+    net.initialize(ctx=ctx)
+    net.hybridize()
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    params = list(net.collect_params().values())
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr})
+
+    def step(index):
+        with autograd.record():
+            loss = loss_fn(net(mnp.take(X, index, axis=0)), mnp.take(Y, index, axis=0).T).mean()
+        loss.backward()
+        grads = [p.grad(ctx) for p in params]  # gluon's clip_global_norm takes only legacy ndarrays
+        scale = mnp.minimum(1.0, clip / mnp.sqrt(sum((g**2).sum() for g in grads)))  # stays on the device
+        for g in grads:
+            g *= scale
+        trainer.step(1)  # the loss is the mean already
+        return loss
+
+    def evaluate(lo, hi):
+        return loss_fn(net(X_val[lo:hi]), Y_val[lo:hi].T).mean() * (hi - lo), 0
+
+    return _Loop(lambda order: mnp.array(order, dtype="int64", ctx=ctx), step, evaluate), str(ctx)
+
+
+def _jax_rnn_lm(arrays, vocab_size, num_hiddens, lr, clip, num_gpus, seed):
+    import jax
+    import optax
+    from flax import linen as nn
+
+    device = jax.devices("gpu")[0] if num_gpus else jax.devices("cpu")[0]
+    X, Y, X_val, Y_val = jax.device_put(tuple(arrays), device)
+
+    class Model(nn.Module):
+        @nn.compact
+        def __call__(self, X):  # batch first, as Flax's nn.RNN takes it by default
+            outputs = nn.RNN(nn.GRUCell(features=num_hiddens))(jax.nn.one_hot(X, vocab_size))
+            return nn.Dense(vocab_size)(outputs)
+
+    model = Model()
+    params = jax.device_put(jax.jit(model.init)(jax.random.key(seed), X[:1])["params"], device)  # jitted: faster
+    tx = optax.chain(optax.clip_by_global_norm(clip), optax.sgd(lr))
+    state = {"params": params, "opt": tx.init(params)}
+
+    def loss_of(params, X, Y):
+        return optax.softmax_cross_entropy_with_integer_labels(model.apply({"params": params}, X), Y).mean()
+
+    @jax.jit
+    def update(params, opt_state, X, Y):
+        loss, grads = jax.value_and_grad(loss_of)(params, X, Y)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    evaluate_batch = jax.jit(loss_of)
+
+    def step(index):
+        state["params"], state["opt"], loss = update(state["params"], state["opt"], X[index], Y[index])
+        return loss
+
+    def evaluate(lo, hi):
+        return evaluate_batch(state["params"], X_val[lo:hi], Y_val[lo:hi]) * (hi - lo), 0
+
+    return _Loop(lambda order: jax.device_put(order.astype(np.int32), device), step, evaluate), str(device)
+
+
+def _tensorflow_rnn_lm(arrays, vocab_size, num_hiddens, lr, clip, num_gpus, seed):
+    import tensorflow as tf
+
+    device = "/GPU:0" if num_gpus else "/CPU:0"
+    tf.keras.utils.set_random_seed(seed)
+    with tf.device(device):
+        X, Y, X_val, Y_val = (tf.constant(a) for a in arrays)
+        gru = tf.keras.layers.GRU(num_hiddens, return_sequences=True)  # batch first, Keras's layout
+        linear = tf.keras.layers.Dense(vocab_size)
+        linear(gru(tf.one_hot(X[:1], vocab_size)))  # builds the layers
+        optimizer = tf.keras.optimizers.SGD(float(lr))  # Keras refuses an int
+        variables = gru.trainable_variables + linear.trainable_variables
+        optimizer.build(variables)
+
+    def loss_of(X, Y):
+        logits = linear(gru(tf.one_hot(X, vocab_size)))
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(Y, logits))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
+    def update(index):
+        with tf.GradientTape() as tape:
+            loss = loss_of(tf.gather(X, index), tf.gather(Y, index))
+        grads, _ = tf.clip_by_global_norm(tape.gradient(loss, variables), clip)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    @tf.function(input_signature=[tf.TensorSpec([None, X_val.shape[1]], X_val.dtype)] * 2)
+    def evaluate_batch(X, Y):
+        return loss_of(X, Y) * tf.cast(tf.shape(X)[0], tf.float32)
+
+    loop = _Loop(tf.constant, update, lambda lo, hi: (evaluate_batch(X_val[lo:hi], Y_val[lo:hi]), 0),
+                 scope=tf.device(device))  # fmt: skip
+    return loop, device
+
+
+RNN_LM_LOOPS = {"torch": _torch_rnn_lm, "mxnet": _mxnet_rnn_lm, "jax": _jax_rnn_lm, "tensorflow": _tensorflow_rnn_lm}
+
+
+def run_rnn_lm(backend: str, arrays, vocab_size: int, epochs: int, batch_size: int, lr: float, num_hiddens: int,
+               clip: float, *, limits=(None, None), num_gpus: int = 0, seed: int = 0) -> dict:  # fmt: skip
+    """Train the GRU language model on ``arrays = (X, Y, X_val, Y_val)`` (int64 token indices, (rows,
+    num_steps)), shuffling the training rows each epoch and validating on the others in order, in batches of
+    ``batch_size`` (``limits``: the first training and validation batches of each epoch).
+
+    Returns ``fit_s`` (the model built and every epoch), ``epoch_s``, the last epoch's training and
+    validation perplexity (``exp`` of the mean loss), the batches per epoch and the device."""
+    importlib.import_module({"mxnet": "mxnet", "jax": "flax.linen"}.get(backend, backend))  # before the clock
+    rng = np.random.default_rng(seed)
+    sizes = (len(arrays[0]), len(arrays[2]))
+    start = time.perf_counter()
+    loop, device = RNN_LM_LOOPS[backend](arrays, vocab_size, num_hiddens, lr, clip, num_gpus, seed)
+    with loop.scope:
+        seconds, last = _epochs(sizes, epochs, batch_size, rng, loop.to_index, loop.step, loop.evaluate, limits)
+    return {
+        "fit_s": time.perf_counter() - start,
+        "epoch_s": seconds,
+        "train_ppl": float(np.exp(last["train_loss"])),
+        "val_ppl": float(np.exp(last["val_loss"])),
+        "train_batches": len(_batches(sizes[0], batch_size)[: limits[0]]),
+        "val_batches": len(_batches(sizes[1], batch_size)[: limits[1]]),
+        "devices": [device],
+    }

@@ -2,7 +2,7 @@
 
 The training step is compiled with ``tf.function`` where that cannot change
 what runs: when the model's ``training_step`` is d2lx's (the loss of a forward
-pass; the plot of that loss stays in Python, after the step) and the optimizer
+pass; the plot of that loss, or of a language model's perplexity, stays in Python, after the step) and the optimizer
 is a Keras one or d2lx's ``SGD``. A cell that replaces ``training_step``,
 ``clip_gradients`` or the optimizer gets the book's eager loop, as does a model
 whose code TensorFlow cannot trace. The first batch of each ``fit`` always runs
@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from d2lx import checks
 from d2lx.module import ClassifierBase, ModuleBase
+from d2lx.rnn import LanguageModelSteps
 from d2lx.tensorflow import devices
 from d2lx.tensorflow.optim import SGD
 from d2lx.trainer import TrainerBase, own_methods, replaced_method
@@ -52,7 +53,8 @@ class Trainer(TrainerBase):
             if loss is None:  # the book's step, eagerly
                 self._gradient_step(batch, self.model.training_step)
             else:
-                self.model.plot("loss", loss, train=True)
+                key, value = _plotted(self.model, loss)
+                self.model.plot(key, value, train=True)
             self.train_batch_idx += 1
         if self.val_dataloader is None:
             return
@@ -86,7 +88,7 @@ class Trainer(TrainerBase):
 
     # --- the compiled step ------------------------------------------------------
     def _can_compile(self) -> bool:
-        if type(self.model).training_step is not ModuleBase.training_step:
+        if type(self.model).training_step not in _OWN_TRAINING:
             return False
         if self.gradient_clip_val > 0 and type(self).clip_gradients is not _CLIP_GRADIENTS:
             return False
@@ -167,10 +169,20 @@ def grad_clipping(grads, theta) -> list:
 
 
 # d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)
-_OWN_VALIDATION = (ModuleBase.validation_step, ClassifierBase.validation_step)
+_OWN_TRAINING = (ModuleBase.training_step, LanguageModelSteps.training_step)
+_OWN_VALIDATION = (ModuleBase.validation_step, ClassifierBase.validation_step, LanguageModelSteps.validation_step)
 _OWN_TRAINER = own_methods(Trainer, "clip_gradients")
 _CLIP_GRADIENTS = Trainer.clip_gradients
 _SGD_APPLY_GRADIENTS = SGD.apply_gradients
+
+
+def _plotted(model, loss) -> tuple:
+    """What d2lx's own ``training_step``/``validation_step`` of ``model`` plot for a batch's ``loss``: the
+    loss, or for a language model (``RNNLMScratch``, ``RNNLM``) its perplexity ``exp(loss)`` as ``ppl``.
+    The compiled steps compute the loss and plot it here, as the eager step would have."""
+    if isinstance(model, LanguageModelSteps):
+        return "ppl", tf.exp(loss)
+    return "loss", loss
 
 
 def _function(python_function, xla: bool):
@@ -197,9 +209,9 @@ class CompiledValidation:
         def metrics(*batch):
             Y_hat = model(*batch[:-1])
             loss = model.loss(Y_hat, batch[-1])
-            return (loss, model.accuracy(Y_hat, batch[-1])) if classifier else (loss,)
+            return (loss, model.accuracy(Y_hat, batch[-1])) if classifier else (_plotted(model, loss)[1],)
 
-        self.keys = ("loss", "acc") if classifier else ("loss",)
+        self.keys = ("loss", "acc") if classifier else (_plotted(model, 0.0)[0],)
         self.metrics = _function(metrics, xla)
         self.xla = xla
         self.batches = 0
