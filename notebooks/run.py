@@ -45,7 +45,8 @@ HERE = Path(__file__).resolve().parent
 SMOKE_BATCH_SIZE = 16  # examples per batch in those notebooks (their cells ask for 128 images or 1024 sequences)
 MODERN_CNNS = ("alexnet", "vgg", "nin", "googlenet", "batch-norm", "resnet", "densenet", "cnn-design")  # chapter 8
 RNNS = ("rnn-scratch",)  # chapter 9: 100 epochs of the book's 10 batches
-SMOKE = MODERN_CNNS + RNNS
+MODERN_RNNS = ("rnn-concise", "lstm", "gru", "deep-rnn")  # 9.6, 10.1-10.3: 50-100 epochs of the same
+SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS
 
 
 def register_kernel(name: str) -> None:
