@@ -11,7 +11,7 @@ Fashion-MNIST shrinks to 10 of its 235-469 batches, the synthetic regression dat
 house prices to 10 of about 19; weight decay's 4 batches run in full).
 Chapter 8's models (AlexNet to RegNet, at 224x224 or 96x96) take seconds per batch on a CPU, and
 chapter 9's RNN from scratch trains 100 epochs whose 10 batches (of 1024 sequences) the batch limit
-does not shorten, 10.7's seq2seq 30 epochs of its 4 batches of 128 sentence pairs, and the 2.0
+does not shorten, 9.6 and 10.1-10.3's concise and gated RNNs 50-100 epochs of the same, 10.7's seq2seq 30 epochs of its 4 batches of 128 sentence pairs, and the 2.0
 edition's ``train_seq2seq`` 300 epochs: these notebooks (``SMOKE``) run with ``D2LX_FAST_DEV_RUN=1``, one epoch of one
 training and one validation batch, of at most 16 examples (``D2LX_MAX_BATCH_SIZE=16``: the cells ask
 for 128 images or 1024 sequences), which still runs every cell, the model's forward and backward
@@ -46,9 +46,10 @@ HERE = Path(__file__).resolve().parent
 SMOKE_BATCH_SIZE = 16  # examples per batch in those notebooks (their cells ask for 128 images or 1024 sequences)
 MODERN_CNNS = ("alexnet", "vgg", "nin", "googlenet", "batch-norm", "resnet", "densenet", "cnn-design")  # chapter 8
 RNNS = ("rnn-scratch",)  # chapter 9: 100 epochs of the book's 10 batches
+MODERN_RNNS = ("rnn-concise", "lstm", "gru", "deep-rnn")  # 9.6, 10.1-10.3: 50-100 epochs of the same
 SEQ2SEQ = ("seq2seq",)  # chapter 10.7: 30 epochs of a two-layer GRU encoder-decoder of 256 units
 FUNCTIONAL_RNNS = ("seq2seq-functional",)  # the 2.0 edition's 9.7: 300 epochs of its encoder-decoder
-SMOKE = MODERN_CNNS + RNNS + SEQ2SEQ + FUNCTIONAL_RNNS
+SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS
 
 
 def register_kernel(name: str) -> None:

@@ -231,3 +231,73 @@ def test_scratch_batch_norm_follows_the_input_to_its_device(d2l):
     layer.initialize(ctx=[mxnet.cpu(0), mxnet.cpu(1)])  # a second CPU context stands in for a GPU
     Y = layer(mnp.ones((4, 3), ctx=mxnet.cpu(1)))
     assert Y.ctx == mxnet.cpu(1) and layer.moving_mean.ctx == mxnet.cpu(1)
+
+
+def test_the_books_gated_and_stacked_scratch_cells_train_every_array(d2l):
+    """Sections 10.1-10.3 on MXNet: the book's ``GRUScratch`` draws bare arrays without ``attach_grad()``
+    (its ``RNNLMScratch.init_params`` attaches every scratch array's gradient), and its ``StackedRNNScratch``
+    holds its layers in a plain list: every one of those arrays must get a gradient and take SGD steps."""
+    from mxnet import autograd
+
+    class GRUScratch(d2l.Module):  # the shape of the book's cell
+        def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+            super().__init__()
+            self.save_hyperparameters()
+            self.W_xz, self.W_hz, self.b_z = (
+                d2l.randn(num_inputs, num_hiddens) * sigma,
+                d2l.randn(num_hiddens, num_hiddens) * sigma,
+                d2l.zeros(num_hiddens),
+            )
+
+        def forward(self, inputs, H=None):
+            H = d2l.zeros((inputs.shape[1], self.num_hiddens)) if H is None else H
+            outputs = []
+            for X in inputs:
+                H = d2l.tanh(d2l.matmul(X, self.W_xz) + d2l.matmul(H, self.W_hz) + self.b_z)
+                outputs.append(H)
+            return outputs, H
+
+    class StackedRNNScratch(d2l.Module):  # the book's: its layers in a list
+        def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+            super().__init__()
+            self.save_hyperparameters()
+            self.rnns = [
+                d2l.RNNScratch(num_inputs if i == 0 else num_hiddens, num_hiddens, sigma) for i in range(num_layers)
+            ]
+
+        def forward(self, inputs, Hs=None):
+            outputs, Hs = inputs, [None] * self.num_layers
+            for i in range(self.num_layers):
+                outputs, Hs[i] = self.rnns[i](outputs, Hs[i])
+                outputs = d2l.stack(outputs, 0)
+            return outputs, Hs
+
+    X = d2l.tensor([[0, 1, 2, 3], [3, 2, 1, 0]], dtype=d2l.int32)
+    for rnn, arrays in ((GRUScratch(5, 4), 3), (StackedRNNScratch(5, 4, num_layers=3), 9)):
+        model = d2l.RNNLMScratch(rnn, vocab_size=5, lr=1)
+        params = model.get_scratch_params()
+        assert len(params) == arrays + 2  # the rnn's and W_hq, b_q
+        before = [p.copy() for p in params]
+        with autograd.record():
+            loss = model.loss(model(X), X)
+        loss.backward()
+        model.configure_optimizers().step(1)
+        assert all(float(abs(p - b).max()) > 0 for p, b in zip(params, before))
+
+
+def test_the_books_rnnlm_cell_predicts_before_training(d2l):
+    """Section 9.6's ``RNNLM`` cell replaces ``init_params`` (a Gluon ``Dense``, no ``W_hq``): ``predict``
+    without a device finds the parameters' context from the Gluon layers."""
+    from mxnet.gluon import nn
+
+    class RNNLM(d2l.RNNLMScratch):
+        def init_params(self):
+            self.linear = nn.Dense(self.vocab_size, flatten=False)
+            self.initialize()
+
+        def output_layer(self, hiddens):
+            return d2l.swapaxes(self.linear(hiddens), 0, 1)
+
+    vocab = d2l.Vocab(list("it has a time machine"))
+    text = RNNLM(d2l.RNN(num_hiddens=8), vocab_size=len(vocab)).predict("it has", 5, vocab)
+    assert len(text) == len("it has") + 5 and text.startswith("it has")

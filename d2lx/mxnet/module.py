@@ -59,13 +59,18 @@ class Module(gluon.Block, CheckedHyperParameters, HyperParameters, ModuleBase):
 
     # --- the two kinds of parameters -----------------------------------------
     def get_scratch_params(self) -> list:
-        """The bare arrays this model (and any sub-``Module``) holds as attributes."""
+        """The bare arrays this model (and any sub-``Module``, alone or in a list, as the book's MXNet
+        ``StackedRNNScratch`` holds its layers) holds as attributes."""
         params = []
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 params.append(value)
             elif isinstance(value, Module):
                 params.extend(value.get_scratch_params())
+            elif isinstance(value, (list, tuple)):
+                for element in value:
+                    if isinstance(element, Module):
+                        params.extend(element.get_scratch_params())
         return params
 
     def parameters(self):

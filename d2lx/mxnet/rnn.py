@@ -52,6 +52,11 @@ class RNNLMScratch(core.LanguageModelSteps, Classifier):
     def init_params(self):
         self.W_hq = normal_parameter((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
         self.b_q = _scratch_zeros(self.vocab_size)
+        # the rnn's bare arrays too, as the book's MXNet init_params does: the LSTMScratch and GRUScratch
+        # cells of sections 10.1-10.2 draw theirs without attach_grad()
+        for param in self.get_scratch_params():
+            if param.grad is None:
+                param.attach_grad()
 
     def one_hot(self, X):
         """(batch_size, num_steps) token indices as (num_steps, batch_size, vocab_size) one-hot floats."""
@@ -62,7 +67,11 @@ class RNNLMScratch(core.LanguageModelSteps, Classifier):
         return np.stack([np.dot(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
 
     def _device(self):
-        return self.W_hq.ctx
+        """Where the parameters are: the scratch ``W_hq``'s context, else (a subclass with its own output layer,
+        like the book's ``RNNLM`` cell, which has no ``W_hq``) that of the first Gluon parameter, drawn or not."""
+        if hasattr(self, "W_hq"):
+            return self.W_hq.ctx
+        return next(iter(self.collect_params().values())).list_ctx()[0]
 
     def predict(self, prefix, num_preds, vocab, device=None):
         """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
@@ -152,9 +161,6 @@ class RNNLM(RNNLMScratch):
     def init_params(self):
         self.linear = nn.Dense(self.vocab_size, flatten=False, in_units=self.rnn.num_hiddens)
         self.initialize()  # as the book: the rnn too (its constructor leaves that to the model)
-
-    def _device(self):
-        return self.linear.weight.list_ctx()[0]
 
     def output_layer(self, hiddens):
         """The scores (batch_size, num_steps, vocab_size) for the outputs (num_steps, batch_size, num_hiddens)."""
