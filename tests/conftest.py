@@ -85,6 +85,18 @@ def _no_progress_bars(monkeypatch):
     monkeypatch.setenv("D2LX_PROGRESS", "0")
 
 
+# The trainers' budget variables (notebooks/run.py sets them for its kernels; a developer may have them set)
+BUDGET_VARIABLES = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES",
+                    "D2LX_MAX_BATCH_SIZE")  # fmt: skip
+
+
+@pytest.fixture
+def no_budget(monkeypatch):
+    """No budget variable from outside: a test that trains gets the budget it asks for, and no other."""
+    for variable in BUDGET_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
 @pytest.fixture
 def fra_eng(monkeypatch):
     """The staged ``fra-eng.zip`` as ``D2LX_DATA_DIR`` (see ``helpers.staged_data``); the hub cannot download."""

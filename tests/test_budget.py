@@ -17,10 +17,8 @@ def _fit(d2l, **trainer_args):
 
 
 @pytest.fixture(autouse=True)
-def _no_budget_from_outside(monkeypatch):
-    for variable in ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES",
-                     "D2LX_MAX_BATCH_SIZE"):  # fmt: skip
-        monkeypatch.delenv(variable, raising=False)
+def _no_budget_from_outside(no_budget):
+    """Every test here sets its own budget (conftest's ``no_budget``)."""
 
 
 def test_limit_train_batches_as_a_count(backend):

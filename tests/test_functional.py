@@ -110,14 +110,6 @@ def test_bad_arguments_get_clear_errors(backend):
 
 
 # --- chapter 6 -------------------------------------------------------------------
-BUDGET = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES",
-          "D2LX_MAX_BATCH_SIZE")  # fmt: skip
-
-
-@pytest.fixture
-def no_budget(monkeypatch):
-    for variable in BUDGET:
-        monkeypatch.delenv(variable, raising=False)
 
 
 class _Counting:

@@ -21,18 +21,11 @@ from d2lx.plotting import to_numpy
 BATCH_SIZE, NUM_STEPS, MAX_TOKENS = 16, 16, 3000  # 11 or so minibatches an epoch
 NUM_HIDDENS, LR = 64, 1.0
 PRINTED = re.compile(r"perplexity (\S+), (\S+) tokens/sec on (.+)")
-BUDGET = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES")
 
 
 @pytest.fixture(autouse=True)
 def _staged_time_machine(time_machine):
     """Every test here reads the staged ``timemachine.txt`` (conftest's ``time_machine``)."""
-
-
-@pytest.fixture
-def no_budget(monkeypatch):
-    for name in BUDGET:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _data(d2l, use_random_iter=False):

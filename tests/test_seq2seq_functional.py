@@ -20,7 +20,6 @@ from seq2seq_recipes import recipe
 from d2lx.plotting import to_numpy
 
 PRINTED = re.compile(r"loss (\S+), (\S+) tokens/sec on (.+)")
-BUDGET = ("D2LX_LIMIT_TRAIN_BATCHES", "D2LX_LIMIT_VAL_BATCHES", "D2LX_FAST_DEV_RUN", "D2LX_OVERFIT_BATCHES")
 BATCH_SIZE, NUM_STEPS, NUM_EXAMPLES = 16, 8, 96  # 6 minibatches an epoch; 38 words in each vocabulary
 EMBED_SIZE, NUM_HIDDENS, NUM_LAYERS = 16, 32, 2
 ENGS = ["go .", "i lost .", "he's calm .", "i'm home ."]
@@ -29,12 +28,6 @@ ENGS = ["go .", "i lost .", "he's calm .", "i'm home ."]
 @pytest.fixture(autouse=True)
 def _staged_fra_eng(fra_eng):
     """Every test here reads the staged ``fra-eng.zip`` (conftest's ``fra_eng``)."""
-
-
-@pytest.fixture
-def no_budget(monkeypatch):
-    for name in BUDGET:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _model(d2l, src_vocab, tgt_vocab):
