@@ -84,17 +84,12 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
 # constructor arguments) and of jit_compile, which exercise the frameworks' compilers on the same
 # framework releases as there, for minutes of compiling on two cores (tests-jax-3.13 spent half its time
 # in test_save_load). The rest (the core, the data, the trainer, chapters 2-7 and 9-10, every backend's
-# API) runs again on the newest Python. So do chapters 9-10's layers, scratch RNNs and short trainings
-# (test_rnn_concise, test_rnn_scratch, test_rnn_training: Flax and Keras change their recurrent layers most);
-# the longer sequence trainings (the 2.0 edition's loops, seq2seq, the benchmark's GRU) stay on 3.11.
+# API) runs again on the newest Python.
 NEWEST_LEAVES_OUT = ["-m", "not full_training"] + [
     arg
-    for test_file in (
-        "test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments",
-        "test_rnn_functional", "test_seq2seq", "test_seq2seq_functional", "test_bench_rnn_lm",
-    )
+    for test_file in ("test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments")
     for arg in ("--ignore", f"tests/{test_file}.py")
-]  # fmt: skip
+]
 
 
 def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
@@ -109,9 +104,6 @@ def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
         # 8's trainings: 15-50 s each on JAX) does not leave a core idle (tests-jax: 242 s against 259)
         selection += ["-n", str(TEST_WORKERS), "--dist", "worksteal"]
         env.update(d2lx_backends.thread_caps(max(1, CPUS // TEST_WORKERS)))
-    if backend == "jax":  # tests compile far more than they compute: XLA's quickest settings (tests-jax:
-        # GoogLeNet's save and load 2 minutes instead of 3); parity and the notebooks' full runs keep XLA's own
-        env = d2lx_backends.with_quick_xla_compile(env)
     # --durations: CI's log names the slowest tests, where the matrix's 40 minutes go
     session.run("pytest", "-q", "--durations=10", *selection, *session.posargs, env=env)
 

@@ -170,20 +170,6 @@ THREAD_VARIABLES = (
 )
 
 
-# XLA's quickest compile settings (no LLVM optimisation passes): for runs that compile far more than they
-# compute, as tests and one-batch notebook runs do. On two cores a JAX test of GoogLeNet's save and load
-# compiled in 2 minutes instead of 3, a recurrent notebook in 45 s instead of 58; the code runs slower, which
-# one batch does not notice. ``apply_init`` compiles with the same settings (d2lx/jax/module.py).
-QUICK_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
-
-
-def with_quick_xla_compile(env: dict[str, str], environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """``env`` with ``QUICK_XLA_FLAGS`` added to its ``XLA_FLAGS``, unless ``environ`` sets XLA_FLAGS: it wins."""
-    if "XLA_FLAGS" in environ:
-        return dict(env)
-    return {**env, "XLA_FLAGS": f"{env.get('XLA_FLAGS', '')} {QUICK_XLA_FLAGS}".strip()}
-
-
 def thread_caps(threads: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Environment variables that hold every framework of a process to ``threads`` compute threads.
 

@@ -15,8 +15,7 @@ does not shorten, 9.6 and 10.1-10.3's concise and gated RNNs 50-100 epochs of th
 edition's ``train_seq2seq`` 300 epochs: these notebooks (``SMOKE``) run with ``D2LX_FAST_DEV_RUN=1``, one epoch of one
 training and one validation batch, of at most 16 examples (``D2LX_MAX_BATCH_SIZE=16``: the cells ask
 for 128 images or 1024 sequences), which still runs every cell, the model's forward and backward
-passes included, and with XLA's quickest compile settings (``backends.QUICK_XLA_FLAGS``): for JAX one batch
-is mostly compiling.
+passes included.
 Every cell still runs; only the number of batches per epoch changes. ``--full`` runs the book's
 budget, and variables already set in the environment win.
 
@@ -85,7 +84,6 @@ async def run_all(notebooks: list[Path], kernel: str, timeout: int, jobs: int, f
         if not full and path.stem in SMOKE:
             env.setdefault("D2LX_FAST_DEV_RUN", os.environ.get("D2LX_FAST_DEV_RUN", "1"))
             env.setdefault("D2LX_MAX_BATCH_SIZE", os.environ.get("D2LX_MAX_BATCH_SIZE", str(SMOKE_BATCH_SIZE)))
-            env = backends.with_quick_xla_compile(env)  # one batch: compiling is the work (JAX)
         async with slots:
             try:
                 seconds = await execute(path, kernel, timeout, env)
