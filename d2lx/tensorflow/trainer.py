@@ -176,13 +176,17 @@ _CLIP_GRADIENTS = Trainer.clip_gradients
 _SGD_APPLY_GRADIENTS = SGD.apply_gradients
 
 
+def _plotted_key(model) -> str:
+    """What d2lx's own ``training_step``/``validation_step`` of ``model`` plot: the loss, or for a language
+    model (``RNNLMScratch``, ``RNNLM``) its perplexity ``exp(loss)`` as ``ppl``."""
+    return "ppl" if isinstance(model, LanguageModelSteps) else "loss"
+
+
 def _plotted(model, loss) -> tuple:
-    """What d2lx's own ``training_step``/``validation_step`` of ``model`` plot for a batch's ``loss``: the
-    loss, or for a language model (``RNNLMScratch``, ``RNNLM``) its perplexity ``exp(loss)`` as ``ppl``.
-    The compiled steps compute the loss and plot it here, as the eager step would have."""
-    if isinstance(model, LanguageModelSteps):
-        return "ppl", tf.exp(loss)
-    return "loss", loss
+    """``(key, value)`` that the eager step would plot for a batch's ``loss`` (see ``_plotted_key``): the
+    compiled steps compute the loss and plot it here."""
+    key = _plotted_key(model)
+    return key, (tf.exp(loss) if key == "ppl" else loss)
 
 
 def _function(python_function, xla: bool):
@@ -211,7 +215,7 @@ class CompiledValidation:
             loss = model.loss(Y_hat, batch[-1])
             return (loss, model.accuracy(Y_hat, batch[-1])) if classifier else (_plotted(model, loss)[1],)
 
-        self.keys = ("loss", "acc") if classifier else (_plotted(model, 0.0)[0],)
+        self.keys = ("loss", "acc") if classifier else (_plotted_key(model),)
         self.metrics = _function(metrics, xla)
         self.xla = xla
         self.batches = 0
