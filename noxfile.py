@@ -25,12 +25,20 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nox
 
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
+# uv makes the matrix's environments (seconds each, against a minute or two for pip: .ci/run installs it
+# beside nox); without uv, nox falls back to virtualenv and pip. Its cache lives with the environments,
+# so deleting .nox deletes it too, and the same file system lets uv hard-link packages rather than copy.
+nox.options.default_venv_backend = "uv|virtualenv"
+os.environ.setdefault("UV_CACHE_DIR", str(Path(__file__).resolve().parent / ".nox" / ".uv-cache"))
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # the Pythons are the machine's (pyenv), never fetched
 
 
 def _load_registry():
@@ -66,17 +74,57 @@ TEST_WORKERS = int(os.environ.get("D2LX_TEST_WORKERS", min(2, CPUS)))
 @nox.session(python=d2lx_backends.MAIN_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting, for the whole tree."""
-    session.install("ruff")
+    session.install(*_uv_arguments(session), "ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
 
+def _pip_configuration() -> dict[str, list[str]]:
+    """pip's settings on this machine (its config files and PIP_* variables): key -> values."""
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    settings: dict[str, list[str]] = {}
+    for line in listed.splitlines():  # global.find-links='/opt/wheels', :env:.find-links='/opt/wheels'
+        key, _, value = line.partition("=")
+        for item in value.strip().strip("'\"").split():
+            values = settings.setdefault(key.rpartition(".")[2], [])
+            if item not in values:
+                values.append(item)
+    return settings
+
+
+# pip's option -> uv's, for the settings that say where packages come from
+_UV_FLAG = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
+            "constraint": "--constraint"}  # fmt: skip
+
+
+def _uv_arguments(session: nox.Session) -> list[str]:
+    """What uv needs to install what pip would: uv reads no pip configuration, so the machine's local
+    wheels and indexes (and its constraints) are passed on, and pip's rule of the best version across all
+    indexes replaces uv's first index that has the package."""
+    if session.venv_backend != "uv":
+        return []
+    arguments = ["--index-strategy", "unsafe-best-match"]
+    settings = _pip_configuration()
+    for key, flag in _UV_FLAG.items():
+        values = settings.get(key, [])
+        if key == "index-url":  # one default index: a PIP_INDEX_URL (listed first) wins over the files'
+            values = values[:1]
+        arguments += [part for value in values for part in (flag, value)]
+    return arguments
+
+
 def _install(session: nox.Session, backend: str, extras: str) -> None:
+    uv_arguments = _uv_arguments(session)
     if backend == "core":
-        session.install("-e", f".[{extras}]")
+        session.install(*uv_arguments, "-e", f".[{extras}]")
         return
     _, pip_args = BACKENDS[backend]
-    session.install(*pip_args, "-e", f".[{PIP_EXTRA[backend]},{extras}]")
+    session.install(*uv_arguments, *pip_args, "-e", f".[{PIP_EXTRA[backend]},{extras}]")
 
 
 # What the newest Python's sessions leave to tests-<backend>: the book's long trainings (the marker), and
@@ -155,7 +203,8 @@ def _book(session: nox.Session, backend: str) -> None:
 # since their minutes are downloads and unpacking (several GB for torch's pair), not the CPU.
 BOOK_SESSIONS = [f"book-{b.name}" for b in d2lx_backends.BACKENDS if b.book_imports]
 for _session in BOOK_SESSIONS:
-    nox.session(python=d2lx_backends.MAIN_PYTHON, name=_session, tags=["book"])(
+    # pip, not uv: these pull several GB (torch's CUDA pair) into a cache that uv would keep after --discard
+    nox.session(python=d2lx_backends.MAIN_PYTHON, name=_session, tags=["book"], venv_backend="virtualenv")(
         lambda session, b=_session.removeprefix("book-"): _book(session, b)
     )
 

@@ -31,4 +31,8 @@ if has torch; then
     if ! has scipy; then packages+=(scipy); fi  # d2l/torch.py imports scipy.spatial
 fi
 echo "installing into $dir: ${packages[*]}"
-"$python" -m pip install --quiet --no-deps --target "$dir" "${packages[@]}"
+if "$python" -m pip --version >/dev/null 2>&1; then
+    "$python" -m pip install --quiet --no-deps --target "$dir" "${packages[@]}"
+else  # an environment that uv made (nox's, where uv is installed) has no pip of its own
+    uv pip install --quiet --python "$python" --no-deps --target "$dir" "${packages[@]}"
+fi
