@@ -242,6 +242,36 @@ def test_the_nox_sessions_install_the_registrys_extras(noxfile):
     assert session.installed == ("-e", ".[test]")
 
 
+def test_uv_gets_pips_settings_so_it_installs_what_pip_would(noxfile, monkeypatch):
+    """uv reads no pip configuration: the machine's local wheels, indexes and constraints are handed on as
+    uv's flags (one default index, the variable's), with pip's best-match rule across indexes."""
+    module, _ = noxfile
+    listed = (
+        ":env:.find-links='/opt/wheels'\n:env:.index-url='https://mirror.example/simple'\n"
+        "global.find-links='/opt/wheels'\nglobal.index-url='https://pypi.example/simple'\n"
+        "global.extra-index-url='file:///opt/a file:///opt/b'\nglobal.constraint='/etc/pip/c.txt'\n"
+        "global.cert='/etc/ssl/cert.pem'\n"
+    )
+    monkeypatch.setattr(module.subprocess, "run", lambda *a, **k: types.SimpleNamespace(stdout=listed))
+
+    class Session:
+        venv_backend = "uv"
+
+        def install(self, *args):
+            self.installed = args
+
+    session = Session()
+    module._install(session, "core", "test")
+    assert session.installed == (
+        "--index-strategy", "unsafe-best-match", "--index-url", "https://mirror.example/simple",
+        "--extra-index-url", "file:///opt/a", "--extra-index-url", "file:///opt/b",
+        "--find-links", "/opt/wheels", "--constraint", "/etc/pip/c.txt", "-e", ".[test]",
+    )  # fmt: skip
+    session.venv_backend = "virtualenv"  # pip reads its settings itself
+    module._install(session, "core", "test")
+    assert session.installed == ("-e", ".[test]")
+
+
 def test_the_book_sessions_install_the_book_extra_and_check_it(noxfile):
     module, _ = noxfile
     session = _Recording()
