@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 from attention_book import book
+from seq2seq_book import book as seq2seq_cells
 
 from d2lx import attention as core
 
@@ -195,3 +196,104 @@ def test_attention_dropout_is_checked(backend):
         backend.DotProductAttention(dropout=1.5)
     with pytest.raises(ValueError, match=re.escape("dropout must be a number in [0, 1), got -0.1")):
         book(backend).multihead_layer(backend, 8, 2, dropout=-0.1)
+
+
+# --- show_heatmaps and AttentionDecoder -----------------------------------------------------------------
+def test_show_heatmaps_draws_each_matrix(backend):
+    """A (2, 3, 4, 5) tensor: a 2 x 3 grid of heatmaps, each the matrix at its place, labels on the bottom row
+    and the left column, titles over the columns, one colour bar; nothing returned, as the book's."""
+    import matplotlib.pyplot as plt
+
+    d2l = backend
+    matrices = np.random.default_rng(0).uniform(size=(2, 3, 4, 5)).astype(np.float32)
+    plt.close("all")
+    assert d2l.show_heatmaps(d2l.tensor(matrices), xlabel="Keys", ylabel="Queries", titles=["a", "b", "c"]) is None
+    fig = plt.gcf()
+    grid = [ax for ax in fig.axes if ax.images]
+    assert len(grid) == 6 and len(fig.axes) == 7  # and the colour bar
+    for index, ax in enumerate(grid):
+        i, j = divmod(index, 3)
+        np.testing.assert_array_equal(ax.images[0].get_array(), matrices[i, j])
+        assert ax.get_xlabel() == ("Keys" if i == 1 else "") and ax.get_ylabel() == ("Queries" if j == 0 else "")
+        assert ax.get_title() == "abc"[j]
+    plt.close("all")
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "show_heatmaps draws matrices of shape (num_rows, num_cols, num_queries, num_keys), got shape (4, 5)"
+        ),
+    ):
+        d2l.show_heatmaps(d2l.tensor(matrices[0, 0]), xlabel="Keys", ylabel="Queries")
+
+
+def test_attention_decoder_says_what_to_define(backend):
+    with pytest.raises(
+        NotImplementedError, match=re.escape("AttentionDecoder must define the property attention_weights")
+    ):
+        backend.AttentionDecoder().attention_weights
+
+
+# --- the book's section 11.4 cells: Bahdanau attention ----------------------------------------------------
+def test_the_books_attention_decoder_shape_cell(backend):
+    """The book's ``Seq2SeqAttentionDecoder`` on ``d2l.AttentionDecoder``, over the encoder's outputs for a
+    batch of 4 x 7 tokens: scores (4, 7, 10), the state's keys (4, 7, 16) and its first layer (4, 16)."""
+    d2l = backend
+    cells = book(d2l)
+    output, state = cells.shape_cell(d2l, cells.decoder_class(d2l))
+    d2l.check_shape(output, (4, 7, 10))
+    d2l.check_shape(state[0], (4, 7, 16))
+    d2l.check_shape(state[1][0], (4, 16))
+
+
+ENGS = ["go .", "i lost .", "he's calm .", "i'm home ."]
+FRAS = ["va !", "j'ai perdu .", "il est calme .", "je suis chez moi ."]
+
+
+def test_the_books_bahdanau_training_and_heatmap_cells(backend, fra_eng):
+    """The book's training cell (``MTFraEng(batch_size=128)``, its 512 pairs) with a smaller model, sentences and
+    budget:
+    the loss falls below a bound measured on every backend; then its translation cell, and its heatmap cell:
+    ``predict_step(..., save_attention_weights=True)`` gives one weight per source position at each step,
+    0 past the sentence's length (with '<eos>'), and ``show_heatmaps`` draws them."""
+    import matplotlib.pyplot as plt
+
+    d2l = backend
+    cells, trains = book(d2l), seq2seq_cells(d2l)
+    data = d2l.MTFraEng(batch_size=128, num_steps=5)  # the book's 9 steps: twice JAX's compilation
+    embed_size, num_hiddens, num_layers, dropout = 32, 32, 2, 0.2
+    encoder = d2l.Seq2SeqEncoder(len(data.src_vocab), embed_size, num_hiddens, num_layers, dropout)
+    decoder = cells.decoder_class(d2l)(len(data.tgt_vocab), embed_size, num_hiddens, num_layers, dropout)
+    model = trains.seq2seq(d2l, encoder, decoder, data.tgt_vocab["<pad>"], 0.02)
+    trainer = trains.trainer(d2l, 3)
+    trainer.fit(model, data)
+    # measured (3 epochs of 4 batches, 2026-12-03): training 5.1-5.3 on the first batch, 2.8-3.1 on the last;
+    # validation 3.5-3.75 after the third epoch, where guessing among the target vocabulary scores
+    # log(len(tgt_vocab)), about 5.3
+    train_losses = [p.y for p in model.board.data["train_loss"]]
+    val_losses = [p.y for p in model.board.data["val_loss"]]
+    assert train_losses[-1] < 3.5 < train_losses[0], train_losses
+    assert val_losses[-1] < 4.2 < np.log(len(data.tgt_vocab)), val_losses
+    preds, _ = trains.predict(d2l, model, trainer, data.build(ENGS, FRAS), data.num_steps)
+    for en, fr, p in zip(ENGS, FRAS, preds):
+        translation = []
+        for token in data.tgt_vocab.to_tokens(p):
+            if token == "<eos>":
+                break
+            translation.append(token)
+        assert 0 <= d2l.bleu(" ".join(translation), fr, k=2) <= 1
+    _, dec_attention_weights = trains.predict(
+        d2l, model, trainer, data.build([ENGS[-1]], [FRAS[-1]]), data.num_steps, save_attention_weights=True
+    )
+    attention_weights = d2l.reshape(
+        d2l.concat([step[0][0][0] for step in dec_attention_weights], 0), (1, 1, -1, data.num_steps)
+    )
+    weights = np.asarray(d2l.numpy(attention_weights))
+    length = len(ENGS[-1].split()) + 1  # with '<eos>'
+    assert weights.shape == (1, 1, data.num_steps, data.num_steps)
+    np.testing.assert_allclose(weights.sum(-1), 1, atol=1e-5)
+    assert np.all(weights[..., length:] == 0)
+    plt.close("all")
+    d2l.show_heatmaps(attention_weights[:, :, :, :length], xlabel="Key positions", ylabel="Query positions")
+    (ax,) = [ax for ax in plt.gcf().axes if ax.images]
+    np.testing.assert_allclose(ax.images[0].get_array(), weights[0, 0, :, :length])
+    plt.close("all")
