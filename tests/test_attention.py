@@ -260,19 +260,20 @@ def test_the_books_bahdanau_training_and_heatmap_cells(backend, fra_eng):
     d2l = backend
     cells, trains = book(d2l), seq2seq_cells(d2l)
     data = d2l.MTFraEng(batch_size=128, num_steps=5)  # the book's 9 steps: twice JAX's compilation
-    embed_size, num_hiddens, num_layers, dropout = 32, 32, 2, 0.2
+    # one layer (the shape cell runs two): JAX compiles the decoder's step loop a third faster
+    embed_size, num_hiddens, num_layers, dropout = 32, 32, 1, 0.2
     encoder = d2l.Seq2SeqEncoder(len(data.src_vocab), embed_size, num_hiddens, num_layers, dropout)
     decoder = cells.decoder_class(d2l)(len(data.tgt_vocab), embed_size, num_hiddens, num_layers, dropout)
     model = trains.seq2seq(d2l, encoder, decoder, data.tgt_vocab["<pad>"], 0.02)
     trainer = trains.trainer(d2l, 3)
     trainer.fit(model, data)
     # measured (3 epochs of 4 batches, 2026-12-03, all four backends): training 5.1-5.3 on the first batch,
-    # 2.8-3.2 on the last; validation 3.5-3.9 after the third epoch, where guessing among the target
+    # 2.6-3.0 on the last; validation 3.25-3.75 after the third epoch, where guessing among the target
     # vocabulary scores log(len(tgt_vocab)), about 5.3
     train_losses = [p.y for p in model.board.data["train_loss"]]
     val_losses = [p.y for p in model.board.data["val_loss"]]
-    assert train_losses[-1] < 3.6 < train_losses[0], train_losses
-    assert val_losses[-1] < 4.3 < np.log(len(data.tgt_vocab)), val_losses
+    assert train_losses[-1] < 3.4 < train_losses[0], train_losses
+    assert val_losses[-1] < 4.2 < np.log(len(data.tgt_vocab)), val_losses
     preds, _ = trains.predict(d2l, model, trainer, data.build(ENGS, FRAS), data.num_steps)
     for en, fr, p in zip(ENGS, FRAS, preds):
         translation = []
