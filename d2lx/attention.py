@@ -45,7 +45,13 @@ class AttentionOps(NamedTuple):
 
 # --- the masking arithmetic ----------------------------------------------------------------------------
 def _shape(shape: Any) -> tuple:
-    return tuple(int(d) for d in shape)
+    """A shape as ints, a dimension unknown while a framework traces (``None``, in a ``tf.function``) kept."""
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _fits(have: tuple, want: tuple) -> bool:
+    """``have`` is ``want``, an unknown dimension of either matching any size."""
+    return len(have) == len(want) and all(h is None or w is None or h == w for h, w in zip(have, want))
 
 
 def check_valid_lens(scores_shape: tuple, lens_shape: tuple, lens: np.ndarray | None) -> tuple:
@@ -58,7 +64,7 @@ def check_valid_lens(scores_shape: tuple, lens_shape: tuple, lens: np.ndarray | 
             f"masked_softmax masks scores of shape (batch_size, num_queries, num_keys), got shape {scores_shape}"
         )
     n, q, _ = scores_shape
-    if lens_shape not in ((n,), (n, q)):
+    if not (_fits(lens_shape, (n,)) or _fits(lens_shape, (n, q))):
         raise ValueError(
             f"valid_lens must have shape ({n},) or ({n}, {q}): one length per example or per query of the "
             f"(batch_size, num_queries) = ({n}, {q}) queries, got shape {lens_shape}"
@@ -80,9 +86,9 @@ def masked_softmax(ops: AttentionOps, X, valid_lens):
     if valid_lens is None:
         return ops.softmax(X)
     lengths = ops.mask.lengths(valid_lens, X)
-    n, q, k = check_valid_lens(X.shape, lengths.shape, ops.mask.concrete(lengths))
+    _, _, k = check_valid_lens(X.shape, lengths.shape, ops.mask.concrete(lengths))
     per_query = len(lengths.shape) == 2
-    lengths = ops.mask.reshape(lengths, (n, q if per_query else 1, 1))
+    lengths = ops.expand_dims(lengths if per_query else ops.expand_dims(lengths, 1), 2)  # (n, q or 1, 1)
     keep = ops.mask.reshape(ops.mask.arange(k, lengths), (1, 1, k)) < lengths  # (n, q or 1, k)
     weights = ops.softmax(ops.mask.where(keep, X, MASKED_SCORE))
     return ops.mask.where(keep, weights, 0)
@@ -122,18 +128,18 @@ def additive_features(ops: AttentionOps, queries, keys):
 def split_heads(ops: AttentionOps, X, num_heads: int):
     """``transpose_qkv``: (batch_size, steps, num_hiddens) -> (batch_size * num_heads, steps, num_hiddens /
     num_heads), the rows of example ``i`` being its heads ``i * num_heads ... i * num_heads + num_heads - 1``."""
-    n, steps, hiddens = _shape(X.shape)
-    X = ops.mask.reshape(X, (n, steps, num_heads, hiddens // num_heads))
+    _, steps, hiddens = _shape(X.shape)  # the batch size may be unknown while a framework traces: -1
+    X = ops.mask.reshape(X, (-1, steps, num_heads, hiddens // num_heads))
     X = ops.permute(X, (0, 2, 1, 3))
-    return ops.mask.reshape(X, (n * num_heads, steps, hiddens // num_heads))
+    return ops.mask.reshape(X, (-1, steps, hiddens // num_heads))
 
 
 def merge_heads(ops: AttentionOps, X, num_heads: int):
     """``transpose_output``, the reverse of ``split_heads``: the heads of each example side by side again."""
-    rows, steps, size = _shape(X.shape)
-    X = ops.mask.reshape(X, (rows // num_heads, num_heads, steps, size))
+    _, steps, size = _shape(X.shape)
+    X = ops.mask.reshape(X, (-1, num_heads, steps, size))
     X = ops.permute(X, (0, 2, 1, 3))
-    return ops.mask.reshape(X, (rows // num_heads, steps, num_heads * size))
+    return ops.mask.reshape(X, (-1, steps, num_heads * size))
 
 
 def check_heads(num_hiddens: Any, num_heads: Any) -> None:
@@ -147,7 +153,7 @@ def check_multihead_inputs(queries, keys, valid_lens_shape: tuple | None, lens: 
     """``valid_lens`` against ``MultiHeadAttention``'s own queries (before its rows are repeated per head), so
     that the message names the shapes the caller gave."""
     if valid_lens_shape is not None:
-        scores = (int(queries.shape[0]), int(queries.shape[1]), int(keys.shape[1]))
+        scores = _shape(queries.shape)[:2] + _shape(keys.shape)[1:2]
         check_valid_lens(scores, valid_lens_shape, lens)
 
 
