@@ -511,3 +511,24 @@ def test_padding_mask_and_clipping_run_in_a_tf_function():
     np.testing.assert_allclose(loss.numpy(), [np.log(4), 0], rtol=1e-6)
     clipped = tf.function(lambda g: d2l.grad_clipping(g, 1.0))([tf.constant([3.0, 4.0])])
     np.testing.assert_allclose(clipped[0].numpy(), [0.6, 0.8], rtol=1e-6)
+
+
+def test_attention_runs_in_a_tf_function_of_unknown_batch_size():
+    """Inside a ``tf.function`` whose batch size is unknown (``None``), ``masked_softmax`` and
+    ``MultiHeadAttention`` give what they give eagerly: the checks skip the unknown sizes and the values."""
+    import d2lx.tensorflow as d2l
+    from d2lx.attention import masked_softmax_numpy
+
+    X = np.random.default_rng(0).uniform(size=(3, 4, 6)).astype(np.float32)
+    lens, per_query = np.array([2, 0, 5], np.int32), np.array([[1, 2, 3, 4]] * 3, np.int32)
+    softmax = tf.function(
+        d2l.masked_softmax, input_signature=[tf.TensorSpec([None, None, 6]), tf.TensorSpec([None, None], tf.int32)]
+    )
+    np.testing.assert_allclose(softmax(X, per_query).numpy(), masked_softmax_numpy(X, per_query), atol=1e-6)
+    attention = d2l.MultiHeadAttention(6, 6, 6, 8, 2, 0.0)
+    eager = attention(X, X, X, lens, training=False).numpy()
+    traced = tf.function(
+        lambda x, l: attention(x, x, x, l, training=False),
+        input_signature=[tf.TensorSpec([None, 4, 6]), tf.TensorSpec([None], tf.int32)],
+    )
+    np.testing.assert_allclose(traced(X, lens).numpy(), eager, atol=1e-6)
