@@ -179,6 +179,10 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "num_val": non_negative_int,
     "num_steps": positive_int,
     "vocab_size": positive_int,
+    # chapter 11: the Transformer's layers (PositionalEncoding's table length, the feed-forward network's sizes)
+    "max_len": positive_int,
+    "ffn_num_hiddens": positive_int,
+    "ffn_num_outputs": positive_int,
     "resize": resize_size,
     "max_epochs": positive_int,
     "num_gpus": non_negative_int,

@@ -106,10 +106,10 @@ CHAPTERS: tuple[Chapter, ...] = (
         "rnn": "GRU LSTM StackedRNNScratch",
         "seq2seq": "Encoder Decoder EncoderDecoder init_seq2seq Seq2SeqEncoder Seq2Seq",
     }),
-    Chapter("1.0", 11, "Attention Mechanisms and Transformers",
-            not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
-                    "MultiHeadAttention PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock "
-                    "TransformerEncoder"),
+    Chapter("1.0", 11, "Attention Mechanisms and Transformers", {
+        "transformer": "PositionalEncoding PositionWiseFFN AddNorm",
+    }, not_yet="show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
+               "MultiHeadAttention TransformerEncoderBlock TransformerEncoder"),
     Chapter("1.0", 12, "Optimization Algorithms",
             not_yet="train_2d show_trace_2d get_data_ch11 train_concise_ch11 annotate"),
     Chapter("1.0", 13, "Computational Performance",

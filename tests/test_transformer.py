@@ -1,0 +1,157 @@
+"""The Transformer's layers (the 1.0 edition's sections 11.6-11.7) on every backend.
+
+Each layer, given weights the test chose, computes what numpy computes from the book's formulas
+(``d2lx.transformer``'s references), to 1e-5; a miswired reference (sine and cosine swapped, the residual
+left out) gives other numbers, so each comparison can fail. Bad shapes and sizes get one message on every
+backend. Tiny layers: cheap.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from transformer_book import book
+
+from d2lx.transformer import add_norm_numpy, layer_norm_numpy, position_wise_ffn_numpy, positional_encoding_numpy
+
+RNG = np.random.default_rng(0)
+
+
+def _normal(*shape, scale=1.0):
+    return (scale * RNG.standard_normal(shape)).astype(np.float32)
+
+
+# --- PositionalEncoding ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("num_hiddens", [8, 7])
+def test_positional_encoding_matches_numpy(backend, num_hiddens):
+    """``X + P`` with the book's sines in the even columns and cosines in the odd ones, at 60 positions of the
+    default table of 1000 (an odd width too, which the book's code cannot build); with sine and cosine swapped
+    the reference is another table."""
+    d2l = backend
+    X = _normal(2, 60, num_hiddens)
+    pos_encoding = d2l.PositionalEncoding(num_hiddens, 0)
+    got = book(d2l).run(d2l, pos_encoding, X)
+    want = positional_encoding_numpy(X)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    c = np.arange(num_hiddens)
+    angles = np.arange(60)[:, None] / np.power(10000.0, (c - c % 2) / num_hiddens)
+    swapped = X + np.where(c % 2 == 0, np.cos(angles), np.sin(angles))
+    assert np.abs(swapped - got).max() > 0.5
+    P = book(d2l).table(d2l, pos_encoding, X)
+    assert P.shape == (1, 1000, num_hiddens)
+    np.testing.assert_allclose(P[0, :60], want[0] - X[0], atol=1e-5)
+
+
+def test_positional_encoding_drops_out_in_training_only(backend):
+    """At dropout 0.5 training keeps about half of ``X + P``, each kept value doubled; evaluation keeps it all."""
+    d2l = backend
+    X = _normal(4, 30, 16)
+    pos_encoding = d2l.PositionalEncoding(16, 0.5)
+    want = positional_encoding_numpy(X)
+    np.testing.assert_allclose(book(d2l).run(d2l, pos_encoding, X), want, atol=1e-5)
+    trained = book(d2l).run(d2l, pos_encoding, X, training=True)
+    kept = trained != 0
+    assert 0.35 < kept.mean() < 0.65
+    np.testing.assert_allclose(trained[kept], 2 * want[kept], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("max_len", "shape", "message"),
+    [
+        (5, (2, 6, 4), "PositionalEncoding got X with 6 steps (shape (2, 6, 4)), more than its max_len=5 "
+                       "(the rows of its table P); give it max_len=6 or more"),
+        # one row of P would otherwise be added at every position
+        (1, (2, 3, 4), "PositionalEncoding got X with 3 steps (shape (2, 3, 4)), more than its max_len=1 "
+                       "(the rows of its table P); give it max_len=3 or more"),
+        (5, (2, 3, 6), "PositionalEncoding(num_hiddens=4) takes X of shape (batch_size, num_steps, 4), "
+                       "got shape (2, 3, 6)"),
+        (5, (3, 4), "PositionalEncoding(num_hiddens=4) takes X of shape (batch_size, num_steps, 4), got shape (3, 4)"),
+    ],
+)  # fmt: skip
+def test_positional_encoding_rejects_steps_beyond_max_len(backend, max_len, shape, message):
+    d2l = backend
+    pos_encoding = d2l.PositionalEncoding(4, 0, max_len=max_len)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        book(d2l).run(d2l, pos_encoding, np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ((0, 0.1), ValueError, "num_hiddens must be a positive int, got 0"),
+        ((8, 1.0), ValueError, "dropout must be a number in [0, 1), got 1.0"),
+        ((8, 0.1, 0), ValueError, "max_len must be a positive int, got 0"),
+        ((8, 0.1, 10.0), TypeError, "max_len must be a positive int, got 10.0"),
+    ],
+)
+def test_positional_encoding_checks_its_arguments(backend, arguments, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        backend.PositionalEncoding(*arguments)
+
+
+# --- PositionWiseFFN -------------------------------------------------------------------------------------
+def test_position_wise_ffn_matches_numpy(backend):
+    """``relu(X W1 + b1) W2 + b2`` at every position; without the ReLU the reference differs."""
+    d2l = backend
+    X = _normal(2, 3, 4)
+    W1, b1, W2, b2 = _normal(4, 6), _normal(6), _normal(6, 5), _normal(5)
+    ffn = d2l.PositionWiseFFN(6, 5)
+    got = book(d2l).with_weights(d2l, ffn, [X], {"dense1": (W1, b1), "dense2": (W2, b2)})
+    np.testing.assert_allclose(got, position_wise_ffn_numpy(X, W1, b1, W2, b2), atol=1e-5)
+    assert np.abs((X @ W1 + b1) @ W2 + b2 - got).max() > 0.5
+
+
+def test_the_books_ffn_cell(backend):
+    """Section 11.7's cell: the innermost axis becomes ``ffn_num_outputs`` wide, and equal positions give equal
+    outputs."""
+    d2l = backend
+    out = book(d2l).run(d2l, d2l.PositionWiseFFN(4, 8), np.ones((2, 3, 4), np.float32))
+    assert out.shape == (2, 3, 8)
+    np.testing.assert_allclose(out[0], np.broadcast_to(out[0, :1], (3, 8)), atol=1e-6)
+
+
+def test_position_wise_ffn_checks_its_arguments(backend):
+    with pytest.raises(ValueError, match=re.escape("ffn_num_hiddens must be a positive int, got 0")):
+        backend.PositionWiseFFN(0, 8)
+    with pytest.raises(TypeError, match=re.escape("ffn_num_outputs must be a positive int, got 8.5")):
+        backend.PositionWiseFFN(4, 8.5)
+
+
+# --- AddNorm ---------------------------------------------------------------------------------------------
+def test_add_norm_matches_numpy(backend):
+    """Layer normalization of ``X + Y`` over the features, scaled and shifted, with the framework's own epsilon;
+    normalizing ``Y`` alone (the residual left out) gives other numbers."""
+    d2l = backend
+    cells = book(d2l)
+    X, Y = _normal(2, 3, 4), _normal(2, 3, 4)
+    gamma, beta = _normal(4), _normal(4)
+    got = cells.with_weights(d2l, cells.add_norm(d2l, 4, 0), [X, Y], {"ln": (gamma, beta)})
+    np.testing.assert_allclose(got, add_norm_numpy(X, Y, gamma, beta, cells.layer_norm_eps), atol=1e-5)
+    assert np.abs(layer_norm_numpy(Y, gamma, beta, cells.layer_norm_eps) - got).max() > 0.5
+
+
+def test_the_books_add_norm_cell(backend):
+    """Section 11.7's cell: the output has the inputs' shape; at dropout 0.5, training drops part of ``Y``."""
+    d2l = backend
+    cells = book(d2l)
+    add_norm = cells.add_norm(d2l, 4, 0.5)
+    X, Y = _normal(2, 3, 4), _normal(2, 3, 4)
+    evaluated = cells.run(d2l, add_norm, X, Y)
+    d2l.check_shape(evaluated, (2, 3, 4))
+    trained = cells.run(d2l, add_norm, X, Y, training=True)
+    assert np.abs(trained - evaluated).max() > 0.1
+
+
+def test_add_norm_wants_x_and_y_of_one_shape(backend):
+    d2l = backend
+    cells = book(d2l)
+    message = (
+        "AddNorm adds Y (a sublayer's output) to X (its input), so they must have the same shape, got X of shape "
+        "(2, 3, 4) and Y of shape (1, 3, 4)"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cells.run(d2l, cells.add_norm(d2l, 4, 0), np.zeros((2, 3, 4), np.float32), np.zeros((1, 3, 4), np.float32))
+    with pytest.raises(ValueError, match=re.escape("dropout must be a number in [0, 1), got -0.1")):
+        cells.add_norm(d2l, 4, -0.1)
