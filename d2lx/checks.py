@@ -74,6 +74,13 @@ probability = _rule("probability", "a number in [0, 1]", numbers.Real, lambda v:
 dropout_rate = _rule("dropout_rate", "a number in [0, 1)", numbers.Real, lambda v: 0 <= v < 1)
 
 
+def divisible(name: str, value: int, by_name: str, by: int) -> None:
+    """Raise unless ``value`` (named ``name``) is a multiple of ``by`` (named ``by_name``), e.g. a multi-head
+    attention's ``num_hiddens``, split evenly among its ``num_heads``."""
+    if value % by:
+        raise ValueError(f"{name} must be divisible by {by_name}, got {name}={value} and {by_name}={by}")
+
+
 def image_size(name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as ``(height, width)`` if it is two positive ints, else raise naming ``name``."""
     ok = (
@@ -202,6 +209,11 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "c2": channel_pair,
     "c3": channel_pair,
     "c4": positive_int,
+    # chapter 11: attention
+    "num_heads": positive_int,
+    "key_size": positive_int,
+    "query_size": positive_int,
+    "value_size": positive_int,
     "VGG.arch": _stages("num_convs", "out_channels"),
     # ResNet's first stage follows the stem's 64 channels and adds them to its output unchanged
     "ResNet.arch": _stages("num_residuals", "num_channels", first_channels=64),
