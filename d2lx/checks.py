@@ -190,6 +190,7 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "max_len": positive_int,
     "ffn_num_hiddens": positive_int,
     "ffn_num_outputs": positive_int,
+    "num_blks": positive_int,
     "resize": resize_size,
     "max_epochs": positive_int,
     "num_gpus": non_negative_int,

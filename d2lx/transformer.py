@@ -2,25 +2,31 @@
 encoding's table, the checks that turn a wrong shape into one sentence, and the numpy references that the tests
 compare every backend with.
 
-Each backend's ``transformer.py`` defines ``PositionalEncoding``, ``PositionWiseFFN`` and ``AddNorm`` on its
-framework's layers, with the book's constructors for that framework (PyTorch's and TensorFlow's ``AddNorm``
-take ``norm_shape``, MXNet's and JAX's do not). What they compute the same way is here:
+Each backend's ``transformer.py`` defines ``PositionalEncoding``, ``PositionWiseFFN``, ``AddNorm``,
+``TransformerEncoderBlock`` and ``TransformerEncoder`` on its framework's layers, with the book's constructors
+for that framework (TensorFlow's take ``key_size``, ``query_size``, ``value_size`` and ``norm_shape``; PyTorch's
+``AddNorm`` takes ``norm_shape``). What they compute the same way is here:
 
 - ``positional_encoding_table``: the sine/cosine table ``P`` that every backend adds to its inputs, computed
   once in float64 and rounded to float32 (the book computes it in float32 on each framework);
 - ``check_positions`` and ``check_residual``: the inputs the layers take, with the same messages on every
   backend. ``X`` longer than ``max_len`` would otherwise fail inside the framework's broadcasting, or, at
   ``max_len=1``, broadcast one row over every position without a word;
+- the forward passes of the encoder block and the encoder, for the frameworks whose layers hold their
+  parameters (PyTorch, MXNet, TensorFlow), mixed in before their layer classes;
 - ``*_numpy``: the references, written from the book's formulas rather than from the backends' code.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from d2lx import checks
+from d2lx.attention import multihead_attention_numpy
+from d2lx.seq2seq import checked_tokens
 
 
 def check_arguments(model: Any, **values: Any) -> None:
@@ -78,6 +84,33 @@ def check_residual(model: Any, X_shape: Any, Y_shape: Any) -> None:
         )
 
 
+# --- the encoder's steps on the frameworks whose layers hold their parameters --------------------------------
+class EncoderBlockSteps:
+    """Mixed in before a backend's layer: the Transformer encoder block, multi-head self-attention then the
+    positionwise feed-forward network, each followed by ``AddNorm`` (its residual connection and layer
+    normalization). ``kwargs`` reach the dropouts (Keras's ``training=``)."""
+
+    def forward(self, X, valid_lens, **kwargs):
+        Y = self.addnorm1(X, self.attention(X, X, X, valid_lens, **kwargs), **kwargs)
+        return self.addnorm2(Y, self.ffn(Y), **kwargs)
+
+
+class EncoderSteps:
+    """Mixed in before a backend's ``Encoder``: token embeddings scaled by ``sqrt(num_hiddens)`` (the encoding
+    ``P`` is in [-1, 1]) plus the positional encoding, through ``blks``, the encoder blocks. Each block's
+    attention weights (batch_size * num_heads, num_steps, num_steps) are kept in ``attention_weights``, one
+    entry per block, as the book's ``predict_step`` cell reads them."""
+
+    def forward(self, X, valid_lens, **kwargs):
+        X = self.embedding(checked_tokens(self, X)) * math.sqrt(self.num_hiddens)
+        X = self.pos_encoding(X, **kwargs)
+        self.attention_weights = [None] * len(self.blks)
+        for i, blk in enumerate(self.blks):
+            X = blk(X, valid_lens, **kwargs)
+            self.attention_weights[i] = blk.attention.attention.attention_weights
+        return X
+
+
 # --- the numpy references --------------------------------------------------------------------------------
 def positional_encoding_numpy(X: np.ndarray) -> np.ndarray:
     """The reference ``PositionalEncoding`` (no dropout): ``X`` (batch_size, num_steps, d) plus, at position ``i``
@@ -106,3 +139,13 @@ def layer_norm_numpy(X: np.ndarray, gamma, beta, eps: float) -> np.ndarray:
 def add_norm_numpy(X: np.ndarray, Y: np.ndarray, gamma, beta, eps: float) -> np.ndarray:
     """The reference ``AddNorm`` (no dropout): the residual connection ``X + Y``, then layer normalization."""
     return layer_norm_numpy(X + Y, gamma, beta, eps)
+
+
+def transformer_encoder_block_numpy(
+    X: np.ndarray, valid_lens: Any, num_heads: int, attention: tuple, ffn: tuple, norms: tuple, eps: float
+) -> np.ndarray:
+    """The reference ``TransformerEncoderBlock`` (no dropout, no biases in the attention): ``attention`` holds
+    ``(W_q, W_k, W_v, W_o)``, ``ffn`` ``(W1, b1, W2, b2)``, ``norms`` the two layer norms' ``(gamma, beta)``."""
+    attended, _ = multihead_attention_numpy(X, X, X, valid_lens, num_heads, *attention)
+    Y = add_norm_numpy(X, attended, *norms[0], eps)
+    return add_norm_numpy(Y, position_wise_ffn_numpy(Y, *ffn), *norms[1], eps)

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 from transformer_book import book
 
-from d2lx.transformer import add_norm_numpy, layer_norm_numpy, position_wise_ffn_numpy, positional_encoding_numpy
+from d2lx.attention import multihead_attention_numpy
+from d2lx.transformer import (
+    add_norm_numpy,
+    layer_norm_numpy,
+    position_wise_ffn_numpy,
+    positional_encoding_numpy,
+    transformer_encoder_block_numpy,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -155,3 +162,85 @@ def test_add_norm_wants_x_and_y_of_one_shape(backend):
         cells.run(d2l, cells.add_norm(d2l, 4, 0), np.zeros((2, 3, 4), np.float32), np.zeros((1, 3, 4), np.float32))
     with pytest.raises(ValueError, match=re.escape("dropout must be a number in [0, 1), got -0.1")):
         cells.add_norm(d2l, 4, -0.1)
+
+
+# --- the encoder block and the encoder -------------------------------------------------------------------
+def _block_weights(num_hiddens=8, ffn_num_hiddens=6):
+    """Chosen weights of one encoder block, as ``transformer_encoder_block_numpy`` takes them and as the layer's
+    paths name them."""
+    scale = 1 / np.sqrt(num_hiddens)
+    attention = tuple(_normal(num_hiddens, num_hiddens, scale=scale) for _ in range(4))
+    ffn = (_normal(num_hiddens, ffn_num_hiddens, scale=scale), _normal(ffn_num_hiddens),
+           _normal(ffn_num_hiddens, num_hiddens, scale=scale), _normal(num_hiddens))  # fmt: skip
+    norms = tuple((1 + _normal(num_hiddens, scale=0.3), _normal(num_hiddens, scale=0.3)) for _ in range(2))
+    paths = {f"attention.W_{name}": (W, None) for name, W in zip("qkvo", attention)}
+    paths.update({"ffn.dense1": ffn[:2], "ffn.dense2": ffn[2:], "addnorm1.ln": norms[0], "addnorm2.ln": norms[1]})
+    return attention, ffn, norms, paths
+
+
+def test_encoder_block_matches_numpy(backend):
+    """Multi-head self-attention over the first ``valid_lens`` keys, ``AddNorm``, the feed-forward network,
+    ``AddNorm``: numpy's block on the same weights, to 1e-5. The reference without the residual connections,
+    with the two sublayers swapped, or with the padding attended to gives other numbers."""
+    d2l = backend
+    cells = book(d2l)
+    X, valid_lens = _normal(2, 5, 8), np.array([3, 5])
+    attention, ffn, norms, paths = _block_weights()
+    block = cells.encoder_block(d2l, 8, 6, 2, 0)
+    got = cells.with_weights(d2l, block, [X, valid_lens], paths)
+    eps = cells.layer_norm_eps
+    np.testing.assert_allclose(got, transformer_encoder_block_numpy(X, valid_lens, 2, attention, ffn, norms, eps),
+                               atol=1e-5)  # fmt: skip
+
+    def attend(Z, lens=valid_lens):
+        return multihead_attention_numpy(Z, Z, Z, lens, 2, *attention)[0]
+
+    no_residual = layer_norm_numpy(attend(X), *norms[0], eps)
+    no_residual = layer_norm_numpy(position_wise_ffn_numpy(no_residual, *ffn), *norms[1], eps)
+    swapped = add_norm_numpy(X, position_wise_ffn_numpy(X, *ffn), *norms[0], eps)
+    swapped = add_norm_numpy(swapped, attend(swapped), *norms[1], eps)
+    unmasked = add_norm_numpy(X, attend(X, None), *norms[0], eps)
+    unmasked = add_norm_numpy(unmasked, position_wise_ffn_numpy(unmasked, *ffn), *norms[1], eps)
+    for wrong in (no_residual, swapped, unmasked):
+        assert np.abs(wrong - got).max() > 0.1
+
+
+def test_the_books_encoder_cells(backend):
+    """Section 11.7's cells: a block and a two-block encoder keep the shape (2, 100, 24); after a pass the
+    encoder holds each block's weights, (batch_size * num_heads, 100, 100), each query's summing to 1 over
+    the first ``valid_lens`` keys and 0 beyond them."""
+    d2l = backend
+    cells = book(d2l)
+    valid_lens = np.array([3, 2])
+    block = cells.encoder_block(d2l, 24, 48, 8, 0.5)
+    d2l.check_shape(cells.run(d2l, block, np.ones((2, 100, 24), np.float32), valid_lens), (2, 100, 24))
+    encoder = cells.encoder(d2l, 200, 24, 48, 8, 2, 0.5)
+    outputs, weights = cells.encode(d2l, encoder, np.ones((2, 100), np.int64), valid_lens)
+    d2l.check_shape(outputs, (2, 100, 24))
+    assert len(weights) == 2
+    for w in weights:
+        assert w.shape == (16, 100, 100)
+        np.testing.assert_allclose(w.sum(-1), 1, atol=1e-5)
+        assert np.all(w[:8, :, 3:] == 0) and np.all(w[8:, :, 2:] == 0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ((200, 24, 48, 8, 0, 0.5), "num_blks must be a positive int, got 0"),
+        ((200, 24, 48, 5, 2, 0.5), "num_hiddens must be divisible by num_heads, got num_hiddens=24 and num_heads=5"),
+        ((0, 24, 48, 8, 2, 0.5), "vocab_size must be a positive int, got 0"),
+    ],
+)
+def test_encoder_checks_its_arguments(backend, arguments, message):
+    d2l = backend
+    with pytest.raises(ValueError, match=re.escape(message)):
+        book(d2l).encode(d2l, book(d2l).encoder(d2l, *arguments), np.ones((2, 4), np.int64), np.array([3, 2]))
+
+
+def test_encoder_wants_a_batch_of_token_sequences(backend):
+    d2l = backend
+    encoder = book(d2l).encoder(d2l, 10, 8, 16, 2, 1, 0)
+    message = "TransformerEncoder needs token indices of shape (batch_size, num_steps), got shape (2, 3, 4)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        book(d2l).encode(d2l, encoder, np.ones((2, 3, 4), np.int64), np.array([3, 2]))

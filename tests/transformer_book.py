@@ -34,6 +34,20 @@ class Torch:
         return d2l.AddNorm(num_hiddens, dropout)
 
     @staticmethod
+    def encoder_block(d2l, num_hiddens, ffn_num_hiddens, num_heads, dropout):
+        return d2l.TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout)
+
+    @staticmethod
+    def encoder(d2l, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks, dropout):
+        return d2l.TransformerEncoder(vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks, dropout)
+
+    @classmethod
+    def encode(cls, d2l, encoder, X, valid_lens):
+        """``encoder(X, valid_lens)`` in evaluation mode and the attention weights of its blocks, as numpy."""
+        outputs = cls.run(d2l, encoder, X, valid_lens)
+        return outputs, [to_numpy(w) for w in encoder.attention_weights]
+
+    @staticmethod
     def run(d2l, layer, *inputs, training=False):
         """``layer(*inputs)`` as numpy, in training or evaluation mode."""
         import torch
@@ -61,6 +75,7 @@ class Torch:
                 if isinstance(module, nn.Linear):
                     W, b = _given(weights, path)
                     module.weight.copy_(torch.from_numpy(W.T))
+                    assert (b is None) == (module.bias is None), f"{path}: a bias given for none or none for one"
                     if b is not None:
                         module.bias.copy_(torch.from_numpy(b))
                 elif isinstance(module, nn.LayerNorm):
@@ -116,6 +131,7 @@ class MXNet(Torch):
                 if isinstance(block, nn.Dense):
                     W, b = _given(weights, path)
                     block.weight.set_data(mnp.array(W.T))
+                    assert (b is None) == (block.bias is None), f"{path}: a bias given for none or none for one"
                     if b is not None:
                         block.bias.set_data(mnp.array(b))
                 elif isinstance(block, nn.LayerNorm):
@@ -136,6 +152,16 @@ class TensorFlow(Torch):
     @staticmethod
     def add_norm(d2l, num_hiddens, dropout):
         return d2l.AddNorm([2], dropout)  # the features' axis, as the book trains (its shape cell says [1, 2])
+
+    @staticmethod
+    def encoder_block(d2l, num_hiddens, ffn_num_hiddens, num_heads, dropout):
+        sizes = (num_hiddens,) * 4
+        return d2l.TransformerEncoderBlock(*sizes, [2], ffn_num_hiddens, num_heads, dropout)
+
+    @staticmethod
+    def encoder(d2l, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks, dropout):
+        sizes = (num_hiddens,) * 4
+        return d2l.TransformerEncoder(vocab_size, *sizes, [2], ffn_num_hiddens, num_heads, num_blks, dropout)
 
     @staticmethod
     def run(d2l, layer, *inputs, training=False):
@@ -161,6 +187,7 @@ class TensorFlow(Torch):
             if isinstance(item, tf.keras.layers.Dense):
                 W, b = _given(weights, path)
                 item.kernel.assign(W)
+                assert (b is None) == (item.bias is None), f"{path}: a bias given for none or none for one"
                 if b is not None:
                     item.bias.assign(b)
             elif isinstance(item, tf.keras.layers.LayerNormalization):
@@ -189,6 +216,21 @@ class JAX:
     def add_norm(d2l, num_hiddens, dropout):
         return d2l.AddNorm(dropout)
 
+    encoder_block = Torch.encoder_block
+    encoder = Torch.encoder
+
+    @staticmethod
+    def encode(d2l, encoder, X, valid_lens):
+        """The encoder's outputs and the weights it sows into ``'intermediates'``, as ``predict_step`` reads them."""
+        import jax
+
+        X, valid_lens = np.asarray(X), np.asarray(valid_lens)
+        variables = jax.jit(encoder.init)(jax.random.key(0), X, valid_lens)
+        apply = jax.jit(lambda v, X, lens: encoder.apply(v, X, lens, mutable="intermediates"))
+        outputs, inter_vars = apply({"params": variables["params"]}, X, valid_lens)
+        weights = inter_vars["intermediates"]["enc_attention_weights"][0]
+        return to_numpy(outputs), [to_numpy(w) for w in weights]
+
     @staticmethod
     def _keywords(layer, training):
         return {"training": training} if "training" in inspect.signature(layer.__call__).parameters else {}
@@ -199,14 +241,18 @@ class JAX:
 
         keywords = JAX._keywords(layer, training)
         apply = jax.jit(lambda v, *a: layer.apply(v, *a, rngs={"dropout": jax.random.key(1)}, **keywords))
-        return to_numpy(apply(variables, *inputs))
+        outputs = apply(variables, *inputs)
+        if isinstance(outputs, tuple):  # the book's JAX blocks return (output, attention_weights)
+            outputs = outputs[0]
+        return to_numpy(outputs)
 
     @staticmethod
     def run(d2l, layer, *inputs, training=False):
         import jax
 
         inputs = [np.asarray(a) for a in inputs]
-        variables = layer.init(jax.random.key(0), *inputs, **JAX._keywords(layer, False))
+        keywords = JAX._keywords(layer, False)
+        variables = jax.jit(lambda key, *a: layer.init(key, *a, **keywords))(jax.random.key(0), *inputs)  # one program
         return JAX._apply(d2l, layer, {"params": variables.get("params", {})}, inputs, training)
 
     @staticmethod
@@ -214,8 +260,8 @@ class JAX:
         """``P`` as the book's cell reads it: sown into ``'intermediates'``."""
         import jax
 
-        variables = pos_encoding.init(jax.random.key(0), X)
-        _, inter_vars = pos_encoding.apply(variables, X, mutable="intermediates")
+        variables = jax.jit(pos_encoding.init)(jax.random.key(0), X)
+        _, inter_vars = jax.jit(lambda v, X: pos_encoding.apply(v, X, mutable="intermediates"))(variables, X)
         return np.asarray(inter_vars["intermediates"]["P"][0])
 
     @staticmethod

@@ -1,7 +1,9 @@
-"""The Transformer's layers on MXNet (the 1.0 edition's sections 11.6-11.7): ``PositionalEncoding``,
-``PositionWiseFFN``, ``AddNorm``; Gluon's layers learn their input sizes from the first batch.
+"""The Transformer on MXNet (the 1.0 edition's sections 11.6-11.7): ``PositionalEncoding``, ``PositionWiseFFN``,
+``AddNorm``, ``TransformerEncoderBlock``, ``TransformerEncoder``; Gluon's layers learn their input sizes from
+the first batch.
 
-The table ``P``, the checks and the numpy references are the core's (``d2lx.transformer``).
+The table ``P``, the checks, the encoder's forward passes and the numpy references are the core's
+(``d2lx.transformer``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from mxnet import np
 from mxnet.gluon import nn
 
 from d2lx import transformer as core
+from d2lx.mxnet.attention import MultiHeadAttention
+from d2lx.mxnet.seq2seq import Encoder
 
 
 class PositionalEncoding(nn.Block):
@@ -55,3 +59,32 @@ class AddNorm(nn.Block):
     def forward(self, X, Y):
         core.check_residual(self, X.shape, Y.shape)
         return self.ln(self.dropout(Y) + X)
+
+
+class TransformerEncoderBlock(core.EncoderBlockSteps, nn.Block):
+    """The Transformer encoder block (see ``d2lx.transformer.EncoderBlockSteps``): ``forward(X, valid_lens)`` keeps
+    the shape of ``X`` (batch_size, num_steps, num_hiddens)."""
+
+    def __init__(self, num_hiddens, ffn_num_hiddens, num_heads, dropout, use_bias=False):
+        super().__init__()
+        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout, use_bias)
+        self.addnorm1 = AddNorm(dropout)
+        self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
+        self.addnorm2 = AddNorm(dropout)
+
+
+class TransformerEncoder(core.EncoderSteps, Encoder):
+    """The Transformer encoder, ``num_blks`` encoder blocks over the embedded, position-encoded tokens (see
+    ``d2lx.transformer.EncoderSteps``); ``attention_weights`` holds each block's after a forward pass. It
+    initialises itself, as the book's."""
+
+    def __init__(self, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks, dropout, use_bias=False):
+        super().__init__()
+        core.check_arguments(self, vocab_size=vocab_size, num_blks=num_blks)
+        self.num_hiddens = num_hiddens
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
+        self.blks = nn.Sequential()
+        for _ in range(num_blks):
+            self.blks.add(TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads, dropout, use_bias))
+        self.initialize()

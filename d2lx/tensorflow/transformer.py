@@ -1,9 +1,10 @@
-"""The Transformer's layers on TensorFlow (the 1.0 edition's sections 11.6-11.7): ``PositionalEncoding``,
-``PositionWiseFFN``, ``AddNorm``.
+"""The Transformer on TensorFlow (the 1.0 edition's sections 11.6-11.7): ``PositionalEncoding``,
+``PositionWiseFFN``, ``AddNorm``, ``TransformerEncoderBlock``, ``TransformerEncoder``, with the TensorFlow book's
+constructors (``key_size``, ``query_size``, ``value_size``, ``norm_shape``).
 
 Each layer takes ``training`` and hands it to its dropout by name: Keras 3 passes ``training`` on only to a
-``call`` that names it, and the book's ``call(self, X, **kwargs)`` does not. The table ``P``, the checks and
-the numpy references are the core's (``d2lx.transformer``).
+``call`` that names it, and the book's ``call(self, X, **kwargs)`` does not. The table ``P``, the checks, the
+encoder's forward passes and the numpy references are the core's (``d2lx.transformer``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from d2lx import transformer as core
+from d2lx.tensorflow.attention import MultiHeadAttention
+from d2lx.tensorflow.seq2seq import Encoder, _BuiltByItsLayers
 
 
 class PositionalEncoding(tf.keras.layers.Layer):
@@ -59,3 +62,40 @@ class AddNorm(tf.keras.layers.Layer):
     def call(self, X, Y, training=None):
         core.check_residual(self, X.shape, Y.shape)
         return self.ln(self.dropout(Y, training=training) + X)
+
+
+class TransformerEncoderBlock(core.EncoderBlockSteps, _BuiltByItsLayers):
+    """The Transformer encoder block (see ``d2lx.transformer.EncoderBlockSteps``): ``call(X, valid_lens,
+    training=None)`` keeps the shape of ``X`` (batch_size, num_steps, num_hiddens)."""
+
+    def __init__(self, key_size, query_size, value_size, num_hiddens, norm_shape, ffn_num_hiddens, num_heads,
+                 dropout, bias=False):  # fmt: skip
+        super().__init__()
+        self.attention = MultiHeadAttention(key_size, query_size, value_size, num_hiddens, num_heads, dropout, bias)
+        self.addnorm1 = AddNorm(norm_shape, dropout)
+        self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
+        self.addnorm2 = AddNorm(norm_shape, dropout)
+
+    def call(self, X, valid_lens, training=None):
+        return self.forward(X, valid_lens, training=training)
+
+
+class TransformerEncoder(core.EncoderSteps, Encoder):
+    """The Transformer encoder, ``num_blks`` encoder blocks over the embedded, position-encoded tokens (see
+    ``d2lx.transformer.EncoderSteps``); ``attention_weights`` holds each block's after a forward pass."""
+
+    def __init__(self, vocab_size, key_size, query_size, value_size, num_hiddens, norm_shape, ffn_num_hiddens,
+                 num_heads, num_blks, dropout, bias=False):  # fmt: skip
+        super().__init__()
+        core.check_arguments(self, vocab_size=vocab_size, num_blks=num_blks)
+        self.num_hiddens = num_hiddens
+        self.embedding = tf.keras.layers.Embedding(vocab_size, num_hiddens)
+        self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
+        self.blks = [
+            TransformerEncoderBlock(key_size, query_size, value_size, num_hiddens, norm_shape, ffn_num_hiddens,
+                                    num_heads, dropout, bias)
+            for _ in range(num_blks)
+        ]  # fmt: skip
+
+    def call(self, X, valid_lens, training=None):
+        return self.forward(X, valid_lens, training=training)
