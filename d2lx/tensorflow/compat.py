@@ -15,6 +15,11 @@ raises an error, so code written for Keras 3 runs as before:
 * ``g.watch(conv2d.weights[0])``: ``GradientTape.watch`` refuses a Keras variable (``not tf.Tensor
   or tf.Variable``); it watches the ``tf.Variable`` the Keras variable holds, the one that
   ``g.gradient(l, conv2d.weights[0])`` differentiates by.
+* ``def call(self, X, state, **kwargs)`` reading ``kwargs["training"]`` (the book's Transformer decoder block):
+  Keras 3 takes ``training`` out of the keyword arguments of every ``call`` that does not name it, and
+  hands it back only to a ``call`` that names it, so the book's block never saw it (``KeyError:
+  'training'``), even where its caller passed it. A layer of the user's own (not one of Keras's) whose
+  ``call`` takes ``**kwargs`` is given ``training`` in them again, where it is known, as Keras 2 did.
 * a ``Sequential`` holding the book's ``FixedHiddenMLP``, whose ``call`` runs a Python ``while`` on
   a tensor: Keras 3 builds a ``Sequential`` by tracing it on a symbolic input, where that loop
   raises ``OperatorNotAllowedInGraphError``; the ``Sequential`` then runs its layers one after the
@@ -207,6 +212,34 @@ def _sequential_of_python_control_flow() -> bool:
     return _replace_method(keras.Sequential, "build", _build)
 
 
+def _accepts_training_in_kwargs(layer) -> bool:
+    """Whether ``layer`` is a layer of the user's own (its class is not Keras's) whose ``call`` takes ``**kwargs``
+    without naming ``training``."""
+    if type(layer).__module__.startswith("keras") or not hasattr(layer, "_call_has_context_arg"):
+        return False
+    parameters = inspect.signature(layer.call).parameters
+    variadic = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return variadic and "training" not in parameters
+
+
+def _layer_init(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if _accepts_training_in_kwargs(self):
+            self._call_has_context_arg["training"] = True  # Keras 3 then passes it on where it is known
+            self._call_has_training_arg = True
+
+    return __init__
+
+
+def _training_in_kwargs() -> bool:
+    # Keras 3.x keeps which context arguments a call takes in ``_call_has_context_arg``; another Keras keeps
+    # its own behaviour
+    if "_call_has_context_arg" not in inspect.getsource(keras.layers.Layer.__init__):
+        return False
+    return _replace_method(keras.layers.Layer, "__init__", _layer_init)
+
+
 SHIMS = (
     Shim(
         backend="tensorflow",
@@ -242,6 +275,13 @@ SHIMS = (
         book="7.2 convolutions for images: g.watch(conv2d.weights[0])",
         changed_in="Keras 3.0 (TensorFlow 2.16): a Keras variable is not a tf.Variable",
         install=_watch_keras_variables,
+    ),
+    Shim(
+        backend="tensorflow",
+        patches="keras.layers.Layer.__init__ (training in a call's **kwargs)",
+        book="11.7 the Transformer: TransformerDecoderBlock.call(self, X, state, **kwargs) reads kwargs['training']",
+        changed_in="Keras 3.0 (TensorFlow 2.16): training reaches only a call that names it",
+        install=_training_in_kwargs,
     ),
     Shim(
         backend="tensorflow",
