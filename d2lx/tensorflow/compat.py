@@ -212,24 +212,28 @@ def _sequential_of_python_control_flow() -> bool:
     return _replace_method(keras.Sequential, "build", _build)
 
 
+_TRAINING_IN_KWARGS: dict[type, bool] = {}  # per layer class: its call takes **kwargs without naming training
+
+
 def _accepts_training_in_kwargs(layer) -> bool:
     """Whether ``layer`` is a layer of the user's own (its class is not Keras's) whose ``call`` takes ``**kwargs``
     without naming ``training``."""
-    if type(layer).__module__.startswith("keras") or not hasattr(layer, "_call_has_context_arg"):
-        return False
-    parameters = inspect.signature(layer.call).parameters
-    variadic = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    return variadic and "training" not in parameters
+    cls = type(layer)
+    if cls not in _TRAINING_IN_KWARGS:
+        parameters = inspect.signature(cls.call).parameters
+        variadic = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        _TRAINING_IN_KWARGS[cls] = variadic and "training" not in parameters and not cls.__module__.startswith("keras")
+    return _TRAINING_IN_KWARGS[cls]
 
 
-def _layer_init(original):
-    def __init__(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        if _accepts_training_in_kwargs(self):
-            self._call_has_context_arg["training"] = True  # Keras 3 then passes it on where it is known
-            self._call_has_training_arg = True
+def _layer_call(original):
+    def __call__(self, *args, **kwargs):
+        context = self.__dict__.get("_call_has_context_arg")
+        if context is not None and not context.get("training") and _accepts_training_in_kwargs(self):
+            context["training"] = True  # Keras 3 then passes it on where it is known
+        return original(self, *args, **kwargs)
 
-    return __init__
+    return __call__
 
 
 def _training_in_kwargs() -> bool:
@@ -237,7 +241,7 @@ def _training_in_kwargs() -> bool:
     # its own behaviour
     if "_call_has_context_arg" not in inspect.getsource(keras.layers.Layer.__init__):
         return False
-    return _replace_method(keras.layers.Layer, "__init__", _layer_init)
+    return _replace_method(keras.layers.Layer, "__call__", _layer_call)
 
 
 SHIMS = (
@@ -278,7 +282,7 @@ SHIMS = (
     ),
     Shim(
         backend="tensorflow",
-        patches="keras.layers.Layer.__init__ (training in a call's **kwargs)",
+        patches="keras.layers.Layer.__call__ (training in a call's **kwargs)",
         book="11.7 the Transformer: TransformerDecoderBlock.call(self, X, state, **kwargs) reads kwargs['training']",
         changed_in="Keras 3.0 (TensorFlow 2.16): training reaches only a call that names it",
         install=_training_in_kwargs,
