@@ -49,7 +49,8 @@ RNNS = ("rnn-scratch",)  # chapter 9: 100 epochs of the book's 10 batches
 MODERN_RNNS = ("rnn-concise", "lstm", "gru", "deep-rnn")  # 9.6, 10.1-10.3: 50-100 epochs of the same
 SEQ2SEQ = ("seq2seq",)  # chapter 10.7: 30 epochs of a two-layer GRU encoder-decoder of 256 units
 FUNCTIONAL_RNNS = ("seq2seq-functional",)  # the 2.0 edition's 9.7: 300 epochs of its encoder-decoder
-SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS
+TRANSFORMERS = ("transformer", "vision-transformer")  # 11.7: 30 epochs of the Transformer; 11.8: 10 of a ViT at 96x96
+SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + TRANSFORMERS
 
 
 def register_kernel(name: str) -> None:
