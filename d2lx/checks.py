@@ -81,14 +81,17 @@ def divisible(name: str, value: int, by_name: str, by: int) -> None:
         raise ValueError(f"{name} must be divisible by {by_name}, got {name}={value} and {by_name}={by}")
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _positive_pair(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(_positive_int(v) for v in value)
+
+
 def image_size(name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as ``(height, width)`` if it is two positive ints, else raise naming ``name``."""
-    ok = (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value)
-    )
-    if not ok:
+    if not _positive_pair(value):
         raise ValueError(f"{name} must be two positive ints (height, width), got {_describe(value)}")
     return int(value[0]), int(value[1])
 
@@ -113,14 +116,9 @@ def resize_size(name: str, value: Any) -> tuple[int, int]:
 def side_lengths(name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as ``(height, width)`` if it is a positive int (a square) or two positive ints (a ViT's
     ``img_size`` and ``patch_size``, which the book's cells take either way), else raise naming ``name``."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+    if _positive_int(value):
         return int(value), int(value)
-    ok = (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value)
-    )
-    if not ok:
+    if not _positive_pair(value):
         raise ValueError(f"{name} must be a positive int or two positive ints (height, width), got {_describe(value)}")
     return int(value[0]), int(value[1])
 
@@ -158,8 +156,7 @@ def images_fit_model(model: Any, data: Any) -> None:
 def channel_pair(name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as two ints if it is two positive ints (an Inception path's ``(reduce, out)``
     channels), else raise naming ``name``."""
-    ok = isinstance(value, (tuple, list)) and len(value) == 2
-    if not ok or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value):
+    if not _positive_pair(value):
         raise ValueError(f"{name} must be two positive ints (reduce, out channels), got {_describe(value)}")
     return int(value[0]), int(value[1])
 
