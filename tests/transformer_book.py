@@ -399,9 +399,9 @@ class TorchCells:
     @staticmethod
     def attention_weights(d2l, model, trainer, batch, num_steps):
         """The book's cell: ``predict_step(..., True)`` gives the decoder's weights step by step, and the encoder
-        then holds its blocks' weights. ``(dec_attention_weights, enc_attention_weights)``."""
-        _, dec_attention_weights = model.predict_step(batch, d2l.try_gpu(), num_steps, True)
-        return dec_attention_weights, model.encoder.attention_weights
+        then holds its blocks' weights. ``(preds, dec_attention_weights, enc_attention_weights)``."""
+        preds, dec_attention_weights = model.predict_step(batch, d2l.try_gpu(), num_steps, True)
+        return preds, dec_attention_weights, model.encoder.attention_weights
 
     @staticmethod
     def vit_classes(d2l):
@@ -972,10 +972,10 @@ class JAXCells:
     @staticmethod
     def attention_weights(d2l, model, trainer, batch, num_steps):
         """The book's JAX cell: ``predict_step`` returns the encoder's weights beside the decoder's."""
-        _, (dec_attention_weights, enc_attention_weights) = model.predict_step(
+        preds, (dec_attention_weights, enc_attention_weights) = model.predict_step(
             trainer.state.params, batch, num_steps, True
         )
-        return dec_attention_weights, enc_attention_weights
+        return preds, dec_attention_weights, enc_attention_weights
 
     @staticmethod
     def vit_classes(d2l, emb_dropout=0.1):
