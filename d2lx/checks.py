@@ -81,14 +81,17 @@ def divisible(name: str, value: int, by_name: str, by: int) -> None:
         raise ValueError(f"{name} must be divisible by {by_name}, got {name}={value} and {by_name}={by}")
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _positive_pair(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(_positive_int(v) for v in value)
+
+
 def image_size(name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as ``(height, width)`` if it is two positive ints, else raise naming ``name``."""
-    ok = (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value)
-    )
-    if not ok:
+    if not _positive_pair(value):
         raise ValueError(f"{name} must be two positive ints (height, width), got {_describe(value)}")
     return int(value[0]), int(value[1])
 
@@ -110,11 +113,50 @@ def resize_size(name: str, value: Any) -> tuple[int, int]:
     return height, width
 
 
+def side_lengths(name: str, value: Any) -> tuple[int, int]:
+    """Return ``value`` as ``(height, width)`` if it is a positive int (a square) or two positive ints (a ViT's
+    ``img_size`` and ``patch_size``, which the book's cells take either way), else raise naming ``name``."""
+    if _positive_int(value):
+        return int(value), int(value)
+    if not _positive_pair(value):
+        raise ValueError(f"{name} must be a positive int or two positive ints (height, width), got {_describe(value)}")
+    return int(value[0]), int(value[1])
+
+
+def whole_patches(img_size: Any, patch_size: Any) -> None:
+    """Raise unless an image of ``img_size`` splits into whole patches of ``patch_size`` (each an int or
+    ``(height, width)``): a patch embedding with the patch size as its stride would drop the pixels left over
+    (PyTorch's convolution) or pad them into patches the model has no positional embedding for (Flax's
+    ``padding='SAME'``), each without a word."""
+    image, patch = side_lengths("img_size", img_size), side_lengths("patch_size", patch_size)
+    if image[0] % patch[0] or image[1] % patch[1]:
+        raise ValueError(
+            f"img_size must be a multiple of patch_size on each side, so that an image splits into whole "
+            f"patches, got img_size={img_size!r} and patch_size={patch_size!r}"
+        )
+
+
+def images_fit_model(model: Any, data: Any) -> None:
+    """Raise unless the images ``data`` makes (its ``resize``, as ``FashionMNIST``'s) have the ``img_size`` that
+    ``model`` (a ViT) was built for: its positional embeddings are one per patch of such an image, and a
+    batch of another size fails deep inside the framework, or, at a size that gives as many patches, not
+    at all. Models and data without these arguments are not checked."""
+    hparams = getattr(model, "hparams", None)
+    img_size = hparams.get("img_size") if isinstance(hparams, dict) else None
+    resize = getattr(data, "resize", None)
+    if img_size is None or resize is None:
+        return
+    if side_lengths("img_size", img_size) != tuple(resize):
+        raise ValueError(
+            f"{type(model).__name__} was built for images of img_size={img_size!r}, but {type(data).__name__} makes "
+            f"images of {tuple(resize)} (its resize); give both the same size"
+        )
+
+
 def channel_pair(name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as two ints if it is two positive ints (an Inception path's ``(reduce, out)``
     channels), else raise naming ``name``."""
-    ok = isinstance(value, (tuple, list)) and len(value) == 2
-    if not ok or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value):
+    if not _positive_pair(value):
         raise ValueError(f"{name} must be two positive ints (reduce, out channels), got {_describe(value)}")
     return int(value[0]), int(value[1])
 
@@ -186,6 +228,13 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "num_val": non_negative_int,
     "num_steps": positive_int,
     "vocab_size": positive_int,
+    # chapter 11: the Transformer's layers (PositionalEncoding's table length, the feed-forward network's sizes)
+    "max_len": positive_int,
+    "ffn_num_hiddens": positive_int,
+    "ffn_num_outputs": positive_int,
+    "num_blks": positive_int,
+    "img_size": side_lengths,  # a ViT's (section 11.8), which must also split into whole patches: _JOINT_RULES
+    "patch_size": side_lengths,
     "resize": resize_size,
     "max_epochs": positive_int,
     "num_gpus": non_negative_int,
@@ -218,6 +267,10 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
 }
 
 
+# Arguments that must agree with each other, checked once each has passed its own rule.
+_JOINT_RULES: dict[tuple[str, str], Callable[[Any, Any], None]] = {("img_size", "patch_size"): whole_patches}
+
+
 def _rule_of(name: str, model: Any) -> Callable[[str, Any], Any] | None:
     """The rule of argument ``name`` of ``model``: its class's (or a base class's, by name), else the name's."""
     for cls in type(model).__mro__ if model is not None else ():
@@ -229,7 +282,8 @@ def _rule_of(name: str, model: Any) -> Callable[[str, Any], Any] | None:
 
 def hyperparameters(values: dict[str, Any], model: Any = None) -> None:
     """Check each of ``values`` (e.g. a model's ``hparams``) whose name the book uses, by that name's rule,
-    in order, e.g. ``dropout_1 must be a number in [0, 1], got 1.5``. Other names are not checked.
+    in order, e.g. ``dropout_1 must be a number in [0, 1], got 1.5``. Other names are not checked. Then the
+    arguments that must agree with each other (``_JOINT_RULES``: a ViT's ``img_size`` and ``patch_size``).
 
     ``model`` (the object the values belong to) picks the rules of its class (``"VGG.arch"``), found by
     class name along its bases, so the book's own ``class VGG(d2l.Classifier)`` cells are checked too.
@@ -238,6 +292,9 @@ def hyperparameters(values: dict[str, Any], model: Any = None) -> None:
         rule = _rule_of(name, model)
         if rule is not None:
             rule(name, value)
+    for (first, second), rule in _JOINT_RULES.items():
+        if first in values and second in values:
+            rule(values[first], values[second])
 
 
 class CheckedHyperParameters:

@@ -109,7 +109,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("1.0", 11, "Attention Mechanisms and Transformers", {
         "attention": "show_heatmaps masked_softmax AdditiveAttention DotProductAttention AttentionDecoder "
                      "MultiHeadAttention",
-    }, not_yet="PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock TransformerEncoder"),
+        "transformer": "PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock TransformerEncoder",
+    }),
     Chapter("1.0", 12, "Optimization Algorithms",
             not_yet="train_2d show_trace_2d get_data_ch11 train_concise_ch11 annotate"),
     Chapter("1.0", 13, "Computational Performance",

@@ -412,6 +412,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         """Train ``model`` on ``data`` for ``max_epochs`` epochs, validating after each."""
         self.prepare_data(data)
         self.prepare_model(model)
+        checks.images_fit_model(model, data)  # a ViT's img_size against the data's resize
         self._label_plan = self._plan_label_checks(model, data)
         self._d2lx_model, self._image_layout = model, cnn.image_layout(model)  # for _inspect_batch
         self._d2lx_batch = None

@@ -50,7 +50,8 @@ MODERN_RNNS = ("rnn-concise", "lstm", "gru", "deep-rnn")  # 9.6, 10.1-10.3: 50-1
 SEQ2SEQ = ("seq2seq",)  # chapter 10.7: 30 epochs of a two-layer GRU encoder-decoder of 256 units
 FUNCTIONAL_RNNS = ("seq2seq-functional",)  # the 2.0 edition's 9.7: 300 epochs of its encoder-decoder
 ATTENTION = ("bahdanau-attention",)  # chapter 11.4: 30 epochs of a GRU encoder-decoder with additive attention
-SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + ATTENTION
+TRANSFORMERS = ("transformer", "vision-transformer")  # 11.7: 30 epochs of the Transformer; 11.8: 10 of a ViT at 96x96
+SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + ATTENTION + TRANSFORMERS
 
 
 def register_kernel(name: str) -> None:

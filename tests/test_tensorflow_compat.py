@@ -215,6 +215,37 @@ def test_the_books_chimera_runs_its_python_while_eagerly():
     assert len(chimera.trainable_weights) == 5 * 2  # NestMLP's three Dense, the Dense, FixedHiddenMLP's
 
 
+def test_the_books_decoder_block_reads_training_from_its_kwargs():
+    """Section 11.7's ``TransformerDecoderBlock.call(self, X, state, **kwargs)`` reads ``kwargs["training"]``: given
+    by its caller, or by the call of the layer around it; Keras's own layers and a ``call`` that names
+    ``training`` are as before."""
+
+    class Block(tf.keras.layers.Layer):
+        def call(self, X, **kwargs):
+            return X if kwargs["training"] else -X
+
+    class Outer(tf.keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+
+        def call(self, X, training=None):
+            return self.block(X)
+
+    class Named(tf.keras.layers.Layer):
+        def call(self, X, training=None, **kwargs):
+            return X if training else -X
+
+    X = tf.ones(2)
+    assert Block()(X, training=True).numpy().tolist() == [1, 1]
+    assert Block()(X, training=False).numpy().tolist() == [-1, -1]
+    assert Outer()(X, training=True).numpy().tolist() == [1, 1]
+    assert Named()(X, training=True).numpy().tolist() == [1, 1]
+    assert not tf.keras.layers.Dropout(0.5)._call_has_context_arg.get("kwargs", False)
+    with pytest.raises(KeyError, match="training"):  # nothing gave it
+        Block()(X)
+
+
 _BOOK_CALLS_WITHOUT_SHIMS = """
 import re, warnings
 from d2lx import tensorflow as d2l
@@ -253,6 +284,10 @@ def chimera():
     c.add(Loop())
     c(tf.ones((1, 2)))
 report("chimera", chimera)
+class Block(tf.keras.layers.Layer):
+    def call(self, X, **kwargs):
+        return X if kwargs["training"] else -X
+report("training", lambda: Block()(tf.ones(2), training=True))
 """
 
 
@@ -267,7 +302,7 @@ def test_d2lx_compat_0_gives_keras_its_own_behaviour_back(tmp_path, switch):
     assert run.returncode == 0, run.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in run.stdout.splitlines())
     if switch == "D2LX_RENAMED_ALIASES":
-        names = ("Sequential", "TrackedList", "save_weights", "device", "watch", "chimera")
+        names = ("Sequential", "TrackedList", "save_weights", "device", "watch", "chimera", "training")
         assert lines == dict.fromkeys(names, "runs"), run.stdout
         return
     assert lines == {
@@ -277,5 +312,7 @@ def test_d2lx_compat_0_gives_keras_its_own_behaviour_back(tmp_path, switch):
         "device": "AttributeError 'Variable' object has no attribute 'device'",
         "watch": "ValueError Passed in object <...> of type 'Variable', not tf.Tensor or tf.Variable or ExtensionType.",
         "chimera": "OperatorNotAllowedInGraphError Exception encountered when calling Loop.call().",
+        "training": 'KeyError "Exception encountered when calling Block.call().\\n\\n\\x1b[1mtraining\\x1b[0m\\n\\n'
+        'Arguments received by Block.call():\\n  • X=tf.Tensor(shape=(2,), dtype=float32)\\n  • kwargs=<...>"',
     }, run.stdout
     assert not os.path.exists(tmp_path / "mlp.params")

@@ -15,6 +15,11 @@ raises an error, so code written for Keras 3 runs as before:
 * ``g.watch(conv2d.weights[0])``: ``GradientTape.watch`` refuses a Keras variable (``not tf.Tensor
   or tf.Variable``); it watches the ``tf.Variable`` the Keras variable holds, the one that
   ``g.gradient(l, conv2d.weights[0])`` differentiates by.
+* ``def call(self, X, state, **kwargs)`` reading ``kwargs["training"]`` (the book's Transformer decoder block):
+  Keras 3 takes ``training`` out of the keyword arguments of every ``call`` that does not name it, and
+  hands it back only to a ``call`` that names it, so the book's block never saw it (``KeyError:
+  'training'``), even where its caller passed it. A layer of the user's own (not one of Keras's) whose
+  ``call`` takes ``**kwargs`` is given ``training`` in them again, where it is known, as Keras 2 did.
 * a ``Sequential`` holding the book's ``FixedHiddenMLP``, whose ``call`` runs a Python ``while`` on
   a tensor: Keras 3 builds a ``Sequential`` by tracing it on a symbolic input, where that loop
   raises ``OperatorNotAllowedInGraphError``; the ``Sequential`` then runs its layers one after the
@@ -207,6 +212,38 @@ def _sequential_of_python_control_flow() -> bool:
     return _replace_method(keras.Sequential, "build", _build)
 
 
+_TRAINING_IN_KWARGS: dict[type, bool] = {}  # per layer class: its call takes **kwargs without naming training
+
+
+def _accepts_training_in_kwargs(layer) -> bool:
+    """Whether ``layer`` is a layer of the user's own (its class is not Keras's) whose ``call`` takes ``**kwargs``
+    without naming ``training``."""
+    cls = type(layer)
+    if cls not in _TRAINING_IN_KWARGS:
+        parameters = inspect.signature(cls.call).parameters
+        variadic = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        _TRAINING_IN_KWARGS[cls] = variadic and "training" not in parameters and not cls.__module__.startswith("keras")
+    return _TRAINING_IN_KWARGS[cls]
+
+
+def _layer_call(original):
+    def __call__(self, *args, **kwargs):
+        context = self.__dict__.get("_call_has_context_arg")
+        if context is not None and not context.get("training") and _accepts_training_in_kwargs(self):
+            context["training"] = True  # Keras 3 then passes it on where it is known
+        return original(self, *args, **kwargs)
+
+    return __call__
+
+
+def _training_in_kwargs() -> bool:
+    # Keras 3.x keeps which context arguments a call takes in ``_call_has_context_arg``; another Keras keeps
+    # its own behaviour
+    if "_call_has_context_arg" not in inspect.getsource(keras.layers.Layer.__init__):
+        return False
+    return _replace_method(keras.layers.Layer, "__call__", _layer_call)
+
+
 SHIMS = (
     Shim(
         backend="tensorflow",
@@ -242,6 +279,13 @@ SHIMS = (
         book="7.2 convolutions for images: g.watch(conv2d.weights[0])",
         changed_in="Keras 3.0 (TensorFlow 2.16): a Keras variable is not a tf.Variable",
         install=_watch_keras_variables,
+    ),
+    Shim(
+        backend="tensorflow",
+        patches="keras.layers.Layer.__call__ (training in a call's **kwargs)",
+        book="11.7 the Transformer: TransformerDecoderBlock.call(self, X, state, **kwargs) reads kwargs['training']",
+        changed_in="Keras 3.0 (TensorFlow 2.16): training reaches only a call that names it",
+        install=_training_in_kwargs,
     ),
     Shim(
         backend="tensorflow",
