@@ -9,6 +9,8 @@ in the book's JAX code, the parameters live outside the models: ``predict_step``
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import numpy as np
 import optax
@@ -101,24 +103,16 @@ class EncoderDecoder(Classifier):
         src, tgt, src_valid_len, _ = seq2seq.check_predict_arguments(batch, num_steps)
         src, tgt, src_valid_len = (jnp.asarray(a) for a in (src, tgt, src_valid_len))
         encoder, decoder = self.encoder, self.decoder
-        encode = jax.jit(  # one program, not Flax's op-by-op run of a recurrent layer
-            lambda src, valid_len: encoder.apply(
-                {"params": params["encoder"]}, src, valid_len, training=False, mutable="intermediates"
-            )
-        )
-        enc_all_outputs, inter_enc_vars = encode(src, src_valid_len)
+        encode, decode = _compiled(_encode, encoder), _compiled(_decode, decoder)
+        enc_all_outputs, inter_enc_vars = encode(params["encoder"], src, src_valid_len)
         enc_attention_weights = []
         if save_attention_weights and inter_enc_vars:
             enc_attention_weights = inter_enc_vars["intermediates"]["enc_attention_weights"][0]
 
-        @jax.jit  # compiled once per call, then run num_steps times
-        def decode(tokens, state):
-            return decoder.apply({"params": params["decoder"]}, tokens, state, training=False, mutable="intermediates")
-
         attention_weights = []
 
         def step(tokens, state):
-            (Y, state), inter_dec_vars = decode(tokens, state)
+            (Y, state), inter_dec_vars = decode(params["decoder"], tokens, state)
             if save_attention_weights:
                 weights = inter_dec_vars.get("intermediates", {}).get("dec_attention_weights")
                 if weights is None:
@@ -129,6 +123,32 @@ class EncoderDecoder(Classifier):
         dec_state = self.decoder.init_state(enc_all_outputs, src_valid_len)
         preds = seq2seq.greedy_decode(ops, tgt[:, 0], dec_state, num_steps, step)
         return preds, (attention_weights, enc_attention_weights)
+
+
+# The encoder and one decoding step, compiled once per model (the module is a static argument: equal
+# modules share the program) and per shape, with the parameters as arguments: a closure over them would
+# make a new program, with the weights baked in as constants, at every ``predict_step``. A decoder whose
+# state grows step by step (the Transformer's keys) still compiles once per length, but only on its
+# first translation: later calls, for the next sentences or epochs, find those programs ready.
+def _encode(encoder, params, src, valid_len):
+    return encoder.apply({"params": params}, src, valid_len, training=False, mutable="intermediates")
+
+
+def _decode(decoder, params, tokens, state):
+    return decoder.apply({"params": params}, tokens, state, training=False, mutable="intermediates")
+
+
+_COMPILED = {function: jax.jit(function, static_argnums=0) for function in (_encode, _decode)}
+
+
+def _compiled(function, module):
+    """``function`` with ``module`` fixed, compiled: shared by equal modules where the module can be hashed
+    (a static argument), else compiled for this call alone (a field that is a list, say)."""
+    try:
+        hash(module)
+    except TypeError:
+        return jax.jit(functools.partial(function, module))
+    return functools.partial(_COMPILED[function], module)
 
 
 def init_seq2seq(params, key=None):
