@@ -216,13 +216,18 @@ _TRAINING_IN_KWARGS: dict[type, bool] = {}  # per layer class: its call takes **
 
 
 def _accepts_training_in_kwargs(layer) -> bool:
-    """Whether ``layer`` is a layer of the user's own (its class is not Keras's) whose ``call`` takes ``**kwargs``
-    without naming ``training``."""
+    """Whether ``layer`` is a layer of the user's own (its ``call`` is neither Keras's nor d2lx's) whose ``call``
+    takes ``**kwargs`` without naming ``training``."""
     cls = type(layer)
     if cls not in _TRAINING_IN_KWARGS:
         parameters = inspect.signature(cls.call).parameters
         variadic = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-        _TRAINING_IN_KWARGS[cls] = variadic and "training" not in parameters and not cls.__module__.startswith("keras")
+        # where ``call`` was written, not the class: d2lx's ``Module.call`` (subclassed by every model of the
+        # book's) passes ``training`` on through Keras's call context, which this would break
+        written_in = getattr(cls.call, "__module__", "") or ""
+        _TRAINING_IN_KWARGS[cls] = (
+            variadic and "training" not in parameters and not written_in.startswith(("keras", "d2lx"))
+        )
     return _TRAINING_IN_KWARGS[cls]
 
 
