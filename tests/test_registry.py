@@ -436,10 +436,17 @@ def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, mon
     module._tests(session, "jax", newest=True)
     left_out = ("test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments",
                 "test_rnn_functional", "test_seq2seq", "test_seq2seq_functional", "test_bench_rnn_lm")  # fmt: skip
+    trainings = ("test_attention.py::test_the_books_bahdanau_training_and_heatmap_cells",
+                 "test_transformer.py::test_the_books_transformer_trains_and_translates",
+                 "test_transformer.py::test_the_books_vit_trains")  # fmt: skip
     assert session.ran == ("pytest", "-q", "--durations=10", "--backend", "jax", "-m", "not full_training",
-                           *(arg for name in left_out for arg in ("--ignore", f"tests/{name}.py")))  # fmt: skip
-    for path in session.ran[-(2 * len(left_out) - 1) :: 2]:
+                           *(arg for name in left_out for arg in ("--ignore", f"tests/{name}.py")),
+                           *(arg for test in trainings for arg in ("--deselect", f"tests/{test}")))  # fmt: skip
+    for path in session.ran[-(2 * len(left_out) + 2 * len(trainings) - 1) : -2 * len(trainings) : 2]:
         assert (REPO / path).is_file(), path  # a renamed file would be run again, not left out silently
+    for test in trainings:  # a renamed test would be run again, not left out silently
+        path, name = test.split("::")
+        assert f"\ndef {name}(" in (REPO / "tests" / path).read_text(), test
     assert session.env == {"MPLBACKEND": "Agg"}
 
 
