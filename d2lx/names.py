@@ -111,8 +111,9 @@ CHAPTERS: tuple[Chapter, ...] = (
                      "MultiHeadAttention",
         "transformer": "PositionalEncoding PositionWiseFFN AddNorm TransformerEncoderBlock TransformerEncoder",
     }),
-    Chapter("1.0", 12, "Optimization Algorithms",
-            not_yet="train_2d show_trace_2d get_data_ch11 train_concise_ch11 annotate"),
+    Chapter("1.0", 12, "Optimization Algorithms", {
+        "optimization": "annotate train_2d show_trace_2d get_data_ch11 train_ch11 train_concise_ch11",
+    }),
     Chapter("1.0", 13, "Computational Performance",
             not_yet="split_batch resnet18 train_batch_ch13 Benchmark evaluate_accuracy_gpus"),
     Chapter("1.0", 14, "Computer Vision",
@@ -159,7 +160,7 @@ CHAPTERS: tuple[Chapter, ...] = (
         "functional": "build_array_nmt load_data_nmt train_seq2seq predict_seq2seq",
         "seq2seq": "sequence_mask MaskedSoftmaxCELoss",
     }),
-    Chapter("2.0", 11, "Optimization Algorithms", not_yet="train_ch11"),
+    Chapter("2.0", 11, "Optimization Algorithms", {"optimization": "train_ch11"}),
     Chapter("2.0", 13, "Computer Vision", not_yet="train_ch13"),
     # --- d2lx's own names, on every backend ---------------------------------------------------
     Chapter("d2lx", 0, "d2lx's additions", {
