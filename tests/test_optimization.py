@@ -89,7 +89,8 @@ def test_get_data_ch11_whitens_the_first_n_rows(backend, airfoil):
     data_iter, feature_dim = backend.get_data_ch11(batch_size=30, n=100)
     assert feature_dim == 5
     assert len(data_iter) == 4  # 100 rows in batches of 30: the last has 10
-    X, y = (np.concatenate([to_numpy(b[i]) for b in data_iter]) for i in (0, 1))
+    batches = list(data_iter)  # one pass: each pass draws another order
+    X, y = (np.concatenate([to_numpy(b[i]) for b in batches]) for i in (0, 1))
     assert X.shape == (100, 5) and y.shape == (100,) and X.dtype == np.float32
     raw = np.genfromtxt(hub.download("airfoil"), dtype=np.float32, delimiter="\t")
     whitened = (raw - raw.mean(axis=0)) / raw.std(axis=0)
