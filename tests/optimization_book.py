@@ -26,7 +26,7 @@ class Torch:
 
         def sgd(params, states, hyperparams):
             for p in params:
-                p.data.sub_(hyperparams['lr'] * p.grad)
+                p.data.sub_(hyperparams["lr"] * p.grad)
                 p.grad.data.zero_()
 
         def init_momentum_states(feature_dim):
@@ -37,8 +37,8 @@ class Torch:
         def sgd_momentum(params, states, hyperparams):
             for p, v in zip(params, states):
                 with torch.no_grad():
-                    v[:] = hyperparams['momentum'] * v + p.grad
-                    p[:] -= hyperparams['lr'] * v
+                    v[:] = hyperparams["momentum"] * v + p.grad
+                    p[:] -= hyperparams["lr"] * v
                 p.grad.data.zero_()
 
         def init_adagrad_states(feature_dim):
@@ -51,7 +51,7 @@ class Torch:
             for p, s in zip(params, states):
                 with torch.no_grad():
                     s[:] += torch.square(p.grad)
-                    p[:] -= hyperparams['lr'] * p.grad / torch.sqrt(s + eps)
+                    p[:] -= hyperparams["lr"] * p.grad / torch.sqrt(s + eps)
                 p.grad.data.zero_()
 
         def init_rmsprop_states(feature_dim):
@@ -60,11 +60,11 @@ class Torch:
             return (s_w, s_b)
 
         def rmsprop(params, states, hyperparams):
-            gamma, eps = hyperparams['gamma'], 1e-6
+            gamma, eps = hyperparams["gamma"], 1e-6
             for p, s in zip(params, states):
                 with torch.no_grad():
                     s[:] = gamma * s + (1 - gamma) * torch.square(p.grad)
-                    p[:] -= hyperparams['lr'] * p.grad / torch.sqrt(s + eps)
+                    p[:] -= hyperparams["lr"] * p.grad / torch.sqrt(s + eps)
                 p.grad.data.zero_()
 
         def init_adadelta_states(feature_dim):
@@ -73,7 +73,7 @@ class Torch:
             return ((s_w, delta_w), (s_b, delta_b))
 
         def adadelta(params, states, hyperparams):
-            rho, eps = hyperparams['rho'], 1e-5
+            rho, eps = hyperparams["rho"], 1e-5
             for p, (s, delta) in zip(params, states):
                 with torch.no_grad():
                     # In-place updates via [:]
@@ -94,26 +94,23 @@ class Torch:
                 with torch.no_grad():
                     v[:] = beta1 * v + (1 - beta1) * p.grad
                     s[:] = beta2 * s + (1 - beta2) * torch.square(p.grad)
-                    v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                    s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                    p[:] -= hyperparams['lr'] * v_bias_corr / (torch.sqrt(s_bias_corr)
-                                                               + eps)
+                    v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                    s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                    p[:] -= hyperparams["lr"] * v_bias_corr / (torch.sqrt(s_bias_corr) + eps)
                 p.grad.data.zero_()
-            hyperparams['t'] += 1
+            hyperparams["t"] += 1
 
         def yogi(params, states, hyperparams):
             beta1, beta2, eps = 0.9, 0.999, 1e-3
             for p, (v, s) in zip(params, states):
                 with torch.no_grad():
                     v[:] = beta1 * v + (1 - beta1) * p.grad
-                    s[:] = s + (1 - beta2) * torch.sign(
-                        torch.square(p.grad) - s) * torch.square(p.grad)
-                    v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                    s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                    p[:] -= hyperparams['lr'] * v_bias_corr / (torch.sqrt(s_bias_corr)
-                                                               + eps)
+                    s[:] = s + (1 - beta2) * torch.sign(torch.square(p.grad) - s) * torch.square(p.grad)
+                    v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                    s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                    p[:] -= hyperparams["lr"] * v_bias_corr / (torch.sqrt(s_bias_corr) + eps)
                 p.grad.data.zero_()
-            hyperparams['t'] += 1
+            hyperparams["t"] += 1
 
         return _sections(locals())
 
@@ -122,12 +119,12 @@ class Torch:
         import torch
 
         return {
-            "sgd": (torch.optim.SGD, {'lr': 0.01}),
-            "momentum": (torch.optim.SGD, {'lr': 0.005, 'momentum': 0.9}),
-            "adagrad": (torch.optim.Adagrad, {'lr': 0.1}),
-            "rmsprop": (torch.optim.RMSprop, {'lr': 0.01, 'alpha': 0.9}),
-            "adadelta": (torch.optim.Adadelta, {'rho': 0.9}),
-            "adam": (torch.optim.Adam, {'lr': 0.01}),
+            "sgd": (torch.optim.SGD, {"lr": 0.01}),
+            "momentum": (torch.optim.SGD, {"lr": 0.005, "momentum": 0.9}),
+            "adagrad": (torch.optim.Adagrad, {"lr": 0.1}),
+            "rmsprop": (torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}),
+            "adadelta": (torch.optim.Adadelta, {"rho": 0.9}),
+            "adam": (torch.optim.Adam, {"lr": 0.01}),
         }
 
 
@@ -140,7 +137,7 @@ class MXNet:
 
         def sgd(params, states, hyperparams):
             for p in params:
-                p[:] -= hyperparams['lr'] * p.grad
+                p[:] -= hyperparams["lr"] * p.grad
 
         def init_momentum_states(feature_dim):
             v_w = d2l.zeros((feature_dim, 1))
@@ -149,8 +146,8 @@ class MXNet:
 
         def sgd_momentum(params, states, hyperparams):
             for p, v in zip(params, states):
-                v[:] = hyperparams['momentum'] * v + p.grad
-                p[:] -= hyperparams['lr'] * v
+                v[:] = hyperparams["momentum"] * v + p.grad
+                p[:] -= hyperparams["lr"] * v
 
         def init_adagrad_states(feature_dim):
             s_w = d2l.zeros((feature_dim, 1))
@@ -161,7 +158,7 @@ class MXNet:
             eps = 1e-6
             for p, s in zip(params, states):
                 s[:] += np.square(p.grad)
-                p[:] -= hyperparams['lr'] * p.grad / np.sqrt(s + eps)
+                p[:] -= hyperparams["lr"] * p.grad / np.sqrt(s + eps)
 
         def init_rmsprop_states(feature_dim):
             s_w = d2l.zeros((feature_dim, 1))
@@ -169,10 +166,10 @@ class MXNet:
             return (s_w, s_b)
 
         def rmsprop(params, states, hyperparams):
-            gamma, eps = hyperparams['gamma'], 1e-6
+            gamma, eps = hyperparams["gamma"], 1e-6
             for p, s in zip(params, states):
                 s[:] = gamma * s + (1 - gamma) * np.square(p.grad)
-                p[:] -= hyperparams['lr'] * p.grad / np.sqrt(s + eps)
+                p[:] -= hyperparams["lr"] * p.grad / np.sqrt(s + eps)
 
         def init_adadelta_states(feature_dim):
             s_w, s_b = d2l.zeros((feature_dim, 1)), d2l.zeros(1)
@@ -180,7 +177,7 @@ class MXNet:
             return ((s_w, delta_w), (s_b, delta_b))
 
         def adadelta(params, states, hyperparams):
-            rho, eps = hyperparams['rho'], 1e-5
+            rho, eps = hyperparams["rho"], 1e-5
             for p, (s, delta) in zip(params, states):
                 # In-place updates via [:]
                 s[:] = rho * s + (1 - rho) * np.square(p.grad)
@@ -198,33 +195,32 @@ class MXNet:
             for p, (v, s) in zip(params, states):
                 v[:] = beta1 * v + (1 - beta1) * p.grad
                 s[:] = beta2 * s + (1 - beta2) * np.square(p.grad)
-                v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                p[:] -= hyperparams['lr'] * v_bias_corr / (np.sqrt(s_bias_corr) + eps)
-            hyperparams['t'] += 1
+                v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                p[:] -= hyperparams["lr"] * v_bias_corr / (np.sqrt(s_bias_corr) + eps)
+            hyperparams["t"] += 1
 
         def yogi(params, states, hyperparams):
             beta1, beta2, eps = 0.9, 0.999, 1e-3
             for p, (v, s) in zip(params, states):
                 v[:] = beta1 * v + (1 - beta1) * p.grad
-                s[:] = s + (1 - beta2) * np.sign(
-                    np.square(p.grad) - s) * np.square(p.grad)
-                v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                p[:] -= hyperparams['lr'] * v_bias_corr / (np.sqrt(s_bias_corr) + eps)
-            hyperparams['t'] += 1
+                s[:] = s + (1 - beta2) * np.sign(np.square(p.grad) - s) * np.square(p.grad)
+                v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                p[:] -= hyperparams["lr"] * v_bias_corr / (np.sqrt(s_bias_corr) + eps)
+            hyperparams["t"] += 1
 
         return _sections(locals())
 
     @staticmethod
     def concise(d2l) -> dict:
         return {
-            "sgd": ('sgd', {'learning_rate': 0.05}),
-            "momentum": ('sgd', {'learning_rate': 0.005, 'momentum': 0.9}),
-            "adagrad": ('adagrad', {'learning_rate': 0.1}),
-            "rmsprop": ('rmsprop', {'learning_rate': 0.01, 'gamma1': 0.9}),
-            "adadelta": ('adadelta', {'rho': 0.9}),
-            "adam": ('adam', {'learning_rate': 0.01}),
+            "sgd": ("sgd", {"learning_rate": 0.05}),
+            "momentum": ("sgd", {"learning_rate": 0.005, "momentum": 0.9}),
+            "adagrad": ("adagrad", {"learning_rate": 0.1}),
+            "rmsprop": ("rmsprop", {"learning_rate": 0.01, "gamma1": 0.9}),
+            "adadelta": ("adadelta", {"rho": 0.9}),
+            "adam": ("adam", {"learning_rate": 0.01}),
         }
 
 
@@ -237,7 +233,7 @@ class TensorFlow:
 
         def sgd(params, grads, states, hyperparams):
             for param, grad in zip(params, grads):
-                param.assign_sub(hyperparams['lr']*grad)
+                param.assign_sub(hyperparams["lr"] * grad)
 
         def init_momentum_states(features_dim):
             v_w = tf.Variable(d2l.zeros((features_dim, 1)))
@@ -246,8 +242,8 @@ class TensorFlow:
 
         def sgd_momentum(params, grads, states, hyperparams):
             for p, v, g in zip(params, states, grads):
-                v[:].assign(hyperparams['momentum'] * v + g)
-                p[:].assign(p - hyperparams['lr'] * v)
+                v[:].assign(hyperparams["momentum"] * v + g)
+                p[:].assign(p - hyperparams["lr"] * v)
 
         def init_adagrad_states(feature_dim):
             s_w = tf.Variable(d2l.zeros((feature_dim, 1)))
@@ -258,7 +254,7 @@ class TensorFlow:
             eps = 1e-6
             for p, s, g in zip(params, states, grads):
                 s[:].assign(s + tf.math.square(g))
-                p[:].assign(p - hyperparams['lr'] * g / tf.math.sqrt(s + eps))
+                p[:].assign(p - hyperparams["lr"] * g / tf.math.sqrt(s + eps))
 
         def init_rmsprop_states(feature_dim):
             s_w = tf.Variable(d2l.zeros((feature_dim, 1)))
@@ -266,10 +262,10 @@ class TensorFlow:
             return (s_w, s_b)
 
         def rmsprop(params, grads, states, hyperparams):
-            gamma, eps = hyperparams['gamma'], 1e-6
+            gamma, eps = hyperparams["gamma"], 1e-6
             for p, s, g in zip(params, states, grads):
                 s[:].assign(gamma * s + (1 - gamma) * tf.math.square(g))
-                p[:].assign(p - hyperparams['lr'] * g / tf.math.sqrt(s + eps))
+                p[:].assign(p - hyperparams["lr"] * g / tf.math.sqrt(s + eps))
 
         def init_adadelta_states(feature_dim):
             s_w = tf.Variable(d2l.zeros((feature_dim, 1)))
@@ -279,7 +275,7 @@ class TensorFlow:
             return ((s_w, delta_w), (s_b, delta_b))
 
         def adadelta(params, grads, states, hyperparams):
-            rho, eps = hyperparams['rho'], 1e-5
+            rho, eps = hyperparams["rho"], 1e-5
             for p, (s, delta), grad in zip(params, states, grads):
                 s[:].assign(rho * s + (1 - rho) * tf.math.square(grad))
                 g = (tf.math.sqrt(delta + eps) / tf.math.sqrt(s + eps)) * grad
@@ -296,24 +292,21 @@ class TensorFlow:
         def adam(params, grads, states, hyperparams):
             beta1, beta2, eps = 0.9, 0.999, 1e-6
             for p, (v, s), grad in zip(params, states, grads):
-                v[:].assign(beta1 * v  + (1 - beta1) * grad)
+                v[:].assign(beta1 * v + (1 - beta1) * grad)
                 s[:].assign(beta2 * s + (1 - beta2) * tf.math.square(grad))
-                v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                p[:].assign(p - hyperparams['lr'] * v_bias_corr
-                            / tf.math.sqrt(s_bias_corr) + eps)
+                v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                p[:].assign(p - hyperparams["lr"] * v_bias_corr / tf.math.sqrt(s_bias_corr) + eps)
 
         def yogi(params, grads, states, hyperparams):
             beta1, beta2, eps = 0.9, 0.999, 1e-6
             for p, (v, s), grad in zip(params, states, grads):
-                v[:].assign(beta1 * v  + (1 - beta1) * grad)
-                s[:].assign(s + (1 - beta2) * tf.math.sign(
-                           tf.math.square(grad) - s) * tf.math.square(grad))
-                v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                p[:].assign(p - hyperparams['lr'] * v_bias_corr
-                            / tf.math.sqrt(s_bias_corr) + eps)
-            hyperparams['t'] += 1
+                v[:].assign(beta1 * v + (1 - beta1) * grad)
+                s[:].assign(s + (1 - beta2) * tf.math.sign(tf.math.square(grad) - s) * tf.math.square(grad))
+                v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                p[:].assign(p - hyperparams["lr"] * v_bias_corr / tf.math.sqrt(s_bias_corr) + eps)
+            hyperparams["t"] += 1
 
         return _sections(locals())
 
@@ -322,12 +315,12 @@ class TensorFlow:
         import tensorflow as tf
 
         return {
-            "sgd": (tf.keras.optimizers.SGD, {'learning_rate': 0.05}),
-            "momentum": (tf.keras.optimizers.SGD, {'learning_rate': 0.005, 'momentum': 0.9}),
-            "adagrad": (tf.keras.optimizers.Adagrad, {'learning_rate': 0.1}),
-            "rmsprop": (tf.keras.optimizers.RMSprop, {'learning_rate': 0.01, 'rho': 0.9}),
-            "adadelta": (tf.keras.optimizers.Adadelta, {'learning_rate': 5.0, 'rho': 0.9}),
-            "adam": (tf.keras.optimizers.Adam, {'learning_rate': 0.01}),
+            "sgd": (tf.keras.optimizers.SGD, {"learning_rate": 0.05}),
+            "momentum": (tf.keras.optimizers.SGD, {"learning_rate": 0.005, "momentum": 0.9}),
+            "adagrad": (tf.keras.optimizers.Adagrad, {"learning_rate": 0.1}),
+            "rmsprop": (tf.keras.optimizers.RMSprop, {"learning_rate": 0.01, "rho": 0.9}),
+            "adadelta": (tf.keras.optimizers.Adadelta, {"learning_rate": 5.0, "rho": 0.9}),
+            "adam": (tf.keras.optimizers.Adam, {"learning_rate": 0.01}),
         }
 
 
@@ -341,7 +334,7 @@ class JAX:
         from jax import numpy as jnp
 
         def sgd(params, grads, states, hyperparams):
-            return [p - hyperparams['lr'] * g for p, g in zip(params, grads)], states
+            return [p - hyperparams["lr"] * g for p, g in zip(params, grads)], states
 
         def init_momentum_states(feature_dim):
             v_w = d2l.zeros((feature_dim, 1))
@@ -351,8 +344,8 @@ class JAX:
         def sgd_momentum(params, grads, states, hyperparams):
             new_params, new_states = [], []
             for p, g, v in zip(params, grads, states):
-                v = hyperparams['momentum'] * v + g
-                new_params.append(p - hyperparams['lr'] * v)
+                v = hyperparams["momentum"] * v + g
+                new_params.append(p - hyperparams["lr"] * v)
                 new_states.append(v)
             return new_params, new_states
 
@@ -366,7 +359,7 @@ class JAX:
             new_params, new_states = [], []
             for p, g, s in zip(params, grads, states):
                 s = s + jnp.square(g)
-                new_params.append(p - hyperparams['lr'] * g / jnp.sqrt(s + eps))
+                new_params.append(p - hyperparams["lr"] * g / jnp.sqrt(s + eps))
                 new_states.append(s)
             return new_params, new_states
 
@@ -376,11 +369,11 @@ class JAX:
             return (s_w, s_b)
 
         def rmsprop(params, grads, states, hyperparams):
-            gamma, eps = hyperparams['gamma'], 1e-6
+            gamma, eps = hyperparams["gamma"], 1e-6
             new_params, new_states = [], []
             for p, g, s in zip(params, grads, states):
                 s = gamma * s + (1 - gamma) * jnp.square(g)
-                new_params.append(p - hyperparams['lr'] * g / jnp.sqrt(s + eps))
+                new_params.append(p - hyperparams["lr"] * g / jnp.sqrt(s + eps))
                 new_states.append(s)
             return new_params, new_states
 
@@ -390,7 +383,7 @@ class JAX:
             return ((s_w, delta_w), (s_b, delta_b))
 
         def adadelta(params, grads, states, hyperparams):
-            rho, eps = hyperparams['rho'], 1e-5
+            rho, eps = hyperparams["rho"], 1e-5
             new_params, new_states = [], []
             for p, grad, (s, delta) in zip(params, grads, states):
                 s = rho * s + (1 - rho) * jnp.square(grad)
@@ -410,11 +403,11 @@ class JAX:
             for p, g, (v, s) in zip(params, grads, states):
                 v = beta1 * v + (1 - beta1) * g
                 s = beta2 * s + (1 - beta2) * jnp.square(g)
-                v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                new_params.append(p - hyperparams['lr'] * v_bias_corr / (jnp.sqrt(s_bias_corr) + eps))
+                v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                new_params.append(p - hyperparams["lr"] * v_bias_corr / (jnp.sqrt(s_bias_corr) + eps))
                 new_states.append((v, s))
-            hyperparams['t'] += 1
+            hyperparams["t"] += 1
             return new_params, new_states
 
         def yogi(params, grads, states, hyperparams):
@@ -423,11 +416,11 @@ class JAX:
             for p, g, (v, s) in zip(params, grads, states):
                 v = beta1 * v + (1 - beta1) * g
                 s = s + (1 - beta2) * jnp.sign(jnp.square(g) - s) * jnp.square(g)
-                v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-                s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-                new_params.append(p - hyperparams['lr'] * v_bias_corr / (jnp.sqrt(s_bias_corr) + eps))
+                v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+                s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+                new_params.append(p - hyperparams["lr"] * v_bias_corr / (jnp.sqrt(s_bias_corr) + eps))
                 new_states.append((v, s))
-            hyperparams['t'] += 1
+            hyperparams["t"] += 1
             return new_params, new_states
 
         return _sections(locals())
@@ -437,12 +430,12 @@ class JAX:
         import optax
 
         return {
-            "sgd": (optax.sgd, {'learning_rate': 0.05}),
-            "momentum": (optax.sgd, {'learning_rate': 0.005, 'momentum': 0.9}),
-            "adagrad": (optax.adagrad, {'learning_rate': 0.1}),
-            "rmsprop": (optax.rmsprop, {'learning_rate': 0.01, 'decay': 0.9}),
-            "adadelta": (optax.adadelta, {'learning_rate': 1.0, 'rho': 0.9}),
-            "adam": (optax.adam, {'learning_rate': 0.01}),
+            "sgd": (optax.sgd, {"learning_rate": 0.05}),
+            "momentum": (optax.sgd, {"learning_rate": 0.005, "momentum": 0.9}),
+            "adagrad": (optax.adagrad, {"learning_rate": 0.1}),
+            "rmsprop": (optax.rmsprop, {"learning_rate": 0.01, "decay": 0.9}),
+            "adadelta": (optax.adadelta, {"learning_rate": 1.0, "rho": 0.9}),
+            "adam": (optax.adam, {"learning_rate": 0.01}),
         }
 
 

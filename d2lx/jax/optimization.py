@@ -59,8 +59,8 @@ def train_ch11(trainer_fn, states, hyperparams, data_iter, feature_dim, num_epoc
     gradient = _mean_loss(net)
 
     def step(X, y):
-        grads = gradient(run["params"], X, y)
-        run["params"], run["states"] = _returned(trainer_fn(run["params"], grads, run["states"], hyperparams), trainer_fn)
+        result = trainer_fn(run["params"], gradient(run["params"], X, y), run["states"], hyperparams)
+        run["params"], run["states"] = _returned(result, trainer_fn)
 
     return fit_ch11(step, lambda data: evaluate_loss(net, run["params"], data, squared_loss), data_iter, num_epochs)
 
