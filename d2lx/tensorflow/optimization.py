@@ -1,15 +1,16 @@
 """Chapter 12 (Optimization Algorithms) for TensorFlow: what the framework decides in the chapter's loops.
 
 ``train_ch11(trainer_fn, states, hyperparams, data_iter, feature_dim, num_epochs=2)`` trains linear
-regression from scratch on two ``tf.Variable``s: the mean loss is differentiated under a
-``GradientTape`` and ``trainer_fn([w, b], [dw, db], states, hyperparams)`` updates the variables
-(``assign_sub``), as in the book's TensorFlow tab; the gradients are computed by a ``tf.function``, the
-book's ``trainer_fn`` runs eagerly (its Python state, Adam's ``hyperparams['t']``, must change each step). ``train_concise_ch11(trainer_fn, hyperparams,
-data_iter, num_epochs=2)`` makes the Keras optimizer ``trainer_fn(**hyperparams)`` (Keras 3 names the
-step size ``learning_rate``, which also takes a ``LearningRateSchedule``) and trains a ``Dense(1)``
-layer on ``MeanSquaredError``, which has no factor 1/2, so it reports half of it, as the book does; each
-step after the first (which builds the layer and the optimizer's variables) runs as a ``tf.function``.
-The loop's bookkeeping and the data are the core's (``d2lx.optimization``).
+regression from scratch on two ``tf.Variable``s: the mean loss is differentiated under a ``GradientTape``
+and ``trainer_fn([w, b], [dw, db], states, hyperparams)`` updates the variables (``assign_sub``), as in the
+book's TensorFlow tab; the gradients are computed by a ``tf.function``, the book's ``trainer_fn`` runs
+eagerly (its Python state, Adam's ``hyperparams['t']``, must change each step).
+``train_concise_ch11(trainer_fn, hyperparams, data_iter, num_epochs=2)`` makes the Keras optimizer
+``trainer_fn(**hyperparams)`` (Keras 3 names the step size ``learning_rate``, which also takes a
+``LearningRateSchedule``) and trains a ``Dense(1)`` layer on ``MeanSquaredError``, which has no factor 1/2,
+so it reports half of it, as the book does; each step after the first (which builds the layer and the
+optimizer's variables) runs as a ``tf.function``. The loop's bookkeeping and the data are the core's
+(``d2lx.optimization``).
 """
 
 from __future__ import annotations
