@@ -22,7 +22,7 @@ import numpy as np
 from d2lx import checks, hub
 from d2lx.functional import Animator, budgeted
 from d2lx.module import TrainingDivergedError
-from d2lx.plotting import set_figsize
+from d2lx.plotting import set_figsize, to_numpy
 from d2lx.utils import Timer
 
 AIRFOIL = "airfoil"  # the DATA_HUB key of NASA's airfoil self-noise data (section 12.5)
@@ -30,6 +30,12 @@ EVERY = 200  # the book plots the loss on all the data after every 200 training 
 
 
 # --- two-variable toy problems (sections 12.1-12.3) ------------------------------------------------
+def _scalar(value) -> float:
+    """A number, or a tensor holding one (the book's noisy SGD makes ``x1`` a tensor of shape (1,), which
+    ``float`` refuses on TensorFlow with NumPy 2: "only 0-dimensional arrays can be converted")."""
+    return float(np.asarray(to_numpy(value)).reshape(()))
+
+
 def annotate(text: str, xy, xytext) -> None:
     """Label the point ``xy`` of the current axes with ``text`` written at ``xytext``, with an arrow."""
     from matplotlib import pyplot as plt
@@ -55,7 +61,7 @@ def train_2d(trainer: Callable, steps: int = 20, f_grad: Callable | None = None)
         args = (x1, x2, s1, s2) if f_grad is None else (x1, x2, s1, s2, f_grad)
         x1, x2, s1, s2 = trainer(*args)
         results.append((x1, x2))
-    print(f"epoch {steps}, x1: {float(x1):f}, x2: {float(x2):f}")
+    print(f"epoch {steps}, x1: {_scalar(x1):f}, x2: {_scalar(x2):f}")
     return results
 
 
@@ -67,7 +73,7 @@ def show_trace_2d(f: Callable, results: list[tuple]) -> None:
     """
     from matplotlib import pyplot as plt
 
-    points = [(float(a), float(b)) for a, b in results]
+    points = [(_scalar(a), _scalar(b)) for a, b in results]
     set_figsize()
     plt.plot(*zip(*points), "-o", color="#ff7f0e")
     x1, x2 = np.meshgrid(np.arange(-5.5, 1.0, 0.1), np.arange(-3.0, 1.0, 0.1))

@@ -121,6 +121,19 @@ def test_train_2d_on_a_worked_case(backend, capsys):
     np.testing.assert_allclose(results, [(-5, -2), (-4, -1.2), (-3.2, -0.72), (-2.56, -0.432)])
 
 
+def test_train_2d_takes_one_element_tensors(backend, capsys):
+    """The book's noisy SGD (12.4) adds a tensor of shape (1,) to each coordinate; TensorFlow's ``float``
+    refuses such a tensor under NumPy 2, d2lx's ``train_2d`` and ``show_trace_2d`` take it on every backend."""
+    from matplotlib import pyplot as plt
+
+    half = backend.ones(1) / 2
+    results = backend.train_2d(lambda x1, x2, s1, s2: (x1 * half, x2 * half, s1, s2), steps=2)
+    assert capsys.readouterr().out == "epoch 2, x1: -1.250000, x2: -0.500000\n"
+    backend.show_trace_2d(lambda x1, x2: x1**2 + 2 * x2**2, results)
+    np.testing.assert_allclose(plt.gca().get_lines()[-1].get_ydata(), [-2, -1, -0.5])
+    plt.close("all")
+
+
 def test_show_trace_2d_and_annotate_draw(backend, capsys):
     from matplotlib import pyplot as plt
 
