@@ -61,7 +61,7 @@ def train_batch_ch13(net, X, y, loss, trainer, devices):
     l = loss(pred, y)
     l.sum().backward()
     trainer.step()
-    return float(l.sum()), accuracy(pred, y)
+    return float(l.sum().detach()), accuracy(pred.detach(), y)
 
 
 def _devices_of(net):
