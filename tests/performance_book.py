@@ -28,7 +28,19 @@ def mlp_reference(X: np.ndarray) -> np.ndarray:
     return np.maximum(X @ W1 + b1, 0) @ W2 + b2
 
 
-class Torch:
+class _Stateful:
+    """What PyTorch, MXNet and TensorFlow share: the net keeps its parameters, ``train_batch_ch13`` returns the sums."""
+
+    @staticmethod
+    def train_batch(d2l, setup, X, y, devices):
+        return d2l.train_batch_ch13(setup["net"], X, y, setup["loss"], setup["trainer"], devices)
+
+    @staticmethod
+    def evaluate(d2l, setup, data, devices):
+        return d2l.evaluate_accuracy_gpus(setup["net"], data)
+
+
+class Torch(_Stateful):
     backend = "torch"
 
     @staticmethod
@@ -56,19 +68,11 @@ class Torch:
         }
 
     @staticmethod
-    def train_batch(d2l, setup, X, y, devices):
-        return d2l.train_batch_ch13(setup["net"], X, y, setup["loss"], setup["trainer"], devices)
-
-    @staticmethod
     def predict(setup, X):
         import torch
 
         with torch.no_grad():
             return to_numpy(setup["net"](X))
-
-    @staticmethod
-    def evaluate(d2l, setup, data, devices):
-        return d2l.evaluate_accuracy_gpus(setup["net"], data)
 
     @staticmethod
     def resnet18(d2l, X_shape):
@@ -217,7 +221,7 @@ class Torch:
         return tuple(net(X).shape), d2l.evaluate_accuracy_gpus(net, [(X, y)])
 
 
-class MXNet:
+class MXNet(_Stateful):
     backend = "mxnet"
 
     @staticmethod
@@ -242,16 +246,8 @@ class MXNet:
         return {"net": net, "loss": gluon.loss.SoftmaxCrossEntropyLoss(), "trainer": trainer}
 
     @staticmethod
-    def train_batch(d2l, setup, X, y, devices):
-        return d2l.train_batch_ch13(setup["net"], X, y, setup["loss"], setup["trainer"], devices)
-
-    @staticmethod
     def predict(setup, X):
         return to_numpy(setup["net"](X))
-
-    @staticmethod
-    def evaluate(d2l, setup, data, devices):
-        return d2l.evaluate_accuracy_gpus(setup["net"], data)
 
     @staticmethod
     def resnet18(d2l, X_shape):
@@ -540,7 +536,7 @@ class JAX:
         return tuple(out.shape), d2l.evaluate_accuracy_gpus(net, params, [(x, y)])
 
 
-class TensorFlow:
+class TensorFlow(_Stateful):
     backend = "tensorflow"
 
     @staticmethod
@@ -558,10 +554,6 @@ class TensorFlow:
         net.set_weights(MLP_WEIGHTS)
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
         return {"net": net, "loss": loss, "trainer": tf.keras.optimizers.SGD(learning_rate=0.1)}
-
-    @staticmethod
-    def train_batch(d2l, setup, X, y, devices):
-        return d2l.train_batch_ch13(setup["net"], X, y, setup["loss"], setup["trainer"], devices)
 
     @staticmethod
     def predict(setup, X):
