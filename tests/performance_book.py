@@ -461,7 +461,7 @@ class JAX:
 
         X = X.transpose(0, 2, 3, 1)
         net = JAX.small_residual_net(d2l)
-        params = net.init(jax.random.key(0), X)
+        params = jax.jit(net.init)(jax.random.key(0), X)
         trainer = optax.sgd(lr)
         loss = optax.softmax_cross_entropy_with_integer_labels
         losses = []
@@ -481,7 +481,7 @@ class JAX:
 
         x = jax.random.normal(d2l.get_key(), (1, 512))
         net = get_net()
-        params = net.init(d2l.get_key(), x)
+        params = jax.jit(net.init)(d2l.get_key(), x)
         before = net.apply(params, x)
         net_jit = jax.jit(net.apply)
         after = net_jit(params, x)
@@ -529,7 +529,7 @@ class JAX:
         devices = d2l.try_all_gpus()
         x = jax.random.uniform(d2l.get_key(), (4, 16, 16, 1))
         y = jnp.array([0, 1, 2, 3])
-        params = net.init(d2l.get_key(), x)
+        params = jax.jit(net.init)(d2l.get_key(), x)
         loss = optax.softmax_cross_entropy_with_integer_labels
         params, _ = d2l.train_batch_ch13(net, params, x, y, loss, optax.sgd(0.01), devices)
         out = net.clone(training=False).apply(params, x)
