@@ -51,7 +51,8 @@ SEQ2SEQ = ("seq2seq",)  # chapter 10.7: 30 epochs of a two-layer GRU encoder-dec
 FUNCTIONAL_RNNS = ("seq2seq-functional",)  # the 2.0 edition's 9.7: 300 epochs of its encoder-decoder
 ATTENTION = ("bahdanau-attention",)  # chapter 11.4: 30 epochs of a GRU encoder-decoder with additive attention
 TRANSFORMERS = ("transformer", "vision-transformer")  # 11.7: 30 epochs of the Transformer; 11.8: 10 of a ViT at 96x96
-SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + ATTENTION + TRANSFORMERS
+MULTI_GPU = ("multiple-gpus", "multiple-gpus-concise")  # 13.5-13.6: 10 epochs of LeNet, of ResNet-18, twice each
+SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + ATTENTION + TRANSFORMERS + MULTI_GPU
 
 
 def register_kernel(name: str) -> None:
