@@ -38,7 +38,7 @@ from d2lx.jax import data as jax_data
 from d2lx.jax import devices
 from d2lx.jax.module import Classifier, Module, jittable
 from d2lx.jax.ops import get_key
-from d2lx.trainer import ResidentEpoch, TrainerBase, own_methods, resident_epoch
+from d2lx.trainer import ResidentEpoch, TrainerBase, first_batch, own_methods, resident_epoch
 from d2lx.utils import numpy_rng
 
 
@@ -73,21 +73,6 @@ def grad_clipping(grads, theta):
     if not isinstance(theta, jax.core.Tracer):  # a traced theta (inside a learner's jax.jit) is not checked
         theta = checks.positive_number("theta", theta)
     return _clip_by_global_norm(grads, theta)
-
-
-def _first_batch(*loaders):
-    """The first batch of the first loader that has one, leaving d2lx's seeded generator as it was (the
-    data order stays the same). A fit that only validates (``limit_train_batches=0``) takes it from the
-    validation loader."""
-    rng = numpy_rng()
-    saved = rng.bit_generator.state
-    try:
-        for loader in loaders:
-            if loader is not None and len(loader):
-                return next(iter(loader))
-    finally:
-        rng.bit_generator.state = saved
-    raise ValueError("Trainer.fit: the data has no batch to initialise the model's parameters from")
 
 
 def _shapes(tree) -> list:
@@ -131,7 +116,7 @@ class Trainer(TrainerBase):
 
     def _prepare_state(self, model) -> None:
         key = getattr(self, "_root_key", None)
-        first = _first_batch(self.train_dataloader, self.val_dataloader)
+        first = first_batch(self.train_dataloader, self.val_dataloader)
         self._inspect_batch(first, train=bool(len(self.train_dataloader)))  # before Flax shapes layers by it
         dummy_input = tuple(first[:-1])
         previous = self.__dict__.pop("_previous_trainer", None)
