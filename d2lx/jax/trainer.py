@@ -31,7 +31,7 @@ import numpy as np
 from flax.training import train_state
 from jax import numpy as jnp
 
-from d2lx import checks
+from d2lx import checks, distributed
 from d2lx.data import loader as array_loader
 from d2lx.datamodule import FashionMNISTBase
 from d2lx.jax import data as jax_data
@@ -130,6 +130,7 @@ class Trainer(TrainerBase):
                     dropout_rng=state.dropout_rng,
                     tx=self.optim,
                 )
+                self._replicate_state()
                 return
         params_key, dropout_key = jax.random.split(get_key() if key is None else key)
         variables = model.apply_init(dummy_input, key={"params": params_key, "dropout": dropout_key})
@@ -140,8 +141,30 @@ class Trainer(TrainerBase):
             dropout_rng=dropout_key,
             tx=self.optim,
         )
+        self._replicate_state()
+
+    # --- data parallelism: a mesh of the workers, the batch sharded along its rows (d2lx/distributed.py) ---
+    def _cpu_devices(self, count: int) -> list:
+        how = "JAX's CPU devices: XLA_FLAGS=--xla_force_host_platform_device_count=N, set before JAX starts"
+        return self._fewer_cpu_devices(count, jax.devices("cpu"), how)
+
+    def _shardings(self):
+        """``(rows, replicated)``: the batch split along its rows over the mesh ``data`` of the workers, and
+        the parameters copied to every worker. Under ``jit`` the gradients of the sharded batch are then
+        summed across the workers by XLA (``computation follows data``)."""
+        mesh = jax.sharding.Mesh(np.array(self._workers), ("data",))
+        spec = jax.sharding.PartitionSpec
+        return jax.sharding.NamedSharding(mesh, spec("data")), jax.sharding.NamedSharding(mesh, spec())
+
+    def _replicate_state(self) -> None:
+        if self._workers is not None:
+            self.state = jax.device_put(self.state, self._shardings()[1])
 
     def prepare_batch(self, batch):
+        if self._workers is not None:
+            rows = self._shardings()[0]
+            distributed.share(int(batch[0].shape[0]), len(self._workers), 0)  # whole shares, else a clear error
+            return [jax.device_put(a, rows) for a in batch]
         if self.gpus:
             batch = [jax.device_put(a, self.gpus[0]) for a in batch]
         return batch
@@ -204,6 +227,8 @@ class Trainer(TrainerBase):
         return needs
 
     def _compile_plan(self):
+        if self._workers is not None:
+            return "the compiled epoch runs on one device; data parallelism (strategy, devices) trains step by step"
         if not jittable(self.state):
             return (
                 "the TrainState holds something jax.jit cannot take (the book's scratch SGD keeps the class "
