@@ -7,14 +7,16 @@ does not split over the workers, and for an epoch whose last batch does not, and
 
 The workers must be set up before the framework starts, which is why this runs in a process of its own:
 JAX's host devices come from ``XLA_FLAGS`` (the test sets it), TensorFlow's logical CPUs are made here,
-MXNet's ``cpu(i)`` contexts need nothing, and PyTorch's workers are processes that the test starts with
-torchrun's variables (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``).
+MXNet's ``cpu(i)`` contexts need nothing. PyTorch's workers are processes that the test starts with
+torchrun's variables (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``), and so are JAX's in a
+launch of several processes (``jax.distributed``) and TensorFlow's (``TF_CONFIG``: MultiWorkerMirroredStrategy).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 
 import numpy as np
@@ -59,13 +61,14 @@ def train(d2l, backend: str, trainer_args: dict) -> dict:
 
 
 def main(backend: str, workers: int) -> None:
-    if backend == "tensorflow" and workers:
+    launched = bool(os.environ.get("WORLD_SIZE") or os.environ.get("TF_CONFIG"))  # one process of several
+    if backend == "tensorflow" and workers and not launched:
         import tensorflow as tf
 
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * workers)
     d2l = importlib.import_module(f"d2lx.{backend}")
-    trainer_args = {} if not workers or backend == "torch" else {"devices": workers}
+    trainer_args = {} if not workers or launched else {"devices": workers}
     result = train(d2l, backend, trainer_args)
     if workers:
         result["odd_batch"] = _error(d2l, trainer_args, num_train=60, batch_size=15)

@@ -35,7 +35,7 @@ def _name(backend) -> str:
 def _env(**extra: str) -> dict:
     """This process's environment for a training of its own: d2lx first on the path, no budget, no launch."""
     env = {k: v for k, v in os.environ.items() if k not in LIMIT_ENV.values()}
-    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "D2LX_JIT_COMPILE"):
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TF_CONFIG", "D2LX_JIT_COMPILE"):
         env.pop(name, None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(extra)
@@ -48,15 +48,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _results(backend: str, workers: int) -> list[dict]:
-    """The JSON line of each process of a ``distributed_run.py`` training over ``workers`` workers."""
+def _launch(workers: int) -> list[dict]:
+    """The environment of each of ``workers`` processes of a launch on this machine: torchrun's variables
+    (which JAX reads too) and TensorFlow's ``TF_CONFIG``, on free ports."""
+    port, hosts = str(_free_port()), [f"127.0.0.1:{_free_port()}" for _ in range(workers)]
+    return [
+        _env(WORLD_SIZE=str(workers), RANK=str(r), LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
+             TF_CONFIG=json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": r}}))
+        for r in range(workers)
+    ]  # fmt: skip
+
+
+def _results(backend: str, workers: int, launch: bool = False) -> list[dict]:
+    """The JSON line of each process of a ``distributed_run.py`` training over ``workers`` workers: processes of
+    a launch (PyTorch's always), else one process with ``workers`` devices."""
     command = [sys.executable, str(SCRIPT), backend, str(workers)]
-    if backend == "torch" and workers:
-        port = str(_free_port())
-        envs = [
-            _env(WORLD_SIZE=str(workers), RANK=str(r), LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
-            for r in range(workers)
-        ]
+    if workers and (launch or backend == "torch"):
+        envs = _launch(workers)
     else:
         flags = f"--xla_force_host_platform_device_count={workers}" if backend == "jax" and workers else ""
         envs = [_env(XLA_FLAGS=flags) if flags else _env()]
@@ -76,9 +84,15 @@ def test_two_workers_train_the_parameters_of_one_with_the_same_global_batch(back
     one = distributed_run.train(backend, name, {})  # the reference, in this process
     parallel = _results(name, 2)
     assert one["world_size"] == 1
+    _check_parallel(one, parallel)
+    assert not np.allclose(np.concatenate(one["params"]), 0)  # it trained
+
+
+def _check_parallel(one: dict, parallel: list[dict]) -> None:
+    """Every process ended with one worker's parameters, only rank 0 drew, and uneven batches were refused."""
     assert [r["world_size"] for r in parallel] == [2] * len(parallel)
     assert sorted(r["rank"] for r in parallel) == list(range(len(parallel)))
-    for result in parallel:  # every process (both torch ranks) ends with the parameters of one worker
+    for result in parallel:
         np.testing.assert_allclose(np.concatenate(result["params"]), np.concatenate(one["params"]), rtol=0, atol=1e-5)
         assert result["board"] is (result["rank"] == 0)  # only rank 0 draws
         assert result["odd_batch"] == (
@@ -90,7 +104,18 @@ def test_two_workers_train_the_parameters_of_one_with_the_same_global_batch(back
             "by 2, and so must the epoch's last, short batch: choose num_train, batch_size or limit_train_batches "
             "so that it is)"
         )
-    assert not np.allclose(np.concatenate(one["params"]), 0)  # it trained
+
+
+def test_a_launch_of_two_processes_trains_the_parameters_of_one(backend, no_budget, monkeypatch):
+    """JAX under ``jax.distributed`` (torchrun's variables) and TensorFlow's MultiWorkerMirroredStrategy
+    (``TF_CONFIG``), two processes on 127.0.0.1 with one CPU device each. PyTorch's launch is the test above."""
+    name = _name(backend)
+    if name == "torch":
+        pytest.skip("PyTorch's workers are always processes: test_two_workers_train_... launches two")
+    if name == "mxnet":
+        pytest.skip("MXNet across processes needs its parameter-server launcher (kvstore dist_sync): not covered")
+    monkeypatch.delenv("D2LX_JIT_COMPILE", raising=False)
+    _check_parallel(distributed_run.train(backend, name, {}), _results(name, 2, launch=True))
 
 
 def test_a_strategy_lightning_does_not_name_is_an_error(backend):

@@ -144,6 +144,22 @@ class Trainer(TrainerBase):
         self._replicate_state()
 
     # --- data parallelism: a mesh of the workers, the batch sharded along its rows (d2lx/distributed.py) ---
+    def _set_up_workers(self) -> None:
+        """In one process, the core's choice (the GPUs, or ``devices`` CPU devices). In a launch of several
+        processes (torchrun's variables, which JAX reads too: ``MASTER_ADDR:MASTER_PORT`` is the coordinator),
+        ``jax.distributed.initialize`` joined them at import (d2lx/jax/distributed.py) and the workers are every
+        process's devices."""
+        if not jax.distributed.is_initialized() or jax.process_count() == 1:
+            super()._set_up_workers()
+            return
+        if self.devices is not None:
+            raise ValueError(
+                f"devices={self.devices}: in a launch of several processes the workers are every process's "
+                "devices (on CPUs, XLA_FLAGS=--xla_force_host_platform_device_count=N in each)"
+            )
+        self._workers = jax.devices() if self.num_gpus else jax.devices("cpu")
+        self.world_size, self.global_rank = len(self._workers), jax.process_index()
+
     def _cpu_devices(self, count: int) -> list:
         how = "JAX's CPU devices: XLA_FLAGS=--xla_force_host_platform_device_count=N, set before JAX starts"
         return self._fewer_cpu_devices(count, jax.devices("cpu"), how)
@@ -158,13 +174,16 @@ class Trainer(TrainerBase):
 
     def _replicate_state(self) -> None:
         if self._workers is not None:
-            self.state = jax.device_put(self.state, self._shardings()[1])
+            replicated = self._shardings()[1]
+            self.state = jax.tree_util.tree_map(lambda leaf: _global_array(leaf, replicated), self.state)
 
     def prepare_batch(self, batch):
         if self._workers is not None:
             rows = self._shardings()[0]
             distributed.share(int(batch[0].shape[0]), len(self._workers), 0)  # whole shares, else a clear error
-            return [jax.device_put(a, rows) for a in batch]
+            if jax.process_count() == 1:
+                return [jax.device_put(a, rows) for a in batch]
+            return [_global_array(a, rows) for a in batch]
         if self.gpus:
             batch = [jax.device_put(a, self.gpus[0]) for a in batch]
         return batch
@@ -242,6 +261,19 @@ class Trainer(TrainerBase):
             if reason is not None:
                 return reason
         return CompiledEpochs(self, sources["training"], sources.get("validation"))
+
+
+def _global_array(value, sharding):
+    """``value`` (the same in every process) as one array laid out by ``sharding``, which may span the devices
+    of several processes (``jax.distributed``): each process gives its own devices their part. A PRNG key
+    goes as its data."""
+    if jax.process_count() == 1:
+        return jax.device_put(value, sharding)
+    if jax.dtypes.issubdtype(getattr(value, "dtype", None), jax.dtypes.prng_key):
+        data = _global_array(jax.random.key_data(value), sharding)
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(value))
+    host = np.asarray(value)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
 # d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)

@@ -28,6 +28,7 @@ from d2lx import checks, distributed
 from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.rnn import LanguageModelSteps
 from d2lx.tensorflow import devices
+from d2lx.tensorflow import distributed as launch
 from d2lx.tensorflow.optim import SGD
 from d2lx.trainer import TrainerBase, first_batch, own_methods, replaced_method
 
@@ -44,6 +45,19 @@ class Trainer(TrainerBase):
         return batch
 
     # --- data parallelism: tf.distribute.MirroredStrategy over the workers (d2lx/distributed.py) ---------
+    def _set_up_workers(self) -> None:
+        """In one process, the core's choice; in a launch of several workers (``TF_CONFIG``), the replicas of
+        its ``MultiWorkerMirroredStrategy`` (made at import: d2lx/tensorflow/distributed.py)."""
+        if launch.LAUNCH is None:
+            super()._set_up_workers()
+            return
+        if self.devices is not None:
+            raise ValueError(
+                f"devices={self.devices}: in a launch of several workers (TF_CONFIG) the workers are its processes"
+            )
+        self._workers = [launch.LAUNCH]
+        self.world_size, self.global_rank = launch.LAUNCH.num_replicas_in_sync, launch.TASK_INDEX
+
     def _cpu_devices(self, count: int) -> list:
         how = "TensorFlow's logical CPUs: tf.config.set_logical_device_configuration, before TensorFlow starts"
         return self._fewer_cpu_devices(count, [d.name for d in tf.config.list_logical_devices("CPU")], how)
@@ -64,8 +78,14 @@ class Trainer(TrainerBase):
                 f"{type(model).__name__} already has its variables (it has been called or fitted): under data "
                 "parallelism on TensorFlow they are made in MirroredStrategy's scope at fit; fit a new model"
             )
-        names = [f"/GPU:{i}" for i in range(len(self.gpus))] if self.num_gpus else self._workers
-        self._mirrored = MirroredStep(model, self.optim, names, first_batch(self.train_dataloader, self.val_dataloader))
+        if launch.LAUNCH is not None:
+            strategy = launch.LAUNCH
+        else:
+            names = [f"/GPU:{i}" for i in range(len(self.gpus))] if self.num_gpus else self._workers
+            strategy = tf.distribute.MirroredStrategy(devices=names)
+        self._mirrored = MirroredStep(
+            model, self.optim, strategy, first_batch(self.train_dataloader, self.val_dataloader)
+        )
 
     def fit_epoch(self):
         self._epoch_plan()  # the XLA plan, which ``_compiled_step`` and ``_validation`` read
@@ -268,13 +288,14 @@ class CompiledValidation:
 
 
 class MirroredStep:
-    """One data-parallel training step of ``model`` with ``optim`` under ``tf.distribute.MirroredStrategy``
-    over ``devices`` (names): each replica takes its equal share of the batch, its loss divided by the number
-    of replicas, and the Keras optimizer sums the replicas' gradients, so the update is the one of the whole
-    batch's mean loss. The variables are made in the strategy's scope from ``batch`` (the fit's first)."""
+    """One data-parallel training step of ``model`` with ``optim`` under ``strategy`` (``MirroredStrategy``
+    over the devices, or a launch's ``MultiWorkerMirroredStrategy``): each replica takes its equal share of
+    the batch, its loss divided by the number of replicas (``_loss_scale``), and the Keras optimizer sums the
+    replicas' gradients, so the update is the one of the whole batch's mean loss. The variables are made in
+    the strategy's scope from ``batch`` (the fit's first)."""
 
-    def __init__(self, model, optim, devices: list, batch):
-        self.strategy = tf.distribute.MirroredStrategy(devices=list(devices))
+    def __init__(self, model, optim, strategy, batch):
+        self.strategy = strategy
         self.replicas = self.strategy.num_replicas_in_sync
         with self.strategy.scope():
             model(*batch[:-1])
