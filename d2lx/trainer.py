@@ -345,6 +345,12 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     training batch's gradients, rescaling them together to a joint norm of at most that value, on every
     path (the compiled ones too; on JAX as well, where d2l's ``fit_epoch`` never clips). 0, and None as
     in Lightning, turn it off.
+
+    ``strategy`` (Lightning's: None or ``"auto"``, ``"ddp"``) and ``devices`` (keyword-only: that many CPU
+    devices, with ``num_gpus=0``) train data-parallel on the framework's own engine: several GPUs, CPU
+    devices, or the processes of a launch (``torchrun``; ``TF_CONFIG``) share each batch. See
+    d2lx/distributed.py; ``world_size``, ``global_rank`` and ``is_global_zero`` say where this process stands,
+    and only rank 0 draws the board and the progress bar.
     """
 
     # Class-level defaults, so a book cell that redefines ``__init__`` without
