@@ -436,6 +436,10 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
             self._workers = list(workers)
             self.world_size = len(workers)
 
+    def _data_parallel(self) -> bool:
+        """Whether this fit trains data-parallel (then step by step: ``jit_compile`` falls back)."""
+        return self._workers is not None or self.world_size > 1
+
     def _cpu_devices(self, count: int) -> list:
         """``count`` of the framework's CPU devices (fewer, with a warning, where it has fewer): a backend hook."""
         raise contract.not_implemented(self, "_cpu_devices")
@@ -632,6 +636,9 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
                 reason = f"{replaced} {_REPLACED}"
                 break
         else:
+            if self._data_parallel():
+                fallback_warning("data-parallel training (strategy, devices, a launch) runs step by step", stacklevel=3)
+                return None
             plan = self._compile_plan()
             if not isinstance(plan, str):
                 return plan

@@ -118,6 +118,19 @@ def test_a_launch_of_two_processes_trains_the_parameters_of_one(backend, no_budg
     _check_parallel(distributed_run.train(backend, name, {}), _results(name, 2, launch=True))
 
 
+def test_the_distributed_path_with_one_worker_trains_as_the_plain_loop(backend, no_budget, monkeypatch):
+    """``strategy="ddp"`` with one worker (PyTorch: a world of one process) takes the data-parallel path,
+    step by step: ``jit_compile`` falls back with its warning, and the parameters are the plain loop's."""
+    monkeypatch.delenv("D2LX_JIT_COMPILE", raising=False)
+    name = _name(backend)
+    plain = distributed_run.train(backend, name, {})
+    message = "Trainer(jit_compile=True) fell back to the default loop: data-parallel training (strategy, devices, a "
+    with pytest.warns(UserWarning, match=re.escape(message + "launch) runs step by step.")):
+        one = distributed_run.train(backend, name, {"strategy": "ddp", "jit_compile": True})
+    assert (one["world_size"], one["rank"], one["board"]) == (1, 0, True)
+    np.testing.assert_allclose(np.concatenate(one["params"]), np.concatenate(plain["params"]), rtol=0, atol=1e-6)
+
+
 def test_a_strategy_lightning_does_not_name_is_an_error(backend):
     with pytest.raises(ValueError, match=re.escape("strategy must be one of ['auto', 'ddp'] or None, got 'dp'")):
         backend.Trainer(max_epochs=1, strategy="dp")

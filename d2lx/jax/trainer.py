@@ -246,8 +246,6 @@ class Trainer(TrainerBase):
         return needs
 
     def _compile_plan(self):
-        if self._workers is not None:
-            return "the compiled epoch runs on one device; data parallelism (strategy, devices) trains step by step"
         if not jittable(self.state):
             return (
                 "the TrainState holds something jax.jit cannot take (the book's scratch SGD keeps the class "

@@ -7,6 +7,7 @@ default loop (see ``Trainer._compile_plan``).
 from __future__ import annotations
 
 import math
+import warnings
 
 import mxnet as mx
 from mxnet import autograd, gluon, npx
@@ -60,7 +61,9 @@ class Trainer(TrainerBase):
         losses is plotted, as ``training_step`` plots the batch's."""
         workers = self._workers
         distributed.share(int(batch[0].shape[0]), len(workers), 0)  # whole shares, else a clear error
-        shares = [gluon.utils.split_and_load(a, workers, even_split=True) for a in batch]
+        with warnings.catch_warnings():  # MXNet's own split_and_load calls its renamed as_in_context
+            warnings.filterwarnings("ignore", "ndarray.as_in_context has been renamed", DeprecationWarning)
+            shares = [gluon.utils.split_and_load(a, workers, even_split=True) for a in batch]
         with autograd.record():
             losses = [self.model.loss(self.model(*parts[:-1]), parts[-1]) for parts in zip(*shares)]
         autograd.backward(losses)

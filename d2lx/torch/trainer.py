@@ -50,8 +50,12 @@ class Trainer(TrainerBase):
                 return
         if self.gpus:
             self.gpus = [torch.device("cuda", world.local_rank if world else 0)]
+            torch.cuda.set_device(self.gpus[0])  # nccl's device for this process
         world = ddp.join(use_gpu=bool(self.gpus) and self.gpus[0].type == "cuda")
         self._ddp, self.world_size, self.global_rank = True, world.world_size, world.rank
+
+    def _data_parallel(self) -> bool:
+        return self._ddp
 
     def prepare_batch(self, batch):
         if self.gpus:
@@ -134,8 +138,6 @@ class Trainer(TrainerBase):
         return needs
 
     def _compile_plan(self):
-        if self._ddp:
-            return "strategy='ddp' trains through DistributedDataParallel, which has no compiled path here"
         device = self.gpus[0] if self.gpus else torch.device("cpu")
         if device.type == "cpu" and not _cpp_compiler():
             return (
