@@ -46,7 +46,7 @@ def child(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) 
     args: dict = {"num_gpus": num_gpus}
     if workers:
         args["strategy"] = "ddp"
-        if not launched and not num_gpus:
+        if not launched and not num_gpus and backend != "torch":  # PyTorch's workers are processes
             args["devices"] = workers
         if num_gpus and not launched:
             args["num_gpus"] = workers

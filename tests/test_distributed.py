@@ -71,10 +71,16 @@ def _results(backend: str, workers: int, launch: bool = False) -> list[dict]:
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for env in envs]  # fmt: skip
     results = []
-    for process in processes:
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err[-3000:]
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=900)  # seconds on an idle machine; a rank left alone waits
+            assert process.returncode == 0, err[-3000:]
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in processes:  # a rank whose partner failed would wait for it forever
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
     return results
 
 
