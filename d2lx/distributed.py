@@ -20,7 +20,8 @@ gradient of the whole batch, so ``k`` workers train the parameters one worker tr
 float rounding). A share must be whole: ``B`` not divisible by ``k`` is a ``ValueError`` naming
 ``batch_size``, and so is an epoch's last, short batch whose rows do not split evenly (pick ``num_train``
 or the limits so that it does). Every process draws the same global batches from d2lx's seeded generator
-and keeps its own share: a ``DistributedSampler`` split of the same epoch.
+and keeps its own share: a ``DistributedSampler`` split of the same epoch. Validation batches are not
+split (each process, or the first device, validates them whole), so they need not divide.
 """
 
 from __future__ import annotations

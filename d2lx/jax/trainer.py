@@ -214,11 +214,14 @@ class Trainer(TrainerBase):
             self.train_batch_idx += 1
 
     def _validate_batches(self) -> None:
-        """The default loop's validation half: ``validation_step`` per batch."""
+        """The default loop's validation half: ``validation_step`` per batch. Under data parallelism each
+        worker validates the whole batch (copied to every worker): a validation batch need not split."""
         self.model.training = False
+        whole = None if self._workers is None else self._shardings()[1]
         for batch in self.val_dataloader:
             self._inspect_batch(batch, train=False)
-            self.model.validation_step(self.state.params, self.prepare_batch(batch), self.state)
+            batch = self.prepare_batch(batch) if whole is None else [_global_array(a, whole) for a in batch]
+            self.model.validation_step(self.state.params, batch, self.state)
             self.val_batch_idx += 1
 
     def _device_reads_block(self) -> bool:
