@@ -75,8 +75,9 @@ class Trainer(TrainerBase):
             )
         if model.variables:
             raise ValueError(
-                f"{type(model).__name__} already has its variables (it has been called or fitted): under data "
-                "parallelism on TensorFlow they are made in MirroredStrategy's scope at fit; fit a new model"
+                f"{type(model).__name__} already has its variables (made in __init__, as the book's scratch models "
+                "do, or by a call or an earlier fit): under data parallelism on TensorFlow they are made in the "
+                "strategy's scope at fit, from the first batch; fit a new model whose layers build lazily"
             )
         if launch.LAUNCH is not None:
             strategy = launch.LAUNCH
