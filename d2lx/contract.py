@@ -49,6 +49,10 @@ Methods (core class that holds the stub -> the backend class that overrides it):
                                                not (default: the backend has no compiled path)
     TrainerBase._compiled_path_needs()         optional: ``(object, method, d2lx's own functions)`` for each
                                                method the compiled path replaces or inlines
+    TrainerBase._cpu_devices(count)            optional: ``count`` CPU devices for ``Trainer(devices=count)``'s
+                                               data parallelism in one process (d2lx/distributed.py)
+    TrainerBase._set_up_workers()              optional: who shares each batch (default: the devices, in
+                                               one process; PyTorch: the processes of a torchrun launch)
     Module (framework base + ModuleBase)       ``forward``/``__call__`` from the framework
     Classifier.loss(Y_hat, Y, averaged=True)   cross-entropy on logits
     Classifier.accuracy(Y_hat, Y, averaged=True)

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from d2lx import checks, cnn, contract, display
+from d2lx import checks, cnn, contract, display, distributed
 from d2lx.checks import CheckedHyperParameters
 from d2lx.data.loader import ArrayLoader
 from d2lx.hparams import HyperParameters
@@ -294,6 +294,21 @@ def resident_epoch(loader, join: Callable[[list], Any]) -> ResidentEpoch | None:
     return ResidentEpoch(loader.arrays, loader.batch_size, count, loader.shuffle, loader._take, loader._transform)
 
 
+def first_batch(*loaders):
+    """The first batch of the first loader that has one, leaving d2lx's seeded generator as it was (the
+    data order stays the same): what JAX draws the parameters from, and PyTorch's DDP shapes lazy layers
+    with. A fit that only validates (``limit_train_batches=0``) takes it from the validation loader."""
+    rng = numpy_rng()
+    saved = rng.bit_generator.state
+    try:
+        for loader in loaders:
+            if loader is not None and len(loader):
+                return next(iter(loader))
+    finally:
+        rng.bit_generator.state = saved
+    raise ValueError("Trainer.fit: the data has no batch to initialise the model's parameters from")
+
+
 class TrainerBase(CheckedHyperParameters, HyperParameters):
     """``fit(model, data)`` for every backend: prepare, then ``fit_epoch`` ``max_epochs`` times.
 
@@ -330,6 +345,12 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
     training batch's gradients, rescaling them together to a joint norm of at most that value, on every
     path (the compiled ones too; on JAX as well, where d2l's ``fit_epoch`` never clips). 0, and None as
     in Lightning, turn it off.
+
+    ``strategy`` (Lightning's: None or ``"auto"``, ``"ddp"``) and ``devices`` (keyword-only: that many CPU
+    devices, with ``num_gpus=0``) train data-parallel on the framework's own engine: several GPUs, CPU
+    devices, or the processes of a launch (``torchrun``; ``TF_CONFIG``) share each batch. See
+    d2lx/distributed.py; ``world_size``, ``global_rank`` and ``is_global_zero`` say where this process stands,
+    and only rank 0 draws the board and the progress bar.
     """
 
     # Class-level defaults, so a book cell that redefines ``__init__`` without
@@ -353,11 +374,14 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         fast_dev_run: bool | int | None = None,
         overfit_batches: int | float | None = None,
         jit_compile: bool | None = None,
+        strategy: str | None = None,
+        devices: int | None = None,
     ):
         if gradient_clip_val is None:  # Lightning's "off", as 0 is the book's
             gradient_clip_val = 0
         self.save_hyperparameters()  # checks max_epochs, num_gpus and gradient_clip_val (d2lx.checks)
         self.gpus = self._select_gpus(num_gpus)
+        self._set_strategy(strategy, devices)
         self._set_budget(limit_train_batches, limit_val_batches, fast_dev_run, overfit_batches)
         self.jit_compile = _check_jit_compile(jit_compile)  # None: D2LX_JIT_COMPILE, else off
 
@@ -374,6 +398,62 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self.overfit_batches, self.fast_dev_run = budget.overfit_batches, budget.fast_dev_run
         if budget.fast_dev_run:
             self.max_epochs = 1
+
+    # --- data parallelism (``strategy``; see d2lx/distributed.py) -------------------------------------
+    # Lightning's names: how many workers share each batch, this process's rank, and whether it is rank 0
+    # (the one that draws the board and the progress bar). Class-level for a book cell's own ``__init__``.
+    strategy: str = "auto"
+    devices: int | None = None
+    world_size: int = 1
+    global_rank: int = 0
+    _workers: list | None = None  # the devices that share each batch in this process; None: the plain loop
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.global_rank == 0
+
+    def _set_strategy(self, strategy, devices) -> None:
+        """Check ``strategy`` and ``devices`` and choose the workers (``_set_up_workers``, a backend hook)."""
+        self.strategy = distributed.check_strategy("strategy", strategy)
+        self.devices = None if devices is None else checks.positive_int("devices", devices)
+        if self.devices is not None and self.num_gpus:
+            raise ValueError(
+                f"devices counts CPU devices and needs num_gpus=0 (the GPUs are num_gpus'), got devices={devices} "
+                f"with num_gpus={self.num_gpus}"
+            )
+        self._set_up_workers()
+
+    def _set_up_workers(self) -> None:
+        """Data parallelism in one process, where the backend has it: the GPUs of ``num_gpus``, or ``devices``
+        CPU devices (``_cpu_devices``), share each batch when there are several or ``strategy="ddp"``."""
+        if self.num_gpus:
+            workers = self.gpus
+        elif self.devices is None and self.strategy == "auto":
+            return
+        else:
+            workers = self._cpu_devices(self.devices or 1)
+        if self.strategy == "ddp" or len(workers) > 1:
+            self._workers = list(workers)
+            self.world_size = len(workers)
+
+    def _data_parallel(self) -> bool:
+        """Whether this fit trains data-parallel (then step by step: ``jit_compile`` falls back)."""
+        return self._workers is not None or self.world_size > 1
+
+    def _cpu_devices(self, count: int) -> list:
+        """``count`` of the framework's CPU devices (fewer, with a warning, where it has fewer): a backend hook."""
+        raise contract.not_implemented(self, "_cpu_devices")
+
+    def _fewer_cpu_devices(self, count: int, found: list, how: str) -> list:
+        """``found[:count]``, warning as ``num_gpus`` does when there are fewer than ``count``; ``how`` says
+        how the framework is given more."""
+        if count > len(found):
+            warnings.warn(
+                f"Trainer(devices={count}) asked for {count} CPU devices but {len(found)} "
+                f"{'is' if len(found) == 1 else 'are'} available ({how}); training on {len(found)}.",
+                stacklevel=5,
+            )
+        return found[:count]
 
     # The backend's ``devices`` module (a hook: see d2lx/contract.py).
     _devices = None
@@ -400,12 +480,16 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         self.train_dataloader, self.val_dataloader = budgeted_loaders(
             data.train_dataloader(), data.val_dataloader(), budget
         )
+        if self.world_size > 1:
+            distributed.check_batch_size(getattr(self.train_dataloader, "batch_size", None), self.world_size)
         self.num_train_batches = len(self.train_dataloader)
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
 
     def prepare_model(self, model) -> None:
         model.trainer = self
         model.board.xlim = [0, self.max_epochs]
+        if not self.is_global_zero:  # one board for a data-parallel launch: rank 0's
+            model.board.display = False
         self.model = model
 
     def fit(self, model, data) -> None:
@@ -552,6 +636,9 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
                 reason = f"{replaced} {_REPLACED}"
                 break
         else:
+            if self._data_parallel():
+                fallback_warning("data-parallel training (strategy, devices, a launch) runs step by step", stacklevel=3)
+                return None
             plan = self._compile_plan()
             if not isinstance(plan, str):
                 return plan
@@ -620,7 +707,7 @@ class TrainerBase(CheckedHyperParameters, HyperParameters):
         raise contract.not_implemented(self, "clip_gradients")
 
     def _open_progress_bar(self):
-        if not _progress_wanted(self.progress_bar) or self.num_train_batches == 0:
+        if not _progress_wanted(self.progress_bar) or self.num_train_batches == 0 or not self.is_global_zero:
             return None
         from tqdm.auto import tqdm
 

@@ -15,6 +15,10 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import names as _names
+from d2lx.jax.distributed import join_launch as _join_launch
+
+_join_launch()  # a launch of several processes (torchrun's variables): before anything starts JAX's backend
+
 from d2lx.compat import install as _install_compat
 from d2lx.jax.ops import seed as _seed
 from d2lx.pandas_compat import when_pandas_is_imported as _use_object_strings_with_pandas

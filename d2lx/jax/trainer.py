@@ -31,14 +31,14 @@ import numpy as np
 from flax.training import train_state
 from jax import numpy as jnp
 
-from d2lx import checks
+from d2lx import checks, distributed
 from d2lx.data import loader as array_loader
 from d2lx.datamodule import FashionMNISTBase
 from d2lx.jax import data as jax_data
 from d2lx.jax import devices
 from d2lx.jax.module import Classifier, Module, jittable
 from d2lx.jax.ops import get_key
-from d2lx.trainer import ResidentEpoch, TrainerBase, own_methods, resident_epoch
+from d2lx.trainer import ResidentEpoch, TrainerBase, first_batch, own_methods, resident_epoch
 from d2lx.utils import numpy_rng
 
 
@@ -73,21 +73,6 @@ def grad_clipping(grads, theta):
     if not isinstance(theta, jax.core.Tracer):  # a traced theta (inside a learner's jax.jit) is not checked
         theta = checks.positive_number("theta", theta)
     return _clip_by_global_norm(grads, theta)
-
-
-def _first_batch(*loaders):
-    """The first batch of the first loader that has one, leaving d2lx's seeded generator as it was (the
-    data order stays the same). A fit that only validates (``limit_train_batches=0``) takes it from the
-    validation loader."""
-    rng = numpy_rng()
-    saved = rng.bit_generator.state
-    try:
-        for loader in loaders:
-            if loader is not None and len(loader):
-                return next(iter(loader))
-    finally:
-        rng.bit_generator.state = saved
-    raise ValueError("Trainer.fit: the data has no batch to initialise the model's parameters from")
 
 
 def _shapes(tree) -> list:
@@ -131,7 +116,7 @@ class Trainer(TrainerBase):
 
     def _prepare_state(self, model) -> None:
         key = getattr(self, "_root_key", None)
-        first = _first_batch(self.train_dataloader, self.val_dataloader)
+        first = first_batch(self.train_dataloader, self.val_dataloader)
         self._inspect_batch(first, train=bool(len(self.train_dataloader)))  # before Flax shapes layers by it
         dummy_input = tuple(first[:-1])
         previous = self.__dict__.pop("_previous_trainer", None)
@@ -145,6 +130,7 @@ class Trainer(TrainerBase):
                     dropout_rng=state.dropout_rng,
                     tx=self.optim,
                 )
+                self._replicate_state()
                 return
         params_key, dropout_key = jax.random.split(get_key() if key is None else key)
         variables = model.apply_init(dummy_input, key={"params": params_key, "dropout": dropout_key})
@@ -155,8 +141,49 @@ class Trainer(TrainerBase):
             dropout_rng=dropout_key,
             tx=self.optim,
         )
+        self._replicate_state()
+
+    # --- data parallelism: a mesh of the workers, the batch sharded along its rows (d2lx/distributed.py) ---
+    def _set_up_workers(self) -> None:
+        """In one process, the core's choice (the GPUs, or ``devices`` CPU devices). In a launch of several
+        processes (torchrun's variables, which JAX reads too: ``MASTER_ADDR:MASTER_PORT`` is the coordinator),
+        ``jax.distributed.initialize`` joined them at import (d2lx/jax/distributed.py) and the workers are every
+        process's devices."""
+        if not jax.distributed.is_initialized() or jax.process_count() == 1:
+            super()._set_up_workers()
+            return
+        if self.devices is not None:
+            raise ValueError(
+                f"devices={self.devices}: in a launch of several processes the workers are every process's "
+                "devices (on CPUs, XLA_FLAGS=--xla_force_host_platform_device_count=N in each)"
+            )
+        self._workers = jax.devices() if self.num_gpus else jax.devices("cpu")
+        self.world_size, self.global_rank = len(self._workers), jax.process_index()
+
+    def _cpu_devices(self, count: int) -> list:
+        how = "JAX's CPU devices: XLA_FLAGS=--xla_force_host_platform_device_count=N, set before JAX starts"
+        return self._fewer_cpu_devices(count, jax.devices("cpu"), how)
+
+    def _shardings(self):
+        """``(rows, replicated)``: the batch split along its rows over the mesh ``data`` of the workers, and
+        the parameters copied to every worker. Under ``jit`` the gradients of the sharded batch are then
+        summed across the workers by XLA (``computation follows data``)."""
+        mesh = jax.sharding.Mesh(np.array(self._workers), ("data",))
+        spec = jax.sharding.PartitionSpec
+        return jax.sharding.NamedSharding(mesh, spec("data")), jax.sharding.NamedSharding(mesh, spec())
+
+    def _replicate_state(self) -> None:
+        if self._workers is not None:
+            replicated = self._shardings()[1]
+            self.state = jax.tree_util.tree_map(lambda leaf: _global_array(leaf, replicated), self.state)
 
     def prepare_batch(self, batch):
+        if self._workers is not None:
+            rows = self._shardings()[0]
+            distributed.share(int(batch[0].shape[0]), len(self._workers), 0)  # whole shares, else a clear error
+            if jax.process_count() == 1:
+                return [jax.device_put(a, rows) for a in batch]
+            return [_global_array(a, rows) for a in batch]
         if self.gpus:
             batch = [jax.device_put(a, self.gpus[0]) for a in batch]
         return batch
@@ -187,11 +214,14 @@ class Trainer(TrainerBase):
             self.train_batch_idx += 1
 
     def _validate_batches(self) -> None:
-        """The default loop's validation half: ``validation_step`` per batch."""
+        """The default loop's validation half: ``validation_step`` per batch. Under data parallelism each
+        worker validates the whole batch (copied to every worker): a validation batch need not split."""
         self.model.training = False
+        whole = None if self._workers is None else self._shardings()[1]
         for batch in self.val_dataloader:
             self._inspect_batch(batch, train=False)
-            self.model.validation_step(self.state.params, self.prepare_batch(batch), self.state)
+            batch = self.prepare_batch(batch) if whole is None else [_global_array(a, whole) for a in batch]
+            self.model.validation_step(self.state.params, batch, self.state)
             self.val_batch_idx += 1
 
     def _device_reads_block(self) -> bool:
@@ -232,6 +262,19 @@ class Trainer(TrainerBase):
             if reason is not None:
                 return reason
         return CompiledEpochs(self, sources["training"], sources.get("validation"))
+
+
+def _global_array(value, sharding):
+    """``value`` (the same in every process) as one array laid out by ``sharding``, which may span the devices
+    of several processes (``jax.distributed``): each process gives its own devices their part. A PRNG key
+    goes as its data."""
+    if jax.process_count() == 1:
+        return jax.device_put(value, sharding)
+    if jax.dtypes.issubdtype(getattr(value, "dtype", None), jax.dtypes.prng_key):
+        data = _global_array(jax.random.key_data(value), sharding)
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(value))
+    host = np.asarray(value)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
 # d2lx's own methods, read at import, before a notebook cell can replace one (``d2lx.trainer.own_methods``)

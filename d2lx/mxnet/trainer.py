@@ -7,10 +7,12 @@ default loop (see ``Trainer._compile_plan``).
 from __future__ import annotations
 
 import math
+import warnings
 
+import mxnet as mx
 from mxnet import autograd, gluon, npx
 
-from d2lx import checks
+from d2lx import checks, distributed
 from d2lx.mxnet import devices
 from d2lx.trainer import TrainerBase
 
@@ -28,21 +30,60 @@ class Trainer(TrainerBase):
         return True
 
     def prepare_batch(self, batch):
-        if self.gpus:
-            batch = [a.as_in_ctx(self.gpus[0]) for a in batch]
+        device = self._workers[0] if self._workers is not None else self.gpus[0] if self.gpus else None
+        if device is not None:  # validation of data-parallel training runs on the first worker's copy
+            batch = [a.as_in_ctx(device) for a in batch]
         return batch
 
     def prepare_model(self, model):
         super().prepare_model(model)
         ctx = self.gpus[0] if self.gpus else None
         model.initialize_missing(ctx)
-        if self.gpus:
+        if self._workers is not None:
+            if isinstance(model.parameters(), list):
+                raise ValueError(
+                    f"{type(model).__name__} keeps its parameters as bare arrays (a scratch model): data "
+                    "parallelism on MXNet (strategy, devices) needs Gluon parameters, which live on every context"
+                )
+            gluon.Block.collect_params(model).reset_ctx(self._workers)  # a copy of each parameter per worker
+        elif self.gpus:
             gluon.Block.collect_params(model).reset_ctx(ctx)  # not an override returning a list
             model.set_scratch_params_device(ctx)
 
+    # --- data parallelism: split_and_load over the contexts, the kvstore sums the gradients -------------
+    def _cpu_devices(self, count: int) -> list:
+        return [mx.cpu(i) for i in range(count)]  # MXNet numbers CPU contexts freely: all share the CPU
+
+    def _parallel_step(self, batch) -> None:
+        """One data-parallel step: each worker's share of ``batch`` (``split_and_load``, equal shares) through its
+        copy of the model; ``gluon.Trainer`` sums the workers' gradients with its kvstore and ``step(k)``
+        averages them: the mean over the whole batch, as one worker computes it. The mean of the workers'
+        losses is plotted, as ``training_step`` plots the batch's."""
+        workers = self._workers
+        distributed.share(int(batch[0].shape[0]), len(workers), 0)  # whole shares, else a clear error
+        with warnings.catch_warnings():  # MXNet's own split_and_load calls its renamed as_in_context
+            warnings.filterwarnings("ignore", "ndarray.as_in_context has been renamed", DeprecationWarning)
+            shares = [gluon.utils.split_and_load(a, workers, even_split=True) for a in batch]
+        with autograd.record():
+            losses = [self.model.loss(self.model(*parts[:-1]), parts[-1]) for parts in zip(*shares)]
+        autograd.backward(losses)
+        if self.gradient_clip_val > 0:
+            self.clip_gradients(self.gradient_clip_val, self.model)
+        self.optim.step(len(workers))
+        self.model.plot("loss", sum(loss.as_in_ctx(workers[0]) for loss in losses) / len(workers), train=True)
+
     def fit_epoch(self):
+        if self._workers is not None and not isinstance(self.optim, gluon.Trainer):
+            raise ValueError(
+                "data parallelism on MXNet (strategy, devices) needs a gluon.Trainer from configure_optimizers "
+                f"(its kvstore sums the workers' gradients), got {type(self.optim).__name__}"
+            )
         for batch in self.train_dataloader:
             self._inspect_batch(batch, train=True)
+            if self._workers is not None:
+                self._parallel_step(batch)
+                self.train_batch_idx += 1
+                continue
             with autograd.record():
                 loss = self.model.training_step(self.prepare_batch(batch))
             loss.backward()

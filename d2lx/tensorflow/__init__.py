@@ -11,6 +11,9 @@ import_quietly(lambda: require("tensorflow", "tensorflow"))
 
 import tensorflow as tf
 
+from d2lx.tensorflow.distributed import join_launch as _join_launch
+
+_join_launch()  # a launch of several workers (TF_CONFIG): before anything else runs TensorFlow ops
 from d2lx import names as _names
 from d2lx.compat import install as _install_compat
 from d2lx.pandas_compat import when_pandas_is_imported as _use_object_strings_with_pandas

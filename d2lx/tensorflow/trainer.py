@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from d2lx import checks
+from d2lx import checks, distributed
 from d2lx.module import ClassifierBase, ModuleBase
 from d2lx.rnn import LanguageModelSteps
 from d2lx.tensorflow import devices
+from d2lx.tensorflow import distributed as launch
 from d2lx.tensorflow.optim import SGD
-from d2lx.trainer import TrainerBase, own_methods, replaced_method
+from d2lx.trainer import TrainerBase, first_batch, own_methods, replaced_method
 
 
 class Trainer(TrainerBase):
@@ -43,11 +44,60 @@ class Trainer(TrainerBase):
                 batch = [tf.identity(a) for a in batch]
         return batch
 
+    # --- data parallelism: tf.distribute.MirroredStrategy over the workers (d2lx/distributed.py) ---------
+    def _set_up_workers(self) -> None:
+        """In one process, the core's choice; in a launch of several workers (``TF_CONFIG``), the replicas of
+        its ``MultiWorkerMirroredStrategy`` (made at import: d2lx/tensorflow/distributed.py)."""
+        if launch.LAUNCH is None:
+            super()._set_up_workers()
+            return
+        if self.devices is not None:
+            raise ValueError(
+                f"devices={self.devices}: in a launch of several workers (TF_CONFIG) the workers are its processes"
+            )
+        self._workers = [launch.LAUNCH]
+        self.world_size, self.global_rank = launch.LAUNCH.num_replicas_in_sync, launch.TASK_INDEX
+
+    def _cpu_devices(self, count: int) -> list:
+        how = "TensorFlow's logical CPUs: tf.config.set_logical_device_configuration, before TensorFlow starts"
+        return self._fewer_cpu_devices(count, [d.name for d in tf.config.list_logical_devices("CPU")], how)
+
+    def _prepare_state(self, model) -> None:
+        """Under data parallelism, the model's and the optimizer's variables are made in the strategy's scope
+        (mirrored on every worker) from the first batch, and the step is ``MirroredStep``."""
+        self._mirrored = None
+        if self._workers is None:
+            return
+        if not isinstance(self.optim, tf.keras.optimizers.Optimizer):
+            raise ValueError(
+                "data parallelism on TensorFlow (strategy, devices) needs a Keras optimizer from "
+                f"configure_optimizers (it sums the workers' gradients), got {type(self.optim).__name__}"
+            )
+        if model.variables:
+            raise ValueError(
+                f"{type(model).__name__} already has its variables (made in __init__, as the book's scratch models "
+                "do, or by a call or an earlier fit): under data parallelism on TensorFlow they are made in the "
+                "strategy's scope at fit, from the first batch; fit a new model whose layers build lazily"
+            )
+        if launch.LAUNCH is not None:
+            strategy = launch.LAUNCH
+        else:
+            names = [f"/GPU:{i}" for i in range(len(self.gpus))] if self.num_gpus else self._workers
+            strategy = tf.distribute.MirroredStrategy(devices=names)
+        self._mirrored = MirroredStep(
+            model, self.optim, strategy, first_batch(self.train_dataloader, self.val_dataloader)
+        )
+
     def fit_epoch(self):
         self._epoch_plan()  # the XLA plan, which ``_compiled_step`` and ``_validation`` read
         self.model.training = True
+        mirrored = self.__dict__.get("_mirrored")
         for batch in self.train_dataloader:
             self._inspect_batch(batch, train=True)
+            if mirrored is not None:
+                self.model.plot("loss", mirrored.step(batch), train=True)
+                self.train_batch_idx += 1
+                continue
             batch = self.prepare_batch(batch)
             loss = self._compiled_step(batch)
             if loss is None:  # the book's step, eagerly
@@ -236,3 +286,51 @@ class CompiledValidation:
         for key, value in zip(self.keys, values):
             trainer.model.plot(key, value, train=False)
         return True
+
+
+class MirroredStep:
+    """One data-parallel training step of ``model`` with ``optim`` under ``strategy`` (``MirroredStrategy``
+    over the devices, or a launch's ``MultiWorkerMirroredStrategy``): each replica takes its equal share of
+    the batch, its loss divided by the number of replicas (``_loss_scale``), and the Keras optimizer sums the
+    replicas' gradients, so the update is the one of the whole batch's mean loss. The variables are made in
+    the strategy's scope from ``batch`` (the fit's first)."""
+
+    def __init__(self, model, optim, strategy, batch):
+        self.strategy = strategy
+        self.replicas = self.strategy.num_replicas_in_sync
+        with self.strategy.scope():
+            model(*batch[:-1])
+            optim.build(model.trainable_variables)
+        self.model, self.optim = model, optim
+        self.scale = self._loss_scale(batch)
+        self._step = tf.function(self._distributed_step)
+
+    def _loss_scale(self, batch) -> float:
+        """What a replica's loss is multiplied by so that the replicas' gradients add up to the batch's: ``1/k``,
+        or 1 for a Keras loss, which divides by the number of replicas itself in a replica's context (Keras's
+        ``scale_loss_for_distribution``) where a hand-written mean does not. Told apart once, on ``batch``."""
+        plain = float(self.model.loss(self.model(*batch[:-1]), batch[-1]))
+        same = self.strategy.experimental_distribute_values_from_function(lambda context: tuple(batch))
+        seen = self.strategy.run(lambda *b: self.model.loss(self.model(*b[:-1]), b[-1]), args=same)
+        first = float(self.strategy.experimental_local_results(seen)[0])
+        scaled_by_keras = plain != 0 and abs(first * self.replicas - plain) <= 1e-4 * abs(plain)
+        return 1.0 if scaled_by_keras else 1.0 / self.replicas
+
+    def _replica_step(self, *batch):
+        with tf.GradientTape() as tape:
+            loss = self.model.loss(self.model(*batch[:-1]), batch[-1]) * self.scale
+        variables = self.model.trainable_variables
+        self.optim.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    def _distributed_step(self, batch):
+        per_replica = self.strategy.run(self._replica_step, args=batch)
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def step(self, batch):
+        """The mean loss of ``batch`` (a tensor), after one update from it."""
+        rows = [distributed.share(int(batch[0].shape[0]), self.replicas, i) for i in range(self.replicas)]
+        shares = self.strategy.experimental_distribute_values_from_function(
+            lambda context: tuple(a[rows[context.replica_id_in_sync_group]] for a in batch)
+        )
+        return self._step(shares)

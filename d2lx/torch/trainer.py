@@ -11,19 +11,51 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 
 import torch
 
 from d2lx import checks
+from d2lx import distributed as shared
 from d2lx.module import ModuleBase
 from d2lx.torch import devices, sgd_update
-from d2lx.trainer import TrainerBase, own_methods
+from d2lx.torch import distributed as ddp
+from d2lx.trainer import TrainerBase, first_batch, own_methods
 
 
 class Trainer(TrainerBase):
     """``Trainer(max_epochs, num_gpus=0, gradient_clip_val=0)``; ``fit(model, data)`` trains."""
 
     _devices = devices
+    _ddp = False  # whether this trainer trains through DistributedDataParallel (d2lx/torch/distributed.py)
+
+    def _set_up_workers(self) -> None:
+        """The workers are processes on PyTorch: those of a ``torchrun`` launch (``WORLD_SIZE`` > 1), or this
+        one alone under ``strategy="ddp"``. Each uses GPU ``LOCAL_RANK`` when ``num_gpus`` asks for GPUs."""
+        if self.devices is not None:
+            raise ValueError(
+                f"devices={self.devices}: on PyTorch the data-parallel workers are processes, one per device: "
+                f"launch the script with torchrun --nproc_per_node {self.devices}"
+            )
+        world = shared.world_from_env()  # a missing rendezvous variable is named here
+        if world is None or (world.world_size == 1 and self.strategy == "auto"):
+            if world is None and len(self.gpus) > 1:
+                warnings.warn(
+                    f"Trainer(num_gpus={self.num_gpus}): PyTorch trains on several GPUs with one process per GPU "
+                    f"(DistributedDataParallel): torchrun --nproc_per_node {len(self.gpus)} script.py; this process "
+                    f"trains on {self.gpus[0]}.",
+                    stacklevel=4,
+                )
+            if self.strategy == "auto":
+                return
+        if self.gpus:
+            self.gpus = [torch.device("cuda", world.local_rank if world else 0)]
+            torch.cuda.set_device(self.gpus[0])  # nccl's device for this process
+        world = ddp.join(use_gpu=bool(self.gpus) and self.gpus[0].type == "cuda")
+        self._ddp, self.world_size, self.global_rank = True, world.world_size, world.rank
+
+    def _data_parallel(self) -> bool:
+        return self._ddp
 
     def prepare_batch(self, batch):
         if self.gpus:
@@ -35,20 +67,29 @@ class Trainer(TrainerBase):
         if place is not None:
             place(self.gpus[0] if self.gpus else torch.device("cpu"))
         super().prepare_data(data)
+        if self._ddp:  # every process draws the same batches and keeps its share of each
+            self.train_dataloader = shared.ShardedLoader(self.train_dataloader, self.world_size, self.global_rank)
 
     def prepare_model(self, model):
         super().prepare_model(model)
         if self.gpus:
             model.to(self.gpus[0])
 
+    def _prepare_state(self, model) -> None:
+        self._ddp_step = None
+        if self._ddp:  # lazily shaped layers get their parameters first: DDP copies rank 0's to every process
+            ddp.materialize(model, self.prepare_batch(first_batch(self.train_dataloader, self.val_dataloader)))
+            self._ddp_step = ddp.wrap(model, self.gpus[0] if self.gpus else torch.device("cpu"))
+
     def fit_epoch(self):
         plan = self._epoch_plan()
         self.model.train()
+        step = self.__dict__.get("_ddp_step") or self.model.training_step
         for batch in self.train_dataloader:
             self._inspect_batch(batch, train=True)
             batch = self.prepare_batch(batch)
             if plan is None or not plan.step(self, batch):
-                self._update(self.model.training_step(batch))
+                self._update(step(batch))
             self.train_batch_idx += 1
         if self.val_dataloader is None:
             return

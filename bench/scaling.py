@@ -1,0 +1,155 @@
+"""Data-parallel scaling: examples per second at 1, 2, ... workers per backend, and the distributed path's cost.
+
+    PYTHONPATH=. python bench/scaling.py [--backends torch jax tensorflow mxnet] [--workers 1 2]
+                                         [--batches 40] [--epochs 3] [--repeat 3] [--num-gpus 0] [--out FILE]
+
+The workload is section 5.2's concise ``MLP(num_outputs=10, num_hiddens=256, lr=0.1)`` on Fashion-MNIST at
+a global batch of 256, ``--batches`` training batches an epoch and no validation; the rate is the median
+over the epochs after the first (which compiles) of examples per second. Each configuration runs in a fresh
+interpreter (the devices are fixed before a framework starts), ``--repeat`` times, in turns:
+
+- ``plain``: ``Trainer`` as the book's cells make it (the one-device loop);
+- ``k=1``: the distributed path with one worker (``strategy="ddp"``): PyTorch's DistributedDataParallel in a
+  world of one process, JAX's one-device mesh, TensorFlow's MirroredStrategy on one device, MXNet's
+  ``split_and_load`` over one context. ``plain`` / ``k=1`` is what the path costs (goal: under 5%);
+- ``k=N``: N workers: PyTorch N processes (gloo on CPUs, nccl with ``--num-gpus``), JAX N host devices
+  (or GPUs), TensorFlow N logical CPUs (or GPUs), MXNet N contexts.
+
+On a 2-core CPU the workers share the cores: the numbers show the path's cost, not a speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def child(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) -> None:
+    """One run (``workers`` 0: plain), printing ``{"rate": examples per second, "rank": ...}``."""
+    launched = bool(os.environ.get("WORLD_SIZE"))
+    if backend == "tensorflow" and workers > 1 and not num_gpus:
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * workers)
+    import importlib
+
+    d2l = importlib.import_module(f"d2lx.{backend}")
+    args: dict = {"num_gpus": num_gpus}
+    if workers:
+        args["strategy"] = "ddp"
+        if not launched and not num_gpus and backend != "torch":  # PyTorch's workers are processes
+            args["devices"] = workers
+        if num_gpus and not launched:
+            args["num_gpus"] = workers
+    times: list[float] = []
+
+    class Timed(d2l.Trainer):
+        def fit_epoch(self):
+            start = time.perf_counter()
+            super().fit_epoch()
+            _wait(backend)
+            times.append(time.perf_counter() - start)
+
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=256)
+    model = d2l.MLP(num_outputs=10, num_hiddens=256, lr=0.1)
+    trainer = Timed(max_epochs=epochs, limit_train_batches=batches, limit_val_batches=0, progress_bar=False, **args)
+    trainer.fit(model, data)
+    rate = batches * 256 / statistics.median(times[1:] or times)
+    print(json.dumps({"rate": rate, "rank": trainer.global_rank, "world_size": trainer.world_size}), flush=True)
+
+
+def _wait(backend: str) -> None:
+    """Wait for the queued work of the epoch (MXNet's engine and JAX dispatch asynchronously)."""
+    if backend == "mxnet":
+        from mxnet import npx
+
+        npx.waitall()
+    elif backend == "jax":
+        import jax
+
+        jax.effects_barrier()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) -> float:
+    """Examples per second of one configuration, in fresh interpreters (one per process of a launch)."""
+    command = [sys.executable, __file__, "--child", backend, str(workers), str(num_gpus), str(batches), str(epochs)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TF_CONFIG", "D2LX_FAST_DEV_RUN"):
+        env.pop(name, None)
+    envs = [env]
+    if backend == "torch" and workers > 1:
+        port = str(_free_port())
+        envs = [
+            dict(
+                env, WORLD_SIZE=str(workers), RANK=str(r), LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1", MASTER_PORT=port
+            )
+            for r in range(workers)
+        ]
+    elif backend == "jax" and workers > 1 and not num_gpus:
+        envs = [dict(env, XLA_FLAGS=f"--xla_force_host_platform_device_count={workers}")]
+    processes = [
+        subprocess.Popen(command, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for e in envs
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"{backend} with {workers} workers failed:\n{err[-2000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return next(r["rate"] for r in results if r["rank"] == 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", default=["torch", "jax", "tensorflow", "mxnet"])
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--num-gpus", type=int, default=0)
+    parser.add_argument("--out")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        backend, *numbers = args.child
+        child(backend, *map(int, numbers))
+        return
+    table = {}
+    for backend in args.backends:
+        configs = [0, *args.workers]  # 0: plain
+        rates: dict[int, list[float]] = {k: [] for k in configs}
+        for _ in range(args.repeat):
+            for k in configs:
+                rates[k].append(run(backend, k, args.num_gpus, args.batches, args.epochs))
+        medians = {k: statistics.median(v) for k, v in rates.items()}
+        table[backend] = {"plain": medians[0], **{f"k={k}": medians[k] for k in args.workers}}
+        cells = "  ".join(f"k={k}: {medians[k]:9.0f}" for k in args.workers)
+        overhead = medians[0] / medians[1] - 1 if 1 in medians else float("nan")
+        print(
+            f"{backend:10s} examples/s  plain: {medians[0]:9.0f}  {cells}  k=1 path costs {overhead:+.1%}", flush=True
+        )
+    if args.out:
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(table, f, indent=2)
+        os.replace(tmp, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Data parallelism for PyTorch: ``DistributedDataParallel``, one process per worker.
+
+``torchrun --nproc_per_node K script.py`` starts K processes and tells each its rank (``RANK``,
+``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``); a ``Trainer`` in such a process joins the
+process group (``gloo`` on CPUs, ``nccl`` on GPUs: GPU ``LOCAL_RANK`` is the process's), keeps its share of
+each batch (``d2lx.distributed.ShardedLoader``) and trains through ``DistributedDataParallel``, which
+averages the gradients across processes during ``backward()``. ``Trainer(strategy="ddp")`` in a plain
+``python`` run is a world of one process (the distributed path, to measure what it costs).
+
+The model's own ``training_step`` runs inside DDP's forward (``TrainingStep``), so a book cell's
+``training_step`` (and its ``plot``) still runs, and DDP sees the forward it needs to hook the backward.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import distributed as dist
+from torch import nn
+
+from d2lx import distributed
+
+
+class TrainingStep(nn.Module):
+    """``model.training_step(batch)`` as a module's forward, for ``DistributedDataParallel`` to wrap."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch):
+        return self.model.training_step(batch)
+
+
+def join(use_gpu: bool) -> distributed.World:
+    """This process's place in the launch, joining the process group where it has not been joined yet.
+
+    A launch of several processes needs the rendezvous variables (``distributed.world_from_env`` names a
+    missing one); a world of one process needs none (a store in memory)."""
+    world = distributed.world_from_env() or distributed.World(0, 1, 0)
+    if not dist.is_initialized():
+        backend = "nccl" if use_gpu else "gloo"
+        if world.world_size == 1:
+            dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+        else:
+            dist.init_process_group(backend, init_method="env://", rank=world.rank, world_size=world.world_size)
+    elif dist.get_world_size() != world.world_size:
+        raise ValueError(
+            f"the process group has {dist.get_world_size()} processes but WORLD_SIZE says {world.world_size}"
+        )
+    return distributed.World(dist.get_rank(), dist.get_world_size(), world.local_rank)
+
+
+def materialize(model: nn.Module, batch) -> None:
+    """Give lazily shaped layers (``LazyLinear``) their parameters from ``batch``: DDP needs them all."""
+    if any(isinstance(p, nn.parameter.UninitializedParameter) for p in model.parameters()):
+        with torch.no_grad():
+            model(*batch[:-1])
+
+
+def wrap(model: nn.Module, device: torch.device) -> nn.Module:
+    """``model.training_step`` inside ``DistributedDataParallel`` (which copies rank 0's parameters to all)."""
+    ids = [device] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(TrainingStep(model), device_ids=ids)
