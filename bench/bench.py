@@ -738,7 +738,7 @@ def _fra_eng_arrays(num_steps: int, num_train: int = 512, num_val: int = 128):
     return (train, val), len(src_vocab), len(tgt_vocab), tgt_vocab["<pad>"]
 
 
-def _book_transformer(d2l, backend: str, data):
+def _book_transformer(d2l, backend: str, data, config: dict):
     """Section 11.7's training cell on ``data``: ``TransformerEncoder``, the book's own ``TransformerDecoder`` and
     ``Seq2Seq`` (on TensorFlow built under ``d2l.try_gpu()``, with the cell's key, query and value sizes and
     ``norm_shape``). The decoder classes are the book's cells as ``tests/transformer_book.py`` types them per
@@ -748,31 +748,32 @@ def _book_transformer(d2l, backend: str, data):
         sys.path.append(tests)  # transformer_book imports its neighbour helpers
     import transformer_book
 
-    sizes = [TRANSFORMER[k] for k in ("num_hiddens", "ffn_num_hiddens", "num_heads", "num_blks", "dropout")]
-    return transformer_book.CELLS[backend].transformer(d2l, data, *sizes, lr=TRANSFORMER["lr"])
+    sizes = [config[k] for k in ("num_hiddens", "ffn_num_hiddens", "num_heads", "num_blks", "dropout")]
+    return transformer_book.CELLS[backend].transformer(d2l, data, *sizes, lr=config["lr"])
 
 
-def _transformer(d2l, lib: str, backend: str, settings: dict) -> dict:
+def _transformer(d2l, lib: str, backend: str, settings: dict, config: dict = TRANSFORMER) -> dict:
     """Section 11.7's Transformer: ``MTFraEng(batch_size=128)``, the encoder-decoder of 256 hidden units under
     ``Seq2Seq(lr=0.0015)``, ``Trainer(max_epochs, gradient_clip_val=1, num_gpus)``; the epochs and the batches
-    per epoch as ``settings`` say (the smoke test's: 2 training, 1 validation)."""
+    per epoch as ``settings`` say (the smoke test's: 2 training, 1 validation). ``config``: other sizes than
+    the book's (``TRANSFORMER``), for the tests."""
     epochs, limits = settings["transformer_epochs"], settings["transformer_batches"]
     if lib == "hand":
         import handwritten
 
-        arrays, src_vocab, tgt_vocab, tgt_pad = _fra_eng_arrays(TRANSFORMER["num_steps"])
+        arrays, src_vocab, tgt_vocab, tgt_pad = _fra_eng_arrays(config["num_steps"])
         sizes = ("num_hiddens", "ffn_num_hiddens", "num_heads", "num_blks", "dropout", "lr", "clip")
-        spec = handwritten.TransformerSpec(src_vocab, tgt_vocab, tgt_pad, **{k: TRANSFORMER[k] for k in sizes})
+        spec = handwritten.TransformerSpec(src_vocab, tgt_vocab, tgt_pad, **{k: config[k] for k in sizes})
         result = handwritten.run_transformer(
-            backend, arrays, spec, epochs, TRANSFORMER["batch_size"], limits=limits, num_gpus=_num_gpus()
+            backend, arrays, spec, epochs, config["batch_size"], limits=limits, num_gpus=_num_gpus()
         )
         return {**result, **_first_and_later(result["epoch_s"])}
     start = time.perf_counter()
-    data = d2l.MTFraEng(batch_size=TRANSFORMER["batch_size"], num_steps=TRANSFORMER["num_steps"])
+    data = d2l.MTFraEng(batch_size=config["batch_size"], num_steps=config["num_steps"])
     setup_s = time.perf_counter() - start
     budget = _budget(data, lib, limits)
-    model = _book_transformer(d2l, backend, data)
-    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=TRANSFORMER["clip"], num_gpus=_num_gpus(), **budget)
+    model = _book_transformer(d2l, backend, data, config)
+    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=config["clip"], num_gpus=_num_gpus(), **budget)
     seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
     start = time.perf_counter()
     trainer.fit(model, data)
@@ -784,6 +785,7 @@ def _transformer(d2l, lib: str, backend: str, settings: dict) -> dict:
         **_first_and_later(seconds),
         "train_loss": _board_last(model, "train_loss"),
         "val_loss": _board_last(model, "val_loss"),
+        "train_losses": [float(_numpy(p.y)) for p in getattr(model.board, "data", {}).get("train_loss", [])],
         "train_batches": trainer.num_train_batches,
         "val_batches": trainer.num_val_batches,
         "devices": [str(g) for g in getattr(trainer, "gpus", [])] or ["cpu"],

@@ -60,7 +60,7 @@ def _epochs(sizes, epochs, batch_size, rng, to_index, step, evaluate, limits=(No
     train_batches = _batches(n, batch_size)[: limits[0]]
     val_batches = _batches(n_val, batch_size)[: limits[1]]
     validated = sum(hi - lo for lo, hi in val_batches)
-    seconds, last = [], {}
+    seconds, last, train_losses = [], {}, []
     for _ in range(epochs):
         start = time.perf_counter()
         order = to_index(rng.permutation(n))
@@ -80,6 +80,8 @@ def _epochs(sizes, epochs, batch_size, rng, to_index, step, evaluate, limits=(No
         last = {"val_loss": float(total) / validated, "val_acc": float(correct) / validated}
         if train_total is not None:
             last["train_loss"] = float(train_total) / len(train_batches)
+            train_losses.append(last["train_loss"])
+            last["train_losses"] = train_losses  # each epoch's
         seconds.append(time.perf_counter() - start)
     return seconds, last
 
@@ -1024,7 +1026,8 @@ def _jax_transformer(arrays, spec: TransformerSpec, num_gpus, seed):
 
     def loss_of(params, batch, training, key=None):  # the mean over the labels that are not padding
         src, dec, valid_len, label = batch
-        logits = model.apply({"params": params}, src, dec, valid_len, training, rngs={} if key is None else {"dropout": key})
+        rngs = {} if key is None else {"dropout": key}
+        logits = model.apply({"params": params}, src, dec, valid_len, training, rngs=rngs)
         mask = label != spec.tgt_pad
         per_token = optax.softmax_cross_entropy_with_integer_labels(logits, label)
         return (per_token * mask).sum() / mask.sum()
@@ -1163,6 +1166,7 @@ def run_transformer(backend: str, arrays, spec: TransformerSpec, epochs: int, ba
         "fit_s": time.perf_counter() - start,
         "epoch_s": seconds,
         "train_loss": last["train_loss"],
+        "train_losses": last["train_losses"],
         "val_loss": last["val_loss"],
         "train_batches": len(_batches(sizes[0], batch_size)[: limits[0]]),
         "val_batches": len(_batches(sizes[1], batch_size)[: limits[1]]),
