@@ -706,18 +706,25 @@ def _rnn_lm(d2l, lib: str, backend: str, settings: dict) -> dict:
     vocab_size = len(data.vocab)
     model = _built(d2l, backend, lambda: d2l.RNNLM(_book_gru(d2l, backend, vocab_size), vocab_size=vocab_size,
                                                    lr=RNN_LM["lr"]))  # fmt: skip
-    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=RNN_LM["clip"], num_gpus=_num_gpus(), **budget)
+    return {
+        "setup_s": setup_s,
+        **_clipped_fit(d2l, backend, data, model, epochs, RNN_LM["clip"], budget),
+        "train_ppl": _board_last(model, "train_ppl"),
+        "val_ppl": _board_last(model, "val_ppl"),
+    }
+
+
+def _clipped_fit(d2l, backend: str, data, model, epochs: int, clip: float, budget: dict) -> dict:
+    """``Trainer(max_epochs=epochs, gradient_clip_val=clip, num_gpus, **budget).fit(model, data)``, timed: the
+    whole fit, each epoch, the batches per epoch and the devices (the sequence workloads' common measures)."""
+    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=clip, num_gpus=_num_gpus(), **budget)
     seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
     start = time.perf_counter()
     trainer.fit(model, data)
     _settle(backend, trainer)
-    fit_s = time.perf_counter() - start
     return {
-        "setup_s": setup_s,
-        "fit_s": fit_s,
+        "fit_s": time.perf_counter() - start,
         **_first_and_later(seconds),
-        "train_ppl": _board_last(model, "train_ppl"),
-        "val_ppl": _board_last(model, "val_ppl"),
         "train_batches": trainer.num_train_batches,
         "val_batches": trainer.num_val_batches,
         "devices": [str(g) for g in getattr(trainer, "gpus", [])] or ["cpu"],
@@ -773,22 +780,12 @@ def _transformer(d2l, lib: str, backend: str, settings: dict, config: dict = TRA
     setup_s = time.perf_counter() - start
     budget = _budget(data, lib, limits)
     model = _book_transformer(d2l, backend, data, config)
-    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=config["clip"], num_gpus=_num_gpus(), **budget)
-    seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
-    start = time.perf_counter()
-    trainer.fit(model, data)
-    _settle(backend, trainer)
-    fit_s = time.perf_counter() - start
     return {
         "setup_s": setup_s,
-        "fit_s": fit_s,
-        **_first_and_later(seconds),
+        **_clipped_fit(d2l, backend, data, model, epochs, config["clip"], budget),
         "train_loss": _board_last(model, "train_loss"),
         "val_loss": _board_last(model, "val_loss"),
         "train_losses": [float(_numpy(p.y)) for p in getattr(model.board, "data", {}).get("train_loss", [])],
-        "train_batches": trainer.num_train_batches,
-        "val_batches": trainer.num_val_batches,
-        "devices": [str(g) for g in getattr(trainer, "gpus", [])] or ["cpu"],
     }
 
 
