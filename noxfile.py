@@ -134,12 +134,13 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
 # in test_save_load). The rest (the core, the data, the trainer, chapters 2-7 and 9-10, every backend's
 # API) runs again on the newest Python. So do chapters 9-10's layers, scratch RNNs and short trainings
 # (test_rnn_concise, test_rnn_scratch, test_rnn_training: Flax and Keras change their recurrent layers most);
-# the longer sequence trainings (the 2.0 edition's loops, seq2seq, the benchmark's GRU) stay on 3.11.
+# the longer sequence trainings (the 2.0 edition's loops, seq2seq, the benchmark's GRU and Transformer) stay on 3.11.
 NEWEST_LEAVES_OUT = ["-m", "not full_training"] + [
     arg
     for test_file in (
         "test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments",
         "test_rnn_functional", "test_seq2seq", "test_seq2seq_functional", "test_bench_rnn_lm",
+        "test_bench_transformer",
     )
     for arg in ("--ignore", f"tests/{test_file}.py")
 ]  # fmt: skip

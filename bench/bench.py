@@ -1,6 +1,7 @@
 """Time the book's workloads with d2lx, with d2l 1.0.3 and with a hand-written loop, on one backend.
 
-    python bench/bench.py --backend torch [--workload linreg softmax mlp loader loader224 lenet resnet18 rnn-lm]
+    python bench/bench.py --backend torch [--workload linreg softmax mlp loader loader224 lenet resnet18 rnn-lm
+                          transformer]
                           [--repeat 5] [--num-gpus N] [--epochs E] [--batches N] [--d2l-path DIR]
                           [--tiny] [--out FILE.json]
 
@@ -31,6 +32,11 @@ Workloads (the book's settings):
   with ``num_layers=1``, which d2l 1.0.3's requires), ``RNNLM(gru, vocab_size=28, lr=4)``,
   ``Trainer(max_epochs=--epochs (3), gradient_clip_val=1, num_gpus=--num-gpus)``; the hand-written loop is
   the framework's own GRU layer on one-hot inputs, SGD, the gradients clipped to norm 1.
+* ``transformer`` (only when named): section 11.7's Transformer, ``MTFraEng(batch_size=128)`` (4 training and 1
+  validation batch an epoch), ``TransformerEncoder`` and the book's ``TransformerDecoder`` (256 hidden units, an
+  FFN of 64, 4 heads, 2 blocks, dropout 0.2), ``Seq2Seq(..., lr=0.0015)``, ``Trainer(max_epochs=--epochs (3),
+  gradient_clip_val=1, num_gpus=--num-gpus)``; the hand-written loop is the same architecture from the
+  framework's own attention and layer-norm layers, the loss masked over padding, Adam, clipping at 1.
 
 Each run is a fresh interpreter (a child process of this script), so that every run pays its own
 import, and its peak memory is its own. The libraries take turns run by run (d2lx, d2l, hand,
@@ -82,8 +88,8 @@ def _backend_names() -> tuple[str, ...]:
 
 
 BACKENDS = _backend_names()
-WORKLOADS = ("linreg", "softmax", "mlp", "loader", "loader224", "lenet", "resnet18", "rnn-lm")
-# loader224, lenet, resnet18 and rnn-lm take minutes per run on a CPU: they run when asked for by name
+WORKLOADS = ("linreg", "softmax", "mlp", "loader", "loader224", "lenet", "resnet18", "rnn-lm", "transformer")
+# loader224, lenet, resnet18, rnn-lm and transformer take minutes per run on a CPU: they run when asked for by name
 DEFAULT_WORKLOADS = ("linreg", "softmax", "mlp", "loader")
 LIBS = ("d2lx", "d2l", "hand")
 LIB_NAMES = {"d2l": "d2l 1.0.3", "d2lx": "d2lx", "hand": "hand-written"}
@@ -99,6 +105,8 @@ SETTINGS = {
         "resnet18_epochs": 2,
         "rnn_lm_epochs": 3,  # the book trains 50; after the first (compiling on JAX and TensorFlow) they are alike
         "rnn_lm_batches": (None, None),
+        "transformer_epochs": 3,  # the book trains 30; after the first (compiling on JAX and TensorFlow) they are alike
+        "transformer_batches": (None, None),
         "dense_batches": (None, None),
     },
     # the smoke test checks that each workload runs: softmax and MLP train 20 batches and validate on 5
@@ -110,6 +118,8 @@ SETTINGS = {
         "resnet18_epochs": 1,
         "rnn_lm_epochs": 1,
         "rnn_lm_batches": (2, 1),
+        "transformer_epochs": 1,
+        "transformer_batches": (2, 1),
         "dense_batches": (20, 5),
     },
 }
@@ -126,6 +136,12 @@ TINY_BATCHES = 2  # the smoke test's budget, when resnet18 is named with --tiny
 # and 5 000 validation sequences: 10 + 5 batches an epoch), GRU with 32 hidden units, RNNLM(lr=4),
 # Trainer(gradient_clip_val=1)
 RNN_LM = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 4, "clip": 1}
+# section 11.7 of the 1.0 edition: MTFraEng(batch_size=128) (512 training and 128 validation pairs of 9 steps: 4 + 1
+# batches an epoch), TransformerEncoder and the book's TransformerDecoder of 256 hidden units, an FFN of 64, 4 heads,
+# 2 blocks, dropout 0.2, Seq2Seq(lr=0.0015), Trainer(gradient_clip_val=1)
+TRANSFORMER = {"batch_size": 128, "num_steps": 9, "num_hiddens": 256, "ffn_num_hiddens": 64, "num_heads": 4,
+               "num_blks": 2, "dropout": 0.2, "lr": 0.0015, "clip": 1}  # fmt: skip
+FRA_ENG = ("fra-eng.zip", "94646ad1522d915e7b0f9296181140edcf86a4f5")  # d2l's file and its SHA-1
 TIME_MACHINE = ("timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a")  # d2l's file and its SHA-1
 LOADER224_BATCH = 128  # sections 8.1-8.3 of the 1.0 edition: FashionMNIST(batch_size=128, resize=(224, 224))
 TARGETS = {  # (workload, measure): the least d2l/d2lx ratio, the most d2lx/hand ratio
@@ -135,6 +151,7 @@ TARGETS = {  # (workload, measure): the least d2l/d2lx ratio, the most d2lx/hand
     ("lenet", "epoch_s"): (None, 1.3),  # issue 21
     ("resnet18", "later_epoch_s"): (None, 1.3),
     ("rnn-lm", "later_epoch_s"): (None, 1.3),  # issue 31
+    ("transformer", "later_epoch_s"): (None, 1.3),  # issue 32
 }
 FASHION_FILES = (
     "train-images-idx3-ubyte",
@@ -689,21 +706,86 @@ def _rnn_lm(d2l, lib: str, backend: str, settings: dict) -> dict:
     vocab_size = len(data.vocab)
     model = _built(d2l, backend, lambda: d2l.RNNLM(_book_gru(d2l, backend, vocab_size), vocab_size=vocab_size,
                                                    lr=RNN_LM["lr"]))  # fmt: skip
-    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=RNN_LM["clip"], num_gpus=_num_gpus(), **budget)
+    return {
+        "setup_s": setup_s,
+        **_clipped_fit(d2l, backend, data, model, epochs, RNN_LM["clip"], budget),
+        "train_ppl": _board_last(model, "train_ppl"),
+        "val_ppl": _board_last(model, "val_ppl"),
+    }
+
+
+def _clipped_fit(d2l, backend: str, data, model, epochs: int, clip: float, budget: dict) -> dict:
+    """``Trainer(max_epochs=epochs, gradient_clip_val=clip, num_gpus, **budget).fit(model, data)``, timed: the
+    whole fit, each epoch, the batches per epoch and the devices (the sequence workloads' common measures)."""
+    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=clip, num_gpus=_num_gpus(), **budget)
     seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
     start = time.perf_counter()
     trainer.fit(model, data)
     _settle(backend, trainer)
-    fit_s = time.perf_counter() - start
     return {
-        "setup_s": setup_s,
-        "fit_s": fit_s,
+        "fit_s": time.perf_counter() - start,
         **_first_and_later(seconds),
-        "train_ppl": _board_last(model, "train_ppl"),
-        "val_ppl": _board_last(model, "val_ppl"),
         "train_batches": trainer.num_train_batches,
         "val_batches": trainer.num_val_batches,
         "devices": [str(g) for g in getattr(trainer, "gpus", [])] or ["cpu"],
+    }
+
+
+def _fra_eng_arrays(num_steps: int, num_train: int = 512, num_val: int = 128):
+    """``((train), (val))``, each ``(src, dec_input, src_valid_len, label)`` (int64 numpy), the vocabularies'
+    sizes and the target's padding index: what ``MTFraEng`` holds, built with d2lx's core (framework-free)
+    readers from the staged archive, for the hand-written loop."""
+    from d2lx.sequence_data import nmt_arrays
+    from d2lx.text import first_pairs, preprocess_nmt, read_data_nmt, sentence_pairs
+
+    wanted = num_train + num_val
+    src, tgt = sentence_pairs(preprocess_nmt(first_pairs(read_data_nmt(), wanted)), wanted)
+    arrays, src_vocab, tgt_vocab = nmt_arrays(src, tgt, num_steps)
+    train, val = (tuple(a[rows] for a in arrays) for rows in (slice(0, num_train), slice(num_train, wanted)))
+    return (train, val), len(src_vocab), len(tgt_vocab), tgt_vocab["<pad>"]
+
+
+def _book_transformer(d2l, backend: str, data, config: dict):
+    """Section 11.7's training cell on ``data``: ``TransformerEncoder``, the book's own ``TransformerDecoder`` and
+    ``Seq2Seq`` (on TensorFlow built under ``d2l.try_gpu()``, with the cell's key, query and value sizes and
+    ``norm_shape``). The decoder classes are the book's cells as ``tests/transformer_book.py`` types them per
+    framework (the tests train and check them); they are read from there, not typed a second time."""
+    tests = str(REPO / "tests")
+    if tests not in sys.path:
+        sys.path.append(tests)  # transformer_book imports its neighbour helpers
+    import transformer_book
+
+    sizes = [config[k] for k in ("num_hiddens", "ffn_num_hiddens", "num_heads", "num_blks", "dropout")]
+    return transformer_book.CELLS[backend].transformer(d2l, data, *sizes, lr=config["lr"])
+
+
+def _transformer(d2l, lib: str, backend: str, settings: dict, config: dict = TRANSFORMER) -> dict:
+    """Section 11.7's Transformer: ``MTFraEng(batch_size=128)``, the encoder-decoder of 256 hidden units under
+    ``Seq2Seq(lr=0.0015)``, ``Trainer(max_epochs, gradient_clip_val=1, num_gpus)``; the epochs and the batches
+    per epoch as ``settings`` say (the smoke test's: 2 training, 1 validation). ``config``: other sizes than
+    the book's (``TRANSFORMER``), for the tests."""
+    epochs, limits = settings["transformer_epochs"], settings["transformer_batches"]
+    if lib == "hand":
+        import handwritten
+
+        arrays, src_vocab, tgt_vocab, tgt_pad = _fra_eng_arrays(config["num_steps"])
+        sizes = ("num_hiddens", "ffn_num_hiddens", "num_heads", "num_blks", "dropout", "lr", "clip")
+        spec = handwritten.TransformerSpec(src_vocab, tgt_vocab, tgt_pad, **{k: config[k] for k in sizes})
+        result = handwritten.run_transformer(
+            backend, arrays, spec, epochs, config["batch_size"], limits=limits, num_gpus=_num_gpus()
+        )
+        return {**result, **_first_and_later(result["epoch_s"])}
+    start = time.perf_counter()
+    data = d2l.MTFraEng(batch_size=config["batch_size"], num_steps=config["num_steps"])
+    setup_s = time.perf_counter() - start
+    budget = _budget(data, lib, limits)
+    model = _book_transformer(d2l, backend, data, config)
+    return {
+        "setup_s": setup_s,
+        **_clipped_fit(d2l, backend, data, model, epochs, config["clip"], budget),
+        "train_loss": _board_last(model, "train_loss"),
+        "val_loss": _board_last(model, "val_loss"),
+        "train_losses": [float(_numpy(p.y)) for p in getattr(model.board, "data", {}).get("train_loss", [])],
     }
 
 
@@ -716,6 +798,7 @@ WORKLOAD_FUNCTIONS = {
     "lenet": _lenet,
     "resnet18": _resnet18,
     "rnn-lm": _rnn_lm,
+    "transformer": _transformer,
 }
 
 
@@ -724,7 +807,8 @@ def _settings(args) -> dict:
     ResNet-18's budget: ``(training, validation)`` batches per epoch, None for all of them."""
     settings = dict(SETTINGS["tiny" if args.tiny else "book"])
     if args.epochs and not args.tiny:
-        settings["lenet_epochs"] = settings["resnet18_epochs"] = settings["rnn_lm_epochs"] = args.epochs
+        for name in ("lenet", "resnet18", "rnn_lm", "transformer"):
+            settings[f"{name}_epochs"] = args.epochs
     batches = min(args.batches or TINY_BATCHES, TINY_BATCHES) if args.tiny else args.batches
     settings["resnet18_batches"] = (batches, min(batches, MAX_VAL_BATCHES)) if batches else (None, None)
     return settings
@@ -866,12 +950,11 @@ def stage_data(workdir: Path) -> dict[str, str]:
     }
 
 
-def _find_time_machine() -> Path:
-    """A copy of d2l's ``timemachine.txt`` with the right SHA-1: in ``$D2LX_DATA_DIR``, this checkout's
+def _find_book_file(name: str, sha1: str, workload: str, hub_key: str) -> Path:
+    """A copy of one of d2l's data files with the right SHA-1: in ``$D2LX_DATA_DIR``, this checkout's
     ``notebooks/data`` or the book's ``../data``."""
     import hashlib
 
-    name, sha1 = TIME_MACHINE
     folders = [os.environ.get("D2LX_DATA_DIR"), REPO / "notebooks" / "data", Path("..") / "data"]
     for folder in filter(None, folders):
         path = Path(folder) / name
@@ -879,14 +962,18 @@ def _find_time_machine() -> Path:
             return path
     raise SystemExit(
         f"error: no {name} with SHA-1 {sha1} in {', '.join(map(str, filter(None, folders)))}; "
-        "the rnn-lm workload reads it (python -m d2lx data download time_machine, or set D2LX_DATA_DIR)"
+        f"the {workload} workload reads it (python -m d2lx data download {hub_key}, or set D2LX_DATA_DIR)"
     )
 
 
-def stage_time_machine(workdir: Path, staged: dict) -> None:
-    """Put ``timemachine.txt`` where d2lx (``$D2LX_DATA_DIR``) and d2l 1.0.3 (its ``../data``, seen from the
-    children's working directory) look for it; d2l then finds its hash right and downloads nothing."""
-    path = _find_time_machine()
+BOOK_FILES = {"rnn-lm": (*TIME_MACHINE, "time_machine"), "transformer": (*FRA_ENG, "fra-eng")}  # + DATA_HUB key
+
+
+def stage_book_file(workdir: Path, staged: dict, workload: str) -> None:
+    """Put the data file ``workload`` reads (``timemachine.txt``, ``fra-eng.zip``) where d2lx
+    (``$D2LX_DATA_DIR``) and d2l 1.0.3 (its ``../data``, seen from the children's working directory) look for
+    it; d2l then finds its hash right and downloads nothing."""
+    path = _find_book_file(*BOOK_FILES[workload][:2], workload, BOOK_FILES[workload][2])
     for folder in (Path(staged["D2LX_DATA_DIR"]), workdir / "data"):
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, folder / path.name)
@@ -953,8 +1040,8 @@ def measure(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="d2lx-bench-"))
     try:
         staged = stage_data(workdir)
-        if "rnn-lm" in args.workload:
-            stage_time_machine(workdir, staged)
+        for workload in set(BOOK_FILES) & set(args.workload):
+            stage_book_file(workdir, staged, workload)
         envs = {lib: _child_env(args, lib, staged) for lib in args.libs}
         for lib in [] if args.tiny else args.libs:  # warm the disk cache and matplotlib's font cache
             run_child(args, lib, "import", envs[lib], workdir)
@@ -1066,6 +1153,7 @@ MEASURES = (
     "train_loss",
     "train_ppl",
     "val_ppl",
+    "val_loss",
     "train_batches",
     "val_batches",
     "max_param_error",
@@ -1164,6 +1252,12 @@ ROWS = (  # (label, workload, measure, format); {linreg} etc. in a label: that w
     ("GRU language model fit, {rnn_lm} (s)", "rnn-lm", "fit_s", "{:.2f}"),
     ("GRU language model training perplexity", "rnn-lm", "train_ppl", "{:.2f}"),
     ("GRU language model validation perplexity", "rnn-lm", "val_ppl", "{:.2f}"),
+    ("Transformer data set-up (s)", "transformer", "setup_s", "{:.2f}"),
+    ("Transformer first epoch (s)", "transformer", "first_epoch_s", "{:.3f}"),
+    ("Transformer later epochs (s)", "transformer", "later_epoch_s", "{:.3f}"),
+    ("Transformer fit, {transformer} (s)", "transformer", "fit_s", "{:.2f}"),
+    ("Transformer training loss", "transformer", "train_loss", "{:.3f}"),
+    ("Transformer validation loss", "transformer", "val_loss", "{:.3f}"),
     ("peak memory, ResNet18 run (MiB)", "resnet18", "peak_rss_mib", "{:.0f}"),
     ("peak memory, softmax run (MiB)", "softmax", "peak_rss_mib", "{:.0f}"),
     ("peak memory, loader run (MiB)", "loader", "peak_rss_mib", "{:.0f}"),
@@ -1246,7 +1340,7 @@ def table(result: dict) -> str:
 
 def _row_names(settings: dict) -> dict:
     """What the placeholders of ``ROWS``' labels stand for: each workload's epochs, ResNet-18's budget."""
-    workloads = ("linreg", "softmax", "mlp", "lenet", "resnet18", "rnn_lm")
+    workloads = ("linreg", "softmax", "mlp", "lenet", "resnet18", "rnn_lm", "transformer")
     names = {w: _epochs(settings.get(f"{w}_epochs", 0)) for w in workloads}
     train, val = settings.get("resnet18_batches") or (None, None)
     names["budget"] = f"{train} + {val} batches" if train else "whole epochs"
@@ -1254,10 +1348,10 @@ def _row_names(settings: dict) -> dict:
 
 
 def _cnn_notes(summary: dict) -> list[str]:
-    """One line per CNN workload and the language model: each library's batches per epoch and the devices it
-    trained on."""
+    """One line per CNN workload, the language model and the Transformer: each library's batches per epoch and
+    the devices it trained on."""
     notes = []
-    for workload in ("lenet", "resnet18", "rnn-lm"):
+    for workload in ("lenet", "resnet18", "rnn-lm", "transformer"):
         parts = [
             f"{LIB_NAMES[lib]} {e['train_batches']:.0f} + {e['val_batches']:.0f} on {', '.join(e['devices'])}"
             for lib, e in summary.get(workload, {}).items()
@@ -1285,18 +1379,21 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=(*WORKLOADS, "import"),
         default=list(DEFAULT_WORKLOADS),
-        help="default: %(default)s (loader224, lenet, resnet18 and rnn-lm only when named)",
+        help="default: %(default)s (loader224, lenet, resnet18, rnn-lm and transformer only when named)",
     )
     parser.add_argument(
         "--num-gpus",
         type=int,
         default=0,
-        help="Trainer(num_gpus=...) of the lenet, resnet18 and rnn-lm workloads (the hand-written loops then run on "
+        help="Trainer(num_gpus=...) of the lenet, resnet18, rnn-lm and transformer workloads (the hand-written loops "
+        "then run on "
         "the first GPU); with it the loader workloads time the batches as such a Trainer's loop gets them "
         "(trainer.prepare_data, then prepare_batch on each)",
     )
     parser.add_argument(
-        "--epochs", type=int, help="epochs of the lenet, resnet18 and rnn-lm workloads (default: 10, 2 and 3)"
+        "--epochs",
+        type=int,
+        help="epochs of the lenet, resnet18, rnn-lm and transformer workloads (default: 10, 2, 3 and 3)",
     )
     parser.add_argument(
         "--batches",

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import importlib
+import math
 import os
 import time
 from collections.abc import Callable
@@ -58,7 +60,7 @@ def _epochs(sizes, epochs, batch_size, rng, to_index, step, evaluate, limits=(No
     train_batches = _batches(n, batch_size)[: limits[0]]
     val_batches = _batches(n_val, batch_size)[: limits[1]]
     validated = sum(hi - lo for lo, hi in val_batches)
-    seconds, last = [], {}
+    seconds, last, train_losses = [], {}, []
     for _ in range(epochs):
         start = time.perf_counter()
         order = to_index(rng.permutation(n))
@@ -78,6 +80,8 @@ def _epochs(sizes, epochs, batch_size, rng, to_index, step, evaluate, limits=(No
         last = {"val_loss": float(total) / validated, "val_acc": float(correct) / validated}
         if train_total is not None:
             last["train_loss"] = float(train_total) / len(train_batches)
+            train_losses.append(last["train_loss"])
+            last["train_losses"] = train_losses  # each epoch's
         seconds.append(time.perf_counter() - start)
     return seconds, last
 
@@ -756,6 +760,414 @@ def run_rnn_lm(backend: str, arrays, vocab_size: int, epochs: int, batch_size: i
         "epoch_s": seconds,
         "train_ppl": float(np.exp(last["train_loss"])),
         "val_ppl": float(np.exp(last["val_loss"])),
+        "train_batches": len(_batches(sizes[0], batch_size)[: limits[0]]),
+        "val_batches": len(_batches(sizes[1], batch_size)[: limits[1]]),
+        "devices": [device],
+    }
+
+
+# ====================================================================================================
+# The Transformer of section 11.7: the framework's own attention and layer norm, on the CPU or a GPU
+# ====================================================================================================
+# Each framework's loop below builds the book's encoder-decoder from its own primitives, batch first: token
+# embeddings times sqrt(num_hiddens) plus the sine/cosine table (d2lx's core ``positional_encoding_table``),
+# dropout; ``num_blks`` post-norm encoder blocks (self-attention over the source's valid tokens, then a
+# position-wise FFN of ``ffn_num_hiddens`` ReLU units, each added back through dropout and a layer norm) and
+# as many decoder blocks (causal self-attention, attention over the encoder's outputs, the FFN), then a dense
+# layer to the target vocabulary. The attention's projections have no bias, as d2l's ``MultiHeadAttention``.
+# The loss is the cross-entropy averaged over the labels that are not padding; Adam, the gradients clipped to
+# the joint norm ``clip``. ``step(index)`` trains on the rows ``index`` of the training arrays ``(src,
+# dec_input, src_valid_len, label)`` and returns the batch's loss; ``evaluate(lo, hi)`` returns the validation
+# rows' loss times their count (``_epochs`` divides the sum by the rows), and 0 for the accuracy it lacks.
+@dataclasses.dataclass(frozen=True)
+class TransformerSpec:
+    """The sizes of the book's Transformer and its optimiser (section 11.7's training cell)."""
+
+    src_vocab: int
+    tgt_vocab: int
+    tgt_pad: int
+    num_hiddens: int = 256
+    ffn_num_hiddens: int = 64
+    num_heads: int = 4
+    num_blks: int = 2
+    dropout: float = 0.2
+    lr: float = 0.0015
+    clip: float = 1.0
+
+    def positions(self, num_steps: int) -> np.ndarray:
+        """The positional encoding's first ``num_steps`` rows, (1, num_steps, num_hiddens) float32."""
+        from d2lx.transformer import positional_encoding_table
+
+        return positional_encoding_table(self.num_hiddens, num_steps)
+
+
+def _torch_transformer(arrays, spec: TransformerSpec, num_gpus, seed):
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    device = torch.device("cuda:0" if num_gpus else "cpu")
+    torch.manual_seed(seed)
+    train, val = ([torch.from_numpy(a).to(device) for a in part] for part in arrays)
+    num_steps, h = train[0].shape[1], spec.num_hiddens
+    P = torch.from_numpy(spec.positions(num_steps)).to(device)
+    causal = torch.triu(torch.ones(num_steps, num_steps, dtype=torch.bool, device=device), 1)  # True: hidden
+
+    def attention():
+        return nn.MultiheadAttention(h, spec.num_heads, dropout=spec.dropout, bias=False, batch_first=True)
+
+    class Block(nn.Module):
+        def __init__(self, cross: bool):
+            super().__init__()
+            self.attention, self.cross = attention(), attention() if cross else None
+            self.norms = nn.ModuleList(nn.LayerNorm(h) for _ in range(3 if cross else 2))
+            self.ffn = nn.Sequential(nn.Linear(h, spec.ffn_num_hiddens), nn.ReLU(), nn.Linear(spec.ffn_num_hiddens, h))
+            self.dropout = nn.Dropout(spec.dropout)
+
+        def forward(self, X, padding, mask=None, memory=None):
+            Y = self.attention(X, X, X, key_padding_mask=None if memory is not None else padding, attn_mask=mask,
+                               need_weights=False)[0]  # fmt: skip
+            X = self.norms[0](X + self.dropout(Y))
+            if memory is not None:
+                Y = self.cross(X, memory, memory, key_padding_mask=padding, need_weights=False)[0]
+                X = self.norms[1](X + self.dropout(Y))
+            return self.norms[-1](X + self.dropout(self.ffn(X)))
+
+    class Transformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src_embedding = nn.Embedding(spec.src_vocab, h)
+            self.tgt_embedding = nn.Embedding(spec.tgt_vocab, h)
+            self.encoder = nn.ModuleList(Block(False) for _ in range(spec.num_blks))
+            self.decoder = nn.ModuleList(Block(True) for _ in range(spec.num_blks))
+            self.dropout = nn.Dropout(spec.dropout)
+            self.dense = nn.Linear(h, spec.tgt_vocab)
+
+        def forward(self, src, dec, valid_len):
+            padding = torch.arange(src.shape[1], device=device)[None, :] >= valid_len[:, None]
+            memory = self.dropout(self.src_embedding(src) * math.sqrt(h) + P)
+            for blk in self.encoder:
+                memory = blk(memory, padding)
+            X = self.dropout(self.tgt_embedding(dec) * math.sqrt(h) + P)
+            for blk in self.decoder:
+                X = blk(X, padding, causal, memory)
+            return self.dense(X)
+
+    model = Transformer().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+
+    def loss_of(src, dec, valid_len, label):  # the mean over the labels that are not padding
+        logits = model(src, dec, valid_len)
+        return F.cross_entropy(logits.reshape(-1, spec.tgt_vocab), label.reshape(-1), ignore_index=spec.tgt_pad)
+
+    def step(index):
+        loss = loss_of(*(a[index] for a in train))
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), spec.clip)
+        optimizer.step()
+        return loss.detach()
+
+    @torch.no_grad()
+    def evaluate(lo, hi):
+        return loss_of(*(a[lo:hi] for a in val)) * (hi - lo), 0
+
+    return _Loop(lambda order: torch.from_numpy(order).to(device), step, evaluate, phase=model.train), str(device)
+
+
+def _mxnet_transformer(arrays, spec: TransformerSpec, num_gpus, seed):
+    import mxnet as mx
+    from mxnet import autograd, gluon, npx
+    from mxnet import np as mnp
+    from mxnet.gluon import nn
+
+    npx.set_np()
+    ctx = mx.gpu(0) if num_gpus else mx.cpu()
+    mx.random.seed(seed)
+    train, val = ([mnp.array(a, dtype=a.dtype, ctx=ctx) for a in part] for part in arrays)
+    num_steps, h, heads = train[0].shape[1], spec.num_hiddens, spec.num_heads
+    P = mnp.array(spec.positions(num_steps), ctx=ctx)
+    steps = mnp.arange(num_steps, dtype="int64", ctx=ctx)
+    causal = mnp.where(steps[None, :] > steps[:, None], -1e6, 0.0)[None]  # (1, T, T), added to the scores
+
+    class Attention(nn.Block):  # Gluon has no multi-head attention layer: four projections and a softmax
+        def __init__(self):
+            super().__init__()
+            self.W_q, self.W_k, self.W_v, self.W_o = (nn.Dense(h, use_bias=False, flatten=False) for _ in range(4))
+            self.dropout = nn.Dropout(spec.dropout)
+
+        def forward(self, queries, keys, bias):  # bias (batch or 1, queries or 1, keys): 0 or -1e6
+            def split(X):  # (batch, steps, h) -> (batch * heads, steps, h / heads)
+                n, t = X.shape[:2]
+                return X.reshape(n, t, heads, -1).transpose(0, 2, 1, 3).reshape(n * heads, t, -1)
+
+            Q, K, V = split(self.W_q(queries)), split(self.W_k(keys)), split(self.W_v(keys))
+            scores = npx.batch_dot(Q, K, transpose_b=True) / math.sqrt(h // heads)
+            scores = scores.reshape(-1, heads, *scores.shape[1:]) + mnp.expand_dims(bias, 1)
+            weights = self.dropout(npx.softmax(scores, axis=-1)).reshape(Q.shape[0], Q.shape[1], -1)
+            out = npx.batch_dot(weights, V).reshape(-1, heads, queries.shape[1], h // heads)
+            return self.W_o(out.transpose(0, 2, 1, 3).reshape(queries.shape[0], queries.shape[1], h))
+
+    class Block(nn.Block):
+        def __init__(self, cross: bool):
+            super().__init__()
+            self.attention, self.cross = Attention(), Attention() if cross else None
+            self.norms = nn.Sequential()
+            self.norms.add(*(nn.LayerNorm() for _ in range(3 if cross else 2)))
+            self.ffn = nn.Sequential()
+            self.ffn.add(nn.Dense(spec.ffn_num_hiddens, activation="relu", flatten=False), nn.Dense(h, flatten=False))
+            self.dropout = nn.Dropout(spec.dropout)
+
+        def forward(self, X, padding, memory=None):
+            X = self.norms[0](X + self.dropout(self.attention(X, X, causal if memory is not None else padding)))
+            if memory is not None:
+                X = self.norms[1](X + self.dropout(self.cross(X, memory, padding)))
+            return self.norms[-1](X + self.dropout(self.ffn(X)))
+
+    class Transformer(nn.Block):
+        def __init__(self):
+            super().__init__()
+            self.src_embedding, self.tgt_embedding = nn.Embedding(spec.src_vocab, h), nn.Embedding(spec.tgt_vocab, h)
+            self.encoder, self.decoder = nn.Sequential(), nn.Sequential()
+            self.encoder.add(*(Block(False) for _ in range(spec.num_blks)))
+            self.decoder.add(*(Block(True) for _ in range(spec.num_blks)))
+            self.dropout = nn.Dropout(spec.dropout)
+            self.dense = nn.Dense(spec.tgt_vocab, flatten=False)
+
+        def forward(self, src, dec, valid_len):
+            padding = mnp.where(steps[None, :] >= valid_len[:, None], -1e6, 0.0)[:, None, :]  # (batch, 1, T)
+            memory = self.dropout(self.src_embedding(src) * math.sqrt(h) + P)
+            for blk in self.encoder:
+                memory = blk(memory, padding)
+            X = self.dropout(self.tgt_embedding(dec) * math.sqrt(h) + P)
+            for blk in self.decoder:
+                X = blk(X, padding, memory)
+            return self.dense(X)
+
+    net = Transformer()
+    net.initialize(ctx=ctx)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": spec.lr})
+    net(*(a[:1] for a in train[:3]))  # the deferred parameters take their shapes
+    params = [p for p in net.collect_params().values() if p.grad_req != "null"]
+
+    def loss_of(src, dec, valid_len, label):  # the mean over the labels that are not padding
+        mask = (label != spec.tgt_pad).astype("float32")
+        per_token = -npx.pick(npx.log_softmax(net(src, dec, valid_len)), label)  # Gluon's losses average over time
+        return (per_token * mask).sum() / mask.sum()
+
+    def step(index):
+        with autograd.record():
+            loss = loss_of(*(mnp.take(a, index, axis=0) for a in train))
+        loss.backward()
+        grads = [p.grad(ctx) for p in params]  # gluon's clip_global_norm takes only legacy ndarrays
+        scale = mnp.minimum(1.0, spec.clip / mnp.sqrt(sum((g**2).sum() for g in grads)))  # stays on the device
+        for g in grads:
+            g *= scale
+        trainer.step(1)  # the loss is the mean already
+        return loss
+
+    def evaluate(lo, hi):
+        return loss_of(*(a[lo:hi] for a in val)) * (hi - lo), 0
+
+    return _Loop(lambda order: mnp.array(order, dtype="int64", ctx=ctx), step, evaluate), str(ctx)
+
+
+def _jax_transformer(arrays, spec: TransformerSpec, num_gpus, seed):
+    import jax
+    import optax
+    from flax import linen as nn
+    from jax import numpy as jnp
+
+    device = jax.devices("gpu")[0] if num_gpus else jax.devices("cpu")[0]
+    train, val = (jax.device_put(tuple(part), device) for part in arrays)
+    num_steps, h = train[0].shape[1], spec.num_hiddens
+    P = jnp.asarray(spec.positions(num_steps))
+
+    class Block(nn.Module):
+        cross: bool
+
+        @nn.compact
+        def __call__(self, X, mask, training, memory=None, memory_mask=None):
+            def attend(queries, keys, mask):
+                return nn.MultiHeadDotProductAttention(
+                    num_heads=spec.num_heads, qkv_features=h, out_features=h, use_bias=False,
+                    dropout_rate=spec.dropout, deterministic=not training,
+                )(queries, keys, mask=mask)  # fmt: skip
+
+            def dropout(Y):
+                return nn.Dropout(spec.dropout, deterministic=not training)(Y)
+
+            X = nn.LayerNorm()(X + dropout(attend(X, X, mask)))
+            if self.cross:
+                X = nn.LayerNorm()(X + dropout(attend(X, memory, memory_mask)))
+            Y = nn.Dense(h)(nn.relu(nn.Dense(spec.ffn_num_hiddens)(X)))
+            return nn.LayerNorm()(X + dropout(Y))
+
+    class Transformer(nn.Module):
+        @nn.compact
+        def __call__(self, src, dec, valid_len, training: bool):
+            padding = (jnp.arange(src.shape[1])[None, :] < valid_len[:, None])[:, None, None, :]  # True: attended
+            memory = nn.Embed(spec.src_vocab, h)(src) * math.sqrt(h) + P
+            memory = nn.Dropout(spec.dropout, deterministic=not training)(memory)
+            for _ in range(spec.num_blks):
+                memory = Block(False)(memory, padding, training)
+            X = nn.Embed(spec.tgt_vocab, h)(dec) * math.sqrt(h) + P
+            X = nn.Dropout(spec.dropout, deterministic=not training)(X)
+            causal = nn.make_causal_mask(dec)
+            for _ in range(spec.num_blks):
+                X = Block(True)(X, causal, training, memory, padding)
+            return nn.Dense(spec.tgt_vocab)(X)
+
+    model = Transformer()
+    key, dropout_key = jax.random.split(jax.random.key(seed))
+    params = jax.jit(model.init, static_argnums=4)(key, *(a[:1] for a in train[:3]), False)["params"]
+    tx = optax.chain(optax.clip_by_global_norm(spec.clip), optax.adam(spec.lr))
+    state = {"params": jax.device_put(params, device), "opt": tx.init(params), "step": 0}
+
+    def loss_of(params, batch, training, key=None):  # the mean over the labels that are not padding
+        src, dec, valid_len, label = batch
+        rngs = {} if key is None else {"dropout": key}
+        logits = model.apply({"params": params}, src, dec, valid_len, training, rngs=rngs)
+        mask = label != spec.tgt_pad
+        per_token = optax.softmax_cross_entropy_with_integer_labels(logits, label)
+        return (per_token * mask).sum() / mask.sum()
+
+    @jax.jit
+    def update(params, opt_state, batch, key):
+        loss, grads = jax.value_and_grad(loss_of)(params, batch, True, key)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    evaluate_batch = jax.jit(functools.partial(loss_of, training=False))
+
+    def step(index):
+        key = jax.random.fold_in(dropout_key, state["step"])
+        state["step"] += 1
+        state["params"], state["opt"], loss = update(state["params"], state["opt"], tuple(a[index] for a in train), key)
+        return loss
+
+    def evaluate(lo, hi):
+        return evaluate_batch(state["params"], tuple(a[lo:hi] for a in val)) * (hi - lo), 0
+
+    return _Loop(lambda order: jax.device_put(order.astype(np.int32), device), step, evaluate), str(device)
+
+
+def _tensorflow_transformer(arrays, spec: TransformerSpec, num_gpus, seed):
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    device = "/GPU:0" if num_gpus else "/CPU:0"
+    tf.keras.utils.set_random_seed(seed)
+    h = spec.num_hiddens
+
+    class Block(layers.Layer):
+        def __init__(self, cross: bool):
+            super().__init__()
+            self.attention = layers.MultiHeadAttention(spec.num_heads, h // spec.num_heads, dropout=spec.dropout,
+                                                       use_bias=False)  # fmt: skip
+            self.cross = layers.MultiHeadAttention(spec.num_heads, h // spec.num_heads, dropout=spec.dropout,
+                                                   use_bias=False) if cross else None  # fmt: skip
+            self.norms = [layers.LayerNormalization() for _ in range(3 if cross else 2)]
+            self.ffn1, self.ffn2 = layers.Dense(spec.ffn_num_hiddens, activation="relu"), layers.Dense(h)
+            self.dropout = layers.Dropout(spec.dropout)
+
+        def call(self, X, mask, training, memory=None, memory_mask=None):
+            causal = memory is not None  # the decoder's self-attention sees no later step
+            Y = self.attention(X, X, attention_mask=None if causal else mask, use_causal_mask=causal,
+                               training=training)  # fmt: skip
+            X = self.norms[0](X + self.dropout(Y, training=training))
+            if causal:
+                Y = self.cross(X, memory, attention_mask=memory_mask, training=training)
+                X = self.norms[1](X + self.dropout(Y, training=training))
+            Y = self.ffn2(self.ffn1(X))
+            return self.norms[-1](X + self.dropout(Y, training=training))
+
+    class Transformer(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.src_embedding = layers.Embedding(spec.src_vocab, h)
+            self.tgt_embedding = layers.Embedding(spec.tgt_vocab, h)
+            self.encoder = [Block(False) for _ in range(spec.num_blks)]
+            self.decoder = [Block(True) for _ in range(spec.num_blks)]
+            self.dropout = layers.Dropout(spec.dropout)
+            self.dense = layers.Dense(spec.tgt_vocab)
+
+        def call(self, src, dec, valid_len, training=False):
+            steps = tf.range(tf.shape(src)[1], dtype=valid_len.dtype)
+            attended = steps[None, :] < valid_len[:, None]  # (batch, source steps)
+            memory = self.dropout(self.src_embedding(src) * math.sqrt(h) + P, training=training)
+            mask = tf.broadcast_to(attended[:, None, :], tf.concat([tf.shape(src), tf.shape(src)[1:]], 0))
+            for blk in self.encoder:
+                memory = blk(memory, mask, training=training)
+            X = self.dropout(self.tgt_embedding(dec) * math.sqrt(h) + P, training=training)
+            memory_mask = tf.broadcast_to(attended[:, None, :], tf.concat([tf.shape(dec), tf.shape(src)[1:]], 0))
+            for blk in self.decoder:
+                X = blk(X, None, training=training, memory=memory, memory_mask=memory_mask)
+            return self.dense(X)
+
+    with tf.device(device):
+        train, val = ([tf.constant(a) for a in part] for part in arrays)
+        P = tf.constant(spec.positions(train[0].shape[1]))
+        model = Transformer()
+        model(*(a[:1] for a in train[:3]))  # builds the layers
+        optimizer = tf.keras.optimizers.Adam(spec.lr)
+        variables = model.trainable_variables
+        optimizer.build(variables)
+
+    def loss_of(batch, training):  # the mean over the labels that are not padding
+        src, dec, valid_len, label = batch
+        per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(label, model(src, dec, valid_len, training=training))
+        mask = tf.cast(label != spec.tgt_pad, tf.float32)
+        return tf.reduce_sum(per_token * mask) / tf.reduce_sum(mask)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
+    def update(index):
+        with tf.GradientTape() as tape:
+            loss = loss_of([tf.gather(a, index) for a in train], True)
+        grads, _ = tf.clip_by_global_norm(tape.gradient(loss, variables), spec.clip)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32)] * 2)
+    def evaluate_batch(lo, hi):
+        return loss_of([a[lo:hi] for a in val], False) * tf.cast(hi - lo, tf.float32)
+
+    loop = _Loop(tf.constant, update, lambda lo, hi: (evaluate_batch(tf.constant(lo), tf.constant(hi)), 0),
+                 scope=tf.device(device))  # fmt: skip
+    return loop, device
+
+
+TRANSFORMER_LOOPS = {
+    "torch": _torch_transformer,
+    "mxnet": _mxnet_transformer,
+    "jax": _jax_transformer,
+    "tensorflow": _tensorflow_transformer,
+}
+
+
+def run_transformer(backend: str, arrays, spec: TransformerSpec, epochs: int, batch_size: int, *,
+                    limits=(None, None), num_gpus: int = 0, seed: int = 0) -> dict:  # fmt: skip
+    """Train the book's Transformer on ``arrays = (train, val)``, each ``(src, dec_input, src_valid_len,
+    label)`` (int64, as ``MTFraEng`` holds them), shuffling the training rows each epoch and validating on the
+    others in order, in batches of ``batch_size`` (``limits``: the first training and validation batches).
+
+    Returns ``fit_s`` (the model built and every epoch), ``epoch_s``, the last epoch's training loss (the mean
+    over its batches) and validation loss, the batches per epoch and the device."""
+    importlib.import_module({"mxnet": "mxnet", "jax": "flax.linen"}.get(backend, backend))  # before the clock
+    rng = np.random.default_rng(seed)
+    sizes = (len(arrays[0][0]), len(arrays[1][0]))
+    start = time.perf_counter()
+    loop, device = TRANSFORMER_LOOPS[backend](arrays, spec, num_gpus, seed)
+    with loop.scope:
+        seconds, last = _epochs(
+            sizes, epochs, batch_size, rng, loop.to_index, loop.step, loop.evaluate, limits, loop.phase
+        )
+    return {
+        "fit_s": time.perf_counter() - start,
+        "epoch_s": seconds,
+        "train_loss": last["train_loss"],
+        "train_losses": last["train_losses"],
+        "val_loss": last["val_loss"],
         "train_batches": len(_batches(sizes[0], batch_size)[: limits[0]]),
         "val_batches": len(_batches(sizes[1], batch_size)[: limits[1]]),
         "devices": [device],

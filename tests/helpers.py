@@ -119,3 +119,29 @@ def staged_data(monkeypatch, files: dict[str, str], what: str, note: str = "CI's
         )
     monkeypatch.setenv("D2LX_DATA_DIR", str(folder))
     return folder
+
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def bench_module(name: str):
+    """``bench/<name>.py`` loaded by path under its own name (``bench``, ``handwritten``), as the benchmark's
+    children import it; ``unload_bench_modules`` removes it again."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # bench.py imports handwritten by name, as its children do
+    spec.loader.exec_module(module)
+    return module
+
+
+def unload_bench_modules() -> None:
+    """Leave no trace of ``bench_module``'s modules for other test files."""
+    import sys
+
+    for name in ("bench", "handwritten"):
+        sys.modules.pop(name, None)

@@ -8,27 +8,14 @@ loop from breaking unseen. They are small: a few batches of 32 rows, 8 hidden un
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import bench_module as _load
+from helpers import unload_bench_modules
 
 from d2lx.plotting import to_numpy
-
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # bench.py imports handwritten by name, as its children do
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_hand_written_loop_trains_on_the_rows_of_the_book_s_time_machine(backend, time_machine):
@@ -61,8 +48,7 @@ def test_the_hand_written_gru_language_model_learns(backend, time_machine):
 def _bench_modules_unloaded():
     """bench and handwritten are loaded by path under their own names: leave no trace for other test files."""
     yield
-    for name in ("bench", "handwritten"):
-        sys.modules.pop(name, None)
+    unload_bench_modules()
 
 
 def test_tensorflow_trains_a_language_model_compiled_to_the_numbers_of_the_eager_loop(backend, time_machine):

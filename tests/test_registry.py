@@ -435,7 +435,8 @@ def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, mon
     monkeypatch.setattr(module, "TEST_WORKERS", 1)  # D2LX_TEST_WORKERS=1: one process, its own threads
     module._tests(session, "jax", newest=True)
     left_out = ("test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments",
-                "test_rnn_functional", "test_seq2seq", "test_seq2seq_functional", "test_bench_rnn_lm")  # fmt: skip
+                "test_rnn_functional", "test_seq2seq", "test_seq2seq_functional", "test_bench_rnn_lm",
+                "test_bench_transformer")  # fmt: skip
     trainings = ("test_attention.py::test_the_books_bahdanau_training_and_heatmap_cells",
                  "test_transformer.py::test_the_books_transformer_trains_and_translates",
                  "test_transformer.py::test_the_books_vit_trains")  # fmt: skip
