@@ -118,7 +118,7 @@ def greedy_decode(ops: Any, bos: Any, dec_state: Any, num_steps: int, step: Call
 def padding_masked_loss(ops: Any, l: Any, Y: Any, tgt_pad: int):
     """The book's ``Seq2Seq.loss`` arithmetic: the per-token losses ``l`` (flat, one per label) averaged over
     the labels ``Y`` that are not ``tgt_pad``; padding adds nothing and counts for nothing."""
-    mask = ops.astype(ops.reshape(Y, -1) != tgt_pad, ops.float32)
+    mask = ops.astype(ops.reshape(Y, (-1,)) != tgt_pad, ops.float32)  # (-1,): a graph refuses a bare -1
     return ops.reduce_sum(l * mask) / ops.reduce_sum(mask)
 
 

@@ -532,3 +532,21 @@ def test_attention_runs_in_a_tf_function_of_unknown_batch_size():
         input_signature=[tf.TensorSpec([None, 4, 6]), tf.TensorSpec([None], tf.int32)],
     )
     np.testing.assert_allclose(traced(X, lens).numpy(), eager, atol=1e-6)
+
+
+def test_a_seq2seq_model_trains_in_the_compiled_step(fra_eng):
+    """d2lx's padding-masked loss traces as a graph, so an encoder-decoder trains compiled. Its
+    ``reshape(Y, -1)`` once failed to trace, and every chapter 10-11 model then trained in the eager
+    fallback, silently (the transformer benchmark found it: twice the hand-written loop's time)."""
+    from seq2seq_book import book
+
+    cells = book(d2l)
+    d2l.set_seed(0)
+    data = d2l.MTFraEng(batch_size=128)
+    encoder = d2l.Seq2SeqEncoder(len(data.src_vocab), 8, 8, 1)
+    decoder = cells.decoder_class(d2l)(len(data.tgt_vocab), 8, 8, 1)
+    model = cells.seq2seq(d2l, encoder, decoder, data.tgt_vocab["<pad>"], 0.01)
+    trainer = d2l.Trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1, progress_bar=False)
+    trainer.fit(model, data)
+    assert trainer._compiled[2] is not None  # the second batch ran the compiled step
+    assert np.isfinite([point.y for point in model.board.data["train_loss"]]).all()
