@@ -6,11 +6,11 @@ default loop (see ``Trainer._compile_plan``).
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import mxnet as mx
 from mxnet import autograd, gluon, npx
+from mxnet import np as mnp
 
 from d2lx import checks, distributed
 from d2lx.mxnet import devices
@@ -137,13 +137,18 @@ def _gradients(params) -> list:
 
 
 def _clip(grads: list, theta: float) -> None:
-    """Scale ``grads`` in place by ``theta / norm`` where their joint norm exceeds ``theta`` (one read back)."""
+    """Scale ``grads`` in place by ``theta / norm`` where their joint norm exceeds ``theta``.
+
+    The scale, ``min(1, theta / norm)``, stays on the device: reading the norm back to Python made every
+    step wait for its backward pass to finish (MXNet runs asynchronously), which cost the transformer
+    benchmark about a third of its time. Under the bound the gradients are multiplied by exactly 1.
+    """
     if not grads:
         return
-    norm = math.sqrt(float(sum((g**2).sum() for g in grads)))
-    if norm > theta:
-        for g in grads:
-            g *= theta / norm
+    norm = mnp.sqrt(sum((g**2).sum() for g in grads))
+    scale = mnp.minimum(theta / norm, 1.0)  # a zero norm gives inf, so 1
+    for g in grads:
+        g *= scale
 
 
 def grad_clipping(net, theta) -> None:
