@@ -52,7 +52,8 @@ FUNCTIONAL_RNNS = ("seq2seq-functional",)  # the 2.0 edition's 9.7: 300 epochs o
 ATTENTION = ("bahdanau-attention",)  # chapter 11.4: 30 epochs of a GRU encoder-decoder with additive attention
 TRANSFORMERS = ("transformer", "vision-transformer")  # 11.7: 30 epochs of the Transformer; 11.8: 10 of a ViT at 96x96
 MULTI_GPU = ("multiple-gpus", "multiple-gpus-concise")  # 13.5-13.6: 10 epochs of LeNet, of ResNet-18, twice each
-SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + ATTENTION + TRANSFORMERS + MULTI_GPU
+SCHEDULERS = ("lr-scheduler",)  # 12.11: 30 epochs of LeNet on Fashion-MNIST, once per schedule (six times)
+SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + ATTENTION + TRANSFORMERS + SCHEDULERS + MULTI_GPU
 
 
 def register_kernel(name: str) -> None:
