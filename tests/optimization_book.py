@@ -7,14 +7,82 @@ each framework, for ``test_optimization.py``; for JAX, which the book does not c
 ``book(d2l).concise(d2l)`` the ``(trainer, hyperparams)`` of its ``train_concise_ch11`` cell. The TensorFlow
 ``adam`` and ``yogi`` are the book's as printed, with its slip (``+ eps`` outside the square root's
 denominator; ``adam`` never advances ``t``): the notebooks carry the corrected cell.
+``book(d2l).schedules(d2l)`` gives 12.11's learning-rate schedules, each as the list of its first ``STEPS``
+values that the section's plotting cells draw: the book's own classes (typed once below: the book's PyTorch
+and TensorFlow tabs share them) where the section uses them, the framework's objects where it does (PyTorch's
+``MultiStepLR``, MXNet's ``lr_scheduler``; for JAX, the Optax schedules of d2lx's notebook).
 Each class imports its framework only when called.
 """
 
 from __future__ import annotations
 
+import math
+
 from helpers import backend_name, per_backend
 
 FEATURE_DIM = 5  # the airfoil data's features
+STEPS = 60  # values drawn from each learning-rate schedule
+
+
+# --- 12.11: the book's schedulers, one text on PyTorch and TensorFlow (and in JAX's notebook) -------------
+class SquareRootScheduler:
+    def __init__(self, lr=0.1):
+        self.lr = lr
+
+    def __call__(self, num_update):
+        return self.lr * pow(num_update + 1.0, -0.5)
+
+
+class FactorScheduler:
+    def __init__(self, factor=1, stop_factor_lr=1e-7, base_lr=0.1):
+        self.factor = factor
+        self.stop_factor_lr = stop_factor_lr
+        self.base_lr = base_lr
+
+    def __call__(self, num_update):
+        self.base_lr = max(self.stop_factor_lr, self.base_lr * self.factor)
+        return self.base_lr
+
+
+class CosineScheduler:
+    def __init__(self, max_update, base_lr=0.01, final_lr=0, warmup_steps=0, warmup_begin_lr=0):
+        self.base_lr_orig = base_lr
+        self.max_update = max_update
+        self.final_lr = final_lr
+        self.warmup_steps = warmup_steps
+        self.warmup_begin_lr = warmup_begin_lr
+        self.max_steps = self.max_update - self.warmup_steps
+
+    def get_warmup_lr(self, epoch):
+        increase = (self.base_lr_orig - self.warmup_begin_lr) * float(epoch) / float(self.warmup_steps)
+        return self.warmup_begin_lr + increase
+
+    def __call__(self, epoch):
+        if epoch < self.warmup_steps:
+            return self.get_warmup_lr(epoch)
+        if epoch <= self.max_update:
+            self.base_lr = (
+                self.final_lr
+                + (self.base_lr_orig - self.final_lr)
+                * (1 + math.cos(math.pi * (epoch - self.warmup_steps) / self.max_steps))
+                / 2
+            )
+        return self.base_lr
+
+
+def drawn(scheduler) -> list[float]:
+    """``[scheduler(t) for t in range(STEPS)]``, as the section's plotting cells call it, as Python floats."""
+    return [float(scheduler(t)) for t in range(STEPS)]
+
+
+def book_schedules() -> dict:
+    """The section's schedules made by the book's classes, with the cells' arguments."""
+    return {
+        "square_root": drawn(SquareRootScheduler(lr=1.0)),
+        "factor": drawn(FactorScheduler(factor=0.9, stop_factor_lr=1e-2, base_lr=2.0)),
+        "cosine": drawn(CosineScheduler(max_update=20, base_lr=0.3, final_lr=0.01)),
+        "warmup": drawn(CosineScheduler(20, warmup_steps=5, base_lr=0.3, final_lr=0.01)),
+    }
 
 
 class Torch:
@@ -115,6 +183,23 @@ class Torch:
         return _sections(locals())
 
     @staticmethod
+    def schedules(d2l) -> dict:
+        """12.11: the book's classes, and PyTorch's ``MultiStepLR`` read by the book's ``get_lr``."""
+        import torch
+        from torch.optim import lr_scheduler
+
+        trainer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+        scheduler = lr_scheduler.MultiStepLR(trainer, milestones=[15, 30], gamma=0.5)
+
+        def get_lr(trainer, scheduler):
+            lr = scheduler.get_last_lr()[0]
+            trainer.step()
+            scheduler.step()
+            return lr
+
+        return {**book_schedules(), "multi_factor": drawn(lambda t: get_lr(trainer, scheduler))}
+
+    @staticmethod
     def concise(d2l) -> dict:
         import torch
 
@@ -213,6 +298,18 @@ class MXNet:
         return _sections(locals())
 
     @staticmethod
+    def schedules(d2l) -> dict:
+        """12.11: the book's two classes, and MXNet's own multi-factor and cosine schedulers."""
+        from mxnet import lr_scheduler
+
+        return {
+            **book_schedules(),
+            "multi_factor": drawn(lr_scheduler.MultiFactorScheduler(step=[15, 30], factor=0.5, base_lr=0.5)),
+            "cosine": drawn(lr_scheduler.CosineScheduler(max_update=20, base_lr=0.3, final_lr=0.01)),
+            "warmup": drawn(lr_scheduler.CosineScheduler(20, warmup_steps=5, base_lr=0.3, final_lr=0.01)),
+        }
+
+    @staticmethod
     def concise(d2l) -> dict:
         return {
             "sgd": ("sgd", {"learning_rate": 0.05}),
@@ -309,6 +406,28 @@ class TensorFlow:
             hyperparams["t"] += 1
 
         return _sections(locals())
+
+    @staticmethod
+    def schedules(d2l) -> dict:
+        """12.11: the book's classes, its TensorFlow ``MultiFactorScheduler`` among them."""
+
+        class MultiFactorScheduler:
+            def __init__(self, step, factor, base_lr):
+                self.step = step
+                self.factor = factor
+                self.base_lr = base_lr
+
+            def __call__(self, epoch):
+                if epoch in self.step:
+                    self.base_lr = self.base_lr * self.factor
+                    return self.base_lr
+                else:
+                    return self.base_lr
+
+        return {
+            **book_schedules(),
+            "multi_factor": drawn(MultiFactorScheduler(step=[15, 30], factor=0.5, base_lr=0.5)),
+        }
 
     @staticmethod
     def concise(d2l) -> dict:
@@ -424,6 +543,22 @@ class JAX:
             return new_params, new_states
 
         return _sections(locals())
+
+    @staticmethod
+    def schedules(d2l) -> dict:
+        """12.11 in d2lx's notebook: the book's first two classes, then Optax's schedules."""
+        import optax
+
+        return {
+            **book_schedules(),
+            "multi_factor": drawn(optax.piecewise_constant_schedule(0.5, {15: 0.5, 30: 0.5})),
+            "cosine": drawn(optax.cosine_decay_schedule(0.3, decay_steps=20, alpha=0.01 / 0.3)),
+            "warmup": drawn(
+                optax.warmup_cosine_decay_schedule(
+                    init_value=0.0, peak_value=0.3, warmup_steps=5, decay_steps=20, end_value=0.01
+                )
+            ),
+        }
 
     @staticmethod
     def concise(d2l) -> dict:

@@ -192,3 +192,26 @@ def test_a_diverging_learning_rate_is_named(backend, airfoil, capsys):
 def test_bad_arguments_are_named(backend, airfoil, call, error, message):
     with pytest.raises(error, match="^" + re.escape(message)):
         call(backend)
+
+
+def test_the_learning_rate_schedules_of_12_11(backend):
+    """The section's schedules, as its plotting cells draw them, at values worked out by hand. The multi-factor
+    policy halves the rate from epoch 15 and again from 30; MXNet's ``MultiFactorScheduler`` counts updates and
+    halves once ``num_update`` is past a step, so one call later."""
+    got = book(backend).schedules(backend)
+    assert got["square_root"][:4] == pytest.approx([1.0, 0.5**0.5, 3**-0.5, 0.5], rel=1e-12)
+    assert got["square_root"][8] == pytest.approx(1 / 3, rel=1e-12)
+    factor = got["factor"]
+    assert factor[:3] == pytest.approx([1.8, 1.62, 1.458], rel=1e-12)
+    assert factor[49] == pytest.approx(0.010307, rel=1e-4)  # 2 * 0.9**50, the last above the floor
+    assert factor[50:] == [0.01] * 10
+    first = 16 if backend_name(backend) == "mxnet" else 15
+    assert got["multi_factor"] == pytest.approx([0.5] * first + [0.25] * 15 + [0.125] * (60 - first - 15))
+    close = {"rel": 1e-6, "abs": 1e-7}  # Optax computes in float32
+    cosine = got["cosine"]
+    assert [cosine[0], cosine[5], cosine[10]] == pytest.approx([0.3, 0.01 + 0.145 * (1 + 0.5**0.5), 0.155], **close)
+    assert cosine[20:] == pytest.approx([0.01] * 40, **close)  # pinned to the final rate after max_update
+    warmup = got["warmup"]
+    assert warmup[:6] == pytest.approx([0.0, 0.06, 0.12, 0.18, 0.24, 0.3], **close)  # linear to the base rate
+    assert warmup[10] == pytest.approx(0.01 + 0.145 * 1.5, **close)  # a third of the way down: cos(pi / 3)
+    assert warmup[20:] == pytest.approx([0.01] * 40, **close)
