@@ -141,6 +141,11 @@ NEWEST_LEAVES_OUT = ["-m", "not full_training"] + [
         "test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments",
         "test_rnn_functional", "test_seq2seq", "test_seq2seq_functional", "test_bench_rnn_lm",
         "test_bench_transformer",
+        # the Fashion-MNIST, airfoil and house-price trainings of chapters 3-7 and 12, chapter 13's multi-device
+        # steps, and data parallelism's launches of two processes: the same code on both Pythons, minutes of
+        # CI's 90 (the 3.11 sessions run them)
+        "test_book_cells", "test_mlp", "test_training", "test_functional", "test_kaggle_house",
+        "test_optimization", "test_performance", "test_distributed",
     )
     for arg in ("--ignore", f"tests/{test_file}.py")
 ]  # fmt: skip
@@ -152,6 +157,7 @@ NEWEST_LEAVES_OUT += [
         "test_attention.py::test_the_books_bahdanau_training_and_heatmap_cells",
         "test_transformer.py::test_the_books_transformer_trains_and_translates",
         "test_transformer.py::test_the_books_vit_trains",
+        "test_cnn.py::test_lenet_learns_fashion_mnist",
     )
     for arg in ("--deselect", f"tests/{test}")
 ]
