@@ -40,9 +40,10 @@ nox.options.default_venv_backend = "uv|virtualenv"
 os.environ.setdefault("UV_CACHE_DIR", str(Path(__file__).resolve().parent / ".nox" / ".uv-cache"))
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # the Pythons are the machine's (pyenv), never fetched
 # uv installs without byte-compiling (pip compiles): with no .pyc in the environment, and Python told not to
-# write them (PYTHONDONTWRITEBYTECODE, set on CI's machines), every process compiled the frameworks' sources
-# again at import: `import tensorflow` took 13 s instead of 5, torch 4.8 instead of 2.0, in each notebook's
-# kernel, each pytest worker and each subprocess a test starts. Compiling once at install costs about 20 s.
+# write them (PYTHONDONTWRITEBYTECODE, set on this workplace's machines), every process compiled the
+# frameworks' sources again at import: `import tensorflow` took 13 s instead of 5, torch 4.8 instead of 2.0,
+# in each notebook's kernel, each pytest worker and each subprocess a test starts. Compiling once at install
+# costs about 20 s an environment. d2lx itself, installed editable, is compiled by ``_tests`` (below).
 os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 
@@ -171,6 +172,9 @@ NEWEST_LEAVES_OUT += [
 def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
     # the backend's main environment also runs its notebooks (notebooks-<backend>); the newest Python's does not
     _install(session, backend, "test" if newest or backend == "core" else "test,notebooks")
+    # d2lx's own modules, byte-compiled once for this interpreter (PYTHONDONTWRITEBYTECODE, above): 0.4 s
+    # of every process that imports a backend, the notebooks' kernels included
+    session.run("python", "-m", "compileall", "-q", "d2lx")
     selection = [] if backend == "core" else ["--backend", backend]  # core: backend tests have no backend
     if newest:  # what tests-<backend> ran already; here the rest checks the newer Python and numpy
         selection += NEWEST_LEAVES_OUT

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -219,8 +220,23 @@ class _Recording:
         self.installed = args
 
     def run(self, *args, **kwargs):
+        self.runs = [*getattr(self, "runs", []), args]
         self.ran = args
         self.env = kwargs.get("env", {})
+
+
+def test_the_environments_hold_byte_compiled_frameworks_and_d2lx(monkeypatch):
+    """uv installs without .pyc files, and this workplace sets PYTHONDONTWRITEBYTECODE: unless the matrix
+    compiles them, every kernel and worker compiles TensorFlow's sources again at import (13 s against 5)."""
+    monkeypatch.setenv("UV_COMPILE_BYTECODE", "unset below; restored after the test")
+    monkeypatch.delenv("UV_COMPILE_BYTECODE")  # as on a machine that does not set it
+    monkeypatch.setitem(sys.modules, "nox", _StandInNox())
+    module = _load(REPO / "noxfile.py", "noxfile_under_test")
+    assert os.environ["UV_COMPILE_BYTECODE"] == "1"
+    session = _Recording()
+    module._tests(session, "torch")
+    assert session.runs[0] == ("python", "-m", "compileall", "-q", "d2lx")
+    assert session.ran[0] == "pytest"
 
 
 def test_the_nox_sessions_install_the_registrys_extras(noxfile):
