@@ -1,7 +1,7 @@
 """Time the book's workloads with d2lx, with d2l 1.0.3 and with a hand-written loop, on one backend.
 
     python bench/bench.py --backend torch [--workload linreg softmax mlp loader loader224 lenet resnet18 rnn-lm
-                          transformer]
+                          transformer vit]
                           [--repeat 5] [--num-gpus N] [--epochs E] [--batches N] [--d2l-path DIR]
                           [--tiny] [--out FILE.json]
 
@@ -37,6 +37,11 @@ Workloads (the book's settings):
   FFN of 64, 4 heads, 2 blocks, dropout 0.2), ``Seq2Seq(..., lr=0.0015)``, ``Trainer(max_epochs=--epochs (3),
   gradient_clip_val=1, num_gpus=--num-gpus)``; the hand-written loop is the same architecture from the
   framework's own attention and layer-norm layers, the loss masked over padding, Adam, clipping at 1.
+* ``vit`` (only when named): section 11.8's cell, the book's ``ViT`` (patches of 16 on 96x96 images, 512 hidden
+  units, an MLP of 2048, 8 heads, 2 blocks, dropout 0.1, ``lr=0.1``) on ``FashionMNIST(batch_size=128,
+  resize=(96, 96))``, ``Trainer(max_epochs=--epochs (2), num_gpus=--num-gpus)`` on ResNet-18's ``--batches``
+  budget; the section's classes are the book's cells as ``tests/transformer_book.py`` types them; d2lx and
+  d2l 1.0.3 only (there is no hand-written ViT).
 
 Each run is a fresh interpreter (a child process of this script), so that every run pays its own
 import, and its peak memory is its own. The libraries take turns run by run (d2lx, d2l, hand,
@@ -88,8 +93,8 @@ def _backend_names() -> tuple[str, ...]:
 
 
 BACKENDS = _backend_names()
-WORKLOADS = ("linreg", "softmax", "mlp", "loader", "loader224", "lenet", "resnet18", "rnn-lm", "transformer")
-# loader224, lenet, resnet18, rnn-lm and transformer take minutes per run on a CPU: they run when asked for by name
+WORKLOADS = ("linreg", "softmax", "mlp", "loader", "loader224", "lenet", "resnet18", "rnn-lm", "transformer", "vit")
+# loader224, lenet, resnet18, rnn-lm, transformer and vit take minutes per run on a CPU: they run when asked for by name
 DEFAULT_WORKLOADS = ("linreg", "softmax", "mlp", "loader")
 LIBS = ("d2lx", "d2l", "hand")
 LIB_NAMES = {"d2l": "d2l 1.0.3", "d2lx": "d2lx", "hand": "hand-written"}
@@ -107,6 +112,7 @@ SETTINGS = {
         "rnn_lm_batches": (None, None),
         "transformer_epochs": 3,  # the book trains 30; after the first (compiling on JAX and TensorFlow) they are alike
         "transformer_batches": (None, None),
+        "vit_epochs": 2,  # the book trains 10; two are the first, with any compilation, and one steady one
         "dense_batches": (None, None),
     },
     # the smoke test checks that each workload runs: softmax and MLP train 20 batches and validate on 5
@@ -120,6 +126,7 @@ SETTINGS = {
         "rnn_lm_batches": (2, 1),
         "transformer_epochs": 1,
         "transformer_batches": (2, 1),
+        "vit_epochs": 1,
         "dense_batches": (20, 5),
     },
 }
@@ -141,6 +148,10 @@ RNN_LM = {"batch_size": 1024, "num_steps": 32, "num_hiddens": 32, "lr": 4, "clip
 # 2 blocks, dropout 0.2, Seq2Seq(lr=0.0015), Trainer(gradient_clip_val=1)
 TRANSFORMER = {"batch_size": 128, "num_steps": 9, "num_hiddens": 256, "ffn_num_hiddens": 64, "num_heads": 4,
                "num_blks": 2, "dropout": 0.2, "lr": 0.0015, "clip": 1}  # fmt: skip
+# section 11.8 of the 1.0 edition: ViT(img_size=96, patch_size=16, num_hiddens=512, mlp_num_hiddens=2048,
+# num_heads=8, num_blks=2, emb_dropout=0.1, blk_dropout=0.1, lr=0.1) on FashionMNIST(batch_size=128, resize=(96, 96))
+VIT = {"batch_size": 128, "img_size": 96, "patch_size": 16, "num_hiddens": 512, "mlp_num_hiddens": 2048,
+       "num_heads": 8, "num_blks": 2, "emb_dropout": 0.1, "blk_dropout": 0.1, "lr": 0.1}  # fmt: skip
 FRA_ENG = ("fra-eng.zip", "94646ad1522d915e7b0f9296181140edcf86a4f5")  # d2l's file and its SHA-1
 TIME_MACHINE = ("timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a")  # d2l's file and its SHA-1
 LOADER224_BATCH = 128  # sections 8.1-8.3 of the 1.0 edition: FashionMNIST(batch_size=128, resize=(224, 224))
@@ -448,16 +459,19 @@ def _built(d2l, backend: str, new_model):
         return new_model()
 
 
-def _book_cnn(d2l, lib: str, backend: str, epochs: int, new_model, data_kwargs: dict, limits=(None, None)) -> dict:
+def _book_cnn(
+    d2l, lib: str, backend: str, epochs: int, new_model, data_kwargs: dict, limits=(None, None), init: bool = True
+) -> dict:
     """A chapter 7/8 training cell: ``FashionMNIST(**data_kwargs)``, ``new_model()`` (on TensorFlow under
-    ``d2l.try_gpu()``, on torch then ``apply_init`` with the book's ``init_cnn``), ``Trainer(max_epochs,
-    num_gpus)`` and ``fit``, with ``limits`` on the training and validation batches of each epoch."""
+    ``d2l.try_gpu()``, on torch then ``apply_init`` with the book's ``init_cnn`` unless ``init`` is False, as
+    in 11.8's ViT cell), ``Trainer(max_epochs, num_gpus)`` and ``fit``, with ``limits`` on the training and
+    validation batches of each epoch."""
     start = time.perf_counter()
     data = d2l.FashionMNIST(**data_kwargs)
     setup_s = time.perf_counter() - start
     trainer = d2l.Trainer(max_epochs=epochs, num_gpus=_num_gpus(), **_budget(data, lib, limits))
     model = _built(d2l, backend, new_model)
-    if backend == "torch":  # the book's cell: Xavier once the lazy layers know their shapes
+    if backend == "torch" and init:  # the book's cell: Xavier once the lazy layers know their shapes
         model.apply_init([next(iter(data.get_dataloader(True)))[0]], d2l.init_cnn)
     seconds = _timed_epochs(trainer, settle=lambda: _settle(backend, trainer))
     start = time.perf_counter()
@@ -789,6 +803,26 @@ def _transformer(d2l, lib: str, backend: str, settings: dict, config: dict = TRA
     }
 
 
+def _vit(d2l, lib: str, backend: str, settings: dict) -> dict:
+    """Section 11.8's training cell: the book's ``ViT`` cells (typed per framework in ``tests/transformer_book.py``,
+    as ``_book_transformer`` reads its decoder) on ``FashionMNIST(batch_size=128, resize=(96, 96))``,
+    ``Trainer(max_epochs, num_gpus)``, on the ``--batches`` budget that ResNet-18 takes. No hand-written loop:
+    the issue asks for the section's time on a GPU, d2lx against d2l 1.0.3 where d2l runs the cells."""
+    epochs, limits = settings["vit_epochs"], settings["resnet18_batches"]
+    if lib == "hand":
+        raise NotImplementedError("the vit workload has no hand-written loop: run it with --libs d2lx d2l")
+    tests = str(REPO / "tests")
+    if tests not in sys.path:
+        sys.path.append(tests)
+    import transformer_book
+
+    sizes = [VIT[k] for k in ("img_size", "patch_size", "num_hiddens", "mlp_num_hiddens", "num_heads", "num_blks",
+                              "emb_dropout", "blk_dropout", "lr")]  # fmt: skip
+    new_model = functools.partial(transformer_book.CELLS[backend].vit, d2l, *sizes)
+    data_kwargs = {"batch_size": VIT["batch_size"], "resize": (VIT["img_size"], VIT["img_size"])}
+    return _book_cnn(d2l, lib, backend, epochs, new_model, data_kwargs, limits, init=False)
+
+
 WORKLOAD_FUNCTIONS = {
     "linreg": _linreg,
     "softmax": _softmax,
@@ -799,6 +833,7 @@ WORKLOAD_FUNCTIONS = {
     "resnet18": _resnet18,
     "rnn-lm": _rnn_lm,
     "transformer": _transformer,
+    "vit": _vit,
 }
 
 
@@ -807,7 +842,7 @@ def _settings(args) -> dict:
     ResNet-18's budget: ``(training, validation)`` batches per epoch, None for all of them."""
     settings = dict(SETTINGS["tiny" if args.tiny else "book"])
     if args.epochs and not args.tiny:
-        for name in ("lenet", "resnet18", "rnn_lm", "transformer"):
+        for name in ("lenet", "resnet18", "rnn_lm", "transformer", "vit"):
             settings[f"{name}_epochs"] = args.epochs
     batches = min(args.batches or TINY_BATCHES, TINY_BATCHES) if args.tiny else args.batches
     settings["resnet18_batches"] = (batches, min(batches, MAX_VAL_BATCHES)) if batches else (None, None)
@@ -1049,7 +1084,7 @@ def measure(args) -> dict:
         for workload in args.workload:
             for r in range(args.repeat):
                 for lib in args.libs if r % 2 == 0 else args.libs[::-1]:
-                    if (lib, workload) in failed or lib == "hand" and workload in ("loader", "loader224"):
+                    if (lib, workload) in failed or lib == "hand" and workload in ("loader", "loader224", "vit"):
                         continue
                     if (lib, "import") in failed:  # cannot import: the same error stands for every workload
                         runs.append(dict(failed[(lib, "import")], workload=workload))
@@ -1258,6 +1293,12 @@ ROWS = (  # (label, workload, measure, format); {linreg} etc. in a label: that w
     ("Transformer fit, {transformer} (s)", "transformer", "fit_s", "{:.2f}"),
     ("Transformer training loss", "transformer", "train_loss", "{:.3f}"),
     ("Transformer validation loss", "transformer", "val_loss", "{:.3f}"),
+    ("ViT data set-up (s)", "vit", "setup_s", "{:.2f}"),
+    ("ViT first epoch, {budget} (s)", "vit", "first_epoch_s", "{:.2f}"),
+    ("ViT later epochs, {budget} (s)", "vit", "later_epoch_s", "{:.2f}"),
+    ("ViT fit, {vit} (s)", "vit", "fit_s", "{:.2f}"),
+    ("ViT final training loss", "vit", "train_loss", "{:.4f}"),
+    ("ViT validation accuracy", "vit", "val_acc", "{:.4f}"),
     ("peak memory, ResNet18 run (MiB)", "resnet18", "peak_rss_mib", "{:.0f}"),
     ("peak memory, softmax run (MiB)", "softmax", "peak_rss_mib", "{:.0f}"),
     ("peak memory, loader run (MiB)", "loader", "peak_rss_mib", "{:.0f}"),
@@ -1340,7 +1381,7 @@ def table(result: dict) -> str:
 
 def _row_names(settings: dict) -> dict:
     """What the placeholders of ``ROWS``' labels stand for: each workload's epochs, ResNet-18's budget."""
-    workloads = ("linreg", "softmax", "mlp", "lenet", "resnet18", "rnn_lm", "transformer")
+    workloads = ("linreg", "softmax", "mlp", "lenet", "resnet18", "rnn_lm", "transformer", "vit")
     names = {w: _epochs(settings.get(f"{w}_epochs", 0)) for w in workloads}
     train, val = settings.get("resnet18_batches") or (None, None)
     names["budget"] = f"{train} + {val} batches" if train else "whole epochs"
@@ -1351,7 +1392,7 @@ def _cnn_notes(summary: dict) -> list[str]:
     """One line per CNN workload, the language model and the Transformer: each library's batches per epoch and
     the devices it trained on."""
     notes = []
-    for workload in ("lenet", "resnet18", "rnn-lm", "transformer"):
+    for workload in ("lenet", "resnet18", "rnn-lm", "transformer", "vit"):
         parts = [
             f"{LIB_NAMES[lib]} {e['train_batches']:.0f} + {e['val_batches']:.0f} on {', '.join(e['devices'])}"
             for lib, e in summary.get(workload, {}).items()
@@ -1379,26 +1420,25 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=(*WORKLOADS, "import"),
         default=list(DEFAULT_WORKLOADS),
-        help="default: %(default)s (loader224, lenet, resnet18, rnn-lm and transformer only when named)",
+        help="default: %(default)s (loader224, lenet, resnet18, rnn-lm, transformer and vit only when named)",
     )
     parser.add_argument(
         "--num-gpus",
         type=int,
         default=0,
-        help="Trainer(num_gpus=...) of the lenet, resnet18, rnn-lm and transformer workloads (the hand-written loops "
-        "then run on "
-        "the first GPU); with it the loader workloads time the batches as such a Trainer's loop gets them "
-        "(trainer.prepare_data, then prepare_batch on each)",
+        help="Trainer(num_gpus=...) of the lenet, resnet18, rnn-lm, transformer and vit workloads (the hand-written "
+        "loops then run on the first GPU); with it the loader workloads time the batches as such a Trainer's loop "
+        "gets them (trainer.prepare_data, then prepare_batch on each)",
     )
     parser.add_argument(
         "--epochs",
         type=int,
-        help="epochs of the lenet, resnet18, rnn-lm and transformer workloads (default: 10, 2, 3 and 3)",
+        help="epochs of the lenet, resnet18, rnn-lm, transformer and vit workloads (default: 10, 2, 3, 3 and 2)",
     )
     parser.add_argument(
         "--batches",
         type=int,
-        help=f"resnet18's training batches per epoch, validating on as many, at most {MAX_VAL_BATCHES}; "
+        help=f"resnet18's and vit's training batches per epoch, validating on as many, at most {MAX_VAL_BATCHES}; "
         f"0: whole epochs (default: {CPU_BATCHES} on the CPU, 0 with --num-gpus)",
     )
     parser.add_argument("--repeat", type=int, default=5, help="runs per library and workload (default 5)")

@@ -110,3 +110,39 @@ def test_on_a_cuda_gpu_the_compiled_step_uses_cuda_graphs_and_trains_as_the_defa
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
     assert [x for x, _ in compiled_points] == [x for x, _ in default_points]
     np.testing.assert_allclose([y for _, y in compiled_points], [y for _, y in default_points], atol=1e-5)
+
+
+def test_a_step_whose_output_buffer_the_next_replay_overwrites_still_plots_each_batchs_loss(monkeypatch):
+    """On a CUDA GPU the compiled step runs under CUDA graphs, which return the same output buffer at every
+    replay, and the board reads its points a few calls late: the plot must keep its own copy of each loss
+    (found on an H200, 2026-12-04: "accessing tensor output of CUDAGraphs that has been overwritten"). Here, on
+    the CPU, the step says it uses CUDA graphs, and each call spoils the previous call's output as a replay
+    would (NaN); the points read late must still be the default loop's."""
+    from d2lx.torch import trainer as trainer_module
+
+    init = trainer_module.CompiledStep.__init__
+
+    def like_cuda_graphs(step, device):
+        init(step, device)
+        step.mode = "reduce-overhead"
+        outputs = []
+
+        def replay(model, *batch):
+            if outputs:  # the next replay writes into the buffer the last one returned
+                outputs.pop().detach().fill_(float("nan"))
+            outputs.append(trainer_module._loss(model, *batch))
+            return outputs[-1]
+
+        step.loss = replay
+
+    monkeypatch.setenv("D2LX_READ_PLOTS_LATE", "1")
+    monkeypatch.setattr(trainer_module.CompiledStep, "__init__", like_cuda_graphs)
+    points = []
+    for jit_compile in (False, True):
+        d2l.set_seed(0)
+        data, model = d2l.FashionMNIST(batch_size=64), d2l.SoftmaxRegression(num_outputs=10, lr=0.1)
+        d2l.Trainer(max_epochs=1, limit_train_batches=12, limit_val_batches=1, jit_compile=jit_compile).fit(model, data)
+        points.append([(p.x, float(p.y)) for p in model.board.data["train_loss"]])
+    default, compiled = points
+    assert len(compiled) == len(default) > 1
+    np.testing.assert_allclose([y for _, y in compiled], [y for _, y in default], rtol=0, atol=1e-6)

@@ -209,6 +209,9 @@ class CompiledStep:
             self.failed = True
             trainer._compile_failed("torch.compile failed", error)
             return False
-        trainer.model.plot("loss", loss, train=True)
+        # CUDA graphs hand back the same output buffer at every replay, and on a GPU the board reads its points
+        # a few calls late: the plot keeps a copy (one scalar), or it would read a later batch's loss
+        plotted = loss.detach().clone() if self.mode == "reduce-overhead" else loss
+        trainer.model.plot("loss", plotted, train=True)
         trainer._update(loss)
         return True
