@@ -169,6 +169,22 @@ NEWEST_LEAVES_OUT += [
 ]
 
 
+# JAX's test and notebook sessions compile with XLA's backend optimisations off. JAX compiles even its eager
+# operations, and Flax's initialisers once per parameter shape: on CI's 2-core machine one random-number kernel
+# took 1-4 s to compile at the default level and about 0.4 s at level 0, and 12 of the JAX notebooks ran in 105 s
+# against 148-158 s (2026-12-04). The compiled code is slower, but these sessions train for seconds and compile
+# for minutes. parity and the benchmark keep the default, as users do; an XLA_FLAGS that sets the level wins.
+FAST_COMPILE_XLA_FLAG = "--xla_backend_optimization_level=0"
+
+
+def _fast_compiling_xla() -> dict[str, str]:
+    """The environment that makes a JAX session compile quickly (``FAST_COMPILE_XLA_FLAG`` added to XLA_FLAGS)."""
+    given = os.environ.get("XLA_FLAGS", "")
+    if FAST_COMPILE_XLA_FLAG.split("=")[0] in given:
+        return {}
+    return {"XLA_FLAGS": f"{given} {FAST_COMPILE_XLA_FLAG}".strip()}
+
+
 def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
     # the backend's main environment also runs its notebooks (notebooks-<backend>); the newest Python's does not
     _install(session, backend, "test" if newest or backend == "core" else "test,notebooks")
@@ -178,18 +194,19 @@ def _tests(session: nox.Session, backend: str, newest: bool = False) -> None:
     selection = [] if backend == "core" else ["--backend", backend]  # core: backend tests have no backend
     if newest:  # what tests-<backend> ran already; here the rest checks the newer Python and numpy
         selection += NEWEST_LEAVES_OUT
-    env = {"MPLBACKEND": "Agg"}
+    env = {"MPLBACKEND": "Agg", **(_fast_compiling_xla() if backend == "jax" else {})}
     if TEST_WORKERS > 1:  # pytest-xdist: tests spread over the cores, each worker capped to its share;
         # worksteal: an idle worker takes tests queued for the busy one, so a long test at the end (chapter
         # 8's trainings: 15-50 s each on JAX) does not leave a core idle (tests-jax: 242 s against 259)
         selection += ["-n", str(TEST_WORKERS), "--dist", "worksteal"]
-        env.update(d2lx_backends.thread_caps(max(1, CPUS // TEST_WORKERS)))
+        env.update(d2lx_backends.thread_caps(max(1, CPUS // TEST_WORKERS), environ={**os.environ, **env}))
     # --durations: CI's log names the slowest tests, where the matrix's 40 minutes go
     session.run("pytest", "-q", "--durations=10", *selection, *session.posargs, env=env)
 
 
 def _notebooks(session: nox.Session, backend: str) -> None:
-    session.run(_python(backend), "notebooks/run.py", backend, *session.posargs, external=True)
+    env = _fast_compiling_xla() if backend == "jax" else {}
+    session.run(_python(backend), "notebooks/run.py", backend, *session.posargs, external=True, env=env)
 
 
 for _backend, (_python, _) in BACKENDS.items():

@@ -176,10 +176,18 @@ def thread_caps(threads: int, environ: Mapping[str, str] = os.environ) -> dict[s
     For running several test workers or notebook kernels side by side: two processes on two cores,
     each with a thread per core, fight over them (OpenMP threads spin while they wait), where one
     thread each keeps both cores busy. Variables already set in ``environ`` are left out: they win.
+    ``XLA_FLAGS`` holds several settings, so there it is flag by flag: a set ``XLA_FLAGS`` keeps its flags
+    and gains the thread flags it does not set (CI sets its own XLA flags for JAX's sessions: noxfile.py).
     """
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be an int >= 1, got {threads!r}")
     caps = dict.fromkeys(THREAD_VARIABLES, str(threads))
     eigen = "true" if threads > 1 else "false"
-    caps["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
-    return {name: value for name, value in caps.items() if name not in environ}
+    thread_flags = [f"--xla_cpu_multi_thread_eigen={eigen}", f"intra_op_parallelism_threads={threads}"]
+    given = environ.get("XLA_FLAGS", "").split()
+    set_names = {flag.split("=")[0] for flag in given}
+    missing = [flag for flag in thread_flags if flag.split("=")[0] not in set_names]
+    caps = {name: value for name, value in caps.items() if name not in environ}
+    if missing:
+        caps["XLA_FLAGS"] = " ".join(given + missing)
+    return caps

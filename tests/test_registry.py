@@ -447,7 +447,10 @@ def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, mon
     module._tests(session, "jax")
     assert session.ran == ("pytest", "-q", "--durations=10", "--backend", "jax", "-n", "2", "--dist", "worksteal")
     assert session.env["OMP_NUM_THREADS"] == "1"
-    assert session.env["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    # JAX's sessions compile quickly (FAST_COMPILE_XLA_FLAG), beside the thread caps
+    assert session.env["XLA_FLAGS"] == (
+        "--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
     monkeypatch.setattr(module, "TEST_WORKERS", 1)  # D2LX_TEST_WORKERS=1: one process, its own threads
     module._tests(session, "jax", newest=True)
     left_out = ("test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments",
@@ -466,7 +469,29 @@ def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, mon
     for test in trainings:  # a renamed test would be run again, not left out silently
         path, name = test.split("::")
         assert f"\ndef {name}(" in (REPO / "tests" / path).read_text(), test
+    assert session.env == {"MPLBACKEND": "Agg", "XLA_FLAGS": "--xla_backend_optimization_level=0"}
+
+
+def test_only_jaxs_test_and_notebook_sessions_compile_with_xlas_optimisations_off(noxfile, monkeypatch):
+    """JAX's CI sessions compile with ``--xla_backend_optimization_level=0`` (minutes of compiling, seconds of
+    training); other backends, parity and the benchmark keep XLA's default; an XLA_FLAGS that sets the level wins."""
+    module, _ = noxfile
+    monkeypatch.setattr(module, "TEST_WORKERS", 1)
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    session = _Recording()
+    module._tests(session, "torch")
     assert session.env == {"MPLBACKEND": "Agg"}
+    module._notebooks(session, "jax")
+    assert session.ran[1:3] == ("notebooks/run.py", "jax")
+    assert session.env == {"XLA_FLAGS": "--xla_backend_optimization_level=0"}
+    module._notebooks(session, "tensorflow")
+    assert session.env == {}
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")  # the user's other flags stay
+    module._tests(session, "jax")
+    assert session.env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_backend_optimization_level=0"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=2")  # the user's level wins
+    module._notebooks(session, "jax")
+    assert session.env == {}
 
 
 def test_thread_caps_cap_every_framework_and_leave_set_variables_alone():
@@ -474,6 +499,13 @@ def test_thread_caps_cap_every_framework_and_leave_set_variables_alone():
     assert "OMP_NUM_THREADS" not in caps  # the user's setting wins
     assert caps["TF_NUM_INTRAOP_THREADS"] == caps["MKL_NUM_THREADS"] == "2"
     assert caps["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
+    # XLA_FLAGS, flag by flag: a set one keeps its flags and gains the thread flags it lacks
+    caps = backends.thread_caps(1, environ={"XLA_FLAGS": "--xla_backend_optimization_level=0"})
+    assert caps["XLA_FLAGS"] == (
+        "--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
+    caps = backends.thread_caps(1, environ={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=4"})
+    assert "XLA_FLAGS" not in caps  # every thread flag is the user's
     with pytest.raises(ValueError, match=r"^threads must be an int >= 1, got 0$"):
         backends.thread_caps(0)
 

@@ -11,14 +11,7 @@ import jax
 import numpy as np
 from jax import numpy as jnp
 
-from d2lx.datamodule import (
-    DataModuleBase,
-    FashionMNISTBase,
-    ImageDataset,
-    SyntheticRegressionDataBase,
-    WeightDecayDataBase,
-    on_data_module,
-)
+from d2lx import datamodule as core
 from d2lx.kaggle_house import KaggleHouseBase
 from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
@@ -46,7 +39,7 @@ def _scale_and_resize(images: jax.Array, rows: jax.Array, cols: jax.Array) -> ja
     return jnp.einsum("hi,nij,wj->nhw", rows, X, cols, precision=jax.lax.Precision.HIGHEST)[..., None]
 
 
-class DataModule(DataModuleBase):
+class DataModule(core.DataModuleBase):
     """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: np.ndarray) -> jax.Array:
@@ -56,23 +49,23 @@ class DataModule(DataModuleBase):
     _index_dtype = np.int32  # token indices and lengths: JAX's default integer type
 
 
-class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
+class SyntheticRegressionData(core.SyntheticRegressionDataBase, DataModule):
     """``SyntheticRegressionData(w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32)``."""
 
 
-class Data(WeightDecayDataBase, DataModule):
+class Data(core.WeightDecayDataBase, DataModule):
     """``Data(num_train, num_val, num_inputs, batch_size)``: the weight-decay section's regression set."""
 
 
-class FashionMNIST(FashionMNISTBase, DataModule):
+class FashionMNIST(core.FashionMNISTBase, DataModule):
     """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
     ``(n, H, W, 1)`` in [0, 1], int32 labels.
 
     Channels come last, as ``flax.linen.Conv`` expects; labels are int32, JAX's default integer type.
     """
 
-    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ImageDataset:
-        return ImageDataset(jnp.asarray(images), jnp.asarray(labels.astype(np.int32)), self._images)
+    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> core.ImageDataset:
+        return core.ImageDataset(jnp.asarray(images), jnp.asarray(labels.astype(np.int32)), self._images)
 
     def _images(self, images: jax.Array) -> jax.Array:
         if self._resize_matrices is None:
@@ -84,5 +77,5 @@ class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
 
 
-TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
-MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)
+TimeMachine = core.on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = core.on_data_module(MTFraEngBase, DataModule, __name__)

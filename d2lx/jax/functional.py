@@ -44,28 +44,7 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import checks
-from d2lx.functional import (
-    budgeted,
-    budgeted_ch8,
-    check_ch6,
-    check_ch8,
-    check_seq2seq_vocab,
-    count_accuracy,
-    decoder_scores,
-    greedy_translation,
-    make_data_functions,
-    mean_loss,
-    predict_from,
-    run_epoch,
-    run_epoch_ch8,
-    show_predictions,
-    source_tokens,
-    squared_loss,  # noqa: F401 (re-exported: the same on JAX arrays)
-    train_epochs,
-    train_epochs_ch8,
-    train_seq2seq_epochs,
-    updater_error,
-)
+from d2lx import functional as core
 from d2lx.jax.data import DataModule, FashionMNIST
 from d2lx.jax.ops import get_key
 from d2lx.jax.seq2seq import MaskedSoftmaxCELoss, init_seq2seq
@@ -73,7 +52,9 @@ from d2lx.jax.trainer import grad_clipping
 from d2lx.seq2seq import missing_attention_weights
 from d2lx.sequence_data import make_sequence_functions
 
-synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+squared_loss = core.squared_loss  # re-exported: the same on this framework's arrays
+
+synthetic_data, data_iter, load_array, load_data_fashion_mnist = core.make_data_functions(DataModule, FashionMNIST)
 (seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
  load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
@@ -122,7 +103,9 @@ def _as_updater(updater, params):
         return _OptaxUpdater(updater, params)
     if callable(updater):
         return updater
-    raise updater_error(updater, "an Optax optimizer such as optax.sgd(0.1) or a function (params, grads, batch_size)")
+    raise core.updater_error(
+        updater, "an Optax optimizer such as optax.sgd(0.1) or a function (params, grads, batch_size)"
+    )
 
 
 def _predictor(net, params):
@@ -132,12 +115,12 @@ def _predictor(net, params):
 
 def evaluate_accuracy(net, params, data_iter) -> float:
     """The accuracy of ``net`` with ``params`` on the whole of ``data_iter``."""
-    return count_accuracy(_predictor(net, params), data_iter)
+    return core.count_accuracy(_predictor(net, params), data_iter)
 
 
 def evaluate_loss(net, params, data_iter, loss) -> float:
     """The mean ``loss`` of ``net`` with ``params`` on ``data_iter`` (labels are reshaped like the outputs)."""
-    return mean_loss(_predictor(net, params), data_iter, loss)
+    return core.mean_loss(_predictor(net, params), data_iter, loss)
 
 
 # (net, loss, their gradient function): kept, so the epochs of one training run compile once
@@ -176,14 +159,14 @@ def _stepper(net, loss, updater, current: dict, device=None):
 def train_epoch_ch3(net, params, train_iter, loss, updater):
     """One epoch of training; returns ``(params, (train_loss, train_acc))`` with the updated parameters."""
     current = {"params": params}
-    metrics = run_epoch(_stepper(net, loss, _as_updater(updater, params), current), train_iter)
+    metrics = core.run_epoch(_stepper(net, loss, _as_updater(updater, params), current), train_iter)
     return current["params"], metrics
 
 
 def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater):
     """Train ``net`` from ``params`` for ``num_epochs`` epochs, drawing training loss and accuracy and test
     accuracy; returns the trained parameters. The environment's training budget applies (``budgeted``)."""
-    train_iter, test_iter, num_epochs = budgeted(train_iter, test_iter, num_epochs)
+    train_iter, test_iter, num_epochs = core.budgeted(train_iter, test_iter, num_epochs)
     updater = _as_updater(updater, params)
     current = {"params": params}
 
@@ -191,7 +174,7 @@ def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater
         current["params"], metrics = train_epoch_ch3(net, current["params"], train_iter, loss, updater)
         return metrics
 
-    train_epochs(
+    core.train_epochs(
         num_epochs, train_epoch, lambda: evaluate_accuracy(net, current["params"], test_iter), train_iter=train_iter
     )
     return current["params"]
@@ -199,7 +182,7 @@ def train_ch3(net, params, train_iter, test_iter, loss, num_epochs: int, updater
 
 def predict_ch3(net, params, test_iter, n: int = 6) -> None:
     """Show the first ``n`` test images with their true and predicted classes."""
-    show_predictions(_predictor(net, params), test_iter, n)
+    core.show_predictions(_predictor(net, params), test_iter, n)
 
 
 def _device_of(params):
@@ -219,7 +202,7 @@ def evaluate_accuracy_gpu(net, params, data_iter, device=None) -> float:
         return evaluate_accuracy(net, params, data_iter)
     params = jax.device_put(params, device)
     predict = _maybe_compiled(net)
-    return count_accuracy(lambda X: predict(params, jax.device_put(X, device)), data_iter)
+    return core.count_accuracy(lambda X: predict(params, jax.device_put(X, device)), data_iter)
 
 
 def _xavier(params):
@@ -240,14 +223,14 @@ def train_ch6(net, params, train_iter, test_iter, num_epochs, lr, device):
     Draws the training loss and accuracy and the test accuracy, then prints the last of them and the
     training speed in examples per second. The environment's training budget applies (``budgeted``).
     """
-    num_epochs, lr = check_ch6(num_epochs, lr)
-    train_iter, test_iter, num_epochs = budgeted(train_iter, test_iter, num_epochs)
+    num_epochs, lr = core.check_ch6(num_epochs, lr)
+    train_iter, test_iter, num_epochs = core.budgeted(train_iter, test_iter, num_epochs)
     current = {"params": jax.device_put(_xavier(params), device)}
     loss = optax.softmax_cross_entropy_with_integer_labels
     step = _stepper(net, loss, _as_updater(optax.sgd(lr), current["params"]), current, device)
-    train_epochs(
+    core.train_epochs(
         num_epochs,
-        lambda after_batch: run_epoch(step, train_iter, after_batch),
+        lambda after_batch: core.run_epoch(step, train_iter, after_batch),
         lambda: evaluate_accuracy_gpu(net, current["params"], test_iter),
         num_batches=len(train_iter),
         device_name=str(device),
@@ -302,7 +285,7 @@ def predict_ch8(prefix, num_preds, net, params, vocab, device=None):
         X = jnp.array([[index]])
         return apply(params, X if device is None else jax.device_put(X, device), state)
 
-    return predict_from(prefix, num_preds, vocab, lambda: net.begin_state(batch_size=1, device=device), call)
+    return core.predict_from(prefix, num_preds, vocab, lambda: net.begin_state(batch_size=1, device=device), call)
 
 
 # (net, loss, their gradient function): kept, so the epochs of one training run compile once
@@ -350,7 +333,9 @@ def train_epoch_ch8(net, params, train_iter, loss, updater, device, use_random_i
         current["params"] = updater(current["params"], grad_clipping(grads, 1), 1)
         return l, int(y.size), state
 
-    speed = run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, device=device), train_iter, use_random_iter)
+    speed = core.run_epoch_ch8(
+        step, lambda n: net.begin_state(batch_size=n, device=device), train_iter, use_random_iter
+    )
     return current["params"], speed
 
 
@@ -359,8 +344,8 @@ def train_ch8(net, params, train_iter, vocab, lr, num_epochs, device=None, use_r
     the end, the perplexity and the speed; returns the trained parameters. The environment's training
     budget applies (``d2lx.functional.budgeted_ch8``)."""
     _check_net_ch8(net)
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    train_iter, num_epochs = core.budgeted_ch8(train_iter, num_epochs)
     loss = optax.softmax_cross_entropy_with_integer_labels
     current = {"params": params if device is None else jax.device_put(params, device)}
     updater = _as_updater(optax.sgd(lr), current["params"])
@@ -373,7 +358,7 @@ def train_ch8(net, params, train_iter, vocab, lr, num_epochs, device=None, use_r
 
     predict = lambda prefix: predict_ch8(prefix, 50, net, current["params"], vocab, device)  # noqa: E731
     where = device if device is not None else _device_of(current["params"])
-    train_epochs_ch8(num_epochs, train_epoch, predict, str(where))
+    core.train_epochs_ch8(num_epochs, train_epoch, predict, str(where))
     return current["params"]
 
 
@@ -419,7 +404,7 @@ def _seq2seq_update(net, bos):
     optimizer, loss = _adam(learning_rate=1.0), MaskedSoftmaxCELoss()  # updates only: the rate is the state's
 
     def objective(variables, X, dec_input, X_valid_len, Y, Y_valid_len, key):
-        Y_hat = decoder_scores(net.apply(variables, X, dec_input, X_valid_len, rngs={"dropout": key}))
+        Y_hat = core.decoder_scores(net.apply(variables, X, dec_input, X_valid_len, rngs={"dropout": key}))
         return loss(Y_hat, Y, Y_valid_len).sum()
 
     @jax.jit
@@ -444,8 +429,8 @@ def train_seq2seq(net, params, data_iter, lr, num_epochs, tgt_vocab, device=None
     ``d2l.get_key()``); ``net.apply(variables, X, dec_X, X_valid_len)`` may return the scores (d2lx's
     ``d2l.EncoderDecoder``) or ``(scores, state)``. The environment's training budget applies."""
     _check_net_seq2seq(net)
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    bos, _ = core.check_seq2seq_vocab(tgt_vocab)
     if "training" in getattr(net, "__dataclass_fields__", {}):
         net = net.clone(training=True)
     variables = init_seq2seq(params)
@@ -464,7 +449,7 @@ def train_seq2seq(net, params, data_iter, lr, num_epochs, tgt_vocab, device=None
         return l, num_tokens
 
     where = device if device is not None else _device_of(current["variables"])
-    train_seq2seq_epochs(num_epochs, data_iter, step, str(where))
+    core.train_seq2seq_epochs(num_epochs, data_iter, step, str(where))
     return current["variables"]
 
 
@@ -475,7 +460,7 @@ def predict_seq2seq(
     ``params``, at most ``num_steps`` tokens, stopping at ``'<eos>'``; if asked, the attention weights the
     decoder sows into ``'intermediates'`` as ``dec_attention_weights`` (chapter 11's models), per step."""
     _check_net_seq2seq(net)
-    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    tokens, valid_len = core.source_tokens(src_sentence, src_vocab, num_steps)
     inner = params["params"] if isinstance(params, dict) and "params" in params else params
     encode, decode = _coders(net)
     enc_X, enc_valid_len = jnp.array([tokens]), jnp.array([valid_len])
@@ -494,4 +479,4 @@ def predict_seq2seq(
             raise missing_attention_weights(net.decoder)
         return state["weights"][0]
 
-    return greedy_translation(step, tgt_vocab, num_steps, attention if save_attention_weights else None)
+    return core.greedy_translation(step, tgt_vocab, num_steps, attention if save_attention_weights else None)

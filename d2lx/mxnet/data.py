@@ -10,14 +10,7 @@ from __future__ import annotations
 import numpy
 from mxnet import np, npx
 
-from d2lx.datamodule import (
-    DataModuleBase,
-    FashionMNISTBase,
-    ImageDataset,
-    SyntheticRegressionDataBase,
-    WeightDecayDataBase,
-    on_data_module,
-)
+from d2lx import datamodule as core
 from d2lx.kaggle_house import KaggleHouseBase
 from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
@@ -30,7 +23,7 @@ def _take_rows(array, index):
     return np.take(array, index.as_in_ctx(array.ctx), axis=0)  # much faster than array[index]
 
 
-class DataModule(DataModuleBase):
+class DataModule(core.DataModuleBase):
     """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: numpy.ndarray):
@@ -41,21 +34,21 @@ class DataModule(DataModuleBase):
     _index_dtype = numpy.int32  # token indices and lengths, as the labels
 
 
-class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
+class SyntheticRegressionData(core.SyntheticRegressionDataBase, DataModule):
     """``SyntheticRegressionData(w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32)``."""
 
 
-class Data(WeightDecayDataBase, DataModule):
+class Data(core.WeightDecayDataBase, DataModule):
     """``Data(num_train, num_val, num_inputs, batch_size)``: the weight-decay section's regression set."""
 
 
-class FashionMNIST(FashionMNISTBase, DataModule):
+class FashionMNIST(core.FashionMNISTBase, DataModule):
     """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
     ``(n, 1, H, W)`` in [0, 1], int32 labels."""
 
-    def _make_dataset(self, images: numpy.ndarray, labels: numpy.ndarray) -> ImageDataset:
+    def _make_dataset(self, images: numpy.ndarray, labels: numpy.ndarray) -> core.ImageDataset:
         # not gluon's ArrayDataset: it turns 1-D arrays (the labels) into numpy arrays
-        return ImageDataset(np.array(images, dtype=np.uint8), np.array(labels, dtype=np.int32), self._images)
+        return core.ImageDataset(np.array(images, dtype=np.uint8), np.array(labels, dtype=np.int32), self._images)
 
     def _images(self, images):
         n, height, width = images.shape
@@ -75,5 +68,5 @@ class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
 
 
-TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
-MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)
+TimeMachine = core.on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = core.on_data_module(MTFraEngBase, DataModule, __name__)

@@ -20,31 +20,16 @@ from mxnet import autograd, gluon, init, np, npx
 from mxnet.gluon import nn
 
 from d2lx import checks
-from d2lx.functional import (
-    budgeted_ch8,
-    check_ch8,
-    check_seq2seq_vocab,
-    decoder_scores,
-    detached,
-    greedy_translation,
-    make_ch3,
-    make_ch6,
-    make_data_functions,
-    predict_from,
-    run_epoch_ch8,
-    source_tokens,
-    squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
-    train_epochs_ch8,
-    train_seq2seq_epochs,
-    updater_error,
-)
+from d2lx import functional as core
 from d2lx.mxnet.data import DataModule, FashionMNIST
 from d2lx.mxnet.seq2seq import MaskedSoftmaxCELoss
 from d2lx.mxnet.trainer import grad_clipping
 from d2lx.seq2seq import attention_weights_of
 from d2lx.sequence_data import make_sequence_functions
 
-synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+squared_loss = core.squared_loss  # re-exported: the same on this framework's arrays
+
+synthetic_data, data_iter, load_array, load_data_fashion_mnist = core.make_data_functions(DataModule, FashionMNIST)
 (seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
  load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
@@ -64,7 +49,7 @@ def _step(net, X, y, loss, updater):
     if isinstance(updater, gluon.Trainer):
         updater = updater.step
     elif not callable(updater):
-        raise updater_error(updater, "a gluon.Trainer or a function updater(batch_size)")
+        raise core.updater_error(updater, "a gluon.Trainer or a function updater(batch_size)")
     with autograd.record():
         y_hat = net(X)
         l = loss(y_hat, y)
@@ -73,7 +58,7 @@ def _step(net, X, y, loss, updater):
     return l, y_hat
 
 
-evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(_step)
+evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = core.make_ch3(_step)
 
 
 def _start_ch6(net, lr, device):
@@ -94,7 +79,7 @@ def _device_of(net):
     return params[0].list_ctx()[0] if params else None
 
 
-evaluate_accuracy_gpu, train_ch6 = make_ch6(_start_ch6, _to_device, _device_of)
+evaluate_accuracy_gpu, train_ch6 = core.make_ch6(_start_ch6, _to_device, _device_of)
 
 
 # --- chapter 8: language models ---------------------------------------------------------
@@ -126,7 +111,7 @@ class RNNModel(nn.Block):
 
 def predict_ch8(prefix, num_preds, net, vocab, device):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
-    return predict_from(
+    return core.predict_from(
         prefix,
         num_preds,
         vocab,
@@ -143,11 +128,11 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     if isinstance(updater, gluon.Trainer):
         updater = updater.step
     elif not callable(updater):
-        raise updater_error(updater, "a gluon.Trainer or a function updater(batch_size)")
+        raise core.updater_error(updater, "a gluon.Trainer or a function updater(batch_size)")
 
     def step(X, Y, state):
         y = Y.T.reshape(-1).as_in_ctx(device)
-        state = detached(state)
+        state = core.detached(state)
         with autograd.record():
             y_hat, state = net(X.as_in_ctx(device), state)
             l = loss(y_hat, y).mean()
@@ -156,15 +141,15 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
         updater(batch_size=1)  # the loss is a mean already
         return l, y.size, state
 
-    return run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, ctx=device), train_iter, use_random_iter)
+    return core.run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, ctx=device), train_iter, use_random_iter)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
     """Train ``net`` (an ``RNNModel``, initialised here from N(0, 0.01), or a scratch model with ``params``)
     with SGD at learning rate ``lr`` on the cross-entropy, printing predictions and, at the end, the
     perplexity and the speed. The environment's training budget applies (``d2lx.functional.budgeted_ch8``)."""
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    train_iter, num_epochs = core.budgeted_ch8(train_iter, num_epochs)
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     if isinstance(net, gluon.Block):
         net.initialize(ctx=device, force_reinit=True, init=init.Normal(0.01))
@@ -173,7 +158,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     else:
         updater = lambda batch_size: sgd(net.params, lr, batch_size)  # noqa: E731
     predict = lambda prefix: predict_ch8(prefix, 50, net, vocab, device)  # noqa: E731
-    train_epochs_ch8(
+    core.train_epochs_ch8(
         num_epochs,
         lambda: train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter),
         predict,
@@ -189,8 +174,8 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     as in the book; draws the loss per token and prints it with the speed. The environment's training
     budget applies. ``net(X, dec_X, X_valid_len)`` may return the scores (d2lx's ``d2l.EncoderDecoder``)
     or ``(scores, state)`` (the 2.0 edition's)."""
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    bos, _ = core.check_seq2seq_vocab(tgt_vocab)
     net.initialize(init.Xavier(), force_reinit=True, ctx=device)
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr})
     loss = MaskedSoftmaxCELoss()
@@ -199,20 +184,20 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
         X, X_valid_len, Y, Y_valid_len = [x.as_in_ctx(device) for x in batch]
         dec_input = np.concatenate([np.full((Y.shape[0], 1), bos, dtype=Y.dtype, ctx=device), Y[:, :-1]], 1)
         with autograd.record():
-            l = loss(decoder_scores(net(X, dec_input, X_valid_len)), Y, Y_valid_len)
+            l = loss(core.decoder_scores(net(X, dec_input, X_valid_len)), Y, Y_valid_len)
         l.backward()
         grad_clipping(net, 1)
         num_tokens = float(Y_valid_len.sum())
         trainer.step(num_tokens)
         return l.sum(), num_tokens
 
-    return train_seq2seq_epochs(num_epochs, data_iter, step, str(device))
+    return core.train_seq2seq_epochs(num_epochs, data_iter, step, str(device))
 
 
 def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, save_attention_weights=False):
     """``(translation, attention weights)``: ``src_sentence`` translated greedily by the trained ``net``, at most
     ``num_steps`` tokens, stopping at ``'<eos>'``; the decoder's attention weights per step if asked."""
-    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    tokens, valid_len = core.source_tokens(src_sentence, src_vocab, num_steps)
     enc_valid_len = np.array([valid_len], ctx=device)
     enc_outputs = net.encoder(np.array([tokens], ctx=device), enc_valid_len)
     state = {"dec": net.decoder.init_state(enc_outputs, enc_valid_len)}
@@ -222,4 +207,4 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, 
         return Y.argmax(axis=2).astype("int32").item()
 
     attention = (lambda: attention_weights_of(net.decoder)) if save_attention_weights else None
-    return greedy_translation(step, tgt_vocab, num_steps, attention)
+    return core.greedy_translation(step, tgt_vocab, num_steps, attention)

@@ -15,13 +15,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from d2lx.datamodule import (
-    DataModuleBase,
-    FashionMNISTBase,
-    SyntheticRegressionDataBase,
-    WeightDecayDataBase,
-    on_data_module,
-)
+from d2lx import datamodule as core
 from d2lx.kaggle_house import KaggleHouseBase
 from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
@@ -47,7 +41,7 @@ class Gather:
         return function
 
 
-class DataModule(DataModuleBase):
+class DataModule(core.DataModuleBase):
     """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: np.ndarray) -> tf.Tensor:
@@ -58,11 +52,11 @@ class DataModule(DataModuleBase):
     _index_dtype = np.int32  # token indices and lengths: tf.constant's integer type, as in d2l's code
 
 
-class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
+class SyntheticRegressionData(core.SyntheticRegressionDataBase, DataModule):
     """``SyntheticRegressionData(w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32)``."""
 
 
-class Data(WeightDecayDataBase, DataModule):
+class Data(core.WeightDecayDataBase, DataModule):
     """``Data(num_train, num_val, num_inputs, batch_size)``: the weight-decay section's regression set."""
 
 
@@ -74,7 +68,7 @@ class ImagesAndLabels(tuple):
         return int(self[0].shape[0])
 
 
-class FashionMNIST(FashionMNISTBase, DataModule):
+class FashionMNIST(core.FashionMNISTBase, DataModule):
     """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
     ``(n, H, W, 1)`` in [0, 1], int32 labels; ``data.train`` is the pair ``(uint8 images (N, 28, 28),
     labels)``, as in d2l's TensorFlow code."""
@@ -97,5 +91,5 @@ class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
 
 
-TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
-MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)
+TimeMachine = core.on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = core.on_data_module(MTFraEngBase, DataModule, __name__)

@@ -30,23 +30,7 @@ import contextlib
 import tensorflow as tf
 
 from d2lx import checks
-from d2lx.functional import (
-    budgeted_ch8,
-    check_ch6,
-    check_ch8,
-    check_seq2seq_vocab,
-    decoder_scores,
-    greedy_translation,
-    make_ch3,
-    make_ch6,
-    make_data_functions,
-    predict_from,
-    run_epoch_ch8,
-    source_tokens,
-    train_epochs_ch8,
-    train_seq2seq_epochs,
-    updater_error,
-)
+from d2lx import functional as core
 from d2lx.seq2seq import attention_weights_of
 from d2lx.sequence_data import make_sequence_functions
 from d2lx.tensorflow.data import DataModule, FashionMNIST
@@ -54,7 +38,7 @@ from d2lx.tensorflow.devices import try_gpu
 from d2lx.tensorflow.seq2seq import MaskedSoftmaxCELoss
 from d2lx.tensorflow.trainer import grad_clipping
 
-synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+synthetic_data, data_iter, load_array, load_data_fashion_mnist = core.make_data_functions(DataModule, FashionMNIST)
 (seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
  load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
@@ -114,7 +98,7 @@ def _step(net, X, y, loss, updater, training=False):
     global _compiled
     custom = callable(updater) and hasattr(updater, "params")
     if not custom and not isinstance(updater, tf.keras.optimizers.Optimizer):
-        raise updater_error(updater, "a tf.keras.optimizers.Optimizer or an Updater(params, lr) with .params")
+        raise core.updater_error(updater, "a tf.keras.optimizers.Optimizer or an Updater(params, lr) with .params")
     if not custom and not hasattr(net, "trainable_variables"):
         raise TypeError(
             "a Keras optimizer updates net.trainable_variables, so net must be a Keras model; "
@@ -134,7 +118,7 @@ def _step(net, X, y, loss, updater, training=False):
     return _eager_step(net, loss, updater, X, y, training)
 
 
-evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(
+evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = core.make_ch3(
     _step, call_loss=_call_loss, reshape=tf.reshape
 )
 
@@ -158,7 +142,7 @@ def _device_name(device):
     return getattr(device, "_device_name", device)  # "/CPU:0" for tf.device("/CPU:0"), as the book prints
 
 
-evaluate_accuracy_gpu, _train_ch6 = make_ch6(_start_ch6, _to_device, _device_of, device_name=_device_name)
+evaluate_accuracy_gpu, _train_ch6 = core.make_ch6(_start_ch6, _to_device, _device_of, device_name=_device_name)
 
 
 def train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device):
@@ -166,7 +150,7 @@ def train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device):
     train it with SGD at learning rate ``lr`` on the cross-entropy of its logits for ``num_epochs`` epochs,
     drawing training loss and accuracy and test accuracy and printing the last of them and the speed;
     return the trained model. The environment's training budget applies (``d2lx.functional.budgeted``)."""
-    check_ch6(num_epochs, lr)
+    core.check_ch6(num_epochs, lr)
     if not callable(net_fn) or isinstance(net_fn, tf.keras.Model):
         raise TypeError(
             "net_fn must be a function that returns a new Keras model (as in the book: def net(): return "
@@ -214,7 +198,7 @@ class RNNModel(tf.keras.layers.Layer):
 
 def predict_ch8(prefix, num_preds, net, vocab):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
-    return predict_from(
+    return core.predict_from(
         prefix,
         num_preds,
         vocab,
@@ -228,7 +212,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):
 
     ``updater`` is a Keras optimizer, applied to ``net.trainable_variables`` (a scratch model's list too)."""
     if not isinstance(updater, tf.keras.optimizers.Optimizer):
-        raise updater_error(updater, "a tf.keras.optimizers.Optimizer such as tf.keras.optimizers.SGD(lr)")
+        raise core.updater_error(updater, "a tf.keras.optimizers.Optimizer such as tf.keras.optimizers.SGD(lr)")
 
     def eager_step(X, Y, state):
         y = tf.reshape(tf.transpose(Y), (-1,))
@@ -246,7 +230,9 @@ def train_epoch_ch8(net, train_iter, loss, updater, use_random_iter):
         l, state = compiled(X, Y, state)
         return l, int(tf.size(Y)), state
 
-    return run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, dtype=tf.float32), train_iter, use_random_iter)
+    return core.run_epoch_ch8(
+        step, lambda n: net.begin_state(batch_size=n, dtype=tf.float32), train_iter, use_random_iter
+    )
 
 
 # (net, loss, updater, step): the compiled step of the latest training run, kept across its epochs
@@ -281,13 +267,13 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, strategy=None, use_random_
     learning rate ``lr`` on the cross-entropy of the logits, printing predictions and, at the end, the
     perplexity and the speed. ``strategy`` (the book's ``tf.distribute.OneDeviceStrategy``) scopes the
     loss and the optimizer. The environment's training budget applies (``d2lx.functional.budgeted_ch8``)."""
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    train_iter, num_epochs = core.budgeted_ch8(train_iter, num_epochs)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         updater = tf.keras.optimizers.SGD(float(lr))
     predict = lambda prefix: predict_ch8(prefix, 50, net, vocab)  # noqa: E731
-    train_epochs_ch8(
+    core.train_epochs_ch8(
         num_epochs,
         lambda: train_epoch_ch8(net, train_iter, loss, updater, use_random_iter),
         predict,
@@ -303,14 +289,14 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     computation itself, as in the book). Keras's own initial weights, as the book's. The environment's
     training budget applies. ``net(X, dec_X, X_valid_len, training=True)`` may return the scores (d2lx's
     ``d2l.EncoderDecoder``) or ``(scores, state)`` (the 2.0 edition's)."""
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    bos, _ = core.check_seq2seq_vocab(tgt_vocab)
     optimizer = tf.keras.optimizers.Adam(learning_rate=float(lr))
 
     def eager_step(X, X_valid_len, Y, Y_valid_len):
         dec_input = tf.concat([tf.fill((tf.shape(Y)[0], 1), tf.cast(bos, Y.dtype)), Y[:, :-1]], 1)  # teacher forcing
         with tf.GradientTape() as tape:
-            Y_hat = decoder_scores(net(X, dec_input, X_valid_len, training=True))
+            Y_hat = core.decoder_scores(net(X, dec_input, X_valid_len, training=True))
             l = MaskedSoftmaxCELoss(Y_valid_len)(Y, Y_hat)
         gradients = grad_clipping(tape.gradient(l, net.trainable_variables), 1)
         optimizer.apply_gradients(zip(gradients, net.trainable_variables))
@@ -330,14 +316,14 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
                 compiled["function"] = None
         return eager_step(*batch)
 
-    return train_seq2seq_epochs(num_epochs, data_iter, step, str(_device_name(device)))
+    return core.train_seq2seq_epochs(num_epochs, data_iter, step, str(_device_name(device)))
 
 
 def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, save_attention_weights=False):
     """``(translation, attention weights)``: ``src_sentence`` translated greedily by the trained ``net``, at most
     ``num_steps`` tokens, stopping at ``'<eos>'``; the decoder's attention weights per step if asked. No
     ``device``, as in the TensorFlow book."""
-    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    tokens, valid_len = core.source_tokens(src_sentence, src_vocab, num_steps)
     enc_valid_len = tf.constant([valid_len])
     enc_outputs = net.encoder(tf.constant([tokens]), enc_valid_len, training=False)
     state = {"dec": net.decoder.init_state(enc_outputs, enc_valid_len)}
@@ -347,4 +333,4 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, save_att
         return int(tf.argmax(Y, axis=2)[0, 0])
 
     attention = (lambda: attention_weights_of(net.decoder)) if save_attention_weights else None
-    return greedy_translation(step, tgt_vocab, num_steps, attention)
+    return core.greedy_translation(step, tgt_vocab, num_steps, attention)

@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from d2lx.datamodule import (
-    DataModuleBase,
-    FashionMNISTBase,
-    ImageDataset,
-    SyntheticRegressionDataBase,
-    WeightDecayDataBase,
-    on_data_module,
-)
+from d2lx import datamodule as core
 from d2lx.kaggle_house import KaggleHouseBase
 from d2lx.sequence_data import MTFraEngBase, TimeMachineBase
 
 
-class DataModule(DataModuleBase):
+class DataModule(core.DataModuleBase):
     """The base of the datasets: ``train_dataloader()``, ``val_dataloader()``, ``get_tensorloader`` (the core's)."""
 
     def _from_numpy(self, array: np.ndarray) -> torch.Tensor:
@@ -40,20 +33,20 @@ class DataModule(DataModuleBase):
         return array.index_select(0, index)
 
 
-class SyntheticRegressionData(SyntheticRegressionDataBase, DataModule):
+class SyntheticRegressionData(core.SyntheticRegressionDataBase, DataModule):
     """``SyntheticRegressionData(w, b, noise=0.01, num_train=1000, num_val=1000, batch_size=32)``."""
 
 
-class Data(WeightDecayDataBase, DataModule):
+class Data(core.WeightDecayDataBase, DataModule):
     """``Data(num_train, num_val, num_inputs, batch_size)``: the weight-decay section's regression set."""
 
 
-class FashionMNIST(FashionMNISTBase, DataModule):
+class FashionMNIST(core.FashionMNISTBase, DataModule):
     """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
     ``(n, 1, H, W)`` in [0, 1], int64 labels."""
 
-    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> ImageDataset:
-        return ImageDataset(torch.tensor(images), torch.tensor(labels), self._images)
+    def _make_dataset(self, images: np.ndarray, labels: np.ndarray) -> core.ImageDataset:
+        return core.ImageDataset(torch.tensor(images), torch.tensor(labels), self._images)
 
     def _images(self, images: torch.Tensor) -> torch.Tensor:
         X = images.to(torch.float32) / 255
@@ -77,5 +70,5 @@ class KaggleHouse(KaggleHouseBase, DataModule):
     """``KaggleHouse(batch_size, train=None, val=None)``: ``preprocess()``, then float32 ``(X, log price)`` batches."""
 
 
-TimeMachine = on_data_module(TimeMachineBase, DataModule, __name__)
-MTFraEng = on_data_module(MTFraEngBase, DataModule, __name__)
+TimeMachine = core.on_data_module(TimeMachineBase, DataModule, __name__)
+MTFraEng = core.on_data_module(MTFraEngBase, DataModule, __name__)

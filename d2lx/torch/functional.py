@@ -22,24 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lx import checks
-from d2lx.functional import (
-    budgeted_ch8,
-    check_ch8,
-    check_seq2seq_vocab,
-    decoder_scores,
-    detached,
-    greedy_translation,
-    make_ch3,
-    make_ch6,
-    make_data_functions,
-    predict_from,
-    run_epoch_ch8,
-    source_tokens,
-    squared_loss,  # noqa: F401 (re-exported: the same on this framework's tensors)
-    train_epochs_ch8,
-    train_seq2seq_epochs,
-    updater_error,
-)
+from d2lx import functional as core
 from d2lx.seq2seq import attention_weights_of
 from d2lx.sequence_data import make_sequence_functions
 from d2lx.torch.cnn import init_cnn
@@ -47,7 +30,9 @@ from d2lx.torch.data import DataModule, FashionMNIST
 from d2lx.torch.seq2seq import MaskedSoftmaxCELoss, init_seq2seq
 from d2lx.torch.trainer import grad_clipping
 
-synthetic_data, data_iter, load_array, load_data_fashion_mnist = make_data_functions(DataModule, FashionMNIST)
+squared_loss = core.squared_loss  # re-exported: the same on this framework's arrays
+
+synthetic_data, data_iter, load_array, load_data_fashion_mnist = core.make_data_functions(DataModule, FashionMNIST)
 (seq_data_iter_random, seq_data_iter_sequential, SeqDataLoader, load_data_time_machine, build_array_nmt,
  load_data_nmt) = make_sequence_functions(DataModule, load_array)  # fmt: skip
 
@@ -68,7 +53,7 @@ def sgd(params, lr, batch_size):
 def _step(net, X, y, loss, updater):
     optimizer = isinstance(updater, torch.optim.Optimizer)
     if not optimizer and not callable(updater):
-        raise updater_error(updater, "a torch.optim.Optimizer or a function updater(batch_size)")
+        raise core.updater_error(updater, "a torch.optim.Optimizer or a function updater(batch_size)")
     y_hat = net(X)
     l = loss(y_hat, y)
     if optimizer:
@@ -96,7 +81,7 @@ def _training(net):
     yield
 
 
-evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = make_ch3(
+evaluate_accuracy, evaluate_loss, train_epoch_ch3, train_ch3, predict_ch3 = core.make_ch3(
     _step, evaluating=_evaluating, training=_training
 )
 
@@ -120,7 +105,7 @@ def _device_of(net):
     return next((p.device for p in net.parameters()), None)
 
 
-evaluate_accuracy_gpu, train_ch6 = make_ch6(
+evaluate_accuracy_gpu, train_ch6 = core.make_ch6(
     _start_ch6, _to_device, _device_of, evaluating=_evaluating, training=_training
 )
 
@@ -160,7 +145,7 @@ class RNNModel(nn.Module):
 def predict_ch8(prefix, num_preds, net, vocab, device):
     """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before."""
     with torch.no_grad():
-        return predict_from(
+        return core.predict_from(
             prefix,
             num_preds,
             vocab,
@@ -176,13 +161,13 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     is already the mean)."""
     optimizer = isinstance(updater, torch.optim.Optimizer)
     if not optimizer and not callable(updater):
-        raise updater_error(updater, "a torch.optim.Optimizer or a function updater(batch_size)")
+        raise core.updater_error(updater, "a torch.optim.Optimizer or a function updater(batch_size)")
     if isinstance(net, nn.Module):
         net.train()
 
     def step(X, Y, state):
         y = Y.T.reshape(-1).to(device)
-        y_hat, state = net(X.to(device), detached(state))
+        y_hat, state = net(X.to(device), core.detached(state))
         l = loss(y_hat, y.long()).mean()
         if optimizer:
             updater.zero_grad()
@@ -194,22 +179,22 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
             updater(batch_size=1)  # the loss is a mean already
         return l.detach(), y.numel(), state
 
-    return run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, device=device), train_iter, use_random_iter)
+    return core.run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, device=device), train_iter, use_random_iter)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
     """Train ``net`` (an ``RNNModel``, or a scratch model with ``params``) with SGD at learning rate ``lr`` on
     the cross-entropy, printing predictions and, at the end, the perplexity and the speed. The
     environment's training budget applies (``d2lx.functional.budgeted_ch8``)."""
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    train_iter, num_epochs = core.budgeted_ch8(train_iter, num_epochs)
     loss = nn.CrossEntropyLoss()
     if isinstance(net, nn.Module):
         updater = torch.optim.SGD(net.parameters(), lr)
     else:
         updater = lambda batch_size: sgd(net.params, lr, batch_size)  # noqa: E731
     predict = lambda prefix: predict_ch8(prefix, 50, net, vocab, device)  # noqa: E731
-    train_epochs_ch8(
+    core.train_epochs_ch8(
         num_epochs,
         lambda: train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter),
         predict,
@@ -224,8 +209,8 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
     token (teacher forcing), gradients clipped to norm 1; draws the loss per token and prints it with the
     speed. The environment's training budget applies. ``net(X, dec_X, X_valid_len)`` may return the
     scores (d2lx's ``d2l.EncoderDecoder``) or ``(scores, state)`` (the 2.0 edition's)."""
-    num_epochs, lr = check_ch8(num_epochs, lr)
-    bos, _ = check_seq2seq_vocab(tgt_vocab)
+    num_epochs, lr = core.check_ch8(num_epochs, lr)
+    bos, _ = core.check_seq2seq_vocab(tgt_vocab)
     net.apply(init_seq2seq)
     net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
@@ -236,19 +221,19 @@ def train_seq2seq(net, data_iter, lr, num_epochs, tgt_vocab, device):
         optimizer.zero_grad()
         X, X_valid_len, Y, Y_valid_len = [x.to(device) for x in batch]
         dec_input = torch.cat([torch.full_like(Y[:, :1], bos), Y[:, :-1]], 1)  # teacher forcing
-        l = loss(decoder_scores(net(X, dec_input, X_valid_len)), Y, Y_valid_len)
+        l = loss(core.decoder_scores(net(X, dec_input, X_valid_len)), Y, Y_valid_len)
         l.sum().backward()
         grad_clipping(net, 1)
         optimizer.step()
         return l.detach().sum(), Y_valid_len.sum()
 
-    return train_seq2seq_epochs(num_epochs, data_iter, step, str(device))
+    return core.train_seq2seq_epochs(num_epochs, data_iter, step, str(device))
 
 
 def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, save_attention_weights=False):
     """``(translation, attention weights)``: ``src_sentence`` translated greedily by the trained ``net``, at most
     ``num_steps`` tokens, stopping at ``'<eos>'``; the decoder's attention weights per step if asked."""
-    tokens, valid_len = source_tokens(src_sentence, src_vocab, num_steps)
+    tokens, valid_len = core.source_tokens(src_sentence, src_vocab, num_steps)
     net.eval()
     with torch.no_grad():
         enc_valid_len = torch.tensor([valid_len], device=device)
@@ -261,4 +246,4 @@ def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps, device, 
             return Y.argmax(dim=2).item()
 
         attention = (lambda: attention_weights_of(net.decoder)) if save_attention_weights else None
-        return greedy_translation(step, tgt_vocab, num_steps, attention)
+        return core.greedy_translation(step, tgt_vocab, num_steps, attention)
