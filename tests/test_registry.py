@@ -504,7 +504,8 @@ def test_thread_caps_cap_every_framework_and_leave_set_variables_alone():
     assert caps["XLA_FLAGS"] == (
         "--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     )
-    caps = backends.thread_caps(1, environ={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=4"})
+    user_flags = "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=4"
+    caps = backends.thread_caps(1, environ={"XLA_FLAGS": user_flags})
     assert "XLA_FLAGS" not in caps  # every thread flag is the user's
     with pytest.raises(ValueError, match=r"^threads must be an int >= 1, got 0$"):
         backends.thread_caps(0)
