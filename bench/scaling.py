@@ -16,6 +16,11 @@ interpreter (the devices are fixed before a framework starts), ``--repeat`` time
   (or GPUs), TensorFlow N logical CPUs (or GPUs), MXNet N contexts.
 
 On a 2-core CPU the workers share the cores: the numbers show the path's cost, not a speed-up.
+
+``--in-process R`` measures the k=1 cost again inside one interpreter: R rounds of a plain fit and a k=1 fit,
+in turns (the order swapped every round), the median epoch of each. On a 2-core virtual machine two fresh
+processes running the same fit differ by 20-40% (the torch MLP: 72 700 and 103 600 examples per second, plain,
+one after the other), more than the 5% the path may cost; within one process that spread is gone.
 """
 
 from __future__ import annotations
@@ -66,6 +71,36 @@ def child(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) 
     trainer.fit(model, data)
     rate = batches * 256 / statistics.median(times[1:] or times)
     print(json.dumps({"rate": rate, "rank": trainer.global_rank, "world_size": trainer.world_size}), flush=True)
+
+
+def in_process(backend: str, num_gpus: int, batches: int, epochs: int, rounds: int) -> None:
+    """``rounds`` pairs of fits in this interpreter, plain and k=1 (``strategy="ddp"``, one worker) in turns,
+    printing ``{"plain": [...], "k=1": [...]}``: each fit's median epoch after the first, in seconds."""
+    import importlib
+
+    d2l = importlib.import_module(f"d2lx.{backend}")
+    extra = {} if backend == "torch" or num_gpus else {"devices": 1}
+    configs = {"plain": {"num_gpus": num_gpus}, "k=1": {"num_gpus": num_gpus, "strategy": "ddp", **extra}}
+    medians: dict[str, list[float]] = {name: [] for name in configs}
+    for r in range(rounds):
+        for name in list(configs)[:: 1 if r % 2 == 0 else -1]:
+            times: list[float] = []
+
+            class Timed(d2l.Trainer):
+                def fit_epoch(self):
+                    start = time.perf_counter()
+                    super().fit_epoch()
+                    _wait(backend)
+                    times.append(time.perf_counter() - start)
+
+            d2l.set_seed(0)
+            data = d2l.FashionMNIST(batch_size=256)
+            model = d2l.MLP(num_outputs=10, num_hiddens=256, lr=0.1)
+            trainer = Timed(max_epochs=epochs, limit_train_batches=batches, limit_val_batches=0, progress_bar=False,
+                            **configs[name])  # fmt: skip
+            trainer.fit(model, data)
+            medians[name].append(statistics.median(times[1:] or times))
+    print(json.dumps(medians), flush=True)
 
 
 def _wait(backend: str) -> None:
@@ -123,12 +158,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--num-gpus", type=int, default=0)
+    parser.add_argument("--in-process", type=int, metavar="R", help="also the k=1 cost in one interpreter, R rounds")
     parser.add_argument("--out")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         backend, *numbers = args.child
-        child(backend, *map(int, numbers))
+        if numbers[0] == "in-process":
+            in_process(backend, *map(int, numbers[1:]))
+        else:
+            child(backend, *map(int, numbers))
         return
     table = {}
     for backend in args.backends:
@@ -139,6 +178,20 @@ def main() -> None:
                 rates[k].append(run(backend, k, args.num_gpus, args.batches, args.epochs))
         medians = {k: statistics.median(v) for k, v in rates.items()}
         table[backend] = {"plain": medians[0], **{f"k={k}": medians[k] for k in args.workers}}
+        if args.in_process:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+            for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TF_CONFIG"):
+                env.pop(name, None)
+            command = [sys.executable, __file__, "--child", backend, "in-process", str(args.num_gpus),
+                       str(args.batches), str(args.epochs), str(args.in_process)]  # fmt: skip
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"{backend} in one process failed:\n{done.stderr[-2000:]}")
+            seconds = json.loads(done.stdout.strip().splitlines()[-1])
+            cost = statistics.median(seconds["k=1"]) / statistics.median(seconds["plain"]) - 1
+            table[backend]["in_process_epoch_s"] = seconds
+            print(f"{backend:10s} in one process, {args.in_process} rounds: k=1 path costs {cost:+.1%} "
+                  f"(median epoch {statistics.median(seconds['plain']):.3f} s plain)", flush=True)  # fmt: skip
         cells = "  ".join(f"k={k}: {medians[k]:9.0f}" for k in args.workers)
         overhead = medians[0] / medians[1] - 1 if 1 in medians else float("nan")
         print(
