@@ -37,6 +37,27 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def timed_fit(d2l, backend: str, batches: int, epochs: int, **trainer_args):
+    """The workload, seeded: the concise MLP on Fashion-MNIST at batch 256, ``batches`` training batches an
+    epoch and no validation; returns the trainer and each epoch's seconds (after waiting for the device)."""
+    times: list[float] = []
+
+    class Timed(d2l.Trainer):
+        def fit_epoch(self):
+            start = time.perf_counter()
+            super().fit_epoch()
+            _wait(backend)
+            times.append(time.perf_counter() - start)
+
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=256)
+    model = d2l.MLP(num_outputs=10, num_hiddens=256, lr=0.1)
+    trainer = Timed(max_epochs=epochs, limit_train_batches=batches, limit_val_batches=0, progress_bar=False,
+                    **trainer_args)  # fmt: skip
+    trainer.fit(model, data)
+    return trainer, times
+
+
 def child(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) -> None:
     """One run (``workers`` 0: plain), printing ``{"rate": examples per second, "rank": ...}``."""
     launched = bool(os.environ.get("WORLD_SIZE"))
@@ -55,20 +76,7 @@ def child(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) 
             args["devices"] = workers
         if num_gpus and not launched:
             args["num_gpus"] = workers
-    times: list[float] = []
-
-    class Timed(d2l.Trainer):
-        def fit_epoch(self):
-            start = time.perf_counter()
-            super().fit_epoch()
-            _wait(backend)
-            times.append(time.perf_counter() - start)
-
-    d2l.set_seed(0)
-    data = d2l.FashionMNIST(batch_size=256)
-    model = d2l.MLP(num_outputs=10, num_hiddens=256, lr=0.1)
-    trainer = Timed(max_epochs=epochs, limit_train_batches=batches, limit_val_batches=0, progress_bar=False, **args)
-    trainer.fit(model, data)
+    trainer, times = timed_fit(d2l, backend, batches, epochs, **args)
     rate = batches * 256 / statistics.median(times[1:] or times)
     print(json.dumps({"rate": rate, "rank": trainer.global_rank, "world_size": trainer.world_size}), flush=True)
 
@@ -84,21 +92,7 @@ def in_process(backend: str, num_gpus: int, batches: int, epochs: int, rounds: i
     medians: dict[str, list[float]] = {name: [] for name in configs}
     for r in range(rounds):
         for name in list(configs)[:: 1 if r % 2 == 0 else -1]:
-            times: list[float] = []
-
-            class Timed(d2l.Trainer):
-                def fit_epoch(self):
-                    start = time.perf_counter()
-                    super().fit_epoch()
-                    _wait(backend)
-                    times.append(time.perf_counter() - start)
-
-            d2l.set_seed(0)
-            data = d2l.FashionMNIST(batch_size=256)
-            model = d2l.MLP(num_outputs=10, num_hiddens=256, lr=0.1)
-            trainer = Timed(max_epochs=epochs, limit_train_batches=batches, limit_val_batches=0, progress_bar=False,
-                            **configs[name])  # fmt: skip
-            trainer.fit(model, data)
+            _, times = timed_fit(d2l, backend, batches, epochs, **configs[name])
             medians[name].append(statistics.median(times[1:] or times))
     print(json.dumps(medians), flush=True)
 
