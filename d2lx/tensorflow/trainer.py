@@ -329,6 +329,8 @@ class MirroredStep:
 
     def step(self, batch):
         """The mean loss of ``batch`` (a tensor), after one update from it."""
+        if self.replicas == 1:  # the one replica's share is the whole batch: no per-step slicing in Python
+            return self._step(tuple(batch))
         rows = [distributed.share(int(batch[0].shape[0]), self.replicas, i) for i in range(self.replicas)]
         shares = self.strategy.experimental_distribute_values_from_function(
             lambda context: tuple(a[rows[context.replica_id_in_sync_group]] for a in batch)
