@@ -115,12 +115,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) -> float:
-    """Examples per second of one configuration, in fresh interpreters (one per process of a launch)."""
-    command = [sys.executable, __file__, "--child", backend, str(workers), str(num_gpus), str(batches), str(epochs)]
+def _child_env() -> dict[str, str]:
+    """A child's environment: this checkout on the path, and no launch or budget variables of the caller's."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TF_CONFIG", "D2LX_FAST_DEV_RUN"):
         env.pop(name, None)
+    return env
+
+
+def run(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) -> float:
+    """Examples per second of one configuration, in fresh interpreters (one per process of a launch)."""
+    command = [sys.executable, __file__, "--child", backend, str(workers), str(num_gpus), str(batches), str(epochs)]
+    env = _child_env()
     envs = [env]
     if backend == "torch" and workers > 1:
         port = str(_free_port())
@@ -156,6 +162,8 @@ def main() -> None:
     parser.add_argument("--out")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_process is not None and args.in_process < 1:
+        parser.error(f"--in-process must be an int >= 1 (rounds of a plain and a k=1 fit), got {args.in_process}")
     if args.child:
         backend, *numbers = args.child
         if numbers[0] == "in-process":
@@ -173,12 +181,9 @@ def main() -> None:
         medians = {k: statistics.median(v) for k, v in rates.items()}
         table[backend] = {"plain": medians[0], **{f"k={k}": medians[k] for k in args.workers}}
         if args.in_process:
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-            for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TF_CONFIG"):
-                env.pop(name, None)
             command = [sys.executable, __file__, "--child", backend, "in-process", str(args.num_gpus),
                        str(args.batches), str(args.epochs), str(args.in_process)]  # fmt: skip
-            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            done = subprocess.run(command, env=_child_env(), capture_output=True, text=True)
             if done.returncode:
                 raise RuntimeError(f"{backend} in one process failed:\n{done.stderr[-2000:]}")
             seconds = json.loads(done.stdout.strip().splitlines()[-1])

@@ -59,3 +59,18 @@ def test_the_book_s_transformer_and_the_hand_written_one_learn_on_the_same_batch
         losses = side["train_losses"]
         assert all(map(math.isfinite, losses)) and losses[-1] < losses[0] - 0.3, losses
         assert side["train_loss"] < 4.8
+
+
+def test_the_vit_workload_trains_the_books_vit_on_its_budget(backend, monkeypatch):
+    """``bench.py --workload vit``: the book's 11.8 cells at the section's size (96x96 images, 512 hidden units)
+    train on the ``--batches`` budget (here 2 training and 1 validation batch of 8 images) and report a finite
+    loss per epoch; there is no hand-written ViT, and asking for one says so."""
+    bench = _load("bench")
+    monkeypatch.setenv("D2LX_MAX_BATCH_SIZE", "8")
+    settings = {**bench.SETTINGS["tiny"], "resnet18_batches": (2, 1)}
+    result = bench._vit(backend, "d2lx", backend_name(backend), settings)
+    assert (result["train_batches"], result["val_batches"]) == (2, 1)
+    assert len(result["epoch_s"]) == settings["vit_epochs"] == 1
+    assert math.isfinite(result["train_loss"]) and 0 <= result["val_acc"] <= 1, result
+    with pytest.raises(NotImplementedError, match=r"^the vit workload has no hand-written loop: run it with --libs "):
+        bench._vit(backend, "hand", backend_name(backend), settings)
