@@ -183,7 +183,10 @@ def thread_caps(threads: int, environ: Mapping[str, str] = os.environ) -> dict[s
         raise ValueError(f"threads must be an int >= 1, got {threads!r}")
     caps = dict.fromkeys(THREAD_VARIABLES, str(threads))
     eigen = "true" if threads > 1 else "false"
-    thread_flags = [f"--xla_cpu_multi_thread_eigen={eigen}", f"intra_op_parallelism_threads={threads}"]
+    # XLA's CPU compute threads follow Eigen's pool, which this flag turns off for a single thread. The
+    # ``intra_op_parallelism_threads=N`` often given beside it is no XLA flag: XLA skips a word without
+    # ``--`` after its first flag, and dies ("Could not open file ...") where that word comes first.
+    thread_flags = [f"--xla_cpu_multi_thread_eigen={eigen}"]
     given = environ.get("XLA_FLAGS", "").split()
     set_names = {flag.split("=")[0] for flag in given}
     missing = [flag for flag in thread_flags if flag.split("=")[0] not in set_names]

@@ -72,6 +72,25 @@ def test_renamed_aliases_can_be_turned_off():
         assert " ".join(out[-2:]) == expected, (value, out)
 
 
+@pytest.mark.parametrize("given", ["", "--xla_backend_optimization_level=0"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_xla_takes_the_thread_caps_flags(threads, given):
+    """The ``XLA_FLAGS`` that ``thread_caps`` writes for notebook kernels and test workers: XLA dies at its
+    first computation on a flag it does not know, or on a value whose first word lacks ``--``."""
+    import os
+    import subprocess
+    import sys
+
+    from d2lx import backends
+
+    env = {**os.environ, "XLA_FLAGS": given} if given else {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env.update(backends.thread_caps(threads, environ=env))
+    assert all(word.startswith("--") for word in env["XLA_FLAGS"].split()), env["XLA_FLAGS"]
+    code = "import jax.numpy as jnp; print(float((jnp.arange(4.0) * 2).sum()))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.split()[-1:]) == (0, ["12.0"]), done.stderr[-2000:]
+
+
 # ---- chapter 8: batch normalization's statistics are trainer state ----------------------------------
 def _leaves(tree) -> list:
     import numpy as np

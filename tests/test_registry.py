@@ -448,9 +448,7 @@ def test_the_test_sessions_spread_over_two_workers_with_a_core_each(noxfile, mon
     assert session.ran == ("pytest", "-q", "--durations=10", "--backend", "jax", "-n", "2", "--dist", "worksteal")
     assert session.env["OMP_NUM_THREADS"] == "1"
     # JAX's sessions compile quickly (FAST_COMPILE_XLA_FLAG), beside the thread caps
-    assert session.env["XLA_FLAGS"] == (
-        "--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    )
+    assert session.env["XLA_FLAGS"] == ("--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false")
     monkeypatch.setattr(module, "TEST_WORKERS", 1)  # D2LX_TEST_WORKERS=1: one process, its own threads
     module._tests(session, "jax", newest=True)
     left_out = ("test_modern_cnn", "test_compiled", "test_save_load", "test_block_numbers", "test_cnn_arguments",
@@ -498,13 +496,11 @@ def test_thread_caps_cap_every_framework_and_leave_set_variables_alone():
     caps = backends.thread_caps(2, environ={"OMP_NUM_THREADS": "8"})
     assert "OMP_NUM_THREADS" not in caps  # the user's setting wins
     assert caps["TF_NUM_INTRAOP_THREADS"] == caps["MKL_NUM_THREADS"] == "2"
-    assert caps["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
+    assert caps["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true"
     # XLA_FLAGS, flag by flag: a set one keeps its flags and gains the thread flags it lacks
     caps = backends.thread_caps(1, environ={"XLA_FLAGS": "--xla_backend_optimization_level=0"})
-    assert caps["XLA_FLAGS"] == (
-        "--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    )
-    user_flags = "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=4"
+    assert caps["XLA_FLAGS"] == ("--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false")
+    user_flags = "--xla_cpu_multi_thread_eigen=true --xla_force_host_platform_device_count=4"
     caps = backends.thread_caps(1, environ={"XLA_FLAGS": user_flags})
     assert "XLA_FLAGS" not in caps  # every thread flag is the user's
     with pytest.raises(ValueError, match=r"^threads must be an int >= 1, got 0$"):
