@@ -387,22 +387,12 @@ class CompiledEpochs:
 
     def train(self, trainer: Trainer) -> bool:
         """One compiled training epoch; False (after the fallback warning) if it cannot be compiled."""
-        rng = numpy_rng()
-        drawn_from = rng.bit_generator.state
-        full, rest = self.train_source.rows()
-        if not full.size and not rest.size:
-            return True
-        trainer.model.training = True
-        try:
-            state, losses = self.train_epoch(trainer.state, self.train_arrays, _int32(full), _int32(rest))
-            losses = np.asarray(losses)
-        except Exception as error:  # any failure to compile: the default loop trains, or raises
-            rng.bit_generator.state = drawn_from  # the default loop draws the same order again
-            trainer._compile_failed("JAX could not compile the training epoch", error)
-            return False
+        ran = self._run(trainer, training=True)
+        if not isinstance(ran, tuple):
+            return ran
+        state, losses, batch_at = ran
         # plotted before the state moves on: a divergence leaves the state of the epoch's start, whose
         # parameters the guard's diagnosis reads (``_parameter_arrays``)
-        batch_at = self._batch_at(self.train_arrays, self.train_source.transform, full, rest)
         trainer._plot_compiled(True, {"loss": losses}, batch_at)
         trainer.state = state
         bar = trainer.__dict__.get("_d2lx_bar")
@@ -412,20 +402,36 @@ class CompiledEpochs:
 
     def validate(self, trainer: Trainer) -> bool:
         """One compiled validation pass; False (after the fallback warning) if it cannot be compiled."""
-        full, rest = self.val_source.rows()
-        if not full.size and not rest.size:
-            return True
-        trainer.model.training = False
-        try:
-            _, metrics = self.val_epoch(trainer.state, self.val_arrays, _int32(full), _int32(rest))
-            metrics = jax.device_get(metrics)
-        except Exception as error:  # any failure to compile: the default loop validates, or raises
-            trainer._compile_failed("JAX could not compile the validation epoch", error)
-            return False
+        ran = self._run(trainer, training=False)
+        if not isinstance(ran, tuple):
+            return ran
+        _, metrics, batch_at = ran
         values = {"loss": metrics[0], "acc": metrics[1]} if isinstance(metrics, tuple) else {"loss": metrics}
-        batch_at = self._batch_at(self.val_arrays, self.val_source.transform, full, rest)
         trainer._plot_compiled(False, values, batch_at)
         return True
+
+    def _run(self, trainer: Trainer, training: bool) -> tuple | bool:
+        """Run one compiled epoch (training) or validation pass: ``(state, outputs as numpy, batch_at)``;
+        True when there is no batch to run; False, after the fallback warning, when it cannot be compiled,
+        with numpy's random state put back so that the default loop draws the same batch order again."""
+        if training:
+            source, arrays, epoch, what = self.train_source, self.train_arrays, self.train_epoch, "training epoch"
+        else:
+            source, arrays, epoch, what = self.val_source, self.val_arrays, self.val_epoch, "validation epoch"
+        rng = numpy_rng()
+        drawn_from = rng.bit_generator.state
+        full, rest = source.rows()
+        if not full.size and not rest.size:
+            return True
+        trainer.model.training = training
+        try:
+            state, outputs = epoch(trainer.state, arrays, _int32(full), _int32(rest))
+            outputs = jax.device_get(outputs)
+        except Exception as error:  # any failure to compile: the default loop runs the epoch, or raises
+            rng.bit_generator.state = drawn_from
+            trainer._compile_failed(f"JAX could not compile the {what}", error)
+            return False
+        return state, outputs, self._batch_at(arrays, source.transform, full, rest)
 
     @staticmethod
     def _batch_at(arrays: tuple, transform, full: np.ndarray, rest: np.ndarray):
