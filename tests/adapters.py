@@ -163,29 +163,35 @@ class Adapter:
     evaluation_mode: dict = {}  # keyword arguments that build a block with batch norm in evaluation mode
 
     def output_with_weights(self, block, X: np.ndarray, weights: list) -> np.ndarray:
-        """``block(X)`` in evaluation mode, once its convolutions and batch normalizations, in the order its
-        forward pass calls them, hold ``weights``: ``(kernel, bias)`` for a convolution (the kernel as
-        ``(out, in / groups, height, width)``), ``(gamma, beta, running_mean, running_var)`` for a batch
-        normalization. ``X`` and the output are channels first."""
+        """``block(X)`` in evaluation mode, once its convolutions, dense layers and batch normalizations, in the
+        order its forward pass calls them, hold ``weights``: ``(kernel, bias)`` for a convolution (the kernel as
+        ``(out, in / groups, height, width)``) or a dense layer (``(out, in)``), ``(gamma, beta, running_mean,
+        running_var)`` for a batch normalization. ``X`` and the output are channels first."""
         raise NotImplementedError
 
 
-def _paired(layers: list, is_convolution, weights: list) -> list:
-    """``zip(layers, weights)``, once each convolution (``is_convolution``) has a pair and each batch norm
-    four arrays, else an error saying which layer the test's weights do not fit."""
-    kinds = ["conv" if is_convolution(layer) else "norm" for layer in layers]
-    wanted = ["conv" if len(w) == 2 else "norm" for w in weights]
+def _paired(layers: list, has_kernel, weights: list) -> list:
+    """``zip(layers, weights)``, once each convolution or dense layer (``has_kernel``) has a pair and each batch
+    norm four arrays, else an error saying which layer the test's weights do not fit."""
+    kinds = ["kernel" if has_kernel(layer) else "norm" for layer in layers]
+    wanted = ["kernel" if len(w) == 2 else "norm" for w in weights]
     if kinds != wanted:
         raise AssertionError(f"the forward pass calls {kinds}, the test gives weights for {wanted}")
     return list(zip(layers, weights))
 
 
-def _assign_in_order(layers: list, is_convolution, weights: list, names: tuple, assign) -> None:
-    """``assign(layer, name, value)`` for each array of ``weights``, named by ``names`` (the convolution's
-    names, the batch norm's) in the framework's spelling."""
-    for layer, values in _paired(layers, is_convolution, weights):
+def _assign_in_order(layers: list, has_kernel, weights: list, names: tuple, assign) -> None:
+    """``assign(layer, name, value)`` for each array of ``weights``, named by ``names`` (the convolution's or
+    dense layer's names, the batch norm's) in the framework's spelling."""
+    for layer, values in _paired(layers, has_kernel, weights):
         for name, value in zip(names[len(values) != 2], values):
             assign(layer, name, value)
+
+
+def _kernel_last(kernel: np.ndarray) -> np.ndarray:
+    """A kernel as Flax and Keras hold it: a convolution's ``(out, in / groups, height, width)`` as ``(height,
+    width, in / groups, out)``, a dense layer's ``(out, in)`` as ``(in, out)``."""
+    return kernel.transpose(2, 3, 1, 0) if kernel.ndim == 4 else kernel.T
 
 
 def _numpy_pair(result) -> tuple:
@@ -287,7 +293,8 @@ class Torch(Adapter):
         import torch
         from torch import nn
 
-        kinds = (nn.Conv2d, nn.modules.batchnorm._BatchNorm)  # lazy layers included
+        kernels = (nn.Conv2d, nn.Linear)
+        kinds = (*kernels, nn.modules.batchnorm._BatchNorm)  # lazy layers included
         called = []
         hooks = [m.register_forward_pre_hook(lambda m, args: called.append(m)) for m in block.modules()
                  if isinstance(m, kinds)]  # fmt: skip
@@ -302,7 +309,7 @@ class Torch(Adapter):
                 getattr(layer, name).copy_(torch.from_numpy(value))  # fails on a wrong shape
 
             names = ("weight", "bias"), ("weight", "bias", "running_mean", "running_var")
-            _assign_in_order(called, lambda m: isinstance(m, nn.Conv2d), weights, names, assign)
+            _assign_in_order(called, lambda m: isinstance(m, kernels), weights, names, assign)
             return to_numpy(block(X))
 
     def recurrent_outputs(self, model, inputs, layers, gates, state=None):
@@ -440,7 +447,7 @@ class MXNet(Adapter):
         called, hooks = [], []
 
         def visit(child):
-            if isinstance(child, (nn.Conv2D, nn.BatchNorm)):
+            if isinstance(child, (nn.Conv2D, nn.Dense, nn.BatchNorm)):
                 hooks.append(child.register_forward_pre_hook(lambda layer, args: called.append(layer)))
             for grandchild in child._children.values():
                 visit(grandchild)
@@ -458,7 +465,7 @@ class MXNet(Adapter):
                 parameter.set_data(mnp.array(value))
 
             names = ("weight", "bias"), ("gamma", "beta", "running_mean", "running_var")
-            _assign_in_order(called, lambda m: isinstance(m, nn.Conv2D), weights, names, assign)
+            _assign_in_order(called, lambda m: isinstance(m, (nn.Conv2D, nn.Dense)), weights, names, assign)
             return to_numpy(block(X))
 
     def recurrent_outputs(self, model, inputs, layers, gates, state=None):
@@ -625,18 +632,18 @@ class JAX(Adapter):
         called = []
 
         def record(call, args, kwargs, context):
-            if context.method_name == "__call__" and isinstance(context.module, (nn.Conv, nn.BatchNorm)):
+            if context.method_name == "__call__" and isinstance(context.module, (nn.Conv, nn.Dense, nn.BatchNorm)):
                 called.append(context.module.path)
             return call(*args, **kwargs)
 
         with nn.intercept_methods(record):
             jax.eval_shape(block.apply, shapes, X)
         chosen = {name: traverse_util.flatten_dict(tree) for name, tree in shapes.items()}
-        is_conv = lambda path: (*path, "kernel") in chosen["params"]  # noqa: E731
-        for path, values in _paired(called, is_conv, weights):
+        has_kernel = lambda path: (*path, "kernel") in chosen["params"]  # noqa: E731
+        for path, values in _paired(called, has_kernel, weights):
             if len(values) == 2:
                 kernel, bias = values
-                values = (kernel.transpose(2, 3, 1, 0), bias)  # (height, width, in / groups, out)
+                values = (_kernel_last(kernel), bias)
                 places = (("params", "kernel"), ("params", "bias"))
             else:
                 places = (("params", "scale"), ("params", "bias"), ("batch_stats", "mean"), ("batch_stats", "var"))
@@ -809,7 +816,8 @@ class TensorFlow(Adapter):
     def output_with_weights(self, block, X, weights):
         import tensorflow as tf
 
-        kinds = (tf.keras.layers.Conv2D, tf.keras.layers.BatchNormalization)
+        kernels = (tf.keras.layers.Conv2D, tf.keras.layers.Dense)
+        kinds = (*kernels, tf.keras.layers.BatchNormalization)
         X = self.d2l.tensor(self._nhwc(X))
         block(X, training=False)  # builds the layers
         called = []
@@ -825,9 +833,9 @@ class TensorFlow(Adapter):
             block(X, training=False)
         finally:
             tf.keras.layers.Layer.__call__ = layer_call
-        for layer, values in _paired(called, lambda m: isinstance(m, tf.keras.layers.Conv2D), weights):
+        for layer, values in _paired(called, lambda m: isinstance(m, kernels), weights):
             if len(values) == 2:
-                values = (values[0].transpose(2, 3, 1, 0), values[1])  # (height, width, in / groups, out)
+                values = (_kernel_last(values[0]), values[1])
             layer.set_weights(list(values))  # fails on a wrong shape
         return self._nchw(block(X, training=False))
 

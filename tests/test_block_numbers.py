@@ -1,4 +1,5 @@
-"""Chapter 8's blocks checked by their numbers, not only their shapes, on every backend.
+"""Chapter 8's blocks, and chapter 13's ``resnet18`` built from them, checked by their numbers, not only their
+shapes, on every backend.
 
 Each block gets weights drawn once with numpy (convolutions, and batch normalizations in evaluation
 mode with running statistics of their own, so that nothing depends on the batch) and a fixed small
@@ -13,9 +14,16 @@ MXNet blocks, is the 'same' padding of its JAX and TensorFlow ones. On an even i
 the bottom and right, so a stride-2 block reads other pixels there than on PyTorch and MXNet.
 Keras's batch normalization keeps the book's epsilon of 1e-3 (1e-5 elsewhere): the reference uses
 each framework's (``adapters.Adapter.batch_norm_eps``).
+
+``resnet18`` (13.6) is the whole network, stem, four stages and dense layer, on a 17x17 image: 17, 9 and
+5 are odd, so each of its three strided stages reads the same pixels on every backend. Its miswirings
+are those of its residual blocks, and the stride on the second convolution of a stage's first block
+instead of the first (the same shapes, other pixels).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -48,6 +56,12 @@ def norm(X, weights, eps):
     return gamma * (X - mean) / np.sqrt(var + eps) + beta
 
 
+def dense(X, weights):
+    """``X @ weight.T + bias``, the weight ``(out, in)``."""
+    weight, bias = (np.asarray(a, np.float64) for a in weights)
+    return X @ weight.T + bias
+
+
 def relu(X):
     return np.maximum(X, 0)
 
@@ -70,13 +84,28 @@ def concat(*Xs):
 
 # Each block's reference takes the input, the weights (an iterator, in the order the forward pass
 # calls the layers), the epsilon, and switches that wire it wrong for the teeth test.
-def residual(X, w, eps, *, use_1x1conv=False, strides=1, skip=True, relu_after_sum=True):
-    Y = relu(norm(conv(X, next(w), stride=strides, padding=1), next(w), eps))
-    Y = norm(conv(Y, next(w), padding=1), next(w), eps)
+def residual(X, w, eps, *, use_1x1conv=False, strides=1, skip=True, relu_after_sum=True, stride_second=False):
+    first, second = (1, strides) if stride_second else (strides, 1)
+    Y = relu(norm(conv(X, next(w), stride=first, padding=1), next(w), eps))
+    Y = norm(conv(Y, next(w), stride=second, padding=1), next(w), eps)
     shortcut = conv(X, next(w), stride=strides) if use_1x1conv else X
     if not skip:
         return relu(Y)
     return relu(Y + shortcut) if relu_after_sum else relu(Y) + shortcut
+
+
+# ResNet-18 of 13.6 for small images: (channels, the first block halves the size), two blocks per stage
+RESNET18_STAGES = ((64, False), (128, True), (256, True), (512, True))
+
+
+def resnet18(X, w, eps, **wrong):
+    """The stem (3x3 convolution, batch norm, ReLU), four stages of two residual blocks, global average
+    pooling, the dense layer; ``wrong`` miswires every residual block."""
+    X = relu(norm(conv(X, next(w), padding=1), next(w), eps))
+    for _, halves in RESNET18_STAGES:
+        X = residual(X, w, eps, use_1x1conv=halves, strides=2 if halves else 1, **wrong)
+        X = residual(X, w, eps, **wrong)
+    return dense(X.mean(axis=(2, 3)), next(w))
 
 
 def resnext(X, w, eps, *, groups, use_1x1conv=False, strides=1, skip=True, shortcut_norm=True):
@@ -142,6 +171,28 @@ def conv_shape(out, inputs, size):
 
 def norm_shape(channels):
     return ("norm", channels)
+
+
+def dense_shape(out, inputs):
+    return ("dense", out, inputs)
+
+
+def _resnet18_layers(in_channels, num_classes):
+    def block(inputs, channels, halves):
+        layers = [conv_shape(channels, inputs, 3), norm_shape(channels), conv_shape(channels, channels, 3)]
+        return layers + [norm_shape(channels)] + ([conv_shape(channels, inputs, 1)] if halves else [])
+
+    layers, inputs = [conv_shape(64, in_channels, 3), norm_shape(64)], 64
+    for channels, halves in RESNET18_STAGES:
+        layers += block(inputs, channels, halves) + block(channels, channels, False)
+        inputs = channels
+    return layers + [dense_shape(num_classes, inputs)]
+
+
+def _resnet18(d2l, mode):
+    """``d2l.resnet18(10)`` as each backend spells it: PyTorch's takes the book's ``in_channels``, JAX's the
+    ``training`` field of d2lx's Flax models."""
+    return d2l.resnet18(10, in_channels=1) if backend_name(d2l) == "torch" else d2l.resnet18(10, **mode)
 
 
 def _resnext_layers(inputs, channels, groups, use_1x1conv):
@@ -232,15 +283,26 @@ BLOCKS = {
         {"num_convs": 2},
         [{"reduce": np.mean}, {"inner_relu": False}],
     ),
+    "resnet18": (
+        _resnet18,
+        (2, 1, 17, 17),
+        _resnet18_layers(1, 10),
+        resnet18,
+        {},
+        [{"skip": False}, {"relu_after_sum": False}, {"stride_second": True}],
+    ),
 }
 
 
 def _weights(layers, rng) -> list[tuple[np.ndarray, ...]]:
     """Float32 weights for ``layers``: kernels at He scale and nonzero biases (so that the ReLUs cut
-    somewhere), batch norms whose four arrays all differ from the identity."""
+    somewhere), dense weights at 1 / sqrt(inputs), batch norms whose four arrays all differ from the identity."""
     weights = []
     for kind, *shape in layers:
-        if kind == "conv":
+        if kind == "dense":
+            out, inputs = shape
+            weights.append((rng.standard_normal((out, inputs)) / np.sqrt(inputs), 0.3 * rng.standard_normal(out)))
+        elif kind == "conv":
             out, inputs, size = shape
             kernel = rng.standard_normal((out, inputs, size, size)) * np.sqrt(2 / (inputs * size * size))
             weights.append((kernel, 0.3 * rng.standard_normal(out)))
@@ -251,8 +313,10 @@ def _weights(layers, rng) -> list[tuple[np.ndarray, ...]]:
     return [tuple(a.astype(np.float32) for a in w) for w in weights]
 
 
+@functools.cache
 def _case(d2l, name):
-    """The block's output with its weights, the weights, the input and the epsilon."""
+    """The block's output with its weights, the weights, the input and the epsilon: computed once per block
+    for both tests (ResNet-18's 11 million weights take seconds to draw and load)."""
     make, shape, layers, _, _, _ = BLOCKS[name]
     rng = np.random.default_rng(8)
     X = rng.standard_normal(shape).astype(np.float32)

@@ -150,6 +150,23 @@ def test_show_trace_2d_and_annotate_draw(backend, capsys):
     plt.close("all")
 
 
+def test_the_saddle_point_grid_of_12_1(backend):
+    """The book's saddle-point cell (12.1): ``d2l.meshgrid`` of two ``d2l.linspace`` without ``indexing``
+    warns nowhere (PyTorch warns that a later release will require the argument) and gives each framework's
+    own grid: "ij" on PyTorch, NumPy's "xy" elsewhere. ``z = x**2 - y**2`` is checked against NumPy's."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, y = backend.meshgrid(backend.linspace(-1.0, 1.0, 3), backend.linspace(-1.0, 1.0, 5))
+    z = x**2 - y**2
+    indexing = "ij" if backend_name(backend) == "torch" else "xy"
+    nx, ny = np.meshgrid(np.linspace(-1.0, 1.0, 3), np.linspace(-1.0, 1.0, 5), indexing=indexing)
+    assert tuple(z.shape) == nx.shape == ((3, 5) if indexing == "ij" else (5, 3))
+    np.testing.assert_allclose(to_numpy(x), nx, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(z), nx**2 - ny**2, atol=1e-6)
+
+
 def test_a_short_budget_still_reports_its_loss(backend, airfoil, monkeypatch, capsys):
     """Under ``D2LX_FAST_DEV_RUN=2`` no point falls on a multiple of 200 examples: the last one is drawn."""
     monkeypatch.setenv("D2LX_FAST_DEV_RUN", "2")
