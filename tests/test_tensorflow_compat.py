@@ -6,6 +6,7 @@ gives Keras's own errors back.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -112,21 +113,61 @@ def test_the_books_weights_file_is_saved_and_loaded_under_its_own_name(tmp_path,
     assert sorted(os.listdir(tmp_path)) == ["mlp.params"]  # no temporary file left
     assert h5py.is_hdf5("mlp.params")
     clone = _MLP()
-    clone(X)  # Keras 3 loads only into a built model: the drift table keeps that part of the book's cell
+    clone(X)
     clone.load_weights('mlp.params')  # fmt: skip
-    Y_clone = clone(X)
-    assert bool(tf.reduce_all(Y_clone == Y))
+    assert bool(tf.reduce_all(clone(X) == Y))
     net.save_weights("mlp.params")  # overwrite=True, Keras's default: the file is replaced in place
     assert sorted(os.listdir(tmp_path)) == ["mlp.params"]
-    with pytest.raises(ValueError, match="You are loading weights into a model that has not yet been built"):
-        _MLP().load_weights("mlp.params")
     with pytest.raises(ValueError, match=r"The filename must end in `\.weights\.h5`\. Received: filepath=mlp\.h5"):
         net.save_weights("mlp.h5")  # a name Keras gives a meaning to keeps Keras's answer
     net.save_weights("mlp.weights.h5")
     assert sorted(os.listdir(tmp_path)) == ["mlp.params", "mlp.weights.h5"]
+    with pytest.raises(ValueError, match="You are loading weights into a model that has not yet been built"):
+        _MLP().load_weights("mlp.weights.h5")  # Keras's own name, Keras's own answer
     (tmp_path / "notes.params").write_text("not weights")  # not HDF5: Keras's own answer
     with pytest.raises(ValueError, match=r"File format not supported: filepath=notes\.params\."):
         clone.load_weights("notes.params")
+
+
+def _waiting_copy(model) -> str:
+    """The copy of a weights file that waits for ``model``'s first call (``d2lx/tensorflow/compat.py``)."""
+    return model.__dict__["_d2lx_pending_weights"][0]
+
+
+def test_the_books_clone_gets_its_weights_at_its_first_call(tmp_path, monkeypatch):
+    """6.6's cells as printed: the weights loaded into a clone not built yet go in at its first call."""
+    monkeypatch.chdir(tmp_path)
+    MLP = _MLP  # noqa: N806
+    net = MLP()
+    X = tf.random.uniform((2, 20))
+    Y = net(X)
+    net.save_weights('mlp.params')  # fmt: skip
+    clone = MLP()
+    clone.load_weights('mlp.params')  # fmt: skip
+    copy = _waiting_copy(clone)
+    assert not clone.built and os.path.isfile(copy)  # the file is read at the call
+    (tmp_path / "mlp.params").unlink()
+    Y_clone = clone(X)
+    assert bool(tf.reduce_all(Y_clone == Y))  # the book's Y_clone == Y
+    assert not os.path.exists(os.path.dirname(copy)) and "_d2lx_pending_weights" not in clone.__dict__
+    assert bool(tf.reduce_all(clone(X + 1) == net(X + 1)))  # loaded once, for good
+    # a load that comes later wins over one still waiting
+    net.save_weights("first.params")
+    other = MLP()
+    other(X)
+    other.save_weights("second.params")
+    waiting = MLP()
+    waiting.load_weights("first.params")
+    first = _waiting_copy(waiting)
+    waiting.load_weights("second.params")
+    assert not os.path.exists(first) and bool(tf.reduce_all(waiting(X) == other(X)))
+    # a model never called leaves no copy behind
+    never_called = MLP()
+    never_called.load_weights("first.params")
+    copy = _waiting_copy(never_called)
+    del never_called
+    gc.collect()
+    assert not os.path.exists(os.path.dirname(copy))
 
 
 def test_the_books_variable_device_cell():
@@ -288,6 +329,10 @@ class Block(tf.keras.layers.Layer):
     def call(self, X, **kwargs):
         return X if kwargs["training"] else -X
 report("training", lambda: Block()(tf.ones(2), training=True))
+import shutil
+net.save_weights("net.weights.h5")
+shutil.copyfile("net.weights.h5", "clone.params")
+report("unbuilt", lambda: tf.keras.Sequential([tf.keras.layers.Dense(1)]).load_weights("clone.params"))
 """
 
 
@@ -302,7 +347,7 @@ def test_d2lx_compat_0_gives_keras_its_own_behaviour_back(tmp_path, switch):
     assert run.returncode == 0, run.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in run.stdout.splitlines())
     if switch == "D2LX_RENAMED_ALIASES":
-        names = ("Sequential", "TrackedList", "save_weights", "device", "watch", "chimera", "training")
+        names = ("Sequential", "TrackedList", "save_weights", "device", "watch", "chimera", "training", "unbuilt")
         assert lines == dict.fromkeys(names, "runs"), run.stdout
         return
     assert lines == {
@@ -314,5 +359,7 @@ def test_d2lx_compat_0_gives_keras_its_own_behaviour_back(tmp_path, switch):
         "chimera": "OperatorNotAllowedInGraphError Exception encountered when calling Loop.call().",
         "training": 'KeyError "Exception encountered when calling Block.call().\\n\\n\\x1b[1mtraining\\x1b[0m\\n\\n'
         'Arguments received by Block.call():\\n  • X=tf.Tensor(shape=(2,), dtype=float32)\\n  • kwargs=<...>"',
+        "unbuilt": "ValueError File format not supported: filepath=clone.params. Keras 3 only supports V3 `.keras` "
+        "files, `.weights.h5` files, legacy H5 format files (`.h5` extension), or Orbax checkpoints.",
     }, run.stdout
     assert not os.path.exists(tmp_path / "mlp.params")

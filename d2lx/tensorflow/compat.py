@@ -11,6 +11,10 @@ raises an error, so code written for Keras 3 runs as before:
   names ending in ``.weights.h5`` (``.keras``, ``.h5`` ... for loading); a name that Keras reads
   as no format at all is saved in the ``.weights.h5`` format under that very name (written under a
   temporary name, then renamed) and read back from it. Names Keras knows keep Keras's meaning.
+  Loaded into a model not built yet (the book's ``clone = MLP()``), where Keras 3 refuses (``You are
+  loading weights into a model that has not yet been built``), such a file is read at once and its
+  weights go in at the model's first call, before it computes, as Keras 2 did: that first call runs the
+  model once more to create its variables.
 * ``weights[0].device``: a Keras variable has no ``device``; it gives its ``tf.Variable``'s.
 * ``g.watch(conv2d.weights[0])``: ``GradientTape.watch`` refuses a Keras variable (``not tf.Tensor
   or tf.Variable``); it watches the ``tf.Variable`` the Keras variable holds, the one that
@@ -34,6 +38,7 @@ import os
 import shutil
 import tempfile
 import warnings
+import weakref
 
 import keras
 import tensorflow as tf
@@ -136,17 +141,60 @@ def _hdf5(path) -> bool:
 
 def _load_weights(original):
     def load_weights(self, filepath, *args, **kwargs):
+        superseded = self.__dict__.pop(_PENDING, None)  # a later load wins over one still waiting
+        if superseded is not None:
+            superseded[3]()
         if not (_without_a_format(filepath) and os.path.isfile(filepath) and _hdf5(filepath)):
             return original(self, filepath, *args, **kwargs)
         folder = tempfile.mkdtemp()
+        copy = os.path.join(folder, "weights.weights.h5")
+        shutil.copyfile(filepath, copy)  # read now, as the call promises, even where it loads later
         try:
-            copy = os.path.join(folder, "weights.weights.h5")
-            shutil.copyfile(filepath, copy)
             return original(self, copy, *args, **kwargs)
+        except ValueError:
+            if self.built:
+                raise
+            # Keras 3: "You are loading weights into a model that has not yet been built". Keras 2 restored
+            # them at the model's first call, which the book's clone relies on; so does this shim.
+            _defer_loading(self, folder, copy, args, kwargs)
+            folder = None
+            return None
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
     return load_weights
+
+
+_PENDING = "_d2lx_pending_weights"
+
+
+def _defer_loading(model, folder: str, copy: str, args: tuple, kwargs: dict) -> None:
+    """Keep the weights file's copy until ``model``'s first call has created its variables."""
+    removal = weakref.finalize(model, shutil.rmtree, folder, True)  # a model never called leaves no file
+    object.__setattr__(model, _PENDING, (copy, args, kwargs, removal))  # past Keras's attribute tracking
+
+
+def _model_call(self, *args, **kwargs):
+    call = super(keras.Model, self).__call__
+    pending = self.__dict__.pop(_PENDING, None)
+    if pending is None:
+        return call(*args, **kwargs)
+    copy, load_args, load_kwargs, removal = pending
+    try:
+        if not self.built:
+            call(*args, **kwargs)  # this first call creates the variables the weights go into
+        self.load_weights(copy, *load_args, **load_kwargs)
+    finally:
+        removal()
+    return call(*args, **kwargs)
+
+
+def _loading_at_the_first_call() -> bool:
+    if "__call__" in keras.Model.__dict__:  # installed already, or a Keras whose Model has a __call__ of its own
+        return False
+    keras.Model.__call__ = mark(_model_call)
+    return True
 
 
 def _weights_under_any_name() -> bool:
@@ -270,6 +318,13 @@ SHIMS = (
         book="6.6 file I/O: net.save_weights('mlp.params'), clone.load_weights('mlp.params')",
         changed_in="Keras 3.0 (TensorFlow 2.16): only .weights.h5 names",
         install=_weights_under_any_name,
+    ),
+    Shim(
+        backend="tensorflow",
+        patches="keras.Model.__call__ (weights loaded before the model was built)",
+        book="6.6 file I/O: clone = MLP(), clone.load_weights('mlp.params'), then clone(X)",
+        changed_in="Keras 3.0 (TensorFlow 2.16): load_weights needs a built model",
+        install=_loading_at_the_first_call,
     ),
     Shim(
         backend="tensorflow",
