@@ -13,13 +13,14 @@ The model's own ``training_step`` runs inside DDP's forward (``TrainingStep``), 
 A world of one process (``strategy="ddp"`` in a plain run, ``torchrun --nproc_per_node 1``) trains through
 the plain step, not DDP (``needs_wrapper``): with one process DDP has nothing to synchronise (the copy of
 rank 0's parameters and buffers to the others has no others, the average of one gradient is that gradient)
-and its hooks around each forward and backward cost about 15% of a small model's step on the CPU (0.4 ms of
-2.9 ms for the MLP of bench/scaling.py, one thread: its Python around the forward, the reducer's copies of
-the gradients into its buckets, gloo's all-reduce of one). Everything else of the distributed path stays:
-the process group is joined (``torch.distributed`` calls work), ``world_size``, ``global_rank`` and
-``is_global_zero`` are set, the loader is a ``ShardedLoader`` (its one share is the whole batch), only rank 0
-draws, and ``jit_compile`` falls back. So a learner's ``torchrun --nproc_per_node 1`` trains exactly as the
-plain loop (the same parameters, tests/test_distributed.py), and two or more processes go through DDP.
+and its hooks around each forward and backward cost 10-15% of a small model's step on the CPU (0.3 ms of
+2.7 ms for the MLP of bench/scaling.py, one thread: its Python around the forward, the reducer's copies of
+the gradients into its buckets and gloo's all-reduce of one, about a third each). The rest of the
+distributed path stays: the process group is joined (``torch.distributed`` calls work), ``world_size``,
+``global_rank`` and ``is_global_zero`` are set, the loader is a ``ShardedLoader`` (its one share is the
+whole batch), only rank 0 draws, and ``jit_compile`` falls back. So a learner's ``torchrun
+--nproc_per_node 1`` trains exactly as the plain loop (the same parameters, dropout masks included:
+tests/test_distributed.py), and two or more processes go through DDP.
 """
 
 from __future__ import annotations
