@@ -9,9 +9,10 @@ over the epochs after the first (which compiles) of examples per second. Each co
 interpreter (the devices are fixed before a framework starts), ``--repeat`` times, in turns:
 
 - ``plain``: ``Trainer`` as the book's cells make it (the one-device loop);
-- ``k=1``: the distributed path with one worker (``strategy="ddp"``): PyTorch's DistributedDataParallel in a
-  world of one process, JAX's one-device mesh, TensorFlow's MirroredStrategy on one device, MXNet's
-  ``split_and_load`` over one context. ``plain`` / ``k=1`` is what the path costs (goal: under 5%);
+- ``k=1``: the distributed path with one worker (``strategy="ddp"``): PyTorch's world of one process (the
+  process group joined, the sharded loader; it steps without DistributedDataParallel, which would have nothing
+  to synchronise: d2lx/torch/distributed.py), JAX's one-device mesh, TensorFlow's MirroredStrategy on one
+  device, MXNet's ``split_and_load`` over one context. ``plain`` / ``k=1`` is what the path costs (goal: under 5%);
 - ``k=N``: N workers: PyTorch N processes (gloo on CPUs, nccl with ``--num-gpus``), JAX N host devices
   (or GPUs), TensorFlow N logical CPUs (or GPUs), MXNet N contexts.
 
@@ -20,7 +21,9 @@ On a 2-core CPU the workers share the cores: the numbers show the path's cost, n
 ``--in-process R`` measures the k=1 cost again inside one interpreter: R rounds of a plain fit and a k=1 fit,
 in turns (the order swapped every round), the median epoch of each. On a 2-core virtual machine two fresh
 processes running the same fit differ by 20-40% (the torch MLP: 72 700 and 103 600 examples per second, plain,
-one after the other), more than the 5% the path may cost; within one process that spread is gone.
+one after the other), more than the 5% the path may cost; within one process that spread is gone on a quiet
+machine (on one loaded by other work, rounds still differ by up to 2x: run it several times). On a shared
+machine, ``OMP_NUM_THREADS=1`` in front (the children inherit it) keeps PyTorch to one thread.
 """
 
 from __future__ import annotations

@@ -119,13 +119,17 @@ class ShardedLoader:
     """A loader seen by one of ``workers`` processes: each batch's share of rows for worker ``index``.
 
     Every process iterates the same loader (the same seeded order), so the shares of one batch make up the
-    batch one process would train on. Other attributes (``batch_size``, ``dataset``) are the loader's.
+    batch one process would train on. Other attributes (``batch_size``, ``dataset``) are the loader's. With
+    one worker the share is the whole batch, given as the loader gives it (no slicing on every step).
     """
 
     def __init__(self, loader: Any, workers: int, index: int):
         self._loader, self._workers, self._index = loader, workers, index
 
     def __iter__(self) -> Iterable:
+        if self._workers == 1:
+            yield from self._loader
+            return
         for batch in self._loader:
             rows = share(int(batch[0].shape[0]), self._workers, self._index)
             yield tuple(a[rows] for a in batch) if isinstance(batch, tuple) else [a[rows] for a in batch]

@@ -52,12 +52,15 @@ def train(d2l, backend: str, trainer_args: dict) -> dict:
     model = d2l.LinearRegression(lr=0.03)
     trainer = d2l.Trainer(max_epochs=2, progress_bar=False, **trainer_args)
     trainer.fit(model, data)
-    return {
+    result = {
         "world_size": trainer.world_size,
         "rank": trainer.global_rank,
         "board": model.board.display,
         "params": _parameters(backend, model, trainer),
     }
+    if backend == "torch":  # whether the steps went through DistributedDataParallel (only a world of several)
+        result["ddp_wrapper"] = trainer.__dict__.get("_ddp_step") is not None
+    return result
 
 
 def main(backend: str, workers: int) -> None:

@@ -91,6 +91,8 @@ def test_two_workers_train_the_parameters_of_one_with_the_same_global_batch(back
     parallel = _results(name, 2)
     assert one["world_size"] == 1
     _check_parallel(one, parallel)
+    if name == "torch":  # two processes step through DistributedDataParallel
+        assert [r["ddp_wrapper"] for r in parallel] == [True, True]
     assert not np.allclose(np.concatenate(one["params"]), 0)  # it trained
 
 
@@ -126,7 +128,8 @@ def test_a_launch_of_two_processes_trains_the_parameters_of_one(backend, no_budg
 
 def test_the_distributed_path_with_one_worker_trains_as_the_plain_loop(backend, no_budget, monkeypatch):
     """``strategy="ddp"`` with one worker (PyTorch: a world of one process) takes the data-parallel path,
-    step by step: ``jit_compile`` falls back with its warning, and the parameters are the plain loop's."""
+    step by step: ``jit_compile`` falls back with its warning, and the parameters are the plain loop's. PyTorch's
+    world of one joins the process group but steps without DistributedDataParallel (nothing to synchronise)."""
     monkeypatch.delenv("D2LX_JIT_COMPILE", raising=False)
     name = _name(backend)
     plain = distributed_run.train(backend, name, {})
@@ -135,6 +138,35 @@ def test_the_distributed_path_with_one_worker_trains_as_the_plain_loop(backend, 
         one = distributed_run.train(backend, name, {"strategy": "ddp", "jit_compile": True})
     assert (one["world_size"], one["rank"], one["board"]) == (1, 0, True)
     np.testing.assert_allclose(np.concatenate(one["params"]), np.concatenate(plain["params"]), rtol=0, atol=1e-6)
+    if name == "torch":
+        from torch import distributed as dist
+
+        assert one["ddp_wrapper"] is False
+        assert (dist.is_initialized(), dist.get_world_size(), dist.get_rank()) == (True, 1, 0)
+
+
+def test_a_torch_world_of_one_trains_as_the_plain_loop_with_dropout_and_lazy_layers(backend, no_budget):
+    """PyTorch's world of one trains exactly as the plain loop, random numbers included: the concise dropout MLP
+    (lazily shaped layers, masks drawn from torch's generator) gives the plain fit's parameters after 6 steps.
+    DistributedDataParallel needed the lazy layers shaped first, by a forward pass that drew masks of its own."""
+    if _name(backend) != "torch":
+        pytest.skip("PyTorch's world of one process (the other backends' one worker is tested above)")
+
+    def fit(**trainer_args):
+        backend.set_seed(0)
+        data = backend.FashionMNIST(batch_size=32)
+        model = backend.DropoutMLP(num_outputs=10, num_hiddens_1=32, num_hiddens_2=16, dropout_1=0.5, dropout_2=0.5,
+                                   lr=0.1)  # fmt: skip
+        trainer = backend.Trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=1, progress_bar=False,
+                                  **trainer_args)  # fmt: skip
+        trainer.fit(model, data)
+        return trainer, np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
+
+    trainer, one = fit(strategy="ddp")
+    _, plain = fit()
+    assert (trainer.world_size, type(trainer.train_dataloader).__name__) == (1, "ShardedLoader")
+    assert one.shape == plain.shape == (32 * 784 + 32 + 16 * 32 + 16 + 10 * 16 + 10,)
+    np.testing.assert_allclose(one, plain, rtol=0, atol=1e-6)
 
 
 def test_a_strategy_lightning_does_not_name_is_an_error(backend):
@@ -208,3 +240,5 @@ def test_shares_are_equal_and_consecutive():
     loader = distributed.ShardedLoader([(np.arange(6), np.arange(6) * 10)], workers=2, index=1)
     ((X, y),) = list(loader)
     assert X.tolist() == [3, 4, 5] and y.tolist() == [30, 40, 50]
+    batches = [(np.arange(5), np.arange(5)), [np.arange(3), np.arange(3)]]  # odd rows: one worker takes any batch
+    assert all(a is b for a, b in zip(distributed.ShardedLoader(batches, workers=1, index=0), batches, strict=True))

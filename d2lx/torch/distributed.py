@@ -5,10 +5,22 @@
 process group (``gloo`` on CPUs, ``nccl`` on GPUs: GPU ``LOCAL_RANK`` is the process's), keeps its share of
 each batch (``d2lx.distributed.ShardedLoader``) and trains through ``DistributedDataParallel``, which
 averages the gradients across processes during ``backward()``. ``Trainer(strategy="ddp")`` in a plain
-``python`` run is a world of one process (the distributed path, to measure what it costs).
+``python`` run is a world of one process (the distributed path, as a script written for a launch runs alone).
 
 The model's own ``training_step`` runs inside DDP's forward (``TrainingStep``), so a book cell's
 ``training_step`` (and its ``plot``) still runs, and DDP sees the forward it needs to hook the backward.
+
+A world of one process (``strategy="ddp"`` in a plain run, ``torchrun --nproc_per_node 1``) trains through
+the plain step, not DDP (``needs_wrapper``): with one process DDP has nothing to synchronise (the copy of
+rank 0's parameters and buffers to the others has no others, the average of one gradient is that gradient)
+and its hooks around each forward and backward cost 10-15% of a small model's step on the CPU (0.3 ms of
+2.7 ms for the MLP of bench/scaling.py, one thread: its Python around the forward, the reducer's copies of
+the gradients into its buckets and gloo's all-reduce of one, about a third each). The rest of the
+distributed path stays: the process group is joined (``torch.distributed`` calls work), ``world_size``,
+``global_rank`` and ``is_global_zero`` are set, the loader is a ``ShardedLoader`` (its one share is the
+whole batch), only rank 0 draws, and ``jit_compile`` falls back. So a learner's ``torchrun
+--nproc_per_node 1`` trains exactly as the plain loop (the same parameters, dropout masks included:
+tests/test_distributed.py), and two or more processes go through DDP.
 """
 
 from __future__ import annotations
@@ -48,6 +60,12 @@ def join(use_gpu: bool) -> distributed.World:
             f"the process group has {dist.get_world_size()} processes but WORLD_SIZE says {world.world_size}"
         )
     return distributed.World(dist.get_rank(), dist.get_world_size(), world.local_rank)
+
+
+def needs_wrapper(world_size: int) -> bool:
+    """Whether a world of ``world_size`` processes trains through ``DistributedDataParallel``: only where
+    there are several to synchronise (a world of one trains through the plain step: see the module's docstring)."""
+    return world_size > 1
 
 
 def materialize(model: nn.Module, batch) -> None:

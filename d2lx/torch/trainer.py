@@ -27,7 +27,9 @@ class Trainer(TrainerBase):
     """``Trainer(max_epochs, num_gpus=0, gradient_clip_val=0)``; ``fit(model, data)`` trains."""
 
     _devices = devices
-    _ddp = False  # whether this trainer trains through DistributedDataParallel (d2lx/torch/distributed.py)
+    # Whether this trainer is on the distributed path (d2lx/torch/distributed.py): it joined the process group
+    # and keeps its share of each batch; it steps through DistributedDataParallel where the world has several.
+    _ddp = False
 
     def _set_up_workers(self) -> None:
         """The workers are processes on PyTorch: those of a ``torchrun`` launch (``WORLD_SIZE`` > 1), or this
@@ -77,7 +79,8 @@ class Trainer(TrainerBase):
 
     def _prepare_state(self, model) -> None:
         self._ddp_step = None
-        if self._ddp:  # lazily shaped layers get their parameters first: DDP copies rank 0's to every process
+        if self._ddp and ddp.needs_wrapper(self.world_size):  # a world of one trains through the plain step
+            # lazily shaped layers get their parameters first: DDP copies rank 0's to every process
             ddp.materialize(model, self.prepare_batch(first_batch(self.train_dataloader, self.val_dataloader)))
             self._ddp_step = ddp.wrap(model, self.gpus[0] if self.gpus else torch.device("cpu"))
 
