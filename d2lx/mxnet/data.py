@@ -48,9 +48,9 @@ class FashionMNIST(core.FashionMNISTBase, DataModule):
     """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
     ``(n, 1, H, W)`` in [0, 1], int32 labels."""
 
-    # Below the budget the images are held as float32 once: converting each batch in MXNet's CPU kernels took
-    # 0.06 s of a 0.2 s softmax epoch on one 2-core CPU, and 2.4x a hand-written loop's epoch on another
-    # (bench/RESULTS.md, issue 34)
+    # Below the budget the images are held as float32 once: with each batch converted in MXNet's CPU kernels the
+    # softmax epoch was 1.44x a hand-written loop's on one 2-core CPU and 2.43x on another (bench/RESULTS.md,
+    # issue 34); now 1.03x on the first
     _scales_once = True
 
     def _make_dataset(self, images: numpy.ndarray, labels: numpy.ndarray) -> core.ImageDataset:

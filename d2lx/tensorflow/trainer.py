@@ -253,15 +253,16 @@ def _function(python_function, xla: bool, autograph: bool):
 class Traced:
     """``python_function`` as a ``tf.function`` traced without AutoGraph, and with it where that fails.
 
-    AutoGraph rewrites the Python source of every function a trace reaches, Keras's ``Layer.__call__`` and
-    the model's own code included, so that Python's ``if``/``for``/``while`` on a tensor become graph control
-    flow. For the book's models that rewriting was most of the first epoch's cost and bought nothing: on the
-    2-core CPU, softmax regression's first epoch took about 1 s more than a hand-written ``tf.function``
-    loop's, which converts only its own few lines (bench/RESULTS.md, issue 34). Keras 3 traces its own
-    ``fit`` without AutoGraph too. Code that needs it (a Python ``if`` on a tensor) fails to trace without
-    it; then this function traces with AutoGraph, for good, and calls again: the numbers are the same
-    (``tests/test_tensorflow_backend.py``). Where both fail, the error reaches the caller, which falls back
-    to the eager step as before.
+    AutoGraph rewrites the Python source of each function a trace reaches outside TensorFlow and Keras (d2lx's
+    step, ``Module.__call__``, the model's ``loss`` and ``accuracy``, and what they call; not a forward pass under
+    Keras's ``Layer.__call__``, which it leaves alone), so that Python's ``if``/``for``/``while`` on a tensor
+    become graph control flow. For the book's models that rewriting was most of the first epoch's cost and
+    bought nothing: on a 2-core CPU, softmax regression's first epoch took 0.5-1 s more than a hand-written
+    ``tf.function`` loop's, which converts only its own few lines (bench/RESULTS.md, issue 34). Keras 3 traces
+    its own ``fit`` without AutoGraph too. Code that needs it (a Python ``if`` on a tensor in a learner's
+    ``loss``) fails to trace without it; then this function traces with AutoGraph, for good, and calls again:
+    the numbers are the same (``tests/test_tensorflow_backend.py``). Where both fail, the error reaches the
+    caller, which falls back to the eager step as before.
     """
 
     def __init__(self, python_function, xla: bool = False):
