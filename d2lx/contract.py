@@ -33,6 +33,9 @@ Methods (core class that holds the stub -> the backend class that overrides it):
     DataModuleBase._index_dtype                optional: the numpy integer type of token indices (int64)
     FashionMNISTBase._make_dataset(X, y)       uint8 images and labels -> the dataset held as ``data.train``
     FashionMNISTBase._images(X)                a uint8 batch -> float32 in [0, 1], resized, with the channel axis
+    FashionMNISTBase._scales_once              optional: True to hold the images as ``_images`` gives them, once,
+                                               where they fit the float32 budget (``_make_dataset`` reads
+                                               ``self.float32_images``; MXNet)
     TrainerBase._devices                       the backend's ``devices`` module (``_available_gpus`` reads it)
     TrainerBase.prepare_batch(batch)           a batch moved to the training device
     TrainerBase.prepare_model(model)           extend: also put the model on the device

@@ -23,6 +23,8 @@ from d2lx.hub import default_data_dir
 from d2lx.plotting import show_images, to_numpy
 
 MAX_BATCH_SIZE_ENV = "D2LX_MAX_BATCH_SIZE"
+FLOAT32_IMAGES_ENV = "D2LX_FLOAT32_IMAGES_MIB"
+FLOAT32_IMAGES_MIB = 512.0  # the default budget: Fashion-MNIST's 70,000 images at 28x28 take 209 MiB as float32
 
 
 def served_batch_size(batch_size: int) -> int:
@@ -32,16 +34,24 @@ def served_batch_size(batch_size: int) -> int:
     at 224x224, seconds of work each on a CPU, and CI runs those notebooks to see every cell work, not to
     train (``notebooks/run.py`` sets 16 for them). The data module keeps the ``batch_size`` the cell gave.
     """
-    text = os.environ.get(MAX_BATCH_SIZE_ENV, "").strip()
+    cap = _environment_number(MAX_BATCH_SIZE_ENV, int, lambda cap: cap >= 1, "an int >= 1 (examples per batch)")
+    return batch_size if cap is None else min(batch_size, cap)
+
+
+def _environment_number(name: str, parse, accepts, expected: str):
+    """The number the environment variable ``name`` holds, read by ``parse`` (``int``, ``float``); None where it
+    is unset or blank. A ``ValueError`` names the variable, what it must be (``expected``) and what it holds
+    where ``parse`` fails or ``accepts(number)`` is false."""
+    text = os.environ.get(name, "").strip()
     if not text:
-        return batch_size
+        return None
     try:
-        cap = int(text)
+        number = parse(text)
     except ValueError:
-        cap = 0
-    if cap < 1:
-        raise ValueError(f"{MAX_BATCH_SIZE_ENV} must be an int >= 1 (examples per batch), got {text!r}")
-    return min(batch_size, cap)
+        number = None
+    if number is None or not accepts(number):
+        raise ValueError(f"{name} must be {expected}, got {text!r}")
+    return number
 
 
 def max_batch_size_hint() -> str:
@@ -49,6 +59,26 @@ def max_batch_size_hint() -> str:
     (a clause for an error message), else ``""``."""
     cap = os.environ.get(MAX_BATCH_SIZE_ENV, "").strip()
     return f" ({MAX_BATCH_SIZE_ENV}={cap} caps every d2lx loader's batches at {cap} examples)" if cap else ""
+
+
+def float32_images_budget_mib() -> float:
+    """The most memory, in MiB, that Fashion-MNIST's images may take when a backend holds them scaled to
+    float32 once (``FashionMNISTBase._scales_once``): ``$D2LX_FLOAT32_IMAGES_MIB``, else 512. ``0`` keeps
+    them uint8, scaled per batch, at every size.
+
+    Read at each ``FashionMNIST(...)``, so a cell may change it between two data modules.
+    """
+    expected = (
+        "a number of MiB >= 0 (the most memory Fashion-MNIST's images may take held as float32; 0: keep them "
+        "uint8, scaled per batch)"
+    )
+    budget = _environment_number(FLOAT32_IMAGES_ENV, float, lambda mib: 0 <= mib < float("inf"), expected)  # no nan
+    return FLOAT32_IMAGES_MIB if budget is None else budget
+
+
+def float32_images_mib(count: int, size: tuple[int, int]) -> float:
+    """MiB of ``count`` single-channel float32 images of ``size`` (height, width)."""
+    return count * size[0] * size[1] * 4 / 2**20
 
 
 class DataModuleBase(CheckedHyperParameters, HyperParameters):
@@ -133,10 +163,11 @@ class WeightDecayDataBase(SyntheticRegressionDataBase):
 
 
 class ImageDataset:
-    """Resident uint8 images and their labels: ``len`` is the number of examples, ``dataset[i]`` one
-    example as the loaders give it (float32, resized, with the channel axis), ``tensors`` the pair."""
+    """Resident images and their labels: ``len`` is the number of examples, ``dataset[i]`` one example as
+    the loaders give it (float32, resized, with the channel axis), ``tensors`` the pair. ``to_float`` turns
+    uint8 images into that; None where the images are held so already (``FashionMNISTBase.float32_images``)."""
 
-    def __init__(self, images, labels, to_float):
+    def __init__(self, images, labels, to_float=None):
         self.tensors = (images, labels)
         self._to_float = to_float
 
@@ -145,6 +176,8 @@ class ImageDataset:
 
     def __getitem__(self, index: int):
         images, labels = self.tensors
+        if self._to_float is None:
+            return images[index], labels[index]
         return self._to_float(images[index : index + 1])[0], labels[index]
 
 
@@ -157,6 +190,13 @@ class FashionMNISTBase(DataModuleBase):
     costs no more memory than 28x28, and a batch equals the once-resized images to float32
     rounding. ``data.train`` and ``data.val`` hold the uint8 images and the labels.
 
+    A backend whose per-batch conversion costs a step's worth of time (MXNet's CPU kernels:
+    ``_scales_once``) holds the images scaled (and resized), as float32 with the channel axis, once,
+    where both sets then take at most ``float32_images_budget_mib()`` (512 MiB unless
+    ``$D2LX_FLOAT32_IMAGES_MIB`` says otherwise): at 28x28 they take 209 MiB; at chapter 8's 96x96 and
+    224x224 (2.4 and 13 GiB) they stay uint8. ``float32_images`` says which form this data module holds;
+    the batches are the same either way.
+
     ``root`` (a keyword d2lx adds; the book's ``DataModule`` has it) is an existing folder looked in
     first, as ``$D2LX_DATA_DIR`` is when it is not given: see ``d2lx.data.fashion_mnist``.
     """
@@ -167,13 +207,15 @@ class FashionMNISTBase(DataModuleBase):
         self.resize = tuple(resize)
         train_X, train_y, val_X, val_y = fashion_mnist_arrays(self.root)
         self._label_range = (int(min(train_y.min(), val_y.min())), int(max(train_y.max(), val_y.max())))
-        self.train = self._make_dataset(train_X, train_y)
-        self.val = self._make_dataset(val_X, val_y)
         height, width = train_X.shape[1:]
         self._resize_matrices = None
         if self.resize != (height, width):
             rows, cols = resize_matrix(height, self.resize[0]), resize_matrix(width, self.resize[1])
             self._resize_matrices = (self._from_numpy(rows), self._from_numpy(cols))
+        budget = float32_images_budget_mib()  # read (and checked) on every backend
+        self.float32_images = self._scales_once and float32_images_mib(len(train_X) + len(val_X), self.resize) <= budget
+        self.train = self._make_dataset(train_X, train_y)
+        self.val = self._make_dataset(val_X, val_y)
 
     def get_dataloader(self, train: bool):
         data = self.train if train else self.val
@@ -184,7 +226,7 @@ class FashionMNISTBase(DataModuleBase):
             shuffle=train,
             to_index=self._to_index,
             take=self._take,
-            transform=self._batch,
+            transform=None if self.float32_images else self._batch,
         )
 
     def _known_label_range(self) -> tuple[int, int] | None:
@@ -202,8 +244,12 @@ class FashionMNISTBase(DataModuleBase):
         images, labels = batch
         return self._images(images), labels
 
+    # True where the backend holds the images as float32 once when they fit the budget (see the class docstring)
+    _scales_once: bool = False
+
     def _make_dataset(self, images: np.ndarray, labels: np.ndarray):
-        """The backend's dataset of uint8 ``images`` (N, H, W) and ``labels`` (a hook: see d2lx/contract.py)."""
+        """The backend's dataset of uint8 ``images`` (N, H, W) and ``labels``, held scaled as float32 where
+        ``self.float32_images`` (a hook: see d2lx/contract.py)."""
         raise contract.not_implemented(self, "_make_dataset")
 
     def _images(self, images):

@@ -324,7 +324,9 @@ def test_a_failed_compilation_falls_back(backend, monkeypatch):
         what = "JAX could not compile the training epoch"
     else:
         real = trainer_module._function
-        monkeypatch.setattr(trainer_module, "_function", lambda f, xla: failing if xla else real(f, xla))
+        monkeypatch.setattr(
+            trainer_module, "_function", lambda f, xla, autograph: failing if xla else real(f, xla, autograph)
+        )
         what = "XLA could not compile the training step"
     runs = [_fit(backend, _linear_scratch, _synthetic, jit, max_epochs=2) for jit in (False, True)]
     assert runs[1][2] == [FALLBACK + what + " (RuntimeError: no compiler today)."]

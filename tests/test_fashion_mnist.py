@@ -270,3 +270,66 @@ def test_a_download_folder_that_cannot_be_written_gets_hints_for_that_cause(back
     assert f"could not write train-images-idx3-ubyte.gz into {folder}" in message
     assert "you may not write there" in message and f"make {folder} writable" in message
     assert "connect to the internet" not in message  # the network is not what failed
+
+
+# --- the resident form: float32 once where the backend scales once and the images fit the budget -------------
+BUDGET = "D2LX_FLOAT32_IMAGES_MIB"
+
+
+def test_the_float32_budget_is_512_mib_unless_the_variable_says_otherwise(monkeypatch):
+    from d2lx import datamodule
+
+    monkeypatch.delenv(BUDGET, raising=False)
+    assert datamodule.float32_images_budget_mib() == 512.0
+    for text, budget in ((" 100.5 ", 100.5), ("0", 0.0), ("4096", 4096.0)):
+        monkeypatch.setenv(BUDGET, text)
+        assert datamodule.float32_images_budget_mib() == budget
+    for bad in ("lots", "-1", "nan", "inf", "512MiB"):
+        monkeypatch.setenv(BUDGET, bad)
+        with pytest.raises(ValueError) as info:
+            datamodule.float32_images_budget_mib()
+        assert str(info.value) == (
+            f"{BUDGET} must be a number of MiB >= 0 (the most memory Fashion-MNIST's images may take held as "
+            f"float32; 0: keep them uint8, scaled per batch), got {bad!r}"
+        )
+    assert round(datamodule.float32_images_mib(70000, (28, 28)), 2) == 209.35  # the book's sets at 28x28
+    assert round(datamodule.float32_images_mib(70000, (96, 96)), 1) == 2460.9
+
+
+def _held(data) -> tuple[str, tuple]:
+    """The dtype's name and the shape of the training images ``data`` holds."""
+    from d2lx.plotting import to_numpy
+
+    images = getattr(data.train, "tensors", data.train)[0]  # TensorFlow's data.train is the pair itself
+    return to_numpy(images[:1]).dtype.name, tuple(images.shape)
+
+
+def test_the_resident_form_is_chosen_by_size_where_the_backend_scales_once(backend, monkeypatch):
+    """MXNet holds the images as float32 once when both sets fit the budget (209.35 MiB at 28x28), and uint8
+    otherwise; the other backends scale each batch at every size. The batches are the same bits either way."""
+    from helpers import backend_name
+
+    from d2lx.plotting import to_numpy
+
+    scales_once = backend_name(backend) == "mxnet"
+    monkeypatch.delenv(BUDGET, raising=False)
+    default = backend.FashionMNIST(batch_size=500)
+    assert default.float32_images is scales_once
+    assert _held(default)[0] == ("float32" if scales_once else "uint8")
+    if scales_once:
+        assert _held(default)[1] == (60000, 1, 28, 28)
+    first = to_numpy(next(iter(default.val_dataloader()))[0])
+    for budget, float32 in (("209", False), ("210", scales_once), ("0", False)):  # just below and above 209.35
+        monkeypatch.setenv(BUDGET, budget)
+        data = backend.FashionMNIST(batch_size=500)
+        assert data.float32_images is float32 and _held(data)[0] == ("float32" if float32 else "uint8"), budget
+        np.testing.assert_array_equal(to_numpy(next(iter(data.val_dataloader()))[0]), first)
+    monkeypatch.delenv(BUDGET)
+    chapter8 = backend.FashionMNIST(batch_size=500, resize=(96, 96))  # 2461 MiB as float32: above the budget
+    assert chapter8.float32_images is False and _held(chapter8)[0] == "uint8"
+
+
+def test_a_bad_float32_budget_names_the_variable(backend, monkeypatch):
+    monkeypatch.setenv(BUDGET, "half")
+    with pytest.raises(ValueError, match=f"^{BUDGET} must be a number of MiB >= 0 .*, got 'half'$"):
+        backend.FashionMNIST(batch_size=8)

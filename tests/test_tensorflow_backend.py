@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import traceback
 import warnings
 
 import numpy as np
@@ -550,3 +551,68 @@ def test_a_seq2seq_model_trains_in_the_compiled_step(fra_eng):
     trainer.fit(model, data)
     assert trainer._compiled[2] is not None  # the second batch ran the compiled step
     assert np.isfinite([point.y for point in model.board.data["train_loss"]]).all()
+
+
+# --- AutoGraph: only where the model's code needs it (issue 34: the first epoch) ----------------------------
+def _in_autograph_code() -> bool:
+    """Whether the caller runs as AutoGraph's rewriting of its source (which lives in generated files)."""
+    return any("__autograph_generated" in frame.filename for frame in traceback.extract_stack())
+
+
+class ConvertedRegression(d2l.LinearRegressionScratch):  # (Keras names a layer after its class: no leading _)
+    """The scratch model, noting whether each call of its loss runs as AutoGraph's rewriting of the source
+    (the steps call ``loss`` directly; a forward pass runs under Keras's ``Layer.__call__``, which AutoGraph
+    never converts, nor what it calls)."""
+
+    converted: list[bool] = []
+
+    def loss(self, y_hat, y):
+        type(self).converted.append(_in_autograph_code())
+        return super().loss(y_hat, y)
+
+
+class BranchyRegression(ConvertedRegression):
+    """With a Python ``if`` on a tensor in its loss: only AutoGraph traces it (as a ``tf.cond``); without it
+    the trace raises ``OperatorNotAllowedInGraphError``."""
+
+    def loss(self, y_hat, y):
+        type(self).converted.append(_in_autograph_code())
+        error = d2l.LinearRegressionScratch.loss(self, y_hat, y)
+        if error > 1e6:  # never true here: the numbers are the plain model's
+            error = error * 0.0
+        return error
+
+
+def _plotted_fit(model_class, eagerly: bool = False):
+    d2l.set_seed(0)
+    data = d2l.SyntheticRegressionData(w=d2l.tensor(TRUE_W.tolist()), b=TRUE_B, num_train=96, num_val=80)
+    trainer = d2l.Trainer(max_epochs=2, progress_bar=False)
+    tf.config.run_functions_eagerly(eagerly)
+    try:
+        model = model_class(2, lr=0.03)
+        trainer.fit(model, data)
+    finally:
+        tf.config.run_functions_eagerly(False)
+    return trainer, {key: [float(p.y) for p in points] for key, points in model.board.data.items()}
+
+
+@pytest.mark.parametrize(("model_class", "autograph"), [(ConvertedRegression, False), (BranchyRegression, True)])
+def test_the_compiled_steps_use_autograph_only_where_the_models_code_needs_it(model_class, autograph):
+    """AutoGraph's rewriting of d2lx's and the model's source was most of what a fit's first epoch cost over
+    a hand-written ``tf.function`` loop; d2lx's steps trace without it, and with it where the model's code
+    needs it (then compiled all the same, not the eager fallback), plotting what the eager loop plots."""
+    model_class.converted = []
+    trainer, compiled = _plotted_fit(model_class)
+    step, validation = trainer._compiled[2], trainer._compiled_validation[2]
+    assert step is not None and validation is not None and not validation.failed  # both compiled
+    assert (step.autograph, validation.metrics.autograph) == (autograph, autograph)
+    # eager (the first training and validation batches), then the traces: once per batch shape (96 rows: 3
+    # full batches; 80: 2 full and a short one) by the function that ran, after a failed plain one if any
+    traces = [False, True] if autograph else [False]
+    assert model_class.converted == [False] + traces + [False] + traces + [autograph]
+    assert step.experimental_get_tracing_count() == 1
+    assert validation.metrics.experimental_get_tracing_count() == 2
+    _, eager = _plotted_fit(model_class, eagerly=True)
+    assert set(compiled) == {"train_loss", "val_loss"} and len(compiled["val_loss"]) == 2
+    for key in compiled:
+        np.testing.assert_allclose(compiled[key], eager[key], rtol=1e-5)

@@ -2,7 +2,9 @@
 
 Fashion-MNIST comes from d2lx's own reader (``d2lx.data``), not from
 ``gluon.data.vision.FashionMNIST``, which downloads at run time. As in d2l's
-MXNet code, images are NCHW float32 in [0, 1] and labels int32.
+MXNet code, images are NCHW float32 in [0, 1] and labels int32. Below a memory
+budget (``d2lx.datamodule.float32_images_budget_mib``: 28x28 fits, chapter 8's
+sizes do not) they are held so, converted once; above it, as uint8 converted per batch.
 """
 
 from __future__ import annotations
@@ -46,9 +48,26 @@ class FashionMNIST(core.FashionMNISTBase, DataModule):
     """``FashionMNIST(batch_size=64, resize=(28, 28), *, root=None)``: batches of images
     ``(n, 1, H, W)`` in [0, 1], int32 labels."""
 
+    # Below the budget the images are held as float32 once: with each batch converted in MXNet's CPU kernels the
+    # softmax epoch was 1.44x a hand-written loop's on one 2-core CPU and 2.43x on another (bench/RESULTS.md,
+    # issue 34); now 1.03x on the first
+    _scales_once = True
+
     def _make_dataset(self, images: numpy.ndarray, labels: numpy.ndarray) -> core.ImageDataset:
         # not gluon's ArrayDataset: it turns 1-D arrays (the labels) into numpy arrays
-        return core.ImageDataset(np.array(images, dtype=np.uint8), np.array(labels, dtype=np.int32), self._images)
+        labels = np.array(labels, dtype=np.int32)
+        if self.float32_images:
+            return core.ImageDataset(self._scaled_once(images), labels)
+        return core.ImageDataset(np.array(images, dtype=np.uint8), labels, self._images)
+
+    def _scaled_once(self, images: numpy.ndarray, chunk: int = 4096):
+        """The uint8 ``images`` as the loaders give them (``_images``: the same operators, so the same
+        bits), converted a chunk at a time into one float32 array: the set is never held twice."""
+        n = images.shape[0]
+        out = np.empty((n, 1, *self.resize), dtype=np.float32)
+        for start in range(0, n, chunk):
+            out[start : start + chunk] = self._images(np.array(images[start : start + chunk], dtype=np.uint8))
+        return out
 
     def _images(self, images):
         n, height, width = images.shape

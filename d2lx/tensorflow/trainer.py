@@ -8,6 +8,8 @@ is a Keras one or d2lx's ``SGD``. A cell that replaces ``training_step``,
 whose code TensorFlow cannot trace. The first batch of each ``fit`` always runs
 eagerly: it builds lazily created layers and the optimizer's state.
 ``tf.config.run_functions_eagerly(True)`` runs everything eagerly, for debugging.
+Both compiled steps trace without AutoGraph, and with it only where the model's code
+needs it (``Traced``): its conversion was most of the first epoch's cost.
 
 Validation is compiled likewise (``CompiledValidation``): when the model's
 ``validation_step`` is d2lx's, what it plots (the loss, and the accuracy of a
@@ -177,7 +179,7 @@ class Trainer(TrainerBase):
         def train_step(*batch):
             return self._gradient_step(batch, unplotted_loss)
 
-        return _function(train_step, xla)
+        return Traced(train_step, xla)
 
     def _validation(self):
         """This fit's compiled validation (``CompiledValidation``): the XLA plan's under ``jit_compile``,
@@ -239,13 +241,48 @@ def _plotted(model, loss) -> tuple:
     return key, (tf.exp(loss) if key == "ppl" else loss)
 
 
-def _function(python_function, xla: bool):
-    """``tf.function(python_function)``, compiled by XLA when ``xla``."""
-    function = tf.function(python_function, jit_compile=True) if xla else tf.function(python_function)
+def _function(python_function, xla: bool, autograph: bool):
+    """``tf.function(python_function)``, compiled by XLA when ``xla``, converted by AutoGraph when ``autograph``."""
+    function = tf.function(python_function, jit_compile=True if xla else None, autograph=autograph)
     # Each fit brings a new model and optimizer, so each fit traces anew: TensorFlow's warning
     # about a function "created repeatedly in a loop" would be a false alarm.
     function._omit_frequent_tracing_warning = True
     return function
+
+
+class Traced:
+    """``python_function`` as a ``tf.function`` traced without AutoGraph, and with it where that fails.
+
+    AutoGraph rewrites the Python source of each function a trace reaches outside TensorFlow and Keras (d2lx's
+    step, ``Module.__call__``, the model's ``loss`` and ``accuracy``, and what they call; not a forward pass under
+    Keras's ``Layer.__call__``, which it leaves alone), so that Python's ``if``/``for``/``while`` on a tensor
+    become graph control flow. For the book's models that rewriting was most of the first epoch's cost and
+    bought nothing: on a 2-core CPU, softmax regression's first epoch took 0.5-1 s more than a hand-written
+    ``tf.function`` loop's, which converts only its own few lines (bench/RESULTS.md, issue 34). Keras 3 traces
+    its own ``fit`` without AutoGraph too. Code that needs it (a Python ``if`` on a tensor in a learner's
+    ``loss``) fails to trace without it; then this function traces with AutoGraph, for good, and calls again:
+    the numbers are the same (``tests/test_tensorflow_backend.py``). Where both fail, the error reaches the
+    caller, which falls back to the eager step as before.
+    """
+
+    def __init__(self, python_function, xla: bool = False):
+        self._python_function, self._xla = python_function, xla
+        self.autograph = False
+        self._function = _function(python_function, xla, autograph=False)
+
+    def __call__(self, *args):
+        if self.autograph:
+            return self._function(*args)
+        try:
+            return self._function(*args)
+        except Exception:  # e.g. OperatorNotAllowedInGraphError: Python control flow on a tensor
+            self.autograph = True
+            self._function = _function(self._python_function, self._xla, autograph=True)
+            return self._function(*args)
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times the function in use was traced (``tf.function``'s count: a failed trace is not one)."""
+        return self._function.experimental_get_tracing_count()
 
 
 class CompiledValidation:
@@ -266,7 +303,7 @@ class CompiledValidation:
             return (loss, model.accuracy(Y_hat, batch[-1])) if classifier else (_plotted(model, loss)[1],)
 
         self.keys = ("loss", "acc") if classifier else (_plotted_key(model),)
-        self.metrics = _function(metrics, xla)
+        self.metrics = Traced(metrics, xla)
         self.xla = xla
         self.batches = 0
         self.failed = False
