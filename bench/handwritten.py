@@ -111,6 +111,10 @@ def _torch(arrays, classify, outputs, lr, rng, hiddens=()):
         for i, o in _layer_sizes(X.shape[1], hiddens, outputs)
     ]  # fmt: skip
     params = [p for layer in layers for p in layer]
+    # torch.optim, as a PyTorch user writes the loop and as d2lx's Trainer (the book's configure_optimizers)
+    # must: the first optimizer a process makes imports torch._dynamo (about a second on a 2-core CPU), a cost
+    # of PyTorch that both sides of the comparison now pay inside the fit
+    optimizer = torch.optim.SGD(params, lr=lr)
 
     def net(X):
         for k, (W, b) in enumerate(layers):
@@ -123,10 +127,8 @@ def _torch(arrays, classify, outputs, lr, rng, hiddens=()):
 
     def step(index):
         losses(net(X[index]), y[index]).mean().backward()
-        with torch.no_grad():  # plain SGD (torch.optim's first step spends a second importing)
-            for param in params:
-                param -= lr * param.grad
-                param.grad = None
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
 
     @torch.no_grad()
     def evaluate(lo, hi):
