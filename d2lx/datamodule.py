@@ -188,7 +188,8 @@ class FashionMNISTBase(DataModuleBase):
     batch is scaled to [0, 1] and bilinearly resized as it is drawn, by two small matrix products
     in the framework (``_images``), on the device the tensors live on. So ``resize=(224, 224)``
     costs no more memory than 28x28, and a batch equals the once-resized images to float32
-    rounding. ``data.train`` and ``data.val`` hold the uint8 images and the labels.
+    rounding. ``data.train`` and ``data.val`` hold the images (uint8, or float32 where
+    ``float32_images``) and the labels.
 
     A backend whose per-batch conversion costs a step's worth of time (MXNet's CPU kernels:
     ``_scales_once``) holds the images scaled (and resized), as float32 with the channel axis, once,
