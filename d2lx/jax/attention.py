@@ -18,24 +18,9 @@ from jax import numpy as jnp
 from d2lx import attention, checks
 from d2lx.jax import seq2seq
 
-_OPS = attention.AttentionOps(
-    mask=seq2seq._OPS,
-    softmax=lambda X: jax.nn.softmax(X, axis=-1),
-    bmm=jnp.matmul,
-    swap_last=lambda X: jnp.swapaxes(X, 1, 2),
-    permute=jnp.transpose,
-    repeat=lambda X, k: jnp.repeat(X, k, axis=0),
-    tanh=jnp.tanh,
-    expand_dims=jnp.expand_dims,
-    squeeze_last=lambda X: jnp.squeeze(X, axis=-1),
-)
+_OPS = attention.numpy_named_ops(jnp, seq2seq._OPS, softmax=lambda X: jax.nn.softmax(X, axis=-1), bmm=jnp.matmul)
 
-
-def masked_softmax(X, valid_lens):
-    """The softmax over the last axis of ``X`` (batch_size, num_queries, num_keys), each query seeing only its
-    first ``valid_lens`` keys (shape (batch_size,) or (batch_size, num_queries)); see
-    ``d2lx.attention.masked_softmax`` (a row of valid length 0 gets zero weights)."""
-    return attention.masked_softmax(_OPS, jnp.asarray(X), valid_lens)
+masked_softmax = attention.make_masked_softmax(_OPS, jnp.asarray)
 
 
 class DotProductAttention(nn.Module):
