@@ -202,6 +202,17 @@ def check_multihead_inputs(queries, keys, valid_lens_shape: tuple | None, lens: 
         check_valid_lens(scores, valid_lens_shape, lens)
 
 
+def lens_per_head(ops: AttentionOps, queries, keys, valid_lens, num_heads: int):
+    """``MultiHeadAttention``'s ``valid_lens`` for its heads: checked against the caller's ``queries`` and
+    ``keys``, then each example's lengths repeated ``num_heads`` times in a row, as ``split_heads`` lays the
+    heads of one example in consecutive rows. ``None`` (no mask) stays ``None``."""
+    if valid_lens is None:
+        return None
+    lengths = ops.mask.lengths(valid_lens, queries)
+    check_multihead_inputs(queries, keys, tuple(lengths.shape), ops.mask.concrete(lengths))
+    return ops.repeat(lengths, num_heads)
+
+
 # --- the steps of the layers of PyTorch, MXNet and TensorFlow ---------------------------------------------
 class DotProductAttentionSteps:
     """Mixed in before a backend's layer: the scaled dot-product attention. ``forward(queries, keys, values,
@@ -229,25 +240,11 @@ class AdditiveAttentionSteps:
         return self._ops.bmm(self.dropout(self.attention_weights, **kwargs), values)
 
 
-class MultiHeadAttentionSteps:
-    """Mixed in before a backend's ``Module``: the multi-head attention, ``num_heads`` scaled dot-product
-    attentions over ``num_hiddens / num_heads`` projected features each, side by side, projected by ``W_o``.
-    The weights of every head are ``self.attention.attention_weights``, (batch_size * num_heads,
-    num_queries, num_keys)."""
+class HeadSplitSteps:
+    """Mixed in before every backend's ``MultiHeadAttention`` (JAX's Flax module too): the book's
+    ``transpose_qkv`` and ``transpose_output`` on the backend's ``_ops`` and the layer's ``num_heads``."""
 
     _ops: AttentionOps
-
-    def forward(self, queries, keys, values, valid_lens, **kwargs):
-        lengths = None
-        if valid_lens is not None:
-            lengths = self._ops.mask.lengths(valid_lens, queries)
-            check_multihead_inputs(queries, keys, tuple(lengths.shape), self._ops.mask.concrete(lengths))
-            lengths = self._ops.repeat(lengths, self.num_heads)
-        queries = self.transpose_qkv(self.W_q(queries))
-        keys = self.transpose_qkv(self.W_k(keys))
-        values = self.transpose_qkv(self.W_v(values))
-        output = self.attention(queries, keys, values, lengths, **kwargs)
-        return self.W_o(self.transpose_output(output))
 
     def transpose_qkv(self, X):
         """(batch_size, steps, num_hiddens) -> (batch_size * num_heads, steps, num_hiddens / num_heads)."""
@@ -256,6 +253,21 @@ class MultiHeadAttentionSteps:
     def transpose_output(self, X):
         """The reverse of ``transpose_qkv``."""
         return merge_heads(self._ops, X, self.num_heads)
+
+
+class MultiHeadAttentionSteps(HeadSplitSteps):
+    """Mixed in before a backend's ``Module``: the multi-head attention, ``num_heads`` scaled dot-product
+    attentions over ``num_hiddens / num_heads`` projected features each, side by side, projected by ``W_o``.
+    The weights of every head are ``self.attention.attention_weights``, (batch_size * num_heads,
+    num_queries, num_keys)."""
+
+    def forward(self, queries, keys, values, valid_lens, **kwargs):
+        lengths = lens_per_head(self._ops, queries, keys, valid_lens, self.num_heads)
+        queries = self.transpose_qkv(self.W_q(queries))
+        keys = self.transpose_qkv(self.W_k(keys))
+        values = self.transpose_qkv(self.W_v(values))
+        output = self.attention(queries, keys, values, lengths, **kwargs)
+        return self.W_o(self.transpose_output(output))
 
 
 class AttentionDecoderBase:
