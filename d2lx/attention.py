@@ -3,7 +3,9 @@
 * The masking arithmetic of ``masked_softmax``: how ``valid_lens`` (one length per example, shape
   ``(batch_size,)``, or one per query, ``(batch_size, num_queries)``) becomes a mask over the keys, the value
   a masked score takes (``MASKED_SCORE``), and what a row with nothing to attend to returns (see
-  ``masked_softmax``). Each backend hands it its tensor operations (``AttentionOps``).
+  ``masked_softmax``). Each backend hands it its tensor operations (``AttentionOps``; ``numpy_named_ops``
+  builds the table of a framework whose array module takes numpy's names) and gets back its ``masked_softmax``
+  (``make_masked_softmax``).
 * The head split and merge of ``MultiHeadAttention`` (the book's ``transpose_qkv``/``transpose_output``).
 * The classes' steps shared by the frameworks whose layers hold their parameters (PyTorch, MXNet,
   TensorFlow): the backends mix them in before their framework's layer class.
@@ -41,6 +43,26 @@ class AttentionOps(NamedTuple):
     tanh: Callable[[Any], Any]
     expand_dims: Callable[[Any, int], Any]
     squeeze_last: Callable[[Any], Any]
+
+
+def numpy_named_ops(
+    xp: Any, mask: MaskOps, softmax: Callable[[Any], Any], bmm: Callable[[Any, Any], Any]
+) -> AttentionOps:
+    """The table of a framework whose array module ``xp`` takes numpy's names and arguments (``mxnet.np``,
+    ``jax.numpy``, ``tf.experimental.numpy``): the axis moves, the repeat, ``tanh`` and the added or dropped
+    axis are ``xp``'s, so that only the mask's operations, the softmax and the batch matrix product are the
+    backend's own."""
+    return AttentionOps(
+        mask=mask,
+        softmax=softmax,
+        bmm=bmm,
+        swap_last=lambda X: xp.swapaxes(X, 1, 2),
+        permute=xp.transpose,
+        repeat=lambda X, k: xp.repeat(X, k, axis=0),
+        tanh=xp.tanh,
+        expand_dims=xp.expand_dims,
+        squeeze_last=lambda X: xp.squeeze(X, axis=-1),
+    )
 
 
 # --- the masking arithmetic ----------------------------------------------------------------------------
@@ -94,6 +116,21 @@ def masked_softmax(ops: AttentionOps, X, valid_lens):
     return ops.mask.where(keep, weights, 0)
 
 
+def make_masked_softmax(ops: AttentionOps, as_tensor: Callable[[Any], Any] | None = None) -> Callable:
+    """The backend's ``masked_softmax(X, valid_lens)``, the book's function: ``masked_softmax`` above on the
+    backend's ``ops``. ``as_tensor`` first turns ``X`` into the framework's tensor where a caller may hand it a
+    numpy array (None: ``X`` is used as given)."""
+
+    def masked_softmax_for_backend(X, valid_lens):
+        """The softmax over the last axis of ``X`` (batch_size, num_queries, num_keys), each query seeing only
+        its first ``valid_lens`` keys (shape (batch_size,) or (batch_size, num_queries)); see
+        ``d2lx.attention.masked_softmax`` (a row of valid length 0 gets zero weights)."""
+        return masked_softmax(ops, X if as_tensor is None else as_tensor(X), valid_lens)
+
+    masked_softmax_for_backend.__name__ = masked_softmax_for_backend.__qualname__ = "masked_softmax"
+    return masked_softmax_for_backend
+
+
 def keep_numpy(shape: tuple, valid_lens: Any) -> np.ndarray:
     """The reference mask: True where query ``j`` of example ``i`` sees key ``t`` (scores of ``shape``)."""
     n, q, k = shape
@@ -142,6 +179,14 @@ def merge_heads(ops: AttentionOps, X, num_heads: int):
     return ops.mask.reshape(X, (-1, steps, num_heads * size))
 
 
+def checked_dropout(dropout_layer: Callable[[float], Any], dropout: Any) -> Any:
+    """``dropout_layer(dropout)``, the framework's dropout layer, once the rate has passed the check every backend
+    makes (``dropout must be a number in [0, 1)``), where a framework would take a wrong rate silently or fail
+    later with its own words."""
+    checks.hyperparameters({"dropout": dropout})
+    return dropout_layer(dropout)
+
+
 def check_heads(num_hiddens: Any, num_heads: Any) -> None:
     """``num_hiddens`` and ``num_heads`` as positive ints, the first a multiple of the second (each head gets
     ``num_hiddens / num_heads`` of the projected features)."""
@@ -155,6 +200,17 @@ def check_multihead_inputs(queries, keys, valid_lens_shape: tuple | None, lens: 
     if valid_lens_shape is not None:
         scores = _shape(queries.shape)[:2] + _shape(keys.shape)[1:2]
         check_valid_lens(scores, valid_lens_shape, lens)
+
+
+def lens_per_head(ops: AttentionOps, queries, keys, valid_lens, num_heads: int):
+    """``MultiHeadAttention``'s ``valid_lens`` for its heads: checked against the caller's ``queries`` and
+    ``keys``, then each example's lengths repeated ``num_heads`` times in a row, as ``split_heads`` lays the
+    heads of one example in consecutive rows. ``None`` (no mask) stays ``None``."""
+    if valid_lens is None:
+        return None
+    lengths = ops.mask.lengths(valid_lens, queries)
+    check_multihead_inputs(queries, keys, tuple(lengths.shape), ops.mask.concrete(lengths))
+    return ops.repeat(lengths, num_heads)
 
 
 # --- the steps of the layers of PyTorch, MXNet and TensorFlow ---------------------------------------------
@@ -184,25 +240,11 @@ class AdditiveAttentionSteps:
         return self._ops.bmm(self.dropout(self.attention_weights, **kwargs), values)
 
 
-class MultiHeadAttentionSteps:
-    """Mixed in before a backend's ``Module``: the multi-head attention, ``num_heads`` scaled dot-product
-    attentions over ``num_hiddens / num_heads`` projected features each, side by side, projected by ``W_o``.
-    The weights of every head are ``self.attention.attention_weights``, (batch_size * num_heads,
-    num_queries, num_keys)."""
+class HeadSplitSteps:
+    """Mixed in before every backend's ``MultiHeadAttention`` (JAX's Flax module too): the book's
+    ``transpose_qkv`` and ``transpose_output`` on the backend's ``_ops`` and the layer's ``num_heads``."""
 
     _ops: AttentionOps
-
-    def forward(self, queries, keys, values, valid_lens, **kwargs):
-        lengths = None
-        if valid_lens is not None:
-            lengths = self._ops.mask.lengths(valid_lens, queries)
-            check_multihead_inputs(queries, keys, tuple(lengths.shape), self._ops.mask.concrete(lengths))
-            lengths = self._ops.repeat(lengths, self.num_heads)
-        queries = self.transpose_qkv(self.W_q(queries))
-        keys = self.transpose_qkv(self.W_k(keys))
-        values = self.transpose_qkv(self.W_v(values))
-        output = self.attention(queries, keys, values, lengths, **kwargs)
-        return self.W_o(self.transpose_output(output))
 
     def transpose_qkv(self, X):
         """(batch_size, steps, num_hiddens) -> (batch_size * num_heads, steps, num_hiddens / num_heads)."""
@@ -211,6 +253,21 @@ class MultiHeadAttentionSteps:
     def transpose_output(self, X):
         """The reverse of ``transpose_qkv``."""
         return merge_heads(self._ops, X, self.num_heads)
+
+
+class MultiHeadAttentionSteps(HeadSplitSteps):
+    """Mixed in before a backend's ``Module``: the multi-head attention, ``num_heads`` scaled dot-product
+    attentions over ``num_hiddens / num_heads`` projected features each, side by side, projected by ``W_o``.
+    The weights of every head are ``self.attention.attention_weights``, (batch_size * num_heads,
+    num_queries, num_keys)."""
+
+    def forward(self, queries, keys, values, valid_lens, **kwargs):
+        lengths = lens_per_head(self._ops, queries, keys, valid_lens, self.num_heads)
+        queries = self.transpose_qkv(self.W_q(queries))
+        keys = self.transpose_qkv(self.W_k(keys))
+        values = self.transpose_qkv(self.W_v(values))
+        output = self.attention(queries, keys, values, lengths, **kwargs)
+        return self.W_o(self.transpose_output(output))
 
 
 class AttentionDecoderBase:

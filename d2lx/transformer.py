@@ -12,7 +12,7 @@ for that framework (TensorFlow's take ``key_size``, ``query_size``, ``value_size
 - ``check_positions`` and ``check_residual``: the inputs the layers take, with the same messages on every
   backend. ``X`` longer than ``max_len`` would otherwise fail inside the framework's broadcasting, or, at
   ``max_len=1``, broadcast one row over every position without a word;
-- the forward passes of the encoder block and the encoder, for the frameworks whose layers hold their
+- the forward passes of ``AddNorm``, the encoder block and the encoder, for the frameworks whose layers hold their
   parameters (PyTorch, MXNet, TensorFlow), mixed in before their layer classes;
 - ``*_numpy``: the references, written from the book's formulas rather than from the backends' code.
 """
@@ -85,6 +85,16 @@ def check_residual(model: Any, X_shape: Any, Y_shape: Any) -> None:
 
 
 # --- the encoder's steps on the frameworks whose layers hold their parameters --------------------------------
+class AddNormSteps:
+    """Mixed in before a backend's layer: ``AddNorm``'s residual connection then layer normalization,
+    ``ln(dropout(Y) + X)``, once ``check_residual`` has seen that ``Y`` (a sublayer's output) has the shape of
+    ``X`` (its input). ``kwargs`` reach the dropout (Keras's ``training=``)."""
+
+    def forward(self, X, Y, **kwargs):
+        check_residual(self, X.shape, Y.shape)
+        return self.ln(self.dropout(Y, **kwargs) + X)
+
+
 class EncoderBlockSteps:
     """Mixed in before a backend's layer: the Transformer encoder block, multi-head self-attention then the
     positionwise feed-forward network, each followed by ``AddNorm`` (its residual connection and layer

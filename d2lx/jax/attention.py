@@ -18,24 +18,9 @@ from jax import numpy as jnp
 from d2lx import attention, checks
 from d2lx.jax import seq2seq
 
-_OPS = attention.AttentionOps(
-    mask=seq2seq._OPS,
-    softmax=lambda X: jax.nn.softmax(X, axis=-1),
-    bmm=jnp.matmul,
-    swap_last=lambda X: jnp.swapaxes(X, 1, 2),
-    permute=jnp.transpose,
-    repeat=lambda X, k: jnp.repeat(X, k, axis=0),
-    tanh=jnp.tanh,
-    expand_dims=jnp.expand_dims,
-    squeeze_last=lambda X: jnp.squeeze(X, axis=-1),
-)
+_OPS = attention.numpy_named_ops(jnp, seq2seq._OPS, softmax=lambda X: jax.nn.softmax(X, axis=-1), bmm=jnp.matmul)
 
-
-def masked_softmax(X, valid_lens):
-    """The softmax over the last axis of ``X`` (batch_size, num_queries, num_keys), each query seeing only its
-    first ``valid_lens`` keys (shape (batch_size,) or (batch_size, num_queries)); see
-    ``d2lx.attention.masked_softmax`` (a row of valid length 0 gets zero weights)."""
-    return attention.masked_softmax(_OPS, jnp.asarray(X), valid_lens)
+masked_softmax = attention.make_masked_softmax(_OPS, jnp.asarray)
 
 
 class DotProductAttention(nn.Module):
@@ -77,9 +62,11 @@ class AdditiveAttention(nn.Module):
         return self.dropout_layer(attention_weights, deterministic=not training) @ values, attention_weights
 
 
-class MultiHeadAttention(nn.Module):
+class MultiHeadAttention(attention.HeadSplitSteps, nn.Module):
     """Multi-head attention: ``(output, attention_weights)``, the weights of every head (batch_size *
     num_heads, num_queries, num_keys); see ``d2lx.attention.MultiHeadAttentionSteps``."""
+
+    _ops = _OPS
 
     num_hiddens: int
     num_heads: int
@@ -99,24 +86,12 @@ class MultiHeadAttention(nn.Module):
         self.W_o = nn.Dense(self.num_hiddens, use_bias=self.bias)
 
     def __call__(self, queries, keys, values, valid_lens, training=False):
-        if valid_lens is not None:
-            valid_lens = jnp.asarray(valid_lens)
-            concrete = _OPS.mask.concrete(valid_lens)
-            attention.check_multihead_inputs(queries, keys, tuple(valid_lens.shape), concrete)
-            valid_lens = jnp.repeat(valid_lens, self.num_heads, axis=0)
+        valid_lens = attention.lens_per_head(_OPS, queries, keys, valid_lens, self.num_heads)
         queries = self.transpose_qkv(self.W_q(queries))
         keys = self.transpose_qkv(self.W_k(keys))
         values = self.transpose_qkv(self.W_v(values))
         output, attention_weights = self.attention(queries, keys, values, valid_lens, training=training)
         return self.W_o(self.transpose_output(output)), attention_weights
-
-    def transpose_qkv(self, X):
-        """(batch_size, steps, num_hiddens) -> (batch_size * num_heads, steps, num_hiddens / num_heads)."""
-        return attention.split_heads(_OPS, X, self.num_heads)
-
-    def transpose_output(self, X):
-        """The reverse of ``transpose_qkv``."""
-        return attention.merge_heads(_OPS, X, self.num_heads)
 
 
 class AttentionDecoder(attention.AttentionDecoderBase, seq2seq.Decoder):

@@ -14,29 +14,9 @@ from d2lx import attention, checks
 from d2lx.mxnet import seq2seq
 from d2lx.mxnet.module import Module
 
-_OPS = attention.AttentionOps(
-    mask=seq2seq._OPS,
-    softmax=lambda X: npx.softmax(X, axis=-1),
-    bmm=npx.batch_dot,
-    swap_last=lambda X: np.swapaxes(X, 1, 2),
-    permute=np.transpose,
-    repeat=lambda X, k: np.repeat(X, k, axis=0),
-    tanh=np.tanh,
-    expand_dims=np.expand_dims,
-    squeeze_last=lambda X: np.squeeze(X, axis=-1),
-)
+_OPS = attention.numpy_named_ops(np, seq2seq._OPS, softmax=lambda X: npx.softmax(X, axis=-1), bmm=npx.batch_dot)
 
-
-def masked_softmax(X, valid_lens):
-    """The softmax over the last axis of ``X`` (batch_size, num_queries, num_keys), each query seeing only its
-    first ``valid_lens`` keys (shape (batch_size,) or (batch_size, num_queries)); see
-    ``d2lx.attention.masked_softmax`` (a row of valid length 0 gets zero weights)."""
-    return attention.masked_softmax(_OPS, X, valid_lens)
-
-
-def _dropout(dropout):
-    checks.hyperparameters({"dropout": dropout})
-    return nn.Dropout(dropout)
+masked_softmax = attention.make_masked_softmax(_OPS)
 
 
 class DotProductAttention(attention.DotProductAttentionSteps, nn.Block):
@@ -46,7 +26,7 @@ class DotProductAttention(attention.DotProductAttentionSteps, nn.Block):
 
     def __init__(self, dropout):
         super().__init__()
-        self.dropout = _dropout(dropout)
+        self.dropout = attention.checked_dropout(nn.Dropout, dropout)
 
 
 class AdditiveAttention(attention.AdditiveAttentionSteps, nn.Block):
@@ -60,7 +40,7 @@ class AdditiveAttention(attention.AdditiveAttentionSteps, nn.Block):
         self.W_k = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.W_q = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.w_v = nn.Dense(1, use_bias=False, flatten=False)
-        self.dropout = _dropout(dropout)
+        self.dropout = attention.checked_dropout(nn.Dropout, dropout)
 
 
 class MultiHeadAttention(attention.MultiHeadAttentionSteps, Module):

@@ -46,7 +46,7 @@ class PositionWiseFFN(nn.Block):
         return self.dense2(self.dense1(X))
 
 
-class AddNorm(nn.Block):
+class AddNorm(core.AddNormSteps, nn.Block):
     """The residual connection followed by layer normalization over the last axis: ``ln(dropout(Y) + X)``, ``Y``
     a sublayer's output and ``X`` its input, of the same shape."""
 
@@ -55,10 +55,6 @@ class AddNorm(nn.Block):
         core.check_arguments(self, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
         self.ln = nn.LayerNorm()
-
-    def forward(self, X, Y):
-        core.check_residual(self, X.shape, Y.shape)
-        return self.ln(self.dropout(Y) + X)
 
 
 class TransformerEncoderBlock(core.EncoderBlockSteps, nn.Block):

@@ -9,34 +9,17 @@ file gives them TensorFlow's operations and Keras's layers. ``training=`` reache
 from __future__ import annotations
 
 import tensorflow as tf
+from tensorflow.experimental import numpy as tnp
 
 from d2lx import attention, checks
 from d2lx.tensorflow import seq2seq
 from d2lx.tensorflow.module import Module
 
-_OPS = attention.AttentionOps(
-    mask=seq2seq._OPS,
-    softmax=lambda X: tf.nn.softmax(X, axis=-1),
-    bmm=tf.matmul,
-    swap_last=lambda X: tf.transpose(X, (0, 2, 1)),
-    permute=tf.transpose,
-    repeat=lambda X, k: tf.repeat(X, repeats=k, axis=0),
-    tanh=tf.nn.tanh,
-    expand_dims=tf.expand_dims,
-    squeeze_last=lambda X: tf.squeeze(X, axis=-1),
-)
+# tf.experimental.numpy's swapaxes, transpose, repeat, tanh, expand_dims and squeeze are tf's own kernels under
+# numpy's names (the same numbers, and the same static shapes inside a tf.function).
+_OPS = attention.numpy_named_ops(tnp, seq2seq._OPS, softmax=lambda X: tf.nn.softmax(X, axis=-1), bmm=tf.matmul)
 
-
-def masked_softmax(X, valid_lens):
-    """The softmax over the last axis of ``X`` (batch_size, num_queries, num_keys), each query seeing only its
-    first ``valid_lens`` keys (shape (batch_size,) or (batch_size, num_queries)); see
-    ``d2lx.attention.masked_softmax`` (a row of valid length 0 gets zero weights)."""
-    return attention.masked_softmax(_OPS, tf.convert_to_tensor(X), valid_lens)
-
-
-def _dropout(dropout):
-    checks.hyperparameters({"dropout": dropout})
-    return tf.keras.layers.Dropout(dropout)
+masked_softmax = attention.make_masked_softmax(_OPS, tf.convert_to_tensor)
 
 
 class DotProductAttention(attention.DotProductAttentionSteps, seq2seq._BuiltByItsLayers):
@@ -46,7 +29,7 @@ class DotProductAttention(attention.DotProductAttentionSteps, seq2seq._BuiltByIt
 
     def __init__(self, dropout):
         super().__init__()
-        self.dropout = _dropout(dropout)
+        self.dropout = attention.checked_dropout(tf.keras.layers.Dropout, dropout)
 
     def call(self, queries, keys, values, valid_lens=None, **kwargs):
         return self.forward(queries, keys, values, valid_lens, **kwargs)
@@ -64,7 +47,7 @@ class AdditiveAttention(attention.AdditiveAttentionSteps, seq2seq._BuiltByItsLay
         self.W_k = tf.keras.layers.Dense(num_hiddens, use_bias=False)
         self.W_q = tf.keras.layers.Dense(num_hiddens, use_bias=False)
         self.w_v = tf.keras.layers.Dense(1, use_bias=False)
-        self.dropout = _dropout(dropout)
+        self.dropout = attention.checked_dropout(tf.keras.layers.Dropout, dropout)
 
     def call(self, queries, keys, values, valid_lens, **kwargs):
         return self.forward(queries, keys, values, valid_lens, **kwargs)

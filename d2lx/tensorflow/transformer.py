@@ -48,7 +48,7 @@ class PositionWiseFFN(tf.keras.layers.Layer):
         return self.dense2(self.relu(self.dense1(X)))
 
 
-class AddNorm(tf.keras.layers.Layer):
+class AddNorm(core.AddNormSteps, tf.keras.layers.Layer):
     """The residual connection followed by layer normalization: ``ln(dropout(Y) + X)``, ``Y`` a sublayer's output
     and ``X`` its input, of the same shape. ``norm_shape`` is the book's: the axes ``LayerNormalization``
     normalizes over (``[2]``, the features, as the book trains; its shape cell's ``[1, 2]`` takes the steps too)."""
@@ -60,8 +60,7 @@ class AddNorm(tf.keras.layers.Layer):
         self.ln = tf.keras.layers.LayerNormalization(norm_shape)
 
     def call(self, X, Y, training=None):
-        core.check_residual(self, X.shape, Y.shape)
-        return self.ln(self.dropout(Y, training=training) + X)
+        return self.forward(X, Y, training=training)
 
 
 class TransformerEncoderBlock(core.EncoderBlockSteps, _BuiltByItsLayers):

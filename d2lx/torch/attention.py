@@ -26,20 +26,7 @@ _OPS = attention.AttentionOps(
     squeeze_last=lambda X: X.squeeze(-1),
 )
 
-
-def masked_softmax(X, valid_lens):
-    """The softmax over the last axis of ``X`` (batch_size, num_queries, num_keys), each query seeing only its
-    first ``valid_lens`` keys (shape (batch_size,) or (batch_size, num_queries)); see
-    ``d2lx.attention.masked_softmax`` (a row of valid length 0 gets zero weights)."""
-    return attention.masked_softmax(_OPS, X, valid_lens)
-
-
-class _Dropout(nn.Dropout):
-    """``nn.Dropout`` whose rate is checked as every backend's (``dropout must be a number in [0, 1)``)."""
-
-    def __init__(self, dropout):
-        checks.hyperparameters({"dropout": dropout})
-        super().__init__(dropout)
+masked_softmax = attention.make_masked_softmax(_OPS)
 
 
 class DotProductAttention(attention.DotProductAttentionSteps, nn.Module):
@@ -49,7 +36,7 @@ class DotProductAttention(attention.DotProductAttentionSteps, nn.Module):
 
     def __init__(self, dropout):
         super().__init__()
-        self.dropout = _Dropout(dropout)
+        self.dropout = attention.checked_dropout(nn.Dropout, dropout)
 
 
 class AdditiveAttention(attention.AdditiveAttentionSteps, nn.Module):
@@ -63,7 +50,7 @@ class AdditiveAttention(attention.AdditiveAttentionSteps, nn.Module):
         self.W_k = nn.LazyLinear(num_hiddens, bias=False)
         self.W_q = nn.LazyLinear(num_hiddens, bias=False)
         self.w_v = nn.LazyLinear(1, bias=False)
-        self.dropout = _Dropout(dropout)
+        self.dropout = attention.checked_dropout(nn.Dropout, dropout)
 
 
 class MultiHeadAttention(attention.MultiHeadAttentionSteps, Module):

@@ -47,7 +47,7 @@ class PositionWiseFFN(nn.Module):
         return self.dense2(self.relu(self.dense1(X)))
 
 
-class AddNorm(nn.Module):
+class AddNorm(core.AddNormSteps, nn.Module):
     """The residual connection followed by layer normalization: ``ln(dropout(Y) + X)``, ``Y`` a sublayer's output
     and ``X`` its input, of the same shape; ``norm_shape`` is ``nn.LayerNorm``'s (the last axis's size)."""
 
@@ -56,10 +56,6 @@ class AddNorm(nn.Module):
         core.check_arguments(self, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
         self.ln = nn.LayerNorm(norm_shape)
-
-    def forward(self, X, Y):
-        core.check_residual(self, X.shape, Y.shape)
-        return self.ln(self.dropout(Y) + X)
 
 
 class TransformerEncoderBlock(core.EncoderBlockSteps, nn.Module):
