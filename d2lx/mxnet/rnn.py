@@ -19,8 +19,8 @@ from d2lx.mxnet.module import Classifier, Module
 
 
 class _Scratch:
-    """How the scratch models make their parameters on MXNet: bare arrays with ``attach_grad()`` (see
-    ``d2lx.rnn.ScratchParameters``)."""
+    """What the scratch models take from MXNet: its operations, and parameters that are bare arrays with
+    ``attach_grad()`` (see ``d2lx.rnn.ScratchParameters``)."""
 
     _ops = ops
     _normal = staticmethod(normal_parameter)

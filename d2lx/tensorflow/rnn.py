@@ -23,8 +23,8 @@ from d2lx.tensorflow.module import Classifier, Module
 
 
 class _Scratch:
-    """How the scratch models make their parameters on TensorFlow: ``tf.Variable``s (see
-    ``d2lx.rnn.ScratchParameters``)."""
+    """What the scratch models take from TensorFlow (see ``d2lx.rnn.ScratchParameters``): bare ``tf.Variable``s,
+    which d2lx's ``Module`` finds in its attributes and counts in ``trainable_variables``."""
 
     _ops = ops
     _normal = staticmethod(normal_variable)

@@ -2,7 +2,8 @@
 torch's layers (9.6: ``RNN``, ``RNNLM``; 10.1-10.3: ``LSTM``, ``GRU``, ``StackedRNNScratch``).
 
 What reads the same on every framework (the scratch models' parameters, recurrence and output layer, the
-state's checks, ``predict``'s loop, the numpy references) is in ``d2lx.rnn``; this file gives it PyTorch's.
+state's checks, ``predict``'s loop, the numpy references) is in ``d2lx.rnn``; this file gives it PyTorch's
+operations and parameters.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from d2lx.torch.module import Classifier, Module
 
 
 class _Scratch:
-    """How the scratch models make their parameters on PyTorch (see ``d2lx.rnn.ScratchParameters``)."""
+    """What the scratch models take from PyTorch (see ``d2lx.rnn.ScratchParameters``): ``nn.Parameter``s, which
+    ``nn.Module`` registers when they are set as attributes."""
 
     _ops = ops
     _normal = staticmethod(normal_parameter)
