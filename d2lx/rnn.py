@@ -70,11 +70,12 @@ def hidden_state(model: Any, inputs: Any, state: Any) -> Any:
 
 
 class ScratchParameters:
-    """Mixed in before a backend's ``Module``: how the models of section 9.5 that hold bare parameters
-    (``RNNScratch``, ``RNNLMScratch``) make them, on the frameworks whose models hold their parameters
-    (PyTorch, MXNet, TensorFlow). The backend gives its ``ops`` module (``_ops``: the book's ``d2l.matmul``,
-    ``d2l.tanh``...), ``_normal(shape, sigma)``, an ``N(0, sigma)`` parameter from d2lx's seeded stream, and
-    ``_parameter``, which makes a tensor trainable (``nn.Parameter``, ``tf.Variable``)."""
+    """What ``RNNScratchSteps`` and ``LanguageModelSteps`` take from a backend (a class attribute each): its
+    ``ops`` module (``_ops``: the book's ``d2l.matmul``, ``d2l.tanh``, ``d2l.stack``...), and, where the model
+    holds its parameters (PyTorch, MXNet, TensorFlow), ``_normal(shape, sigma)``, an ``N(0, sigma)`` parameter
+    from d2lx's seeded stream, and ``_parameter``, which makes a tensor trainable (``nn.Parameter``,
+    ``tf.Variable``). A backend whose parameters are made otherwise (MXNet's ``attach_grad()``) gives its own
+    ``_zeros``."""
 
     _ops: Any
     _normal: Callable[[tuple, float], Any]
