@@ -1,5 +1,7 @@
 """Chapter 9's framework-free parts (1.0 edition): the book's two shape checks, and what the scratch RNN
-of section 9.5 does the same on every framework (its state, ``predict``'s loop, numpy references).
+of section 9.5 does the same on every framework: its parameters, its recurrence and its language model's output
+layer, written once with the backend's ``ops`` module (``RNNScratchSteps``, ``LanguageModelSteps``), its state,
+``predict``'s loop, numpy references.
 
 ``check_len`` and ``check_shape`` read only ``len`` and ``.shape``, which every framework's tensors
 have (a ``torch.Size``, a ``TensorShape`` and a tuple all compare as tuples once their sizes are ints),
@@ -67,21 +69,81 @@ def hidden_state(model: Any, inputs: Any, state: Any) -> Any:
     return state
 
 
-class LanguageModelSteps:
-    """Mixed in before a backend's ``Classifier``: what ``RNNLMScratch`` does the same on the frameworks whose
-    models hold their parameters (torch, MXNet, TensorFlow). Training and validation plot the perplexity
-    ``exp(loss)`` (as ``ppl``), not the loss, as the book does; ``_exp`` is the framework's ``exp``."""
+class ScratchParameters:
+    """What ``RNNScratchSteps`` and ``LanguageModelSteps`` take from a backend (a class attribute each): its
+    ``ops`` module (``_ops``: the book's ``d2l.matmul``, ``d2l.tanh``, ``d2l.stack``...), and, where the model
+    holds its parameters (PyTorch, MXNet, TensorFlow), ``_normal(shape, sigma)``, an ``N(0, sigma)`` parameter
+    from d2lx's seeded stream, and ``_parameter``, which makes a tensor trainable (``nn.Parameter``,
+    ``tf.Variable``). A backend whose parameters are made otherwise (MXNet's ``attach_grad()``) gives its own
+    ``_zeros``."""
 
-    _exp: Callable[[Any], Any]
+    _ops: Any
+    _normal: Callable[[tuple, float], Any]
+    _parameter: Callable[[Any], Any]
+
+    def _zeros(self, size: int) -> Any:
+        """A trainable vector of ``size`` zeros (a bias)."""
+        return self._parameter(self._ops.zeros(size))
+
+
+class RNNScratchSteps(ScratchParameters):
+    """``RNNScratch``, ``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, written once (see ``ScratchParameters``
+    for what the backend gives). On JAX the model is a Flax dataclass whose ``setup`` draws the weights, and
+    only ``forward`` is used."""
+
+    # the time steps of the (num_steps, batch_size, num_inputs) inputs: a tensor iterates over its first axis,
+    # but not inside a TensorFlow graph, where the TensorFlow backend unstacks it
+    _time_steps: Callable[[Any], Iterable] = staticmethod(iter)
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xh = self._normal((num_inputs, num_hiddens), sigma)
+        self.W_hh = self._normal((num_hiddens, num_hiddens), sigma)
+        self.b_h = self._zeros(num_hiddens)
+
+    def forward(self, inputs, state=None):
+        """``(outputs, state)`` for ``inputs`` of shape (num_steps, batch_size, num_inputs): a list of the
+        hidden states (batch_size, num_hiddens), one per step, and the last; ``state`` starts it (zeros)."""
+        ops = self._ops
+        state = hidden_state(self, inputs, state)
+        if state is None:  # zeros (batch_size, num_hiddens), on the parameters' device and in their dtype
+            state = ops.stack([ops.zeros_like(self.b_h)] * int(inputs.shape[1]))
+        outputs = []
+        for X in self._time_steps(inputs):
+            state = ops.tanh(ops.matmul(X, self.W_xh) + ops.matmul(state, self.W_hh) + self.b_h)
+            outputs.append(state)
+        return outputs, state
+
+
+class LanguageModelSteps(ScratchParameters):
+    """Mixed in before a backend's ``Classifier``: what ``RNNLMScratch`` does the same on the frameworks whose
+    models hold their parameters (torch, MXNet, TensorFlow): the book's constructor, the output layer (``W_hq``,
+    ``b_q`` on every step's hidden state), the forward pass over the backend's ``one_hot``. Training and
+    validation plot the perplexity ``exp(loss)`` (as ``ppl``), not the loss, as the book does."""
+
+    def __init__(self, rnn, vocab_size, lr=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.init_params()
+
+    def init_params(self):
+        self.W_hq = self._normal((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
+        self.b_q = self._zeros(self.vocab_size)
+
+    def output_layer(self, rnn_outputs):
+        """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
+        ops = self._ops
+        return ops.stack([ops.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
 
     def training_step(self, batch):
         l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("ppl", type(self)._exp(l), train=True)
+        self.plot("ppl", self._ops.exp(l), train=True)
         return l
 
     def validation_step(self, batch):
         l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot("ppl", type(self)._exp(l), train=False)
+        self.plot("ppl", self._ops.exp(l), train=False)
 
     def forward(self, X, state=None):
         """The scores (batch_size, num_steps, vocab_size) for token indices ``X`` (batch_size, num_steps)."""

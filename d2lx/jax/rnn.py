@@ -9,8 +9,8 @@ layer reads the outputs of the one below.
 
 As in the book's JAX code, the parameters live outside the models: ``RNNScratch`` is called with
 ``rnn.apply({'params': ...}, inputs, state)`` and ``predict`` takes the trained parameters
-(``trainer.state.params``). What reads the same on every framework (the state's checks,
-``predict``'s loop) is in ``d2lx.rnn``.
+(``trainer.state.params``). What reads the same on every framework (the scratch
+recurrence, the state's checks, ``predict``'s loop) is in ``d2lx.rnn``.
 """
 
 from __future__ import annotations
@@ -22,33 +22,24 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import rnn as core
+from d2lx.jax import ops
 from d2lx.jax.models import normal_init
 from d2lx.jax.module import Classifier, Module
 
 
-class RNNScratch(Module):
-    """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; a call returns every ``H_t``."""
+class RNNScratch(core.RNNScratchSteps, Module):
+    """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; a call returns every ``H_t``
+    (``forward``: see ``d2lx.rnn.RNNScratchSteps``)."""
 
     num_inputs: int
     num_hiddens: int
     sigma: float = 0.01
+    _ops: ClassVar = ops
 
     def setup(self):
         self.W_xh = self.param("W_xh", normal_init(self.sigma), (self.num_inputs, self.num_hiddens))
         self.W_hh = self.param("W_hh", normal_init(self.sigma), (self.num_hiddens, self.num_hiddens))
         self.b_h = self.param("b_h", nn.initializers.zeros, (self.num_hiddens,))
-
-    def forward(self, inputs, state=None):
-        """``(outputs, state)`` for ``inputs`` of shape (num_steps, batch_size, num_inputs): a list of the
-        hidden states (batch_size, num_hiddens), one per step, and the last; ``state`` starts it (zeros)."""
-        state = core.hidden_state(self, inputs, state)
-        if state is None:
-            state = jnp.zeros((inputs.shape[1], self.num_hiddens), inputs.dtype)
-        outputs = []
-        for X in inputs:
-            state = jnp.tanh(jnp.matmul(X, self.W_xh) + jnp.matmul(state, self.W_hh) + self.b_h)
-            outputs.append(state)
-        return outputs, state
 
 
 def _set_up_now(module: nn.Module) -> None:

@@ -3,7 +3,8 @@ Gluon's layers (9.6: ``RNN``, ``RNNLM``; 10.1-10.3: ``LSTM``, ``GRU``, ``Stacked
 
 The parameters are bare arrays with ``attach_grad()``, as the book's MXNet scratch models hold them
 (``Module.parameters()`` collects them, also from the ``rnn`` inside the language model). What reads
-the same on every framework (the state's checks, ``predict``'s loop) is in ``d2lx.rnn``.
+the same on every framework (the scratch models' recurrence and output layer, the state's checks,
+``predict``'s loop) is in ``d2lx.rnn``.
 """
 
 from __future__ import annotations
@@ -12,46 +13,29 @@ from mxnet import np, npx
 from mxnet.gluon import Block, nn, rnn
 
 from d2lx import rnn as core
+from d2lx.mxnet import ops
 from d2lx.mxnet.models import _scratch_zeros, normal_parameter
 from d2lx.mxnet.module import Classifier, Module
 
 
-class RNNScratch(Module):
+class _Scratch:
+    """What the scratch models take from MXNet: its operations, and parameters that are bare arrays with
+    ``attach_grad()`` (see ``d2lx.rnn.ScratchParameters``)."""
+
+    _ops = ops
+    _normal = staticmethod(normal_parameter)
+    _zeros = staticmethod(_scratch_zeros)
+
+
+class RNNScratch(_Scratch, core.RNNScratchSteps, Module):
     """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; ``forward`` returns every ``H_t``."""
 
-    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W_xh = normal_parameter((num_inputs, num_hiddens), sigma)
-        self.W_hh = normal_parameter((num_hiddens, num_hiddens), sigma)
-        self.b_h = _scratch_zeros(num_hiddens)
 
-    def forward(self, inputs, state=None):
-        """``(outputs, state)`` for ``inputs`` of shape (num_steps, batch_size, num_inputs): a list of the
-        hidden states (batch_size, num_hiddens), one per step, and the last; ``state`` starts it (zeros)."""
-        state = core.hidden_state(self, inputs, state)
-        if state is None:
-            state = np.zeros((inputs.shape[1], self.num_hiddens), ctx=inputs.ctx)
-        outputs = []
-        for X in inputs:
-            state = np.tanh(np.dot(X, self.W_xh) + np.dot(state, self.W_hh) + self.b_h)
-            outputs.append(state)
-        return outputs, state
-
-
-class RNNLMScratch(core.LanguageModelSteps, Classifier):
+class RNNLMScratch(_Scratch, core.LanguageModelSteps, Classifier):
     """A character-level language model on ``rnn``: one-hot inputs, a dense output layer, plotting perplexity."""
 
-    _exp = staticmethod(np.exp)
-
-    def __init__(self, rnn, vocab_size, lr=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.init_params()
-
     def init_params(self):
-        self.W_hq = normal_parameter((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
-        self.b_q = _scratch_zeros(self.vocab_size)
+        super().init_params()
         # the rnn's bare arrays too, as the book's MXNet init_params does: the LSTMScratch and GRUScratch
         # cells of sections 10.1-10.2 draw theirs without attach_grad()
         for param in self.get_scratch_params():
@@ -61,10 +45,6 @@ class RNNLMScratch(core.LanguageModelSteps, Classifier):
     def one_hot(self, X):
         """(batch_size, num_steps) token indices as (num_steps, batch_size, vocab_size) one-hot floats."""
         return npx.one_hot(X.T, self.vocab_size)
-
-    def output_layer(self, rnn_outputs):
-        """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
-        return np.stack([np.dot(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
 
     def _device(self):
         """Where the parameters are: the scratch ``W_hq``'s context, else (a subclass with its own output layer,

@@ -9,7 +9,7 @@ through the same ``forward``.
 
 The parameters are bare ``tf.Variable``s, which d2lx's ``Module`` adds to ``trainable_variables``
 (also the ``rnn``'s, inside the language model). What reads the same on every framework (the
-state's checks, ``predict``'s loop) is in ``d2lx.rnn``.
+scratch models' recurrence and output layer, the state's checks, ``predict``'s loop) is in ``d2lx.rnn``.
 """
 
 from __future__ import annotations
@@ -17,54 +17,32 @@ from __future__ import annotations
 import tensorflow as tf
 
 from d2lx import rnn as core
+from d2lx.tensorflow import ops
 from d2lx.tensorflow.models import normal_variable
 from d2lx.tensorflow.module import Classifier, Module
 
 
-class RNNScratch(Module):
+class _Scratch:
+    """What the scratch models take from TensorFlow (see ``d2lx.rnn.ScratchParameters``): bare ``tf.Variable``s,
+    which d2lx's ``Module`` finds in its attributes and counts in ``trainable_variables``."""
+
+    _ops = ops
+    _normal = staticmethod(normal_variable)
+    _parameter = tf.Variable
+
+
+class RNNScratch(_Scratch, core.RNNScratchSteps, Module):
     """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; ``forward`` returns every ``H_t``."""
 
-    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W_xh = normal_variable((num_inputs, num_hiddens), sigma)
-        self.W_hh = normal_variable((num_hiddens, num_hiddens), sigma)
-        self.b_h = tf.Variable(tf.zeros(num_hiddens))
-
-    def forward(self, inputs, state=None):
-        """``(outputs, state)`` for ``inputs`` of shape (num_steps, batch_size, num_inputs): a list of the
-        hidden states (batch_size, num_hiddens), one per step, and the last; ``state`` starts it (zeros)."""
-        state = core.hidden_state(self, inputs, state)
-        if state is None:
-            state = tf.zeros((inputs.shape[1], self.num_hiddens))
-        outputs = []
-        for X in tf.unstack(inputs):
-            state = tf.tanh(tf.matmul(X, self.W_xh) + tf.matmul(state, self.W_hh) + self.b_h)
-            outputs.append(state)
-        return outputs, state
+    _time_steps = staticmethod(tf.unstack)  # a tensor cannot be iterated over inside a graph (``tf.function``)
 
 
-class RNNLMScratch(core.LanguageModelSteps, Classifier):
+class RNNLMScratch(_Scratch, core.LanguageModelSteps, Classifier):
     """A character-level language model on ``rnn``: one-hot inputs, a dense output layer, plotting perplexity."""
-
-    _exp = staticmethod(tf.exp)
-
-    def __init__(self, rnn, vocab_size, lr=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.init_params()
-
-    def init_params(self):
-        self.W_hq = normal_variable((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
-        self.b_q = tf.Variable(tf.zeros(self.vocab_size))
 
     def one_hot(self, X):
         """(batch_size, num_steps) token indices as (num_steps, batch_size, vocab_size) one-hot floats."""
         return tf.one_hot(tf.transpose(X), self.vocab_size)
-
-    def output_layer(self, rnn_outputs):
-        """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
-        return tf.stack([tf.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
 
     def predict(self, prefix, num_preds, vocab, device=None):
         """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.

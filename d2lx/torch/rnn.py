@@ -1,8 +1,9 @@
 """The RNNs of the 1.0 edition for PyTorch: from scratch (section 9.5: ``RNNScratch``, ``RNNLMScratch``), with
 torch's layers (9.6: ``RNN``, ``RNNLM``; 10.1-10.3: ``LSTM``, ``GRU``, ``StackedRNNScratch``).
 
-What reads the same on every framework (the state's checks, ``predict``'s loop, the numpy references) is in
-``d2lx.rnn``.
+What reads the same on every framework (the scratch models' parameters, recurrence and output layer, the
+state's checks, ``predict``'s loop, the numpy references) is in ``d2lx.rnn``; this file gives it PyTorch's
+operations and parameters.
 """
 
 from __future__ import annotations
@@ -12,54 +13,30 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lx import rnn as core
+from d2lx.torch import ops
 from d2lx.torch.models import normal_parameter
 from d2lx.torch.module import Classifier, Module
 
 
-class RNNScratch(Module):
+class _Scratch:
+    """What the scratch models take from PyTorch (see ``d2lx.rnn.ScratchParameters``): ``nn.Parameter``s, which
+    ``nn.Module`` registers when they are set as attributes."""
+
+    _ops = ops
+    _normal = staticmethod(normal_parameter)
+    _parameter = nn.Parameter
+
+
+class RNNScratch(_Scratch, core.RNNScratchSteps, Module):
     """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; ``forward`` returns every ``H_t``."""
 
-    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W_xh = normal_parameter((num_inputs, num_hiddens), sigma)
-        self.W_hh = normal_parameter((num_hiddens, num_hiddens), sigma)
-        self.b_h = nn.Parameter(torch.zeros(num_hiddens))
 
-    def forward(self, inputs, state=None):
-        """``(outputs, state)`` for ``inputs`` of shape (num_steps, batch_size, num_inputs): a list of the
-        hidden states (batch_size, num_hiddens), one per step, and the last; ``state`` starts it (zeros)."""
-        state = core.hidden_state(self, inputs, state)
-        if state is None:
-            state = torch.zeros((inputs.shape[1], self.num_hiddens), device=inputs.device)
-        outputs = []
-        for X in inputs:
-            state = torch.tanh(torch.matmul(X, self.W_xh) + torch.matmul(state, self.W_hh) + self.b_h)
-            outputs.append(state)
-        return outputs, state
-
-
-class RNNLMScratch(core.LanguageModelSteps, Classifier):
+class RNNLMScratch(_Scratch, core.LanguageModelSteps, Classifier):
     """A character-level language model on ``rnn``: one-hot inputs, a dense output layer, plotting perplexity."""
-
-    _exp = staticmethod(torch.exp)
-
-    def __init__(self, rnn, vocab_size, lr=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.init_params()
-
-    def init_params(self):
-        self.W_hq = normal_parameter((self.rnn.num_hiddens, self.vocab_size), self.rnn.sigma)
-        self.b_q = nn.Parameter(torch.zeros(self.vocab_size))
 
     def one_hot(self, X):
         """(batch_size, num_steps) token indices as (num_steps, batch_size, vocab_size) one-hot floats."""
         return F.one_hot(X.T.long(), self.vocab_size).type(torch.float32)
-
-    def output_layer(self, rnn_outputs):
-        """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
-        return torch.stack([torch.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
 
     def predict(self, prefix, num_preds, vocab, device=None):
         """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
