@@ -757,4 +757,30 @@ def greedy_translation(
     return " ".join(tgt_vocab.to_tokens(output_seq)), attention_weight_seq
 
 
+def make_train_ch8(start: Callable, train_epoch_ch8: Callable, predict_ch8: Callable) -> Callable:
+    """The 2.0 edition's ``train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False)``
+    for a framework whose ``train_epoch_ch8`` and ``predict_ch8`` take the book's ``device`` (PyTorch, MXNet).
+
+    ``start(net, lr, device)`` is all the framework decides: it returns ``(loss, updater)``, the updater
+    being the framework's optimizer for a framework model and the book's scratch ``sgd`` for a model
+    with ``params``.
+    """
+
+    def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
+        """Train ``net`` (an ``RNNModel``, or a scratch model with ``params``) with SGD at learning rate ``lr``
+        on the cross-entropy, printing predictions and, at the end, the perplexity and the speed. The
+        environment's training budget applies (``budgeted_ch8``)."""
+        num_epochs, lr = check_ch8(num_epochs, lr)
+        train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
+        loss, updater = start(net, lr, device)
+        train_epochs_ch8(
+            num_epochs,
+            lambda: train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter),
+            lambda prefix: predict_ch8(prefix, 50, net, vocab, device),
+            str(device),
+        )
+
+    return train_ch8
+
+
 __all__ = ["Animator", "accuracy", "get_dataloader_workers", "get_fashion_mnist_labels", "linreg"]

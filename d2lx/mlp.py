@@ -8,12 +8,23 @@ frameworks whose tensors have ``.sum()`` (TensorFlow names its own).
 ``WeightDecay`` shares only its constructor: how the decay reaches the weight
 is the framework's (optimizer groups, ``wd_mult``, a Keras regulariser). JAX,
 whose models are dataclasses taking parameters explicitly, writes both itself.
+
+The concise ``MLP`` and ``DropoutMLP`` (sections 5.2 and 5.6) are one network
+on every framework: flatten, hidden layers with ReLU (each followed by dropout
+in ``DropoutMLP``), a linear output layer. Their constructors are written here
+(``MLPBase``, ``DropoutMLPBase``); a backend supplies only ``_relu_stack``, the
+layers in its framework's own classes. JAX's Flax models write both themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from d2lx.module import RemembersInputFeatures
+
+# One hidden layer of a concise MLP: its width and the dropout probability after it (None: no dropout).
+HiddenLayer = tuple[int, "float | None"]
 
 
 def l2_penalty(w):
@@ -40,3 +51,27 @@ class WeightDecayBase:
     def __init__(self, wd, lr):
         super().__init__(lr)
         self.save_hyperparameters()
+
+
+class MLPBase(RemembersInputFeatures):
+    """``MLP(num_outputs, num_hiddens, lr)``: mixed in before a backend's ``Classifier``, whose
+    ``_relu_stack(num_outputs, hidden)`` makes ``self.net`` (the input size comes from the first batch)."""
+
+    _relu_stack: Callable[[int, Sequence[HiddenLayer]], Any]
+
+    def __init__(self, num_outputs, num_hiddens, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = self._relu_stack(num_outputs, [(num_hiddens, None)])
+
+
+class DropoutMLPBase(RemembersInputFeatures):
+    """``DropoutMLP(num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr)``: ``MLPBase``'s
+    network with two hidden layers, each followed by the framework's dropout layer (active in training only)."""
+
+    _relu_stack: Callable[[int, Sequence[HiddenLayer]], Any]
+
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = self._relu_stack(num_outputs, [(num_hiddens_1, dropout_1), (num_hiddens_2, dropout_2)])

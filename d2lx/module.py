@@ -139,10 +139,20 @@ class PlotPoint:
 
 
 class ModuleBase:
-    """What every backend's ``Module`` shares: ``plot`` and the board it draws on."""
+    """What every backend's ``Module`` shares: the book's constructor, ``plot`` and the board it draws on,
+    and the d2l 1.0 methods that read the same on every framework.
+
+    PyTorch, MXNet and TensorFlow list it first among their ``Module``'s bases, so that these methods
+    come before the framework base class's placeholders of the same name (``nn.Module.forward`` and
+    ``gluon.Block.forward`` only raise; Keras models have a deprecated ``loss`` of their own).
+    """
 
     plot_train_per_epoch: int = 2
     plot_valid_per_epoch: int = 1
+
+    def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
+        super().__init__()  # the framework base class (nn.Module, gluon.Block, keras.Model)
+        self.save_hyperparameters()
 
     @property
     def board(self) -> ProgressBoard:
@@ -177,9 +187,7 @@ class ModuleBase:
             point = pending.popleft()
         point.draw()
 
-    # d2l 1.0's methods that read the same on every framework whose models are called as
-    # ``model(X)``. A backend whose framework base class defines one of these names (Keras
-    # models have ``loss``, torch modules ``forward``) points it back here or overrides it.
+    # d2l 1.0's methods that read the same on every framework whose models are called as ``model(X)``.
     def loss(self, y_hat, y):
         raise NotImplementedError(f"{type(self).__name__} must define loss(self, y_hat, y)")
 

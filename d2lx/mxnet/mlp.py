@@ -12,8 +12,7 @@ from mxnet import autograd, gluon, np
 from mxnet.gluon import nn
 
 from d2lx import checks
-from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
-from d2lx.module import RemembersInputFeatures
+from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, WeightDecayBase, WeightDecayScratchBase
 from d2lx.mxnet.models import LinearRegression, LinearRegressionScratch, _scratch_zeros, normal_parameter
 from d2lx.mxnet.module import Classifier
 
@@ -40,15 +39,23 @@ class MLPScratch(Classifier):
         return np.dot(H, self.W2) + self.b2
 
 
-class MLP(RemembersInputFeatures, Classifier):
+def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> nn.Sequential:
+    """The concise MLPs' ``self.net``, initialised: per hidden layer a ``Dense`` with ReLU (the first
+    flattens the images) and ``Dropout`` where it has a probability, then ``Dense(num_outputs)``."""
+    net = nn.Sequential()
+    for num_hiddens, dropout in hidden:
+        net.add(nn.Dense(num_hiddens, activation="relu"))
+        if dropout is not None:
+            net.add(nn.Dropout(dropout))
+    net.add(nn.Dense(num_outputs))
+    net.initialize()
+    return net
+
+
+class MLP(MLPBase, Classifier):
     """The concise version: a ``Dense`` hidden layer with ReLU (it flattens the images), a ``Dense`` output."""
 
-    def __init__(self, num_outputs, num_hiddens, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.Sequential()
-        self.net.add(nn.Dense(num_hiddens, activation="relu"), nn.Dense(num_outputs))
-        self.net.initialize()
+    _relu_stack = staticmethod(_relu_stack)
 
 
 class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
@@ -93,18 +100,7 @@ class DropoutMLPScratch(Classifier):
         return self.lin3(H2)
 
 
-class DropoutMLP(RemembersInputFeatures, Classifier):
+class DropoutMLP(DropoutMLPBase, Classifier):
     """The concise version: ``nn.Dropout`` after each hidden layer (active in training mode only)."""
 
-    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.Sequential()
-        self.net.add(
-            nn.Dense(num_hiddens_1, activation="relu"),
-            nn.Dropout(dropout_1),
-            nn.Dense(num_hiddens_2, activation="relu"),
-            nn.Dropout(dropout_2),
-            nn.Dense(num_outputs),
-        )
-        self.net.initialize()
+    _relu_stack = staticmethod(_relu_stack)

@@ -33,17 +33,9 @@ def _first_mismatch(block, filename) -> tuple[str, tuple, tuple] | None:
     return None
 
 
-class Module(gluon.Block, CheckedHyperParameters, HyperParameters, ModuleBase):
+class Module(ModuleBase, gluon.Block, CheckedHyperParameters, HyperParameters):
     """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
-    ``configure_optimizers``, as in d2l 1.0."""
-
-    def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
-        super().__init__()
-        self.save_hyperparameters()
-
-    # loss, training_step and validation_step come from ModuleBase; gluon.Block's own
-    # forward (which only raises) would hide ModuleBase's, so it is pointed back here.
-    forward = ModuleBase.forward
+    ``configure_optimizers``, as in d2l 1.0 (``ModuleBase``'s, ahead of ``gluon.Block``'s ``forward``)."""
 
     def configure_optimizers(self):
         """The scratch ``SGD`` for a scratch model, else ``gluon.Trainer`` with SGD, at ``self.lr``."""

@@ -14,8 +14,7 @@ import math
 import tensorflow as tf
 
 from d2lx import checks
-from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
-from d2lx.module import RemembersInputFeatures
+from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, WeightDecayBase, WeightDecayScratchBase
 from d2lx.tensorflow.models import LinearRegression, LinearRegressionScratch, normal_variable
 from d2lx.tensorflow.module import Classifier
 
@@ -42,19 +41,21 @@ class MLPScratch(Classifier):
         return tf.matmul(H, self.W2) + self.b2
 
 
-class MLP(RemembersInputFeatures, Classifier):
+def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> tf.keras.Sequential:
+    """The concise MLPs' ``self.net``: ``Flatten``, then per hidden layer a ``Dense`` with ReLU (and
+    ``Dropout`` where it has a probability), then ``Dense(num_outputs)``."""
+    layers = [tf.keras.layers.Flatten()]
+    for num_hiddens, dropout in hidden:
+        layers.append(tf.keras.layers.Dense(num_hiddens, activation="relu"))
+        if dropout is not None:
+            layers.append(tf.keras.layers.Dropout(dropout))
+    return tf.keras.models.Sequential([*layers, tf.keras.layers.Dense(num_outputs)])
+
+
+class MLP(MLPBase, Classifier):
     """The concise version: ``Flatten``, ``Dense(num_hiddens, activation='relu')``, ``Dense(num_outputs)``."""
 
-    def __init__(self, num_outputs, num_hiddens, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = tf.keras.models.Sequential(
-            [
-                tf.keras.layers.Flatten(),
-                tf.keras.layers.Dense(num_hiddens, activation="relu"),
-                tf.keras.layers.Dense(num_outputs),
-            ]
-        )
+    _relu_stack = staticmethod(_relu_stack)
 
 
 def l2_penalty(w):
@@ -112,19 +113,7 @@ class DropoutMLPScratch(Classifier):
         return self.lin3(H2)
 
 
-class DropoutMLP(RemembersInputFeatures, Classifier):
+class DropoutMLP(DropoutMLPBase, Classifier):
     """The concise version: Keras's ``Dropout`` after each hidden layer, active only while ``training``."""
 
-    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = tf.keras.models.Sequential(
-            [
-                tf.keras.layers.Flatten(),
-                tf.keras.layers.Dense(num_hiddens_1, activation="relu"),
-                tf.keras.layers.Dropout(dropout_1),
-                tf.keras.layers.Dense(num_hiddens_2, activation="relu"),
-                tf.keras.layers.Dropout(dropout_2),
-                tf.keras.layers.Dense(num_outputs),
-            ]
-        )
+    _relu_stack = staticmethod(_relu_stack)

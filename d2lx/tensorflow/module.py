@@ -87,18 +87,14 @@ def _first_mismatch(model, filepath) -> tuple[str, tuple, tuple] | None:
     return None
 
 
-class Module(tf.keras.Model, CheckedHyperParameters, HyperParameters, ModuleBase):
+class Module(ModuleBase, tf.keras.Model, CheckedHyperParameters, HyperParameters):
     """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
-    ``configure_optimizers``, as in d2l 1.0. ``training`` is True while the trainer trains the
-    model, False while it validates (None before)."""
+    ``configure_optimizers``, as in d2l 1.0 (``ModuleBase``'s, ahead of Keras's deprecated ``loss``).
+    ``training`` is True while the trainer trains the model, False while it validates (None before)."""
 
     def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(plot_train_per_epoch, plot_valid_per_epoch)
         self.training = None
-
-    # Keras's trainer class has a (deprecated) ``loss`` method of its own, ahead of ModuleBase's.
-    loss = ModuleBase.loss
 
     def __setattr__(self, name, value):
         if name == "loss" and not inspect.isroutine(value):

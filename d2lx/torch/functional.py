@@ -182,24 +182,14 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     return core.run_epoch_ch8(step, lambda n: net.begin_state(batch_size=n, device=device), train_iter, use_random_iter)
 
 
-def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
-    """Train ``net`` (an ``RNNModel``, or a scratch model with ``params``) with SGD at learning rate ``lr`` on
-    the cross-entropy, printing predictions and, at the end, the perplexity and the speed. The
-    environment's training budget applies (``d2lx.functional.budgeted_ch8``)."""
-    num_epochs, lr = core.check_ch8(num_epochs, lr)
-    train_iter, num_epochs = core.budgeted_ch8(train_iter, num_epochs)
-    loss = nn.CrossEntropyLoss()
+def _start_ch8(net, lr, device):
+    """``train_ch8``'s loss and updater: ``torch.optim.SGD`` for an ``nn.Module``, the scratch ``sgd`` otherwise."""
     if isinstance(net, nn.Module):
-        updater = torch.optim.SGD(net.parameters(), lr)
-    else:
-        updater = lambda batch_size: sgd(net.params, lr, batch_size)  # noqa: E731
-    predict = lambda prefix: predict_ch8(prefix, 50, net, vocab, device)  # noqa: E731
-    core.train_epochs_ch8(
-        num_epochs,
-        lambda: train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter),
-        predict,
-        str(device),
-    )
+        return nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr)
+    return nn.CrossEntropyLoss(), lambda batch_size: sgd(net.params, lr, batch_size)
+
+
+train_ch8 = core.make_train_ch8(_start_ch8, train_epoch_ch8, predict_ch8)
 
 
 # --- chapter 9: sequence to sequence ----------------------------------------------------

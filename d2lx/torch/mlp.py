@@ -12,8 +12,7 @@ import torch
 from torch import nn
 
 from d2lx import checks
-from d2lx.mlp import WeightDecayBase, WeightDecayScratchBase
-from d2lx.module import RemembersInputFeatures
+from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, WeightDecayBase, WeightDecayScratchBase
 from d2lx.torch.models import LinearRegression, LinearRegressionScratch, normal_parameter
 from d2lx.torch.module import Classifier
 
@@ -40,13 +39,21 @@ class MLPScratch(Classifier):
         return torch.matmul(H, self.W2) + self.b2
 
 
-class MLP(RemembersInputFeatures, Classifier):
+def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> nn.Sequential:
+    """The concise MLPs' ``self.net``: flatten, then per hidden layer ``LazyLinear`` and ``ReLU`` (and
+    ``Dropout`` where it has a probability), then ``LazyLinear(num_outputs)``."""
+    layers = [nn.Flatten()]
+    for num_hiddens, dropout in hidden:
+        layers += [nn.LazyLinear(num_hiddens), nn.ReLU()]
+        if dropout is not None:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers, nn.LazyLinear(num_outputs))
+
+
+class MLP(MLPBase, Classifier):
     """The concise version: flatten, a lazy hidden layer with ReLU, a lazy output layer."""
 
-    def __init__(self, num_outputs, num_hiddens, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_hiddens), nn.ReLU(), nn.LazyLinear(num_outputs))
+    _relu_stack = staticmethod(_relu_stack)
 
 
 class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
@@ -91,19 +98,7 @@ class DropoutMLPScratch(Classifier):
         return self.lin3(H2)
 
 
-class DropoutMLP(RemembersInputFeatures, Classifier):
+class DropoutMLP(DropoutMLPBase, Classifier):
     """The concise version: ``nn.Dropout`` after each hidden layer (inactive after ``model.eval()``)."""
 
-    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.Sequential(
-            nn.Flatten(),
-            nn.LazyLinear(num_hiddens_1),
-            nn.ReLU(),
-            nn.Dropout(dropout_1),
-            nn.LazyLinear(num_hiddens_2),
-            nn.ReLU(),
-            nn.Dropout(dropout_2),
-            nn.LazyLinear(num_outputs),
-        )
+    _relu_stack = staticmethod(_relu_stack)

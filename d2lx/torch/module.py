@@ -12,17 +12,9 @@ from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase
 
 
-class Module(nn.Module, CheckedHyperParameters, HyperParameters, ModuleBase):
+class Module(ModuleBase, nn.Module, CheckedHyperParameters, HyperParameters):
     """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
-    ``configure_optimizers``, as in d2l 1.0."""
-
-    def __init__(self, plot_train_per_epoch: int = 2, plot_valid_per_epoch: int = 1):
-        super().__init__()
-        self.save_hyperparameters()
-
-    # loss, training_step, validation_step and configure_optimizers come from ModuleBase;
-    # nn.Module's own forward (which only raises) would hide ModuleBase's, so it is pointed back here.
-    forward = ModuleBase.forward
+    ``configure_optimizers``, as in d2l 1.0 (``ModuleBase``'s, ahead of ``nn.Module``'s ``forward``)."""
 
     def apply_init(self, inputs, init=None):
         """Run one forward pass (materialising lazy layers), then apply ``init`` (e.g. a function calling
