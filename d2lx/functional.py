@@ -769,7 +769,8 @@ def make_train_ch8(start: Callable, train_epoch_ch8: Callable, predict_ch8: Call
     def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
         """Train ``net`` (an ``RNNModel``, or a scratch model with ``params``) with SGD at learning rate ``lr``
         on the cross-entropy, printing predictions and, at the end, the perplexity and the speed. The
-        environment's training budget applies (``budgeted_ch8``)."""
+        environment's training budget applies (``budgeted_ch8``). On MXNet a Gluon ``net`` is first
+        initialised from N(0, 0.01) on ``device``, as the book's MXNet ``train_ch8`` does."""
         num_epochs, lr = check_ch8(num_epochs, lr)
         train_iter, num_epochs = budgeted_ch8(train_iter, num_epochs)
         loss, updater = start(net, lr, device)
