@@ -8,6 +8,9 @@ backend's ``modern_cnn.py`` builds its layers from them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from d2lx import checks
 
 # GoogLeNet (section 8.4): the Inception blocks of its stages 3, 4 and 5, as
@@ -85,3 +88,35 @@ def resnext_groups(num_channels: int, groups: int, bot_mul: float) -> int:
             f"(num_channels={num_channels} times bot_mul={bot_mul})"
         )
     return int(groups)
+
+
+# --- the residual blocks' forward passes, written once ----------------------------------------------
+# Each backend's ``Residual`` and ``ResNeXtBlock`` makes its own layers (``conv1``, ``bn1``, ...) and
+# names its ReLU (``_relu``); the wiring between them is the same on every framework, so it lives here.
+# A backend whose layers are called through another method (Keras's ``call``, Flax's ``__call__``)
+# has that method return ``self.forward(X)``.
+class ResidualSteps:
+    """Mixed in before a backend's ``Residual``: ``relu(bn2(conv2(relu(bn1(conv1(X))))) + shortcut)``,
+    where the shortcut is ``X`` itself, or ``conv3(X)`` when the block has a 1x1 convolution (``conv3``
+    not None) to match a change of channels or resolution."""
+
+    _relu: Callable[[Any], Any]
+
+    def forward(self, X):
+        relu = type(self)._relu
+        Y = self.bn2(self.conv2(relu(self.bn1(self.conv1(X)))))
+        return relu(Y + (X if self.conv3 is None else self.conv3(X)))
+
+
+class ResNeXtSteps:
+    """Mixed in before a backend's ``ResNeXtBlock``: the 1x1, grouped 3x3 and 1x1 convolutions, each
+    batch-normalized (ReLU after the first two), plus the shortcut: ``X`` itself, or ``bn4(conv4(X))``
+    when the block has a 1x1 convolution (``conv4`` not None); a ReLU after the sum."""
+
+    _relu: Callable[[Any], Any]
+
+    def forward(self, X):
+        relu = type(self)._relu
+        Y = relu(self.bn2(self.conv2(relu(self.bn1(self.conv1(X))))))
+        Y = self.bn3(self.conv3(Y))
+        return relu(Y + (X if self.conv4 is None else self.bn4(self.conv4(X))))

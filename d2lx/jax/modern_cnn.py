@@ -459,9 +459,12 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) -------------------------------------------------------------
-class Residual(nn.Module):
+class Residual(core.ResidualSteps, nn.Module):
     """Two 3x3 convolutions with batch normalization, added to the input before the last ReLU; with
-    ``use_1x1conv`` a 1x1 convolution (with ``strides``) shapes the input for the sum."""
+    ``use_1x1conv`` a 1x1 convolution (with ``strides``) shapes the input for the sum (the wiring:
+    ``d2lx.modern_cnn.ResidualSteps.forward``)."""
+
+    _relu = staticmethod(nn.relu)
 
     num_channels: int
     use_1x1conv: bool = False
@@ -481,11 +484,7 @@ class Residual(nn.Module):
         self.bn2 = nn.BatchNorm(fixed)
 
     def __call__(self, X):
-        Y = nn.relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
-        if self.conv3 is not None:
-            X = self.conv3(X)
-        return nn.relu(Y + X)
+        return self.forward(X)
 
 
 class ResNet(_StagedClassifier):
@@ -566,13 +565,16 @@ def grouped_conv_general_dilated(lhs, rhs, *args, feature_group_count: int = 1, 
     return jnp.concatenate(outputs, axis=numbers.out_spec[1])
 
 
-class ResNeXtBlock(nn.Module):
+class ResNeXtBlock(core.ResNeXtSteps, nn.Module):
     """1x1 convolution to ``num_channels * bot_mul`` channels, a 3x3 convolution in ``groups`` groups,
     1x1 back to ``num_channels``, each with batch norm, added to the input (through a 1x1 convolution
     with ``strides`` when ``use_1x1conv``).
 
     ``groups`` is the number of groups (the book's JAX code divides the channels by it instead).
+    The wiring is ``d2lx.modern_cnn.ResNeXtSteps.forward``.
     """
+
+    _relu = staticmethod(nn.relu)
 
     num_channels: int
     groups: int
@@ -603,12 +605,7 @@ class ResNeXtBlock(nn.Module):
             self.conv4 = self.bn4 = None
 
     def __call__(self, X):
-        Y = nn.relu(self.bn1(self.conv1(X)))
-        Y = nn.relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        if self.conv4 is not None:
-            X = self.bn4(self.conv4(X))
-        return nn.relu(Y + X)
+        return self.forward(X)
 
 
 # --- DenseNet (section 8.7) -----------------------------------------------------------------------

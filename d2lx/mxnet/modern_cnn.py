@@ -320,9 +320,12 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) ---------------------------------------------------------------
-class Residual(nn.Block):
+class Residual(shared.ResidualSteps, nn.Block):
     """Two 3x3 convolutions with batch norm, added to the input (through a 1x1 convolution of stride
-    ``strides`` when ``use_1x1conv``, which lets the block change the channels and halve the size)."""
+    ``strides`` when ``use_1x1conv``, which lets the block change the channels and halve the size);
+    ``forward`` is ``d2lx.modern_cnn.ResidualSteps``'s."""
+
+    _relu = staticmethod(npx.relu)
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
@@ -332,13 +335,6 @@ class Residual(nn.Block):
         self.conv3 = nn.Conv2D(num_channels, kernel_size=1, strides=strides) if use_1x1conv else None
         self.bn1 = nn.BatchNorm()
         self.bn2 = nn.BatchNorm()
-
-    def forward(self, X):
-        Y = npx.relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
-        if self.conv3 is not None:
-            X = self.conv3(X)
-        return npx.relu(Y + X)
 
 
 def _stem_7x7(num_channels: int = 64) -> nn.Sequential:
@@ -384,14 +380,17 @@ class ResNet18(ResNet):
         super().__init__(shared.RESNET18_ARCH, lr, num_classes)
 
 
-class ResNeXtBlock(nn.Block):
-    """A bottleneck residual block with a grouped 3x3 convolution.
+class ResNeXtBlock(shared.ResNeXtSteps, nn.Block):
+    """A bottleneck residual block with a grouped 3x3 convolution (``forward``:
+    ``d2lx.modern_cnn.ResNeXtSteps``).
 
     A 1x1 convolution to ``num_channels * bot_mul`` (rounded) bottleneck channels, a 3x3 convolution
     of ``groups`` groups (with stride ``strides``), a 1x1 convolution back to ``num_channels``, each with
     batch norm; the input is added through a 1x1 convolution with batch norm when ``use_1x1conv``.
     ``groups`` must divide the bottleneck channels.
     """
+
+    _relu = staticmethod(npx.relu)
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
@@ -408,14 +407,6 @@ class ResNeXtBlock(nn.Block):
             self.bn4 = nn.BatchNorm()
         else:
             self.conv4 = self.bn4 = None
-
-    def forward(self, X):
-        Y = npx.relu(self.bn1(self.conv1(X)))
-        Y = npx.relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        if self.conv4 is not None:
-            X = self.bn4(self.conv4(X))
-        return npx.relu(Y + X)
 
 
 # --- DenseNet (section 8.7) -------------------------------------------------------------------------

@@ -45,10 +45,6 @@ class Sequential(tf.keras.Sequential):
         yield self
 
 
-def _relu(X):
-    return tf.keras.activations.relu(X)
-
-
 # --- AlexNet (section 8.1) ---------------------------------------------------------------------
 class AlexNet(Classifier):
     """Five convolutions (11x11 stride 4, 5x5, three 3x3) with max pooling, then two dense layers of
@@ -324,9 +320,12 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) ----------------------------------------------------------
-class Residual(tf.keras.Model):
+class Residual(arch_data.ResidualSteps, tf.keras.Model):
     """The residual block: two 3x3 convolutions with batch normalization, ReLU in between, added to
-    the input (through a 1x1 convolution with ``strides`` when ``use_1x1conv``), then a ReLU."""
+    the input (through a 1x1 convolution with ``strides`` when ``use_1x1conv``), then a ReLU (the
+    wiring: ``d2lx.modern_cnn.ResidualSteps.forward``)."""
+
+    _relu = staticmethod(tf.keras.activations.relu)
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1):
         super().__init__()
@@ -338,11 +337,7 @@ class Residual(tf.keras.Model):
         self.bn2 = BatchNormalization()
 
     def call(self, X):
-        Y = _relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
-        if self.conv3 is not None:
-            X = self.conv3(X)
-        return _relu(Y + X)
+        return self.forward(X)
 
 
 def _stem(num_channels, kernel_size, strides, pool: bool):
@@ -415,14 +410,17 @@ class GroupedConv2D(Conv2D):
         return super().convolution_op(inputs, kernel)
 
 
-class ResNeXtBlock(tf.keras.Model):
+class ResNeXtBlock(arch_data.ResNeXtSteps, tf.keras.Model):
     """The ResNeXt block: 1x1, grouped 3x3 (``groups`` groups, ``strides``) and 1x1 convolutions with
     batch normalization, ``num_channels * bot_mul`` channels inside, added to the input (through a
     1x1 convolution when ``use_1x1conv``).
 
     ``groups`` is the number of groups, as the book's text says (its code passes
-    ``bot_channels // groups``; see ``d2lx.modern_cnn.resnext_groups``).
+    ``bot_channels // groups``; see ``d2lx.modern_cnn.resnext_groups``). The wiring is
+    ``d2lx.modern_cnn.ResNeXtSteps.forward``.
     """
+
+    _relu = staticmethod(tf.keras.activations.relu)
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1):
         super().__init__()
@@ -441,12 +439,7 @@ class ResNeXtBlock(tf.keras.Model):
             self.conv4 = None
 
     def call(self, X):
-        Y = _relu(self.bn1(self.conv1(X)))
-        Y = _relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        if self.conv4 is not None:
-            X = self.bn4(self.conv4(X))
-        return _relu(Y + X)
+        return self.forward(X)
 
 
 # --- DenseNet (section 8.7) --------------------------------------------------------------------

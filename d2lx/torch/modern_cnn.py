@@ -317,12 +317,15 @@ class BNLeNet(Classifier):
 
 
 # --- 8.6 ResNet and ResNeXt ----------------------------------------------------------------------
-class Residual(nn.Module):
-    """ResNet's residual block: two batch-normalized 3x3 convolutions, plus the input, then ReLU.
+class Residual(spec.ResidualSteps, nn.Module):
+    """ResNet's residual block: two batch-normalized 3x3 convolutions, plus the input, then ReLU
+    (``forward``: ``d2lx.modern_cnn.ResidualSteps``).
 
     ``strides=2`` halves the height and width; ``use_1x1conv=True`` passes the input through a 1x1
     convolution (with the same stride), needed whenever the channels or the resolution change.
     """
+
+    _relu = staticmethod(F.relu)
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1):
         super().__init__()
@@ -332,11 +335,6 @@ class Residual(nn.Module):
         self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
         self.bn1 = nn.LazyBatchNorm2d()
         self.bn2 = nn.LazyBatchNorm2d()
-
-    def forward(self, X):
-        Y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(X)))))
-        shortcut = X if self.conv3 is None else self.conv3(X)
-        return F.relu(Y + shortcut)
 
 
 class ResNet(Classifier):
@@ -370,14 +368,17 @@ class ResNet18(ResNet):
         super().__init__(spec.RESNET18_ARCH, lr, num_classes)
 
 
-class ResNeXtBlock(nn.Module):
+class ResNeXtBlock(spec.ResNeXtSteps, nn.Module):
     """The ResNeXt block: a 1x1 convolution to ``num_channels * bot_mul`` bottleneck channels, a 3x3
     convolution in ``groups`` groups, a 1x1 convolution back to ``num_channels``, each batch-normalized,
-    plus the input (through a batch-normalized 1x1 convolution when ``use_1x1conv``), then ReLU.
+    plus the input (through a batch-normalized 1x1 convolution when ``use_1x1conv``), then ReLU
+    (``forward``: ``d2lx.modern_cnn.ResNeXtSteps``).
 
     ``groups`` is the number of groups, as the book's text says (its code passes
     ``bot_channels // groups``, reading it as channels per group); it must divide the bottleneck channels.
     """
+
+    _relu = staticmethod(F.relu)
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1):
         super().__init__()
@@ -392,13 +393,6 @@ class ResNeXtBlock(nn.Module):
             self.bn4 = nn.LazyBatchNorm2d()
         else:
             self.conv4 = self.bn4 = None
-
-    def forward(self, X):
-        Y = F.relu(self.bn1(self.conv1(X)))
-        Y = F.relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        shortcut = X if self.conv4 is None else self.bn4(self.conv4(X))
-        return F.relu(Y + shortcut)
 
 
 # --- 8.7 DenseNet --------------------------------------------------------------------------------
