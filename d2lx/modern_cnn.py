@@ -29,6 +29,16 @@ GOOGLENET_B5 = ((256, (160, 320), (32, 128), 128), (384, (192, 384), (48, 128), 
 # ResNet-18 (section 8.6): (residual blocks, channels) per stage.
 RESNET18_ARCH = ((2, 64), (2, 128), (2, 256), (2, 512))
 
+
+class ResNet18Arch:
+    """Mixed in before a backend's ``ResNet`` (PyTorch, MXNet, TensorFlow): the book's
+    ``ResNet18(lr=0.1, num_classes=10)``, a ``ResNet`` of ``RESNET18_ARCH``. JAX's Flax model gives
+    ``arch`` a default instead."""
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__(RESNET18_ARCH, lr, num_classes)
+
+
 # DenseNet (section 8.7): the book's defaults.
 DENSENET_DEFAULTS = {"num_channels": 64, "growth_rate": 32, "arch": (4, 4, 4, 4)}
 
@@ -36,6 +46,15 @@ DENSENET_DEFAULTS = {"num_channels": 64, "growth_rate": 32, "arch": (4, 4, 4, 4)
 # stage. ``groups`` is the number of groups of the 3x3 convolution (see ``resnext_groups``).
 REGNETX32_STEM = 32
 REGNETX32_ARCH = ((4, 32, 16, 1), (6, 80, 16, 1))
+
+
+class RegNetX32Arch:
+    """Mixed in before a backend's ``AnyNet`` (PyTorch, MXNet, TensorFlow): the book's
+    ``RegNetX32(lr=0.1, num_classes=10)``, an ``AnyNet`` of ``REGNETX32_ARCH`` with a stem of
+    ``REGNETX32_STEM`` channels."""
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__(REGNETX32_ARCH, REGNETX32_STEM, lr, num_classes)
 
 
 def residual_stage(num_residuals: int, first_block: bool = False) -> list[dict]:

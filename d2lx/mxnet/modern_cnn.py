@@ -373,11 +373,8 @@ class ResNet(Classifier):
         return blk
 
 
-class ResNet18(ResNet):
+class ResNet18(shared.ResNet18Arch, ResNet):
     """ResNet with two residual blocks in each of four modules of 64, 128, 256, 512 channels."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(shared.RESNET18_ARCH, lr, num_classes)
 
 
 class ResNeXtBlock(shared.ResNeXtSteps, nn.Block):
@@ -500,9 +497,6 @@ class AnyNet(Classifier):
         return _sequential(nn.GlobalAvgPool2D(), nn.Dense(num_classes))
 
 
-class RegNetX32(AnyNet):
+class RegNetX32(shared.RegNetX32Arch, AnyNet):
     """The book's 32-layer RegNetX: a stem of 32 channels, stages of 4 and 6 ResNeXt blocks with 32 and
     80 channels, 16 groups, no bottleneck (``bot_mul=1``)."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(shared.REGNETX32_ARCH, shared.REGNETX32_STEM, lr, num_classes)

@@ -375,11 +375,8 @@ class ResNet(Classifier):
         return blk
 
 
-class ResNet18(ResNet):
+class ResNet18(arch_data.ResNet18Arch, ResNet):
     """ResNet with two residual blocks in each of four stages of 64, 128, 256 and 512 channels."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(arch_data.RESNET18_ARCH, lr, num_classes)
 
 
 def _block_diagonal(kernel, groups: int):
@@ -541,9 +538,6 @@ class AnyNet(Classifier):
         return Sequential([tf.keras.layers.GlobalAvgPool2D(), Dense(units=num_classes)])
 
 
-class RegNetX32(AnyNet):
+class RegNetX32(arch_data.RegNetX32Arch, AnyNet):
     """The 32-layer RegNetX of the book: a 32-channel stem, stages of 4 and 6 ResNeXt blocks with 32
     and 80 channels, 16 groups, no bottleneck."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(arch_data.REGNETX32_ARCH, arch_data.REGNETX32_STEM, lr, num_classes)

@@ -361,11 +361,8 @@ class ResNet(Classifier):
         return nn.Sequential(*(Residual(num_channels, **kw) for kw in spec.residual_stage(num_residuals, first_block)))
 
 
-class ResNet18(ResNet):
+class ResNet18(spec.ResNet18Arch, ResNet):
     """ResNet-18: four stages of two residual blocks, with 64, 128, 256 and 512 channels."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(spec.RESNET18_ARCH, lr, num_classes)
 
 
 class ResNeXtBlock(spec.ResNeXtSteps, nn.Module):
@@ -477,9 +474,6 @@ class AnyNet(Classifier):
         return _global_pool_head(num_classes)
 
 
-class RegNetX32(AnyNet):
+class RegNetX32(spec.RegNetX32Arch, AnyNet):
     """A 32-layer RegNetX: a stem of 32 channels, then stages of 4 and 6 ResNeXt blocks with 32 and 80
     channels, 16 groups and no bottleneck (``d2lx.modern_cnn.REGNETX32_ARCH``)."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(spec.REGNETX32_ARCH, spec.REGNETX32_STEM, lr, num_classes)
