@@ -109,11 +109,36 @@ def resnext_groups(num_channels: int, groups: int, bot_mul: float) -> int:
     return int(groups)
 
 
-# --- the residual blocks' forward passes, written once ----------------------------------------------
-# Each backend's ``Residual`` and ``ResNeXtBlock`` makes its own layers (``conv1``, ``bn1``, ...) and
-# names its ReLU (``_relu``); the wiring between them is the same on every framework, so it lives here.
-# A backend whose layers are called through another method (Keras's ``call``, Flax's ``__call__``)
-# has that method return ``self.forward(X)``.
+# --- the blocks' forward passes, written once ---------------------------------------------------------
+# Each backend's ``Inception``, ``Residual`` and ``ResNeXtBlock`` makes its own layers (``b1_1``,
+# ``conv1``, ``bn1``, ...) and names its framework's operations (``_relu``, ``_concat_channels``); the
+# wiring between the layers is the same on every framework, so it lives here. A backend whose layers are
+# called through another method (Keras's ``call``, Flax's ``__call__``) has it return ``self.forward(X)``.
+def _identity(X):
+    return X
+
+
+class InceptionSteps:
+    """Mixed in before a backend's ``Inception``: its four paths on the same input, ``b1_1``; ``b2_1``
+    then ``b2_2``; ``b3_1`` then ``b3_2``; ``b4_1`` (the max-pool) then ``b4_2``, stacked along the
+    channels by ``_concat_channels``. ``_relu`` follows each convolution where the framework's
+    convolutions do not apply it themselves (PyTorch, Flax); MXNet's and Keras's do, so by default it
+    is the identity."""
+
+    _relu: Callable[[Any], Any] = staticmethod(_identity)
+    _concat_channels: Callable[[tuple], Any]
+
+    def forward(self, x):
+        relu = type(self)._relu
+        paths = (
+            relu(self.b1_1(x)),
+            relu(self.b2_2(relu(self.b2_1(x)))),
+            relu(self.b3_2(relu(self.b3_1(x)))),
+            relu(self.b4_2(self.b4_1(x))),
+        )
+        return type(self)._concat_channels(paths)
+
+
 class ResidualSteps:
     """Mixed in before a backend's ``Residual``: ``relu(bn2(conv2(relu(bn1(conv1(X))))) + shortcut)``,
     where the shortcut is ``X`` itself, or ``conv3(X)`` when the block has a 1x1 convolution (``conv3``

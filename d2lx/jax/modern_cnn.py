@@ -241,10 +241,13 @@ class NiN(_FixedClassifier):
 
 
 # --- GoogLeNet (section 8.4) ----------------------------------------------------------------------
-class Inception(nn.Module):
+class Inception(core.InceptionSteps, nn.Module):
     """Four parallel paths concatenated along the channels: a 1x1 convolution (``c1`` channels), 1x1 then
     3x3 (``c2``, a pair), 1x1 then 5x5 (``c3``, a pair), 3x3 max pooling then 1x1 (``c4``); all keep the
-    height and width."""
+    height and width (the wiring: ``d2lx.modern_cnn.InceptionSteps.forward``)."""
+
+    _relu = staticmethod(nn.relu)
+    _concat_channels = staticmethod(partial(jnp.concatenate, axis=-1))
 
     c1: int
     c2: tuple
@@ -267,11 +270,7 @@ class Inception(nn.Module):
         self.b4_2 = _conv(self.c4, kernel_size=(1, 1))
 
     def __call__(self, X):
-        b1 = nn.relu(self.b1_1(X))
-        b2 = nn.relu(self.b2_2(nn.relu(self.b2_1(X))))
-        b3 = nn.relu(self.b3_2(nn.relu(self.b3_1(X))))
-        b4 = nn.relu(self.b4_2(self.b4_1(X)))
-        return jnp.concatenate((b1, b2, b3, b4), axis=-1)
+        return self.forward(X)
 
 
 def _inceptions(specs) -> list[Inception]:

@@ -25,6 +25,8 @@ runs outside ``record()``, so it uses the moving statistics and leaves them as t
 
 from __future__ import annotations
 
+from functools import partial
+
 from mxnet import autograd, init, np, npx
 from mxnet.gluon import nn
 
@@ -135,10 +137,13 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) ------------------------------------------------------------------------
-class Inception(nn.Block):
+class Inception(shared.InceptionSteps, nn.Block):
     """Four parallel paths concatenated along the channels: a 1x1 convolution (``c1`` channels), 1x1
     then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), a 3x3 max-pool then 1x1 (``c4``).
-    Every path keeps the height and width; the output has ``c1 + c2[1] + c3[1] + c4`` channels."""
+    Every path keeps the height and width; the output has ``c1 + c2[1] + c3[1] + c4`` channels.
+    The ReLUs are the convolutions' own; ``forward`` is ``d2lx.modern_cnn.InceptionSteps``'s."""
+
+    _concat_channels = staticmethod(partial(np.concatenate, axis=1))
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
@@ -150,15 +155,6 @@ class Inception(nn.Block):
         self.b3_2 = nn.Conv2D(c3[1], kernel_size=5, padding=2, activation="relu")
         self.b4_1 = nn.MaxPool2D(pool_size=3, strides=1, padding=1)
         self.b4_2 = nn.Conv2D(c4, kernel_size=1, activation="relu")
-
-    def forward(self, x):
-        paths = (
-            self.b1_1(x),
-            self.b2_2(self.b2_1(x)),
-            self.b3_2(self.b3_1(x)),
-            self.b4_2(self.b4_1(x)),
-        )
-        return np.concatenate(paths, axis=1)
 
 
 def _inceptions(specs) -> list:

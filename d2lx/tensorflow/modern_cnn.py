@@ -19,6 +19,8 @@ nested ``BatchNormalization`` and ``Dropout``): True for the training steps, Fal
 
 from __future__ import annotations
 
+from functools import partial
+
 import tensorflow as tf
 
 from d2lx import checks
@@ -151,9 +153,12 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) -------------------------------------------------------------------
-class Inception(tf.keras.Model):
+class Inception(arch_data.InceptionSteps, tf.keras.Model):
     """Four parallel paths, concatenated along the channels: a 1x1 convolution (``c1`` channels),
-    1x1 then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), 3x3 max pooling then 1x1 (``c4``)."""
+    1x1 then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), 3x3 max pooling then 1x1 (``c4``).
+    The ReLUs are the convolutions' own; the wiring is ``d2lx.modern_cnn.InceptionSteps.forward``."""
+
+    _concat_channels = staticmethod(partial(tf.concat, axis=-1))
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
@@ -167,13 +172,7 @@ class Inception(tf.keras.Model):
         self.b4_2 = Conv2D(c4, 1, activation="relu")
 
     def call(self, x):
-        paths = (
-            self.b1_1(x),
-            self.b2_2(self.b2_1(x)),
-            self.b3_2(self.b3_1(x)),
-            self.b4_2(self.b4_1(x)),
-        )
-        return tf.concat(paths, axis=-1)
+        return self.forward(x)
 
 
 class GoogleNet(Classifier):

@@ -18,6 +18,8 @@ groups of its 3x3 convolution, DenseNet's transitions halve the channels they re
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -136,13 +138,17 @@ class NiN(Classifier):
 
 
 # --- 8.4 GoogLeNet -------------------------------------------------------------------------------
-class Inception(nn.Module):
+class Inception(spec.InceptionSteps, nn.Module):
     """The Inception block: four parallel branches whose outputs are stacked along the channels.
 
     ``c1``: channels of the 1x1 branch; ``c2`` and ``c3``: ``(reduce, out)`` channels of the 1x1-then-3x3
     and 1x1-then-5x5 branches; ``c4``: channels of the 1x1 convolution after a 3x3 max-pool. Every
-    branch keeps the height and width, so the block outputs ``c1 + c2[1] + c3[1] + c4`` channels.
+    branch keeps the height and width, so the block outputs ``c1 + c2[1] + c3[1] + c4`` channels
+    (``forward``: ``d2lx.modern_cnn.InceptionSteps``).
     """
+
+    _relu = staticmethod(F.relu)
+    _concat_channels = staticmethod(partial(torch.cat, dim=1))
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
@@ -154,15 +160,6 @@ class Inception(nn.Module):
         self.b3_2 = nn.LazyConv2d(c3[1], kernel_size=5, padding=2)
         self.b4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
         self.b4_2 = nn.LazyConv2d(c4, kernel_size=1)
-
-    def forward(self, x):
-        branches = (
-            F.relu(self.b1_1(x)),
-            F.relu(self.b2_2(F.relu(self.b2_1(x)))),
-            F.relu(self.b3_2(F.relu(self.b3_1(x)))),
-            F.relu(self.b4_2(self.b4_1(x))),
-        )
-        return torch.cat(branches, dim=1)
 
 
 def _inception_stage(specs, *after: nn.Module) -> nn.Sequential:
