@@ -122,6 +122,17 @@ def _freeze_field(module, name: str) -> None:
     object.__setattr__(module, name, _as_tuples(getattr(module, name)))
 
 
+class _FixedClassifier(Classifier):
+    """The fields of the models whose architecture is fixed (AlexNet, NiN, GoogLeNet, the batch-normalized
+    LeNets), in the book's order, so that ``AlexNet(0.01)`` is the learning rate: ``lr``, ``num_classes``
+    and ``training`` (dropout and batch normalization's mode; see this module's docstring). The models
+    built from an ``arch`` declare the same three after it."""
+
+    lr: float = 0.1
+    num_classes: int = 10
+    training: bool = True
+
+
 class _StagedClassifier(Classifier):
     """A classifier built as ``create_net()`` from a frozen ``arch``: ResNet, DenseNet and AnyNet.
 
@@ -147,13 +158,9 @@ def _stem_7x7(num_channels: int, training: bool) -> nn.Sequential:
 
 
 # --- AlexNet (section 8.1) ------------------------------------------------------------------------
-class AlexNet(Classifier):
+class AlexNet(_FixedClassifier):
     """Five convolutions (11x11 stride 4, 5x5, three 3x3) with max pooling, then two dense layers of 4096
     with dropout 0.5 and the output layer; input 224x224."""
-
-    lr: float = 0.1
-    num_classes: int = 10
-    training: bool = True
 
     def setup(self):
         dropout = not self.training
@@ -218,13 +225,9 @@ def nin_block(out_channels: int, kernel_size, strides, padding) -> nn.Sequential
     ])  # fmt: skip
 
 
-class NiN(Classifier):
+class NiN(_FixedClassifier):
     """Three NiN blocks with max pooling, dropout, a NiN block with one channel per class, and a global
     average pool that gives the logits (no dense layer). Pools globally, so any input size works."""
-
-    lr: float = 0.1
-    num_classes: int = 10
-    training: bool = True
 
     def setup(self):
         self.net = nn.Sequential([
@@ -238,10 +241,13 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) ----------------------------------------------------------------------
-class Inception(nn.Module):
+class Inception(core.InceptionSteps, nn.Module):
     """Four parallel paths concatenated along the channels: a 1x1 convolution (``c1`` channels), 1x1 then
     3x3 (``c2``, a pair), 1x1 then 5x5 (``c3``, a pair), 3x3 max pooling then 1x1 (``c4``); all keep the
-    height and width."""
+    height and width (the wiring: ``d2lx.modern_cnn.InceptionSteps.forward``)."""
+
+    _relu = staticmethod(nn.relu)
+    _concat_channels = staticmethod(partial(jnp.concatenate, axis=-1))
 
     c1: int
     c2: tuple
@@ -264,27 +270,19 @@ class Inception(nn.Module):
         self.b4_2 = _conv(self.c4, kernel_size=(1, 1))
 
     def __call__(self, X):
-        b1 = nn.relu(self.b1_1(X))
-        b2 = nn.relu(self.b2_2(nn.relu(self.b2_1(X))))
-        b3 = nn.relu(self.b3_2(nn.relu(self.b3_1(X))))
-        b4 = nn.relu(self.b4_2(self.b4_1(X)))
-        return jnp.concatenate((b1, b2, b3, b4), axis=-1)
+        return self.forward(X)
 
 
 def _inceptions(specs) -> list[Inception]:
     return [Inception(c1, c2, c3, c4) for c1, c2, c3, c4 in specs]
 
 
-class GoogleNet(Classifier):
+class GoogleNet(_FixedClassifier):
     """Stem (``b1``, ``b2``), three stages of Inception blocks (``b3``-``b5``, the last with a global
     average pool) and a dense layer; input 96x96 in the book. ``setup`` calls the ``b`` methods, so a
     book cell that replaces one with ``@d2l.add_to_class(d2l.GoogleNet)`` changes the network.
     ``training`` (not in the book's JAX code: nothing here depends on it) lets ``GoogleNet(training=False)``
     be written as for the other models."""
-
-    lr: float = 0.1
-    num_classes: int = 10
-    training: bool = True
 
     def setup(self):
         self.net = nn.Sequential([self.b1(), self.b2(), self.b3(), self.b4(), self.b5(), _dense(self.num_classes)])
@@ -415,53 +413,43 @@ class BatchNorm(nn.Module):
         return Y
 
 
-class BNLeNetScratch(Classifier):
+def _bn_lenet(num_classes: int, norm) -> nn.Sequential:
+    """LeNet (Xavier-uniform kernels) with a batch normalization before each sigmoid, after every
+    convolution and hidden dense layer: ``norm(num_features, num_dims)`` makes it."""
+    return nn.Sequential([
+        _xavier_conv(6, kernel_size=(5, 5), padding="VALID"), norm(6, 4), Sigmoid(), AvgPool((2, 2), (2, 2)),
+        _xavier_conv(16, kernel_size=(5, 5), padding="VALID"), norm(16, 4), Sigmoid(), AvgPool((2, 2), (2, 2)),
+        Flatten(),
+        _xavier_dense(120), norm(120, 2), Sigmoid(),
+        _xavier_dense(84), norm(84, 2), Sigmoid(),
+        _xavier_dense(num_classes),
+    ])  # fmt: skip
+
+
+class BNLeNetScratch(_FixedClassifier):
     """LeNet with the scratch ``BatchNorm`` after every convolution and hidden dense layer, before the
     sigmoid."""
 
-    lr: float = 0.1
-    num_classes: int = 10
-    training: bool = True
-
     def setup(self):
         fixed = not self.training
-        self.net = nn.Sequential([
-            _xavier_conv(6, kernel_size=(5, 5), padding="VALID"), BatchNorm(6, 4, deterministic=fixed), Sigmoid(),
-            AvgPool((2, 2), (2, 2)),
-            _xavier_conv(16, kernel_size=(5, 5), padding="VALID"), BatchNorm(16, 4, deterministic=fixed), Sigmoid(),
-            AvgPool((2, 2), (2, 2)),
-            Flatten(),
-            _xavier_dense(120), BatchNorm(120, 2, deterministic=fixed), Sigmoid(),
-            _xavier_dense(84), BatchNorm(84, 2, deterministic=fixed), Sigmoid(),
-            _xavier_dense(self.num_classes),
-        ])  # fmt: skip
+        self.net = _bn_lenet(self.num_classes, lambda features, num_dims: BatchNorm(features, num_dims, fixed))
 
 
-class BNLeNet(Classifier):
+class BNLeNet(_FixedClassifier):
     """The same network with Flax's ``nn.BatchNorm``."""
 
-    lr: float = 0.1
-    num_classes: int = 10
-    training: bool = True
-
     def setup(self):
         fixed = not self.training
-        self.net = nn.Sequential([
-            _xavier_conv(6, kernel_size=(5, 5), padding="VALID"), nn.BatchNorm(fixed), Sigmoid(),
-            AvgPool((2, 2), (2, 2)),
-            _xavier_conv(16, kernel_size=(5, 5), padding="VALID"), nn.BatchNorm(fixed), Sigmoid(),
-            AvgPool((2, 2), (2, 2)),
-            Flatten(),
-            _xavier_dense(120), nn.BatchNorm(fixed), Sigmoid(),
-            _xavier_dense(84), nn.BatchNorm(fixed), Sigmoid(),
-            _xavier_dense(self.num_classes),
-        ])  # fmt: skip
+        self.net = _bn_lenet(self.num_classes, lambda features, num_dims: nn.BatchNorm(fixed))
 
 
 # --- ResNet and ResNeXt (section 8.6) -------------------------------------------------------------
-class Residual(nn.Module):
+class Residual(core.ResidualSteps, nn.Module):
     """Two 3x3 convolutions with batch normalization, added to the input before the last ReLU; with
-    ``use_1x1conv`` a 1x1 convolution (with ``strides``) shapes the input for the sum."""
+    ``use_1x1conv`` a 1x1 convolution (with ``strides``) shapes the input for the sum (the wiring:
+    ``d2lx.modern_cnn.ResidualSteps.forward``)."""
+
+    _relu = staticmethod(nn.relu)
 
     num_channels: int
     use_1x1conv: bool = False
@@ -481,11 +469,7 @@ class Residual(nn.Module):
         self.bn2 = nn.BatchNorm(fixed)
 
     def __call__(self, X):
-        Y = nn.relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
-        if self.conv3 is not None:
-            X = self.conv3(X)
-        return nn.relu(Y + X)
+        return self.forward(X)
 
 
 class ResNet(_StagedClassifier):
@@ -566,13 +550,16 @@ def grouped_conv_general_dilated(lhs, rhs, *args, feature_group_count: int = 1, 
     return jnp.concatenate(outputs, axis=numbers.out_spec[1])
 
 
-class ResNeXtBlock(nn.Module):
+class ResNeXtBlock(core.ResNeXtSteps, nn.Module):
     """1x1 convolution to ``num_channels * bot_mul`` channels, a 3x3 convolution in ``groups`` groups,
     1x1 back to ``num_channels``, each with batch norm, added to the input (through a 1x1 convolution
     with ``strides`` when ``use_1x1conv``).
 
     ``groups`` is the number of groups (the book's JAX code divides the channels by it instead).
+    The wiring is ``d2lx.modern_cnn.ResNeXtSteps.forward``.
     """
+
+    _relu = staticmethod(nn.relu)
 
     num_channels: int
     groups: int
@@ -603,12 +590,7 @@ class ResNeXtBlock(nn.Module):
             self.conv4 = self.bn4 = None
 
     def __call__(self, X):
-        Y = nn.relu(self.bn1(self.conv1(X)))
-        Y = nn.relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        if self.conv4 is not None:
-            X = self.bn4(self.conv4(X))
-        return nn.relu(Y + X)
+        return self.forward(X)
 
 
 # --- DenseNet (section 8.7) -----------------------------------------------------------------------

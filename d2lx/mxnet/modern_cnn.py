@@ -25,6 +25,8 @@ runs outside ``record()``, so it uses the moving statistics and leaves them as t
 
 from __future__ import annotations
 
+from functools import partial
+
 from mxnet import autograd, init, np, npx
 from mxnet.gluon import nn
 
@@ -135,10 +137,13 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) ------------------------------------------------------------------------
-class Inception(nn.Block):
+class Inception(shared.InceptionSteps, nn.Block):
     """Four parallel paths concatenated along the channels: a 1x1 convolution (``c1`` channels), 1x1
     then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), a 3x3 max-pool then 1x1 (``c4``).
-    Every path keeps the height and width; the output has ``c1 + c2[1] + c3[1] + c4`` channels."""
+    Every path keeps the height and width; the output has ``c1 + c2[1] + c3[1] + c4`` channels.
+    The ReLUs are the convolutions' own; ``forward`` is ``d2lx.modern_cnn.InceptionSteps``'s."""
+
+    _concat_channels = staticmethod(partial(np.concatenate, axis=1))
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
@@ -150,15 +155,6 @@ class Inception(nn.Block):
         self.b3_2 = nn.Conv2D(c3[1], kernel_size=5, padding=2, activation="relu")
         self.b4_1 = nn.MaxPool2D(pool_size=3, strides=1, padding=1)
         self.b4_2 = nn.Conv2D(c4, kernel_size=1, activation="relu")
-
-    def forward(self, x):
-        paths = (
-            self.b1_1(x),
-            self.b2_2(self.b2_1(x)),
-            self.b3_2(self.b3_1(x)),
-            self.b4_2(self.b4_1(x)),
-        )
-        return np.concatenate(paths, axis=1)
 
 
 def _inceptions(specs) -> list:
@@ -320,9 +316,12 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) ---------------------------------------------------------------
-class Residual(nn.Block):
+class Residual(shared.ResidualSteps, nn.Block):
     """Two 3x3 convolutions with batch norm, added to the input (through a 1x1 convolution of stride
-    ``strides`` when ``use_1x1conv``, which lets the block change the channels and halve the size)."""
+    ``strides`` when ``use_1x1conv``, which lets the block change the channels and halve the size);
+    ``forward`` is ``d2lx.modern_cnn.ResidualSteps``'s."""
+
+    _relu = staticmethod(npx.relu)
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
@@ -332,13 +331,6 @@ class Residual(nn.Block):
         self.conv3 = nn.Conv2D(num_channels, kernel_size=1, strides=strides) if use_1x1conv else None
         self.bn1 = nn.BatchNorm()
         self.bn2 = nn.BatchNorm()
-
-    def forward(self, X):
-        Y = npx.relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
-        if self.conv3 is not None:
-            X = self.conv3(X)
-        return npx.relu(Y + X)
 
 
 def _stem_7x7(num_channels: int = 64) -> nn.Sequential:
@@ -377,21 +369,21 @@ class ResNet(Classifier):
         return blk
 
 
-class ResNet18(ResNet):
+class ResNet18(shared.ResNet18Arch, ResNet):
     """ResNet with two residual blocks in each of four modules of 64, 128, 256, 512 channels."""
 
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(shared.RESNET18_ARCH, lr, num_classes)
 
-
-class ResNeXtBlock(nn.Block):
-    """A bottleneck residual block with a grouped 3x3 convolution.
+class ResNeXtBlock(shared.ResNeXtSteps, nn.Block):
+    """A bottleneck residual block with a grouped 3x3 convolution (``forward``:
+    ``d2lx.modern_cnn.ResNeXtSteps``).
 
     A 1x1 convolution to ``num_channels * bot_mul`` (rounded) bottleneck channels, a 3x3 convolution
     of ``groups`` groups (with stride ``strides``), a 1x1 convolution back to ``num_channels``, each with
     batch norm; the input is added through a 1x1 convolution with batch norm when ``use_1x1conv``.
     ``groups`` must divide the bottleneck channels.
     """
+
+    _relu = staticmethod(npx.relu)
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
@@ -408,14 +400,6 @@ class ResNeXtBlock(nn.Block):
             self.bn4 = nn.BatchNorm()
         else:
             self.conv4 = self.bn4 = None
-
-    def forward(self, X):
-        Y = npx.relu(self.bn1(self.conv1(X)))
-        Y = npx.relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        if self.conv4 is not None:
-            X = self.bn4(self.conv4(X))
-        return npx.relu(Y + X)
 
 
 # --- DenseNet (section 8.7) -------------------------------------------------------------------------
@@ -509,9 +493,6 @@ class AnyNet(Classifier):
         return _sequential(nn.GlobalAvgPool2D(), nn.Dense(num_classes))
 
 
-class RegNetX32(AnyNet):
+class RegNetX32(shared.RegNetX32Arch, AnyNet):
     """The book's 32-layer RegNetX: a stem of 32 channels, stages of 4 and 6 ResNeXt blocks with 32 and
     80 channels, 16 groups, no bottleneck (``bot_mul=1``)."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(shared.REGNETX32_ARCH, shared.REGNETX32_STEM, lr, num_classes)

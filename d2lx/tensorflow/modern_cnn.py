@@ -19,6 +19,8 @@ nested ``BatchNormalization`` and ``Dropout``): True for the training steps, Fal
 
 from __future__ import annotations
 
+from functools import partial
+
 import tensorflow as tf
 
 from d2lx import checks
@@ -43,10 +45,6 @@ class Sequential(tf.keras.Sequential):
 
     def __iter__(self):
         yield self
-
-
-def _relu(X):
-    return tf.keras.activations.relu(X)
 
 
 # --- AlexNet (section 8.1) ---------------------------------------------------------------------
@@ -155,9 +153,12 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) -------------------------------------------------------------------
-class Inception(tf.keras.Model):
+class Inception(arch_data.InceptionSteps, tf.keras.Model):
     """Four parallel paths, concatenated along the channels: a 1x1 convolution (``c1`` channels),
-    1x1 then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), 3x3 max pooling then 1x1 (``c4``)."""
+    1x1 then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), 3x3 max pooling then 1x1 (``c4``).
+    The ReLUs are the convolutions' own; the wiring is ``d2lx.modern_cnn.InceptionSteps.forward``."""
+
+    _concat_channels = staticmethod(partial(tf.concat, axis=-1))
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
@@ -171,13 +172,7 @@ class Inception(tf.keras.Model):
         self.b4_2 = Conv2D(c4, 1, activation="relu")
 
     def call(self, x):
-        paths = (
-            self.b1_1(x),
-            self.b2_2(self.b2_1(x)),
-            self.b3_2(self.b3_1(x)),
-            self.b4_2(self.b4_1(x)),
-        )
-        return tf.concat(paths, axis=-1)
+        return self.forward(x)
 
 
 class GoogleNet(Classifier):
@@ -324,9 +319,12 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) ----------------------------------------------------------
-class Residual(tf.keras.Model):
+class Residual(arch_data.ResidualSteps, tf.keras.Model):
     """The residual block: two 3x3 convolutions with batch normalization, ReLU in between, added to
-    the input (through a 1x1 convolution with ``strides`` when ``use_1x1conv``), then a ReLU."""
+    the input (through a 1x1 convolution with ``strides`` when ``use_1x1conv``), then a ReLU (the
+    wiring: ``d2lx.modern_cnn.ResidualSteps.forward``)."""
+
+    _relu = staticmethod(tf.keras.activations.relu)
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1):
         super().__init__()
@@ -338,11 +336,7 @@ class Residual(tf.keras.Model):
         self.bn2 = BatchNormalization()
 
     def call(self, X):
-        Y = _relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
-        if self.conv3 is not None:
-            X = self.conv3(X)
-        return _relu(Y + X)
+        return self.forward(X)
 
 
 def _stem(num_channels, kernel_size, strides, pool: bool):
@@ -380,11 +374,8 @@ class ResNet(Classifier):
         return blk
 
 
-class ResNet18(ResNet):
+class ResNet18(arch_data.ResNet18Arch, ResNet):
     """ResNet with two residual blocks in each of four stages of 64, 128, 256 and 512 channels."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(arch_data.RESNET18_ARCH, lr, num_classes)
 
 
 def _block_diagonal(kernel, groups: int):
@@ -415,14 +406,17 @@ class GroupedConv2D(Conv2D):
         return super().convolution_op(inputs, kernel)
 
 
-class ResNeXtBlock(tf.keras.Model):
+class ResNeXtBlock(arch_data.ResNeXtSteps, tf.keras.Model):
     """The ResNeXt block: 1x1, grouped 3x3 (``groups`` groups, ``strides``) and 1x1 convolutions with
     batch normalization, ``num_channels * bot_mul`` channels inside, added to the input (through a
     1x1 convolution when ``use_1x1conv``).
 
     ``groups`` is the number of groups, as the book's text says (its code passes
-    ``bot_channels // groups``; see ``d2lx.modern_cnn.resnext_groups``).
+    ``bot_channels // groups``; see ``d2lx.modern_cnn.resnext_groups``). The wiring is
+    ``d2lx.modern_cnn.ResNeXtSteps.forward``.
     """
+
+    _relu = staticmethod(tf.keras.activations.relu)
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1):
         super().__init__()
@@ -441,12 +435,7 @@ class ResNeXtBlock(tf.keras.Model):
             self.conv4 = None
 
     def call(self, X):
-        Y = _relu(self.bn1(self.conv1(X)))
-        Y = _relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        if self.conv4 is not None:
-            X = self.bn4(self.conv4(X))
-        return _relu(Y + X)
+        return self.forward(X)
 
 
 # --- DenseNet (section 8.7) --------------------------------------------------------------------
@@ -548,9 +537,6 @@ class AnyNet(Classifier):
         return Sequential([tf.keras.layers.GlobalAvgPool2D(), Dense(units=num_classes)])
 
 
-class RegNetX32(AnyNet):
+class RegNetX32(arch_data.RegNetX32Arch, AnyNet):
     """The 32-layer RegNetX of the book: a 32-channel stem, stages of 4 and 6 ResNeXt blocks with 32
     and 80 channels, 16 groups, no bottleneck."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(arch_data.REGNETX32_ARCH, arch_data.REGNETX32_STEM, lr, num_classes)

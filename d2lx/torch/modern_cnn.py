@@ -18,6 +18,8 @@ groups of its 3x3 convolution, DenseNet's transitions halve the channels they re
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -136,13 +138,17 @@ class NiN(Classifier):
 
 
 # --- 8.4 GoogLeNet -------------------------------------------------------------------------------
-class Inception(nn.Module):
+class Inception(spec.InceptionSteps, nn.Module):
     """The Inception block: four parallel branches whose outputs are stacked along the channels.
 
     ``c1``: channels of the 1x1 branch; ``c2`` and ``c3``: ``(reduce, out)`` channels of the 1x1-then-3x3
     and 1x1-then-5x5 branches; ``c4``: channels of the 1x1 convolution after a 3x3 max-pool. Every
-    branch keeps the height and width, so the block outputs ``c1 + c2[1] + c3[1] + c4`` channels.
+    branch keeps the height and width, so the block outputs ``c1 + c2[1] + c3[1] + c4`` channels
+    (``forward``: ``d2lx.modern_cnn.InceptionSteps``).
     """
+
+    _relu = staticmethod(F.relu)
+    _concat_channels = staticmethod(partial(torch.cat, dim=1))
 
     def __init__(self, c1, c2, c3, c4, **kwargs):
         super().__init__(**kwargs)
@@ -154,15 +160,6 @@ class Inception(nn.Module):
         self.b3_2 = nn.LazyConv2d(c3[1], kernel_size=5, padding=2)
         self.b4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
         self.b4_2 = nn.LazyConv2d(c4, kernel_size=1)
-
-    def forward(self, x):
-        branches = (
-            F.relu(self.b1_1(x)),
-            F.relu(self.b2_2(F.relu(self.b2_1(x)))),
-            F.relu(self.b3_2(F.relu(self.b3_1(x)))),
-            F.relu(self.b4_2(self.b4_1(x))),
-        )
-        return torch.cat(branches, dim=1)
 
 
 def _inception_stage(specs, *after: nn.Module) -> nn.Sequential:
@@ -317,12 +314,15 @@ class BNLeNet(Classifier):
 
 
 # --- 8.6 ResNet and ResNeXt ----------------------------------------------------------------------
-class Residual(nn.Module):
-    """ResNet's residual block: two batch-normalized 3x3 convolutions, plus the input, then ReLU.
+class Residual(spec.ResidualSteps, nn.Module):
+    """ResNet's residual block: two batch-normalized 3x3 convolutions, plus the input, then ReLU
+    (``forward``: ``d2lx.modern_cnn.ResidualSteps``).
 
     ``strides=2`` halves the height and width; ``use_1x1conv=True`` passes the input through a 1x1
     convolution (with the same stride), needed whenever the channels or the resolution change.
     """
+
+    _relu = staticmethod(F.relu)
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1):
         super().__init__()
@@ -332,11 +332,6 @@ class Residual(nn.Module):
         self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
         self.bn1 = nn.LazyBatchNorm2d()
         self.bn2 = nn.LazyBatchNorm2d()
-
-    def forward(self, X):
-        Y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(X)))))
-        shortcut = X if self.conv3 is None else self.conv3(X)
-        return F.relu(Y + shortcut)
 
 
 class ResNet(Classifier):
@@ -363,21 +358,21 @@ class ResNet(Classifier):
         return nn.Sequential(*(Residual(num_channels, **kw) for kw in spec.residual_stage(num_residuals, first_block)))
 
 
-class ResNet18(ResNet):
+class ResNet18(spec.ResNet18Arch, ResNet):
     """ResNet-18: four stages of two residual blocks, with 64, 128, 256 and 512 channels."""
 
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(spec.RESNET18_ARCH, lr, num_classes)
 
-
-class ResNeXtBlock(nn.Module):
+class ResNeXtBlock(spec.ResNeXtSteps, nn.Module):
     """The ResNeXt block: a 1x1 convolution to ``num_channels * bot_mul`` bottleneck channels, a 3x3
     convolution in ``groups`` groups, a 1x1 convolution back to ``num_channels``, each batch-normalized,
-    plus the input (through a batch-normalized 1x1 convolution when ``use_1x1conv``), then ReLU.
+    plus the input (through a batch-normalized 1x1 convolution when ``use_1x1conv``), then ReLU
+    (``forward``: ``d2lx.modern_cnn.ResNeXtSteps``).
 
     ``groups`` is the number of groups, as the book's text says (its code passes
     ``bot_channels // groups``, reading it as channels per group); it must divide the bottleneck channels.
     """
+
+    _relu = staticmethod(F.relu)
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1):
         super().__init__()
@@ -392,13 +387,6 @@ class ResNeXtBlock(nn.Module):
             self.bn4 = nn.LazyBatchNorm2d()
         else:
             self.conv4 = self.bn4 = None
-
-    def forward(self, X):
-        Y = F.relu(self.bn1(self.conv1(X)))
-        Y = F.relu(self.bn2(self.conv2(Y)))
-        Y = self.bn3(self.conv3(Y))
-        shortcut = X if self.conv4 is None else self.bn4(self.conv4(X))
-        return F.relu(Y + shortcut)
 
 
 # --- 8.7 DenseNet --------------------------------------------------------------------------------
@@ -483,9 +471,6 @@ class AnyNet(Classifier):
         return _global_pool_head(num_classes)
 
 
-class RegNetX32(AnyNet):
+class RegNetX32(spec.RegNetX32Arch, AnyNet):
     """A 32-layer RegNetX: a stem of 32 channels, then stages of 4 and 6 ResNeXt blocks with 32 and 80
     channels, 16 groups and no bottleneck (``d2lx.modern_cnn.REGNETX32_ARCH``)."""
-
-    def __init__(self, lr=0.1, num_classes=10):
-        super().__init__(spec.REGNETX32_ARCH, spec.REGNETX32_STEM, lr, num_classes)
