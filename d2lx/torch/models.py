@@ -49,8 +49,8 @@ class _Scratch:
 
 
 class LinearRegressionScratch(_Scratch, core.LinearRegressionScratchSteps, Module):
-    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD`` (constructor, ``forward``
-    and ``loss``: see ``d2lx.models.LinearRegressionScratchSteps``)."""
+    """``y = Xw + b`` (see ``d2lx.models.LinearRegressionScratchSteps``); PyTorch's part: the scratch ``SGD``
+    is handed ``w`` and ``b``, and ``get_w_b`` detaches them from the graph."""
 
     def configure_optimizers(self):
         return SGD([self.w, self.b], self.lr)
