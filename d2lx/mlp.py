@@ -1,4 +1,8 @@
-"""The backend-free halves of the weight-decay models (the 1.0 edition's section 3.7).
+"""The backend-free halves of the scratch MLP and the weight-decay models (the 1.0 edition's sections 5.2, 3.7).
+
+``MLPScratch`` (section 5.2) is one hidden layer of ReLU units with its parameters written out: its
+constructor and ``forward`` read the same on every framework once the framework's calls are named
+(``MLPScratchSteps``, on ``d2lx.models.ScratchParameters``); a backend gives its ``relu``.
 
 ``WeightDecayScratch`` reads the same on every framework whose models are
 called as ``model(X)`` and keep ``w`` as an attribute: linear regression from
@@ -21,10 +25,34 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from d2lx import checks
+from d2lx.models import ScratchParameters
 from d2lx.module import RemembersInputFeatures
 
 # One hidden layer of a concise MLP: its width and the dropout probability after it (None: no dropout).
 HiddenLayer = tuple[int, "float | None"]
+
+
+class MLPScratchSteps(ScratchParameters):
+    """``MLPScratch(num_inputs, num_outputs, num_hiddens, lr, sigma=0.01)``: ``relu(X W1 + b1) W2 + b2`` on
+    flattened images, weights ``N(0, sigma)``, biases zero. Mixed in before a backend's ``Classifier``; the
+    backend gives ``_relu`` (its ``relu``). On JAX, whose ``setup`` draws the parameters, only ``forward``."""
+
+    _relu: Callable[[Any], Any]
+
+    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W1 = self._normal((num_inputs, num_hiddens), sigma)
+        self.b1 = self._zeros(num_hiddens)
+        self.W2 = self._normal((num_hiddens, num_outputs), sigma)
+        self.b2 = self._zeros(num_outputs)
+
+    def forward(self, X):
+        checks.matching_features(self, self.num_inputs, X.shape)
+        ops = self._ops
+        H = self._relu(ops.matmul(ops.reshape(X, (-1, self.num_inputs)), self.W1) + self.b1)
+        return ops.matmul(H, self.W2) + self.b2
 
 
 def l2_penalty(w):

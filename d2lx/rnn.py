@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from d2lx import checks
+from d2lx.models import ScratchParameters
 from d2lx.plotting import to_numpy
 
 
@@ -69,27 +70,10 @@ def hidden_state(model: Any, inputs: Any, state: Any) -> Any:
     return state
 
 
-class ScratchParameters:
-    """What ``RNNScratchSteps`` and ``LanguageModelSteps`` take from a backend (a class attribute each): its
-    ``ops`` module (``_ops``: the book's ``d2l.matmul``, ``d2l.tanh``, ``d2l.stack``...), and, where the model
-    holds its parameters (PyTorch, MXNet, TensorFlow), ``_normal(shape, sigma)``, an ``N(0, sigma)`` parameter
-    from d2lx's seeded stream, and ``_parameter``, which makes a tensor trainable (``nn.Parameter``,
-    ``tf.Variable``). A backend whose parameters are made otherwise (MXNet's ``attach_grad()``) gives its own
-    ``_zeros``."""
-
-    _ops: Any
-    _normal: Callable[[tuple, float], Any]
-    _parameter: Callable[[Any], Any]
-
-    def _zeros(self, size: int) -> Any:
-        """A trainable vector of ``size`` zeros (a bias)."""
-        return self._parameter(self._ops.zeros(size))
-
-
 class RNNScratchSteps(ScratchParameters):
-    """``RNNScratch``, ``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, written once (see ``ScratchParameters``
-    for what the backend gives). On JAX the model is a Flax dataclass whose ``setup`` draws the weights, and
-    only ``forward`` is used."""
+    """``RNNScratch``, ``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, written once (see
+    ``d2lx.models.ScratchParameters`` for what the backend gives). On JAX the model is a Flax dataclass whose
+    ``setup`` draws the weights, and only ``forward`` is used."""
 
     # the time steps of the (num_steps, batch_size, num_inputs) inputs: a tensor iterates over its first axis,
     # but not inside a TensorFlow graph, where the TensorFlow backend unstacks it

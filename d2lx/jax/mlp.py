@@ -22,10 +22,10 @@ from flax import traverse_util
 from jax import numpy as jnp
 
 from d2lx import checks
-from d2lx.jax.models import LinearRegression, LinearRegressionScratch, check_input_features, normal_init
+from d2lx.jax.models import LinearRegression, LinearRegressionScratch, _Scratch, check_input_features, normal_init
 from d2lx.jax.module import Classifier
 from d2lx.jax.ops import get_key
-from d2lx.mlp import l2_penalty
+from d2lx.mlp import MLPScratchSteps, l2_penalty
 
 
 def relu(X):
@@ -33,25 +33,22 @@ def relu(X):
     return jnp.maximum(X, 0)
 
 
-class MLPScratch(Classifier):
-    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``."""
+class MLPScratch(_Scratch, MLPScratchSteps, Classifier):
+    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``
+    (``forward``: see ``d2lx.mlp.MLPScratchSteps``; Flax's ``setup`` names and draws the parameters)."""
 
     num_inputs: int
     num_outputs: int
     num_hiddens: int
     lr: float
     sigma: float = 0.01
+    _relu = staticmethod(relu)
 
     def setup(self):
         self.W1 = self.param("W1", normal_init(self.sigma), (self.num_inputs, self.num_hiddens))
         self.b1 = self.param("b1", nn.initializers.zeros, (self.num_hiddens,))
         self.W2 = self.param("W2", normal_init(self.sigma), (self.num_hiddens, self.num_outputs))
         self.b2 = self.param("b2", nn.initializers.zeros, (self.num_outputs,))
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        H = relu(jnp.matmul(X.reshape((-1, self.num_inputs)), self.W1) + self.b1)
-        return jnp.matmul(H, self.W2) + self.b2
 
 
 class MLP(Classifier):

@@ -15,6 +15,8 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import checks
+from d2lx import models as core
+from d2lx.jax import ops
 from d2lx.jax.module import Classifier, Module, tracing_initial_values
 from d2lx.jax.optim import SGD
 from d2lx.kaggle_house import make_k_fold
@@ -37,8 +39,16 @@ def normal_init(sigma: float):
     return init
 
 
-class LinearRegressionScratch(Module):
-    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD``."""
+class _Scratch:
+    """What the scratch models' ``forward`` takes from JAX (see ``d2lx.models.ScratchParameters``): its
+    operations. The parameters are Flax's: each model's ``setup`` names and draws them."""
+
+    _ops = ops
+
+
+class LinearRegressionScratch(_Scratch, core.LinearRegressionScratchSteps, Module):
+    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD`` (``forward``: see
+    ``d2lx.models.LinearRegressionScratchSteps``; Flax's ``setup`` names and draws the parameters)."""
 
     num_inputs: int
     lr: float
@@ -47,10 +57,6 @@ class LinearRegressionScratch(Module):
     def setup(self):
         self.w = self.param("w", normal_init(self.sigma), (self.num_inputs, 1))
         self.b = self.param("b", nn.initializers.zeros, (1,))
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return jnp.matmul(X, self.w) + self.b
 
     def loss(self, params, X, y, state):
         y_hat = state.apply_fn({"params": params}, *X)  # X is the tuple of inputs
@@ -119,21 +125,19 @@ def cross_entropy(y_hat, y):
     return -jnp.log(jnp.take_along_axis(y_hat, y.reshape(-1, 1), axis=1)).mean()
 
 
-class SoftmaxRegressionScratch(Classifier):
-    """``softmax(XW + b)`` on flattened images, trained with the scratch ``SGD``."""
+class SoftmaxRegressionScratch(_Scratch, core.SoftmaxRegressionScratchSteps, Classifier):
+    """``softmax(XW + b)`` on flattened images, trained with the scratch ``SGD`` (``forward``: see
+    ``d2lx.models.SoftmaxRegressionScratchSteps``; Flax's ``setup`` names and draws the parameters)."""
 
     num_inputs: int
     num_outputs: int
     lr: float
     sigma: float = 0.01
+    _softmax = staticmethod(softmax)
 
     def setup(self):
         self.W = self.param("W", normal_init(self.sigma), (self.num_inputs, self.num_outputs))
         self.b = self.param("b", nn.initializers.zeros, (self.num_outputs,))
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return softmax(jnp.matmul(X.reshape((-1, self.num_inputs)), self.W) + self.b)
 
     def loss(self, params, X, y, state):
         y_hat = state.apply_fn({"params": params}, *X)

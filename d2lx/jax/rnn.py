@@ -22,19 +22,17 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import rnn as core
-from d2lx.jax import ops
-from d2lx.jax.models import normal_init
+from d2lx.jax.models import _Scratch, normal_init
 from d2lx.jax.module import Classifier, Module
 
 
-class RNNScratch(core.RNNScratchSteps, Module):
+class RNNScratch(_Scratch, core.RNNScratchSteps, Module):
     """``H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)``, weights ``N(0, sigma)``; a call returns every ``H_t``
     (``forward``: see ``d2lx.rnn.RNNScratchSteps``)."""
 
     num_inputs: int
     num_hiddens: int
     sigma: float = 0.01
-    _ops: ClassVar = ops
 
     def setup(self):
         self.W_xh = self.param("W_xh", normal_init(self.sigma), (self.num_inputs, self.num_hiddens))

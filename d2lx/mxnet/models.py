@@ -5,9 +5,10 @@ from __future__ import annotations
 from mxnet import gluon, init, np, npx
 from mxnet.gluon import nn
 
-from d2lx import checks
+from d2lx import models as core
 from d2lx.kaggle_house import make_k_fold
 from d2lx.module import RemembersInputFeatures
+from d2lx.mxnet import ops
 from d2lx.mxnet.module import Classifier, Module
 from d2lx.mxnet.optim import SGD
 from d2lx.utils import seeded_normal
@@ -44,18 +45,19 @@ class SeededNormal(init.Normal):
             arr[:] = values.T
 
 
-class LinearRegressionScratch(Module):
-    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD``."""
+class _Scratch:
+    """What the scratch models take from MXNet (see ``d2lx.models.ScratchParameters``): its operations, and
+    parameters that are bare arrays with ``attach_grad()``."""
 
-    def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.w = normal_parameter((num_inputs, 1), sigma)
-        self.b = _scratch_zeros(1)
+    _ops = ops
+    _normal = staticmethod(normal_parameter)
+    _zeros = staticmethod(_scratch_zeros)
 
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return np.dot(X, self.w) + self.b
+
+class LinearRegressionScratch(_Scratch, core.LinearRegressionScratchSteps, Module):
+    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD`` (constructor and
+    ``forward``: see ``d2lx.models.LinearRegressionScratchSteps``). The loss reads ``y`` in the shape of
+    the predictions."""
 
     def loss(self, y_hat, y):
         return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).mean()
@@ -101,22 +103,13 @@ def cross_entropy(y_hat, y):
     return -np.log(npx.pick(y_hat, y, axis=1)).mean()
 
 
-class SoftmaxRegressionScratch(Classifier):
-    """``softmax(XW + b)`` on flattened images; ``configure_optimizers`` finds ``W`` and ``b``
-    as scratch parameters and returns the scratch ``SGD``."""
+class SoftmaxRegressionScratch(_Scratch, core.SoftmaxRegressionScratchSteps, Classifier):
+    """``softmax(XW + b)`` on flattened images (constructor, ``forward`` and ``loss``: see
+    ``d2lx.models.SoftmaxRegressionScratchSteps``); ``configure_optimizers`` finds ``W`` and ``b`` as scratch
+    parameters and returns the scratch ``SGD``."""
 
-    def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W = normal_parameter((num_inputs, num_outputs), sigma)
-        self.b = _scratch_zeros(num_outputs)
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return softmax(np.dot(X.reshape((-1, self.num_inputs)), self.W) + self.b)
-
-    def loss(self, y_hat, y):
-        return cross_entropy(y_hat, y)
+    _softmax = staticmethod(softmax)
+    _cross_entropy = staticmethod(cross_entropy)
 
 
 class SoftmaxRegression(RemembersInputFeatures, Classifier):

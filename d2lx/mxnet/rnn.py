@@ -13,18 +13,8 @@ from mxnet import np, npx
 from mxnet.gluon import Block, nn, rnn
 
 from d2lx import rnn as core
-from d2lx.mxnet import ops
-from d2lx.mxnet.models import _scratch_zeros, normal_parameter
+from d2lx.mxnet.models import _Scratch
 from d2lx.mxnet.module import Classifier, Module
-
-
-class _Scratch:
-    """What the scratch models take from MXNet: its operations, and parameters that are bare arrays with
-    ``attach_grad()`` (see ``d2lx.rnn.ScratchParameters``)."""
-
-    _ops = ops
-    _normal = staticmethod(normal_parameter)
-    _zeros = staticmethod(_scratch_zeros)
 
 
 class RNNScratch(_Scratch, core.RNNScratchSteps, Module):

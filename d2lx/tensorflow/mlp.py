@@ -14,8 +14,8 @@ import math
 import tensorflow as tf
 
 from d2lx import checks
-from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, WeightDecayBase, WeightDecayScratchBase
-from d2lx.tensorflow.models import LinearRegression, LinearRegressionScratch, normal_variable
+from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, MLPScratchSteps, WeightDecayBase, WeightDecayScratchBase
+from d2lx.tensorflow.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.tensorflow.module import Classifier
 
 
@@ -24,21 +24,11 @@ def relu(X):
     return tf.math.maximum(X, 0)
 
 
-class MLPScratch(Classifier):
-    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``."""
+class MLPScratch(_Scratch, MLPScratchSteps, Classifier):
+    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``
+    (constructor and ``forward``: see ``d2lx.mlp.MLPScratchSteps``)."""
 
-    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W1 = normal_variable((num_inputs, num_hiddens), sigma)
-        self.b1 = tf.Variable(tf.zeros(num_hiddens))
-        self.W2 = normal_variable((num_hiddens, num_outputs), sigma)
-        self.b2 = tf.Variable(tf.zeros(num_outputs))
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        H = relu(tf.matmul(tf.reshape(X, (-1, self.num_inputs)), self.W1) + self.b1)
-        return tf.matmul(H, self.W2) + self.b2
+    _relu = staticmethod(relu)
 
 
 def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> tf.keras.Sequential:

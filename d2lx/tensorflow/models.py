@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from d2lx import checks
+from d2lx import models as core
 from d2lx.kaggle_house import make_k_fold
 from d2lx.module import RemembersInputFeatures
+from d2lx.tensorflow import ops
 from d2lx.tensorflow.module import Classifier, Module
 from d2lx.tensorflow.optim import SGD
 from d2lx.utils import seeded_normal
@@ -27,21 +28,18 @@ class SeededRandomNormal(tf.keras.initializers.RandomNormal):
         return super().__call__(shape, dtype) if values is None else tf.constant(values, dtype=dtype or "float32")
 
 
-class LinearRegressionScratch(Module):
-    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD``."""
+class _Scratch:
+    """What the scratch models take from TensorFlow (see ``d2lx.models.ScratchParameters``): bare
+    ``tf.Variable``s, which d2lx's ``Module`` finds in its attributes and counts in ``trainable_variables``."""
 
-    def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.w = normal_variable((num_inputs, 1), sigma)
-        self.b = tf.Variable(tf.zeros(1))
+    _ops = ops
+    _normal = staticmethod(normal_variable)
+    _parameter = tf.Variable
 
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return tf.matmul(X, self.w) + self.b
 
-    def loss(self, y_hat, y):
-        return tf.reduce_mean((y_hat - y) ** 2 / 2)
+class LinearRegressionScratch(_Scratch, core.LinearRegressionScratchSteps, Module):
+    """``y = Xw + b`` (see ``d2lx.models.LinearRegressionScratchSteps``); TensorFlow's part: the scratch
+    ``SGD`` takes only ``lr`` (the trainer hands it the model's variables), and ``get_w_b`` returns them."""
 
     def configure_optimizers(self):
         return SGD(self.lr)
@@ -84,24 +82,15 @@ def cross_entropy(y_hat, y):
     return -tf.reduce_mean(tf.math.log(tf.gather(y_hat, y, axis=1, batch_dims=1)))
 
 
-class SoftmaxRegressionScratch(Classifier):
-    """``softmax(XW + b)`` on flattened images, trained with the scratch ``SGD``."""
+class SoftmaxRegressionScratch(_Scratch, core.SoftmaxRegressionScratchSteps, Classifier):
+    """``softmax(XW + b)`` on flattened images, trained with the scratch ``SGD`` (constructor, ``forward`` and
+    ``loss``: see ``d2lx.models.SoftmaxRegressionScratchSteps``)."""
 
-    def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W = normal_variable((num_inputs, num_outputs), sigma)
-        self.b = tf.Variable(tf.zeros(num_outputs))
+    _softmax = staticmethod(softmax)
+    _cross_entropy = staticmethod(cross_entropy)
 
     def parameters(self):
         return [self.W, self.b]
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return softmax(tf.matmul(tf.reshape(X, (-1, self.num_inputs)), self.W) + self.b)
-
-    def loss(self, y_hat, y):
-        return cross_entropy(y_hat, y)
 
     def configure_optimizers(self):
         return SGD(self.lr)

@@ -17,18 +17,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from d2lx import rnn as core
-from d2lx.tensorflow import ops
-from d2lx.tensorflow.models import normal_variable
+from d2lx.tensorflow.models import _Scratch
 from d2lx.tensorflow.module import Classifier, Module
-
-
-class _Scratch:
-    """What the scratch models take from TensorFlow (see ``d2lx.rnn.ScratchParameters``): bare ``tf.Variable``s,
-    which d2lx's ``Module`` finds in its attributes and counts in ``trainable_variables``."""
-
-    _ops = ops
-    _normal = staticmethod(normal_variable)
-    _parameter = tf.Variable
 
 
 class RNNScratch(_Scratch, core.RNNScratchSteps, Module):

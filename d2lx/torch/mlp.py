@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from d2lx import checks
-from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, WeightDecayBase, WeightDecayScratchBase
-from d2lx.torch.models import LinearRegression, LinearRegressionScratch, normal_parameter
+from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, MLPScratchSteps, WeightDecayBase, WeightDecayScratchBase
+from d2lx.torch.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.torch.module import Classifier
 
 
@@ -22,21 +22,11 @@ def relu(X):
     return torch.maximum(X, torch.zeros_like(X))
 
 
-class MLPScratch(Classifier):
-    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``."""
+class MLPScratch(_Scratch, MLPScratchSteps, Classifier):
+    """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``
+    (constructor and ``forward``: see ``d2lx.mlp.MLPScratchSteps``)."""
 
-    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W1 = normal_parameter((num_inputs, num_hiddens), sigma)
-        self.b1 = nn.Parameter(torch.zeros(num_hiddens))
-        self.W2 = normal_parameter((num_hiddens, num_outputs), sigma)
-        self.b2 = nn.Parameter(torch.zeros(num_outputs))
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        H = relu(torch.matmul(X.reshape((-1, self.num_inputs)), self.W1) + self.b1)
-        return torch.matmul(H, self.W2) + self.b2
+    _relu = staticmethod(relu)
 
 
 def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> nn.Sequential:

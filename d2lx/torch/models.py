@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from d2lx import checks
+from d2lx import models as core
 from d2lx.kaggle_house import make_k_fold
 from d2lx.module import RemembersInputFeatures
+from d2lx.torch import ops
 from d2lx.torch.module import Classifier, Module
 from d2lx.torch.optim import SGD
 from d2lx.utils import seeded_normal
@@ -38,21 +39,18 @@ class _NormalLazyLinear(nn.LazyLinear):
             self.bias.zero_()
 
 
-class LinearRegressionScratch(Module):
-    """``y = Xw + b`` with ``w ~ N(0, sigma)``, squared loss and the scratch ``SGD``."""
+class _Scratch:
+    """What the scratch models take from PyTorch (see ``d2lx.models.ScratchParameters``): ``nn.Parameter``s,
+    which ``nn.Module`` registers when they are set as attributes."""
 
-    def __init__(self, num_inputs: int, lr: float, sigma: float = 0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.w = normal_parameter((num_inputs, 1), sigma)
-        self.b = nn.Parameter(torch.zeros(1))
+    _ops = ops
+    _normal = staticmethod(normal_parameter)
+    _parameter = nn.Parameter
 
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return torch.matmul(X, self.w) + self.b
 
-    def loss(self, y_hat, y):
-        return ((y_hat - y) ** 2 / 2).mean()
+class LinearRegressionScratch(_Scratch, core.LinearRegressionScratchSteps, Module):
+    """``y = Xw + b`` (see ``d2lx.models.LinearRegressionScratchSteps``); PyTorch's part: the scratch ``SGD``
+    is handed ``w`` and ``b``, and ``get_w_b`` detaches them from the graph."""
 
     def configure_optimizers(self):
         return SGD([self.w, self.b], self.lr)
@@ -93,21 +91,12 @@ def cross_entropy(y_hat, y):
     return -torch.log(y_hat[torch.arange(len(y_hat)), y]).mean()
 
 
-class SoftmaxRegressionScratch(Classifier):
-    """``softmax(XW + b)`` on flattened images, trained with the scratch ``SGD``."""
+class SoftmaxRegressionScratch(_Scratch, core.SoftmaxRegressionScratchSteps, Classifier):
+    """``softmax(XW + b)`` on flattened images, trained with the scratch ``SGD`` (constructor, ``forward`` and
+    ``loss``: see ``d2lx.models.SoftmaxRegressionScratchSteps``)."""
 
-    def __init__(self, num_inputs: int, num_outputs: int, lr: float, sigma: float = 0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.W = normal_parameter((num_inputs, num_outputs), sigma)
-        self.b = nn.Parameter(torch.zeros(num_outputs))
-
-    def forward(self, X):
-        checks.matching_features(self, self.num_inputs, X.shape)
-        return softmax(torch.matmul(X.reshape((-1, self.num_inputs)), self.W) + self.b)
-
-    def loss(self, y_hat, y):
-        return cross_entropy(y_hat, y)
+    _softmax = staticmethod(softmax)
+    _cross_entropy = staticmethod(cross_entropy)
 
     def configure_optimizers(self):
         return SGD([self.W, self.b], self.lr)

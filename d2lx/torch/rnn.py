@@ -13,18 +13,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lx import rnn as core
-from d2lx.torch import ops
-from d2lx.torch.models import normal_parameter
+from d2lx.torch.models import _Scratch
 from d2lx.torch.module import Classifier, Module
-
-
-class _Scratch:
-    """What the scratch models take from PyTorch (see ``d2lx.rnn.ScratchParameters``): ``nn.Parameter``s, which
-    ``nn.Module`` registers when they are set as attributes."""
-
-    _ops = ops
-    _normal = staticmethod(normal_parameter)
-    _parameter = nn.Parameter
 
 
 class RNNScratch(_Scratch, core.RNNScratchSteps, Module):
