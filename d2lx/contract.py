@@ -62,6 +62,21 @@ Methods (core class that holds the stub -> the backend class that overrides it):
     Module.configure_optimizers()
     Module.apply_init(inputs, init=None)       materialise lazily shaped layers, then re-initialise
 
+The book's models are written once too, as mixins in the core that a backend's class lists before its
+framework base class (``class RNNScratch(_Scratch, core.RNNScratchSteps, Module)``): the ``*Steps``,
+``*Arch`` and ``*Base`` classes of ``d2lx/models.py``, ``mlp.py``, ``modern_cnn.py``, ``rnn.py``,
+``seq2seq.py``, ``attention.py`` and ``transformer.py``. The backend's class keeps the book's name, signature
+and attributes, makes its own layers, and gives the framework's calls as class attributes, each named in
+its mixin's docstring:
+    _ops                                       the backend's ``ops`` module (``d2l.matmul``, ``d2l.tanh``, ...),
+                                               or an ``AttentionOps`` table (``attention.numpy_named_ops``)
+    _normal(shape, sigma), _parameter          a seeded ``N(0, sigma)`` parameter; a tensor made trainable
+                                               (``ScratchParameters``; MXNet gives ``_zeros`` instead)
+    _softmax, _cross_entropy, _relu            the book's own per-framework functions
+    _concat_channels                           the framework's concatenation on its channel axis (Inception)
+    _time_steps                                the time steps of a sequence (TensorFlow: ``tf.unstack``)
+    _placed(array, device), _predicting()      a batch on a device; a no-gradient context (``EncoderDecoder``)
+
 ``REQUIRED`` below lists the hooks that have no default, per core class; a test checks that every
 backend overrides each of them.
 """
