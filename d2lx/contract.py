@@ -72,7 +72,7 @@ its mixin's docstring:
                                                or an ``AttentionOps`` table (``attention.numpy_named_ops``)
     _normal(shape, sigma), _parameter          a seeded ``N(0, sigma)`` parameter; a tensor made trainable
                                                (``ScratchParameters``; MXNet gives ``_zeros`` instead)
-    _softmax, _cross_entropy, _relu            the book's own per-framework functions
+    _softmax, _cross_entropy, _relu            the framework's functions, or the book's own written in them
     _concat_channels                           the framework's concatenation on its channel axis (Inception)
     _time_steps                                the time steps of a sequence (TensorFlow: ``tf.unstack``)
     _placed(array, device), _predicting()      a batch on a device; a no-gradient context (``EncoderDecoder``)

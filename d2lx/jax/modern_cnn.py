@@ -432,7 +432,9 @@ class BNLeNetScratch(_FixedClassifier):
 
     def setup(self):
         fixed = not self.training
-        self.net = _bn_lenet(self.num_classes, lambda features, num_dims: BatchNorm(features, num_dims, fixed))
+        self.net = _bn_lenet(
+            self.num_classes, lambda features, num_dims: BatchNorm(features, num_dims, deterministic=fixed)
+        )
 
 
 class BNLeNet(_FixedClassifier):
