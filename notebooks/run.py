@@ -54,11 +54,6 @@ ATTENTION = ("bahdanau-attention",)  # chapter 11.4: 30 epochs of a GRU encoder-
 TRANSFORMERS = ("transformer", "vision-transformer")  # 11.7: 30 epochs of the Transformer; 11.8: 10 of a ViT at 96x96
 MULTI_GPU = ("multiple-gpus", "multiple-gpus-concise")  # 13.5-13.6: 10 epochs of LeNet, of ResNet-18, twice each
 SCHEDULERS = ("lr-scheduler",)  # 12.11: 30 epochs of LeNet on Fashion-MNIST, once per schedule (six times)
-# 7.4: the book's check that a 1x1 convolution written as a matrix product equals the general one
-# (`assert float(d2l.reduce_sum(d2l.abs(Y1 - Y2))) < 1e-6`, a sum of 18 float32 errors) holds with XLA's
-# default optimisations (3.5e-7) but not with the `--xla_backend_optimization_level=0` CI's JAX sessions set
-# (about 1e-6): these kernels keep XLA's default level (a few seconds of compiling more)
-XLA_DEFAULT_LEVEL = ("channels",)
 SMOKE = MODERN_CNNS + RNNS + MODERN_RNNS + SEQ2SEQ + FUNCTIONAL_RNNS + ATTENTION + TRANSFORMERS + SCHEDULERS + MULTI_GPU
 
 
@@ -69,11 +64,6 @@ def register_kernel(name: str) -> None:
         check=True,
         capture_output=True,
     )
-
-
-def without_optimization_level(xla_flags: str) -> str:
-    """``xla_flags`` less any ``--xla_backend_optimization_level`` flag (the kernel then compiles at XLA's default)."""
-    return " ".join(flag for flag in xla_flags.split() if not flag.startswith("--xla_backend_optimization_level"))
 
 
 async def execute(path: Path, kernel: str, timeout: int, env: dict[str, str]) -> float:
@@ -102,8 +92,6 @@ async def run_all(notebooks: list[Path], kernel: str, timeout: int, jobs: int, f
     async def one(path: Path) -> None:
         nonlocal failures
         env = dict(caps)
-        if path.stem in XLA_DEFAULT_LEVEL:
-            env["XLA_FLAGS"] = without_optimization_level(env.get("XLA_FLAGS", os.environ.get("XLA_FLAGS", "")))
         if not full and path.stem in SMOKE:
             env.setdefault("D2LX_FAST_DEV_RUN", os.environ.get("D2LX_FAST_DEV_RUN", "1"))
             env.setdefault("D2LX_MAX_BATCH_SIZE", os.environ.get("D2LX_MAX_BATCH_SIZE", str(SMOKE_BATCH_SIZE)))

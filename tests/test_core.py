@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -205,14 +206,15 @@ def test_every_smoke_run_notebook_exists_on_every_backend():
         assert {path.stem for path in ordered[: len(runner.SMOKE)]} == set(runner.SMOKE)
 
 
-def test_notebook_runner_compiles_the_named_jax_notebooks_at_xla_default_level():
-    """7.4's book cell asserts a float32 sum of errors below 1e-6, which XLA's fast-compile level (CI's) misses."""
+def test_jax_channels_notebook_seeds_the_books_random_check():
+    """7.4's book cell asserts that 18 float32 rounding differences between a matrix product and a sum of products
+    add up to less than 1e-6, on data drawn from a fresh random seed; on JAX's CPU about one draw in seven misses it
+    (notebooks/README.md), so d2lx's notebook calls ``d2l.set_seed(0)`` (4.2e-7) in the code cell before it."""
     runner = _notebook_runner()
-    flags = "--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0 --xla_cpu_foo=1"
-    assert runner.without_optimization_level(flags) == "--xla_force_host_platform_device_count=2 --xla_cpu_foo=1"
-    assert runner.without_optimization_level("") == ""
-    assert runner.XLA_DEFAULT_LEVEL == ("channels",)
-    assert (runner.HERE / "jax" / "channels.ipynb").is_file()
+    notebook = json.loads((runner.HERE / "jax" / "channels.ipynb").read_text())
+    code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    check = next(i for i, source in enumerate(code) if "jax.random.PRNGKey(d2l.get_seed())" in source)
+    assert "< 1e-6" in code[check] and code[check - 1].strip() == "d2l.set_seed(0)"
 
 
 def test_notebook_runner_refuses_an_unknown_name(monkeypatch, capsys):
