@@ -73,7 +73,7 @@ its mixin's docstring:
     _normal(shape, sigma), _parameter          a seeded ``N(0, sigma)`` parameter; a tensor made trainable
                                                (``ScratchParameters``; MXNet gives ``_zeros`` instead)
     _softmax, _cross_entropy, _relu            the framework's functions, or the book's own written in them
-    _concat_channels                           the framework's concatenation on its channel axis (Inception)
+    _concat_channels                           the framework's concatenation on its channel axis (Inception, DenseBlock)
     _time_steps                                the time steps of a sequence (TensorFlow: ``tf.unstack``)
     _placed(array, device), _predicting()      a batch on a device; a no-gradient context (``EncoderDecoder``)
 
