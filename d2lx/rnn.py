@@ -135,6 +135,18 @@ class LanguageModelSteps(ScratchParameters):
         rnn_outputs, _ = self.rnn(self.one_hot(X), state)
         return self.output_layer(rnn_outputs)
 
+    def _predict_greedily(self, prefix, num_preds, vocab, token: Callable[[int], Any]) -> str:
+        """``predict``'s text, for the backend's ``predict``, which picks the device (and enters its framework's
+        no-gradient or device scope): ``token(index)`` is the (1, 1) tensor of one token index on that device.
+        Each step feeds it through ``rnn`` from the state so far, and the output layer where scores are wanted
+        (``predict_greedily``)."""
+
+        def step(index, state, scores):
+            rnn_outputs, state = self.rnn(self.one_hot(token(index)), state)
+            return (self.output_layer(rnn_outputs) if scores else None), state
+
+        return predict_greedily(prefix, num_preds, vocab, step)
+
 
 def prompt_indices(prefix: Any, num_preds: Any, vocab: Any) -> list[int]:
     """The indices of ``prefix``'s tokens (a string's characters); one the vocabulary lacks is ``'<unk>'``'s.
