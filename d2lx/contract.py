@@ -73,7 +73,12 @@ its mixin's docstring:
     _normal(shape, sigma), _parameter          a seeded ``N(0, sigma)`` parameter; a tensor made trainable
                                                (``ScratchParameters``; MXNet gives ``_zeros`` instead)
     _softmax, _cross_entropy, _relu            the framework's functions, or the book's own written in them
-    _concat_channels                           the framework's concatenation on its channel axis (Inception)
+    _concat_channels                           the framework's concatenation on its channel axis (Inception, DenseBlock)
+    _dropout(H, dropout)                       the backend's ``dropout_layer`` (``DropoutMLPScratch``; JAX: a method
+                                               drawing the mask's key from the model's ``'dropout'`` stream)
+    _training(), _flatten(X)                   optional: whether the model trains (default: its ``training``; MXNet:
+                                               ``autograd.is_training``); a batch as (batch, features) (TensorFlow:
+                                               with a static width)
     _time_steps                                the time steps of a sequence (TensorFlow: ``tf.unstack``)
     _placed(array, device), _predicting()      a batch on a device; a no-gradient context (``EncoderDecoder``)
 

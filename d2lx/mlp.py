@@ -4,6 +4,10 @@
 constructor and ``forward`` read the same on every framework once the framework's calls are named
 (``MLPScratchSteps``, on ``d2lx.models.ScratchParameters``); a backend gives its ``relu``.
 
+``DropoutMLPScratch`` (section 5.6) makes its three dense layers in each framework's own classes, but
+its ``forward`` reads the same everywhere: ``DropoutMLPScratchSteps``, given the framework's flatten,
+ReLU, dropout and training test.
+
 ``WeightDecayScratch`` reads the same on every framework whose models are
 called as ``model(X)`` and keep ``w`` as an attribute: linear regression from
 scratch whose loss adds ``lambd * l2_penalty(w)``. A backend mixes it in
@@ -53,6 +57,44 @@ class MLPScratchSteps(ScratchParameters):
         ops = self._ops
         H = self._relu(ops.matmul(ops.reshape(X, (-1, self.num_inputs)), self.W1) + self.b1)
         return ops.matmul(H, self.W2) + self.b2
+
+
+def _identity(X):
+    return X
+
+
+def _flatten_batch(X):
+    return X.reshape((X.shape[0], -1))
+
+
+class DropoutMLPScratchSteps:
+    """``DropoutMLPScratch``'s ``forward``, mixed in before a backend's ``Classifier``, whose constructor makes
+    the dense layers ``lin1``, ``lin2`` and ``lin3``: the images flattened, two hidden layers, each
+    ``relu(lin(H))`` and then, in training only, ``dropout_layer`` with its probability (``dropout_1``,
+    ``dropout_2``), then ``lin3``'s scores. The backend gives:
+
+    * ``_dropout(H, dropout)``: its ``dropout_layer`` (JAX: a method that draws the mask's key);
+    * ``_relu``: its ReLU, where the dense layers do not apply their own (MXNet's and Keras's do: the
+      default is the identity);
+    * ``_flatten``, optional: (batch, ...) to (batch, features) (default: ``X.reshape((X.shape[0], -1))``);
+    * ``_training()``, optional: whether the model trains (default: its ``training`` flag).
+    """
+
+    _dropout: Callable[[Any, float], Any]
+    _relu: Callable[[Any], Any] = staticmethod(_identity)
+    _flatten: Callable[[Any], Any] = staticmethod(_flatten_batch)
+
+    def _training(self) -> bool:
+        return self.training
+
+    def forward(self, X):
+        H1 = self._hidden(self.lin1, self._flatten(X), self.dropout_1)
+        H2 = self._hidden(self.lin2, H1, self.dropout_2)
+        return self.lin3(H2)
+
+    def _hidden(self, layer, X, dropout):
+        H = self._relu(layer(X))
+        return self._dropout(H, dropout) if self._training() else H
 
 
 def l2_penalty(w):

@@ -110,10 +110,11 @@ def resnext_groups(num_channels: int, groups: int, bot_mul: float) -> int:
 
 
 # --- the blocks' forward passes, written once ---------------------------------------------------------
-# Each backend's ``Inception``, ``Residual`` and ``ResNeXtBlock`` makes its own layers (``b1_1``,
-# ``conv1``, ``bn1``, ...) and names its framework's operations (``_relu``, ``_concat_channels``); the
-# wiring between the layers is the same on every framework, so it lives here. A backend whose layers are
-# called through another method (Keras's ``call``, Flax's ``__call__``) has it return ``self.forward(X)``.
+# Each backend's ``Inception``, ``Residual``, ``ResNeXtBlock`` and ``DenseBlock`` makes its own layers
+# (``b1_1``, ``conv1``, ``bn1``, ``net``, ...) and names its framework's operations (``_relu``,
+# ``_concat_channels``); the wiring between the layers is the same on every framework, so it lives here.
+# A backend whose layers are called through another method (Keras's ``call``, Flax's ``__call__``) has it
+# return ``self.forward(X)``.
 def _identity(X):
     return X
 
@@ -164,3 +165,16 @@ class ResNeXtSteps:
         Y = relu(self.bn2(self.conv2(relu(self.bn1(self.conv1(X))))))
         Y = self.bn3(self.conv3(Y))
         return relu(Y + (X if self.conv4 is None else self.bn4(self.conv4(X))))
+
+
+class DenseBlockSteps:
+    """Mixed in before a backend's ``DenseBlock``: each convolution block of ``net`` reads everything so far,
+    the block's input and every earlier block's output stacked along the channels, and its output is
+    stacked on by ``_concat_channels`` (Inception's), so the channels grow by the growth rate per block."""
+
+    _concat_channels: Callable[[tuple], Any]
+
+    def forward(self, X):
+        for block in self.net:
+            X = type(self)._concat_channels((X, block(X)))
+        return X

@@ -101,6 +101,13 @@ class RNNScratchSteps(ScratchParameters):
         return outputs, state
 
 
+def output_scores(ops: Any, rnn_outputs: Iterable, W_hq: Any, b_q: Any) -> Any:
+    """The scratch language model's output layer, in the backend's ``ops``: ``H W_hq + b_q`` for each step's
+    hidden state ``H`` (batch_size, num_hiddens), stacked into the scores (batch_size, num_steps, vocab_size).
+    ``LanguageModelSteps.output_layer`` calls it, and JAX's ``RNNLMScratch``, whose Flax model lists no mixin."""
+    return ops.stack([ops.matmul(H, W_hq) + b_q for H in rnn_outputs], 1)
+
+
 class LanguageModelSteps(ScratchParameters):
     """Mixed in before a backend's ``Classifier``: what ``RNNLMScratch`` does the same on the frameworks whose
     models hold their parameters (torch, MXNet, TensorFlow): the book's constructor, the output layer (``W_hq``,
@@ -118,8 +125,7 @@ class LanguageModelSteps(ScratchParameters):
 
     def output_layer(self, rnn_outputs):
         """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
-        ops = self._ops
-        return ops.stack([ops.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
+        return output_scores(self._ops, rnn_outputs, self.W_hq, self.b_q)
 
     def training_step(self, batch):
         l = self.loss(self(*batch[:-1]), batch[-1])
@@ -134,6 +140,18 @@ class LanguageModelSteps(ScratchParameters):
         """The scores (batch_size, num_steps, vocab_size) for token indices ``X`` (batch_size, num_steps)."""
         rnn_outputs, _ = self.rnn(self.one_hot(X), state)
         return self.output_layer(rnn_outputs)
+
+    def _predict_greedily(self, prefix, num_preds, vocab, token: Callable[[int], Any]) -> str:
+        """``predict``'s text, for the backend's ``predict``, which picks the device (and enters its framework's
+        no-gradient or device scope): ``token(index)`` is the (1, 1) tensor of one token index on that device.
+        Each step feeds it through ``rnn`` from the state so far, and the output layer where scores are wanted
+        (``predict_greedily``)."""
+
+        def step(index, state, scores):
+            rnn_outputs, state = self.rnn(self.one_hot(token(index)), state)
+            return (self.output_layer(rnn_outputs) if scores else None), state
+
+        return predict_greedily(prefix, num_preds, vocab, step)
 
 
 def prompt_indices(prefix: Any, num_preds: Any, vocab: Any) -> list[int]:

@@ -25,7 +25,7 @@ from d2lx import checks
 from d2lx.jax.models import LinearRegression, LinearRegressionScratch, _Scratch, check_input_features, normal_init
 from d2lx.jax.module import Classifier
 from d2lx.jax.ops import get_key
-from d2lx.mlp import MLPScratchSteps, l2_penalty
+from d2lx.mlp import DropoutMLPScratchSteps, MLPScratchSteps, l2_penalty
 
 
 def relu(X):
@@ -114,22 +114,19 @@ class _DropoutMLPFields(Classifier):
     training: bool = True
 
 
-class DropoutMLPScratch(_DropoutMLPFields):
-    """Two hidden ReLU layers, each followed by ``dropout_layer`` while ``training``."""
+class DropoutMLPScratch(DropoutMLPScratchSteps, _DropoutMLPFields):
+    """Two hidden ReLU layers, each followed by ``dropout_layer`` while ``training``, its mask drawn from the
+    ``'dropout'`` stream (``forward``: see ``d2lx.mlp.DropoutMLPScratchSteps``)."""
+
+    _relu = staticmethod(relu)
 
     def setup(self):
         self.lin1 = nn.Dense(self.num_hiddens_1)
         self.lin2 = nn.Dense(self.num_hiddens_2)
         self.lin3 = nn.Dense(self.num_outputs)
 
-    def forward(self, X):
-        H1 = relu(self.lin1(X.reshape((X.shape[0], -1))))
-        if self.training:
-            H1 = dropout_layer(H1, self.dropout_1, self.make_rng("dropout"))
-        H2 = relu(self.lin2(H1))
-        if self.training:
-            H2 = dropout_layer(H2, self.dropout_2, self.make_rng("dropout"))
-        return self.lin3(H2)
+    def _dropout(self, H, dropout):
+        return dropout_layer(H, dropout, self.make_rng("dropout"))
 
 
 class DropoutMLP(_DropoutMLPFields):

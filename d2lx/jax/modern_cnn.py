@@ -606,9 +606,12 @@ def conv_block(num_channels: int, training: bool = True) -> nn.Sequential:
     ])  # fmt: skip
 
 
-class DenseBlock(nn.Module):
+class DenseBlock(core.DenseBlockSteps, nn.Module):
     """``num_convs`` ``conv_block``s, each fed the concatenation of the block's input and every earlier
-    output: the channels grow by ``num_channels`` (the growth rate) per convolution."""
+    output: the channels grow by ``num_channels`` (the growth rate) per convolution (the wiring:
+    ``d2lx.modern_cnn.DenseBlockSteps.forward``)."""
+
+    _concat_channels = Inception._concat_channels
 
     num_convs: int
     num_channels: int
@@ -622,9 +625,7 @@ class DenseBlock(nn.Module):
         self.net = [conv_block(self.num_channels, self.training) for _ in range(self.num_convs)]
 
     def __call__(self, X):
-        for block in self.net:
-            X = jnp.concatenate((X, block(X)), axis=-1)
-        return X
+        return self.forward(X)
 
 
 def transition_block(num_channels: int, training: bool = True) -> nn.Sequential:

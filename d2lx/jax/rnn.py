@@ -22,6 +22,7 @@ from flax import linen as nn
 from jax import numpy as jnp
 
 from d2lx import rnn as core
+from d2lx.jax import ops
 from d2lx.jax.models import _Scratch, normal_init
 from d2lx.jax.module import Classifier, Module
 
@@ -76,7 +77,7 @@ class RNNLMScratch(Classifier):
 
     def output_layer(self, rnn_outputs):
         """The scores (batch_size, num_steps, vocab_size) for the list of hidden states, one per step."""
-        return jnp.stack([jnp.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs], 1)
+        return core.output_scores(ops, rnn_outputs, self.W_hq, self.b_q)
 
     def forward(self, X, state=None):
         rnn_outputs, _ = self.rnn(self.one_hot(X), state)

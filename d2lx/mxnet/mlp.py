@@ -12,7 +12,15 @@ from mxnet import autograd, gluon, np
 from mxnet.gluon import nn
 
 from d2lx import checks
-from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, MLPScratchSteps, WeightDecayBase, WeightDecayScratchBase
+from d2lx.mlp import (
+    DropoutMLPBase,
+    DropoutMLPScratchSteps,
+    HiddenLayer,
+    MLPBase,
+    MLPScratchSteps,
+    WeightDecayBase,
+    WeightDecayScratchBase,
+)
 from d2lx.mxnet.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.mxnet.module import Classifier
 
@@ -69,8 +77,12 @@ def dropout_layer(X, dropout):
     return keep.astype(X.dtype) * X / (1.0 - dropout)
 
 
-class DropoutMLPScratch(Classifier):
-    """Two hidden ReLU layers, each followed by ``dropout_layer`` in training mode only."""
+class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
+    """Two hidden ReLU layers (``Dense`` with ``activation='relu'``), each followed by ``dropout_layer`` in
+    training mode only, under ``autograd.record()`` (``forward``: see ``d2lx.mlp.DropoutMLPScratchSteps``)."""
+
+    _dropout = staticmethod(dropout_layer)
+    _training = staticmethod(autograd.is_training)
 
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
         super().__init__()
@@ -79,15 +91,6 @@ class DropoutMLPScratch(Classifier):
         self.lin2 = nn.Dense(num_hiddens_2, activation="relu")
         self.lin3 = nn.Dense(num_outputs)
         self.initialize()
-
-    def forward(self, X):
-        H1 = self.lin1(X)
-        if autograd.is_training():
-            H1 = dropout_layer(H1, self.dropout_1)
-        H2 = self.lin2(H1)
-        if autograd.is_training():
-            H2 = dropout_layer(H2, self.dropout_2)
-        return self.lin3(H2)
 
 
 class DropoutMLP(DropoutMLPBase, Classifier):

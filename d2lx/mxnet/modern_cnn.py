@@ -409,19 +409,17 @@ def conv_block(num_channels):
     return _sequential(nn.BatchNorm(), nn.Activation("relu"), nn.Conv2D(num_channels, kernel_size=3, padding=1))
 
 
-class DenseBlock(nn.Block):
+class DenseBlock(shared.DenseBlockSteps, nn.Block):
     """``num_convs`` conv blocks, each fed the concatenation of the block's input and every earlier
-    output: the channels grow by ``num_channels`` (the growth rate) per conv block."""
+    output: the channels grow by ``num_channels`` (the growth rate) per conv block (``forward`` is
+    ``d2lx.modern_cnn.DenseBlockSteps``'s)."""
+
+    _concat_channels = Inception._concat_channels
 
     def __init__(self, num_convs, num_channels):
         super().__init__()
         checks.hyperparameters({"num_convs": num_convs, "num_channels": num_channels})
         self.net = _sequential(*[conv_block(num_channels) for _ in range(num_convs)])
-
-    def forward(self, X):
-        for blk in self.net:
-            X = np.concatenate((X, blk(X)), axis=1)
-        return X
 
 
 def transition_block(num_channels):

@@ -48,12 +48,7 @@ class RNNLMScratch(_Scratch, core.LanguageModelSteps, Classifier):
 
         ``device`` (an MXNet context) defaults to the one the model's parameters are on."""
         device = self._device() if device is None else device
-
-        def step(index, state, scores):
-            rnn_outputs, state = self.rnn(self.one_hot(np.array([[index]], ctx=device)), state)
-            return (self.output_layer(rnn_outputs) if scores else None), state
-
-        return core.predict_greedily(prefix, num_preds, vocab, step)
+        return self._predict_greedily(prefix, num_preds, vocab, lambda index: np.array([[index]], ctx=device))
 
 
 class RNN(Module):

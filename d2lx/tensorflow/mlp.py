@@ -14,7 +14,15 @@ import math
 import tensorflow as tf
 
 from d2lx import checks
-from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, MLPScratchSteps, WeightDecayBase, WeightDecayScratchBase
+from d2lx.mlp import (
+    DropoutMLPBase,
+    DropoutMLPScratchSteps,
+    HiddenLayer,
+    MLPBase,
+    MLPScratchSteps,
+    WeightDecayBase,
+    WeightDecayScratchBase,
+)
 from d2lx.tensorflow.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.tensorflow.module import Classifier
 
@@ -83,8 +91,17 @@ def dropout_layer(X, dropout):
     return tf.cast(keep, X.dtype) * X / (1.0 - dropout)
 
 
-class DropoutMLPScratch(Classifier):
-    """Two hidden ReLU layers, each followed by ``dropout_layer`` while ``training``."""
+def _static_flatten(X):
+    """(batch, ...) to (batch, features), with a static width, which Keras's ``Dense`` needs to build."""
+    return tf.reshape(X, (-1, math.prod(X.shape[1:])))
+
+
+class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
+    """Two hidden ReLU layers (``Dense`` with ``activation='relu'``), each followed by ``dropout_layer`` while
+    ``training`` (``forward``: see ``d2lx.mlp.DropoutMLPScratchSteps``)."""
+
+    _flatten = staticmethod(_static_flatten)
+    _dropout = staticmethod(dropout_layer)
 
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
         super().__init__()
@@ -92,15 +109,6 @@ class DropoutMLPScratch(Classifier):
         self.lin1 = tf.keras.layers.Dense(num_hiddens_1, activation="relu")
         self.lin2 = tf.keras.layers.Dense(num_hiddens_2, activation="relu")
         self.lin3 = tf.keras.layers.Dense(num_outputs)
-
-    def forward(self, X):
-        H1 = self.lin1(tf.reshape(X, (-1, math.prod(X.shape[1:]))))  # flattened, with a static width
-        if self.training:
-            H1 = dropout_layer(H1, self.dropout_1)
-        H2 = self.lin2(H1)
-        if self.training:
-            H2 = dropout_layer(H2, self.dropout_2)
-        return self.lin3(H2)
 
 
 class DropoutMLP(DropoutMLPBase, Classifier):

@@ -448,9 +448,12 @@ def conv_block(num_channels):
     )
 
 
-class DenseBlock(tf.keras.layers.Layer):
+class DenseBlock(arch_data.DenseBlockSteps, tf.keras.layers.Layer):
     """``num_convs`` ``conv_block``s, each fed the concatenation of the block's input and every
-    earlier output: the channels grow by ``num_channels`` per convolution."""
+    earlier output: the channels grow by ``num_channels`` per convolution (the wiring:
+    ``d2lx.modern_cnn.DenseBlockSteps.forward``)."""
+
+    _concat_channels = Inception._concat_channels
 
     def __init__(self, num_convs, num_channels, **kwargs):
         super().__init__(**kwargs)
@@ -458,9 +461,7 @@ class DenseBlock(tf.keras.layers.Layer):
         self.net = [conv_block(num_channels) for _ in range(num_convs)]
 
     def call(self, X):
-        for blk in self.net:
-            X = tf.concat([X, blk(X)], axis=-1)
-        return X
+        return self.forward(X)
 
 
 def transition_block(num_channels):

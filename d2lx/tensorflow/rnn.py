@@ -14,6 +14,8 @@ scratch models' recurrence and output layer, the state's checks, ``predict``'s l
 
 from __future__ import annotations
 
+import contextlib
+
 import tensorflow as tf
 
 from d2lx import rnn as core
@@ -38,15 +40,12 @@ class RNNLMScratch(_Scratch, core.LanguageModelSteps, Classifier):
         """``prefix`` followed by ``num_preds`` characters, each the most likely after the ones before.
 
         ``device`` (``d2l.gpu()``, ``d2l.cpu()`` or a name such as ``'/GPU:0'``) defaults to TensorFlow's choice."""
-
-        def step(index, state, scores):
-            rnn_outputs, state = self.rnn(self.one_hot(tf.constant([[index]])), state)
-            return (self.output_layer(rnn_outputs) if scores else None), state
-
         if device is None:
-            return core.predict_greedily(prefix, num_preds, vocab, step)
-        with tf.device(device) if isinstance(device, str) else device:
-            return core.predict_greedily(prefix, num_preds, vocab, step)
+            device = contextlib.nullcontext()
+        elif isinstance(device, str):
+            device = tf.device(device)
+        with device:
+            return self._predict_greedily(prefix, num_preds, vocab, lambda index: tf.constant([[index]]))
 
 
 class RNN(Module):

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from d2lx import checks
-from d2lx.mlp import DropoutMLPBase, HiddenLayer, MLPBase, MLPScratchSteps, WeightDecayBase, WeightDecayScratchBase
+from d2lx.mlp import (
+    DropoutMLPBase,
+    DropoutMLPScratchSteps,
+    HiddenLayer,
+    MLPBase,
+    MLPScratchSteps,
+    WeightDecayBase,
+    WeightDecayScratchBase,
+)
 from d2lx.torch.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.torch.module import Classifier
 
@@ -67,8 +76,12 @@ def dropout_layer(X, dropout):
     return keep.to(X.dtype) * X / (1.0 - dropout)
 
 
-class DropoutMLPScratch(Classifier):
-    """Two hidden ReLU layers, each followed by ``dropout_layer`` in training mode only."""
+class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
+    """Two hidden ReLU layers, each followed by ``dropout_layer`` in training mode only (``forward``: see
+    ``d2lx.mlp.DropoutMLPScratchSteps``)."""
+
+    _relu = staticmethod(F.relu)
+    _dropout = staticmethod(dropout_layer)
 
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
         super().__init__()
@@ -76,16 +89,6 @@ class DropoutMLPScratch(Classifier):
         self.lin1 = nn.LazyLinear(num_hiddens_1)
         self.lin2 = nn.LazyLinear(num_hiddens_2)
         self.lin3 = nn.LazyLinear(num_outputs)
-        self.relu = nn.ReLU()
-
-    def forward(self, X):
-        H1 = self.relu(self.lin1(X.reshape((X.shape[0], -1))))
-        if self.training:
-            H1 = dropout_layer(H1, self.dropout_1)
-        H2 = self.relu(self.lin2(H1))
-        if self.training:
-            H2 = dropout_layer(H2, self.dropout_2)
-        return self.lin3(H2)
 
 
 class DropoutMLP(DropoutMLPBase, Classifier):

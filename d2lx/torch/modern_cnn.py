@@ -396,19 +396,17 @@ def conv_block(num_channels):
     return nn.Sequential(nn.LazyBatchNorm2d(), nn.ReLU(), nn.LazyConv2d(num_channels, kernel_size=3, padding=1))
 
 
-class DenseBlock(nn.Module):
+class DenseBlock(spec.DenseBlockSteps, nn.Module):
     """``num_convs`` convolution blocks, each fed the input and all earlier outputs stacked along the
-    channels: the block adds ``num_convs * num_channels`` channels (the growth rate is ``num_channels``)."""
+    channels: the block adds ``num_convs * num_channels`` channels (the growth rate is ``num_channels``;
+    ``forward``: ``d2lx.modern_cnn.DenseBlockSteps``)."""
+
+    _concat_channels = Inception._concat_channels
 
     def __init__(self, num_convs, num_channels):
         super().__init__()
         checks.hyperparameters({"num_convs": num_convs, "num_channels": num_channels})
         self.net = nn.Sequential(*(conv_block(num_channels) for _ in range(num_convs)))
-
-    def forward(self, X):
-        for block in self.net:
-            X = torch.cat((X, block(X)), dim=1)
-        return X
 
 
 def transition_block(num_channels):

@@ -33,13 +33,10 @@ class RNNLMScratch(_Scratch, core.LanguageModelSteps, Classifier):
 
         ``device`` defaults to the one the model's parameters are on."""
         device = next(self.parameters()).device if device is None else device
-
-        def step(index, state, scores):
-            rnn_outputs, state = self.rnn(self.one_hot(torch.tensor([[index]], device=device)), state)
-            return (self.output_layer(rnn_outputs) if scores else None), state
-
         with torch.no_grad():
-            return core.predict_greedily(prefix, num_preds, vocab, step)
+            return self._predict_greedily(
+                prefix, num_preds, vocab, lambda index: torch.tensor([[index]], device=device)
+            )
 
 
 class RNN(Module):
