@@ -7,6 +7,8 @@ A script imports it as ``machine`` (Python puts the script's folder, ``bench/``,
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import platform
 import subprocess
@@ -17,25 +19,31 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def capped(env: Mapping[str, str], threads: int | None) -> dict[str, str]:
-    """``env`` with every framework's compute threads capped at ``threads`` (None: left as it is): OpenMP's and
-    MKL's (PyTorch, MXNet), TensorFlow's intra- and inter-op pools, and JAX's (whose CPU backend has one thread
-    or Eigen's pool: the flag joins those already in ``XLA_FLAGS``). A child started with it inherits the cap."""
+    """``env`` with every framework's compute threads capped at ``threads`` (None: left as it is), by the caps
+    d2lx gives its test workers and notebook kernels (``d2lx.backends.thread_caps``: OpenMP's, MKL's and
+    OpenBLAS's threads, MXNet's engine, TensorFlow's two pools, and JAX's flag added to those in ``XLA_FLAGS``).
+    The benchmark's option wins over thread variables ``env`` already sets; a child started with the result
+    inherits the cap."""
     if not threads:
         return dict(env)
-    n = str(threads)
-    return dict(
-        env,
-        OMP_NUM_THREADS=n,
-        MKL_NUM_THREADS=n,
-        TF_NUM_INTRAOP_THREADS=n,
-        TF_NUM_INTEROP_THREADS=n,
-        XLA_FLAGS=xla_flags(env, f"--xla_cpu_multi_thread_eigen={str(threads > 1).lower()}"),
-    )
+    registry = _registry()
+    rest = {name: value for name, value in env.items() if name not in registry.THREAD_VARIABLES}
+    return {**rest, **registry.thread_caps(threads, environ=rest)}
 
 
 def xla_flags(env: Mapping[str, str], *flags: str) -> str:
     """``env``'s ``XLA_FLAGS`` with ``flags`` after them (XLA takes the last value a flag is given)."""
     return " ".join(filter(None, [env.get("XLA_FLAGS", "").strip(), *flags]))
+
+
+@functools.cache
+def _registry():
+    """d2lx's backend registry, ``d2lx/backends.py``, read by its file path as ``bench.py`` reads it (it imports
+    the standard library only; importing the d2lx package would load numpy)."""
+    spec = importlib.util.spec_from_file_location("d2lx_backends", REPO / "d2lx" / "backends.py")
+    registry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(registry)
+    return registry
 
 
 def read(path: str) -> str:

@@ -26,10 +26,11 @@ one after the other), more than the 5% the path may cost; within one process tha
 machine (on one loaded by other work, rounds still differ by up to 2x: run it several times).
 
 ``--threads N`` caps every framework's compute threads at N in every child, the launched ranks and the
-in-process rounds included (``bench.py``'s option, the same environment from ``bench/machine.py``:
-``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, TensorFlow's ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS``,
-and for JAX, which has one thread or its pool, ``--xla_cpu_multi_thread_eigen`` added to ``XLA_FLAGS``); on a
-machine shared with other work, ``--threads 1``. Without it the frameworks keep their defaults.
+in-process rounds included: ``bench.py``'s option, the same environment (``bench/machine.py``), made by the caps
+d2lx gives its test workers and notebook kernels (``d2lx.backends.thread_caps``: ``OMP_NUM_THREADS`` and the
+other thread variables, and for JAX, which has one thread or its pool, ``--xla_cpu_multi_thread_eigen`` added
+to ``XLA_FLAGS``). On a machine shared with other work, ``--threads 1``. Without it the frameworks keep their
+defaults.
 
 The header printed first names the CPU and the threads; ``--out`` writes ``{"meta": {...}, BACKEND: {"plain":
 ..., "k=1": ..., ...}, ...}``, the meta holding the date, the command, the CPU, the commit and ``threads``

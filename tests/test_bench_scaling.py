@@ -15,7 +15,8 @@ import types
 import pytest
 from helpers import BENCH, bench_module, unload_bench_modules
 
-CAPPED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+from d2lx.backends import THREAD_VARIABLES as CAPPED
+
 CALLER_XLA = "--xla_backend_optimization_level=0"  # a flag of the caller's (CI's JAX sessions set it)
 
 
