@@ -1052,20 +1052,10 @@ def run_child(args, lib: str, workload: str, env: dict, workdir: Path) -> dict:
     return result
 
 
-def _thread_env(threads: int) -> dict:
-    """Environment variables that cap each framework's compute threads at ``threads``."""
-    n = str(threads)
-    return {
-        "OMP_NUM_THREADS": n,  # torch, MXNet
-        "MKL_NUM_THREADS": n,
-        "TF_NUM_INTRAOP_THREADS": n,
-        "TF_NUM_INTEROP_THREADS": n,
-        "XLA_FLAGS": f"--xla_cpu_multi_thread_eigen={str(threads > 1).lower()}",  # JAX
-    }
-
-
 def _child_env(args, lib: str, staged: dict) -> dict:
-    env = dict(os.environ, **staged, **(_thread_env(args.threads) if args.threads else {}))
+    import machine  # bench/machine.py, imported where used: the tests load this file by its path
+
+    env = machine.capped({**os.environ, **staged}, args.threads)
     paths = [str(REPO / "bench"), str(REPO)]
     if lib == "d2l" and args.d2l_path:
         paths.insert(0, str(Path(args.d2l_path).resolve()))
@@ -1075,7 +1065,9 @@ def _child_env(args, lib: str, staged: dict) -> dict:
 
 
 def measure(args) -> dict:
-    print(f"CPU: {cpu_line()}", file=sys.stderr)
+    import machine
+
+    print(f"CPU: {machine.cpu_line()}", file=sys.stderr)
     workdir = Path(tempfile.mkdtemp(prefix="d2lx-bench-"))
     try:
         staged = stage_data(workdir)
@@ -1119,42 +1111,13 @@ def _headline(result: dict) -> str:
     return ", ".join(parts)
 
 
-def _cpuinfo_field(cpuinfo: str, name: str) -> str | None:
-    """The value of the first ``name`` line of ``/proc/cpuinfo``'s text (None where there is none)."""
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == name:
-            return value.strip()
-    return None
-
-
-def cpu_line(cpuinfo: str | None = None, cores: int | None = None) -> str:
-    """The CPU's model, its cores and the vector extensions that decide which kernels the frameworks run,
-    from ``/proc/cpuinfo`` (``cpuinfo``: its text; read here when None), for instance
-    ``AMD EPYC, 2 cores; AVX-512: yes (avx512f, avx512bw, ...); AVX2: yes; FMA: yes; AMX: no``.
-
-    The same workload's ratio to a hand-written loop differed by 2x between two 2-core machines of the
-    same provider (issue 34: MXNet's uint8 conversion), so every result names the CPU it was measured on.
-    """
-    cpuinfo = _read("/proc/cpuinfo") if cpuinfo is None else cpuinfo
-    model = _cpuinfo_field(cpuinfo, "model name") or platform.processor() or "unknown CPU"
-    flags = (_cpuinfo_field(cpuinfo, "flags") or "").split()
-    if not flags:
-        return f"{model}, {cores or os.cpu_count()} cores; vector extensions unknown (no flags in /proc/cpuinfo)"
-    avx512 = [flag for flag in flags if flag.startswith("avx512")]
-    amx = [flag for flag in flags if flag.startswith("amx")]
-    parts = [
-        f"AVX-512: yes ({', '.join(avx512)})" if avx512 else "AVX-512: no",
-        f"AVX2: {'yes' if 'avx2' in flags else 'no'}",
-        f"FMA: {'yes' if 'fma' in flags else 'no'}",
-        f"AMX: yes ({', '.join(amx)})" if amx else "AMX: no",
-    ]
-    return f"{model}, {cores or os.cpu_count()} cores; " + "; ".join(parts)
-
-
 def _meta(args, runs: list[dict]) -> dict:
-    cpu = _cpuinfo_field(_read("/proc/cpuinfo"), "model name") or platform.processor()
-    memory = next((line.split()[1] for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal")), "0")
+    import machine
+
+    cpu = machine.cpuinfo_field(machine.read("/proc/cpuinfo"), "model name") or platform.processor()
+    memory = next(
+        (line.split()[1] for line in machine.read("/proc/meminfo").splitlines() if line.startswith("MemTotal")), "0"
+    )
     loads = [r["load"] for r in runs if "load" in r]
     versions = {r["lib"]: r.get("framework_version") for r in runs}
     return {
@@ -1162,10 +1125,10 @@ def _meta(args, runs: list[dict]) -> dict:
         "backend": args.backend,
         "framework_version": next((v for v in versions.values() if v and v != "not imported"), None),
         "d2l_version": next((r["d2l_version"] for r in runs if r.get("d2l_version")), None),
-        "d2lx_commit": _git_commit(),
+        "d2lx_commit": machine.git_commit(),
         "python": platform.python_version(),
         "machine": f"{cpu}, {os.cpu_count()} cores, {int(memory) / 2**20:.0f} GiB, {platform.system()}",
-        "cpu": cpu_line(),
+        "cpu": machine.cpu_line(),
         "gpu": _gpu_line(args, runs),
         "settings": _settings(args),
         "repeat": args.repeat,
@@ -1180,29 +1143,6 @@ def _gpu_line(args, runs: list[dict]) -> str:
         return "none used (CPU only)"
     names = sorted({name for run in runs for name in run.get("gpu_names", [])})
     return f"--num-gpus {args.num_gpus}: " + (", ".join(names) or "none found (the runs trained on the CPU)")
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
-
-
-def _git_commit() -> str | None:
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else None
 
 
 MEASURES = (

@@ -1,7 +1,8 @@
 """Data-parallel scaling: examples per second at 1, 2, ... workers per backend, and the distributed path's cost.
 
     PYTHONPATH=. python bench/scaling.py [--backends torch jax tensorflow mxnet] [--workers 1 2]
-                                         [--batches 40] [--epochs 3] [--repeat 3] [--num-gpus 0] [--out FILE]
+                                         [--batches 40] [--epochs 3] [--repeat 3] [--num-gpus 0]
+                                         [--in-process R] [--threads N] [--out FILE]
 
 The workload is section 5.2's concise ``MLP(num_outputs=10, num_hiddens=256, lr=0.1)`` on Fashion-MNIST at
 a global batch of 256, ``--batches`` training batches an epoch and no validation; the rate is the median
@@ -22,8 +23,19 @@ On a 2-core CPU the workers share the cores: the numbers show the path's cost, n
 in turns (the order swapped every round), the median epoch of each. On a 2-core virtual machine two fresh
 processes running the same fit differ by 20-40% (the torch MLP: 72 700 and 103 600 examples per second, plain,
 one after the other), more than the 5% the path may cost; within one process that spread is gone on a quiet
-machine (on one loaded by other work, rounds still differ by up to 2x: run it several times). On a shared
-machine, ``OMP_NUM_THREADS=1`` in front (the children inherit it) keeps PyTorch to one thread.
+machine (on one loaded by other work, rounds still differ by up to 2x: run it several times).
+
+``--threads N`` caps every framework's compute threads at N in every child, the launched ranks and the
+in-process rounds included: ``bench.py``'s option, the same environment (``bench/machine.py``), made by the caps
+d2lx gives its test workers and notebook kernels (``d2lx.backends.thread_caps``: ``OMP_NUM_THREADS`` and the
+other thread variables, and for JAX, which has one thread or its pool, ``--xla_cpu_multi_thread_eigen`` added
+to ``XLA_FLAGS``). On a machine shared with other work, ``--threads 1``. Without it the frameworks keep their
+defaults.
+
+The header printed first names the CPU and the threads; ``--out`` writes ``{"meta": {...}, BACKEND: {"plain":
+..., "k=1": ..., ...}, ...}``, the meta holding the date, the command, the CPU, the commit and ``threads``
+(the cap, or ``"framework default"``), and each backend the compute threads its children's framework reported
+where it says (``"framework_threads"``: PyTorch's ``torch.get_num_threads()``).
 """
 
 from __future__ import annotations
@@ -31,11 +43,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import socket
 import statistics
 import subprocess
 import sys
 import time
+
+import machine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,7 +77,7 @@ def timed_fit(d2l, backend: str, batches: int, epochs: int, **trainer_args):
 
 
 def child(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) -> None:
-    """One run (``workers`` 0: plain), printing ``{"rate": examples per second, "rank": ...}``."""
+    """One run (``workers`` 0: plain), printing ``{"rate": examples per second, "rank": ..., "threads": ...}``."""
     launched = bool(os.environ.get("WORLD_SIZE"))
     if backend == "tensorflow" and workers > 1 and not num_gpus:
         import tensorflow as tf
@@ -81,7 +96,8 @@ def child(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) 
             args["num_gpus"] = workers
     trainer, times = timed_fit(d2l, backend, batches, epochs, **args)
     rate = batches * 256 / statistics.median(times[1:] or times)
-    print(json.dumps({"rate": rate, "rank": trainer.global_rank, "world_size": trainer.world_size}), flush=True)
+    report = {"rate": rate, "rank": trainer.global_rank, "world_size": trainer.world_size}
+    print(json.dumps({**report, "threads": _framework_threads(backend)}), flush=True)
 
 
 def in_process(backend: str, num_gpus: int, batches: int, epochs: int, rounds: int) -> None:
@@ -112,35 +128,54 @@ def _wait(backend: str) -> None:
         jax.effects_barrier()
 
 
+def _framework_threads(backend: str) -> int | None:
+    """The compute threads the framework says it uses: PyTorch's intra-op threads; None for the others, which
+    do not say (TensorFlow reports only what its API set, JAX and MXNet nothing)."""
+    if backend == "torch":
+        import torch
+
+        return torch.get_num_threads()
+    return None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _child_env() -> dict[str, str]:
-    """A child's environment: this checkout on the path, and no launch or budget variables of the caller's."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+def _child_env(threads: int | None) -> dict[str, str]:
+    """A child's environment: this checkout on the path, the frameworks' compute threads capped at ``threads``
+    (None: their defaults), and no launch or budget variables of the caller's."""
+    env = machine.capped(os.environ, threads)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TF_CONFIG", "D2LX_FAST_DEV_RUN"):
         env.pop(name, None)
     return env
 
 
-def run(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) -> float:
-    """Examples per second of one configuration, in fresh interpreters (one per process of a launch)."""
-    command = [sys.executable, __file__, "--child", backend, str(workers), str(num_gpus), str(batches), str(epochs)]
-    env = _child_env()
-    envs = [env]
+def child_envs(backend: str, workers: int, num_gpus: int, threads: int | None) -> list[dict[str, str]]:
+    """The environment of each process of one configuration (``workers`` 0: plain): one process, but PyTorch's
+    ``workers`` > 1, a launch of that many; JAX's host devices asked for in ``XLA_FLAGS``, after the flags there."""
+    env = _child_env(threads)
     if backend == "torch" and workers > 1:
         port = str(_free_port())
-        envs = [
+        return [
             dict(
                 env, WORLD_SIZE=str(workers), RANK=str(r), LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1", MASTER_PORT=port
             )
             for r in range(workers)
         ]
-    elif backend == "jax" and workers > 1 and not num_gpus:
-        envs = [dict(env, XLA_FLAGS=f"--xla_force_host_platform_device_count={workers}")]
+    if backend == "jax" and workers > 1 and not num_gpus:
+        return [dict(env, XLA_FLAGS=machine.xla_flags(env, f"--xla_force_host_platform_device_count={workers}"))]
+    return [env]
+
+
+def run(backend: str, workers: int, num_gpus: int, batches: int, epochs: int, threads: int | None) -> dict:
+    """One configuration in fresh interpreters (one per process of a launch): rank 0's report, ``{"rate":
+    examples per second, "threads": the framework's compute threads where it says, ...}``."""
+    command = [sys.executable, __file__, "--child", backend, str(workers), str(num_gpus), str(batches), str(epochs)]
+    envs = child_envs(backend, workers, num_gpus, threads)
     processes = [
         subprocess.Popen(command, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for e in envs
     ]
@@ -150,10 +185,10 @@ def run(backend: str, workers: int, num_gpus: int, batches: int, epochs: int) ->
         if process.returncode:
             raise RuntimeError(f"{backend} with {workers} workers failed:\n{err[-2000:]}")
         results.append(json.loads(out.strip().splitlines()[-1]))
-    return next(r["rate"] for r in results if r["rank"] == 0)
+    return next(r for r in results if r["rank"] == 0)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["torch", "jax", "tensorflow", "mxnet"])
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
@@ -162,11 +197,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--num-gpus", type=int, default=0)
     parser.add_argument("--in-process", type=int, metavar="R", help="also the k=1 cost in one interpreter, R rounds")
+    parser.add_argument("--threads", type=int, help="cap every framework's compute threads (default: theirs)")
     parser.add_argument("--out")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.in_process is not None and args.in_process < 1:
         parser.error(f"--in-process must be an int >= 1 (rounds of a plain and a k=1 fit), got {args.in_process}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be a positive int, got {args.threads}")
     if args.child:
         backend, *numbers = args.child
         if numbers[0] == "in-process":
@@ -174,19 +212,24 @@ def main() -> None:
         else:
             child(backend, *map(int, numbers))
         return
-    table = {}
+    meta = _meta(args, sys.argv[1:] if argv is None else argv)
+    print(f"CPU: {meta['cpu']}; compute threads: {meta['threads']}", flush=True)
+    table: dict = {"meta": meta}
     for backend in args.backends:
         configs = [0, *args.workers]  # 0: plain
-        rates: dict[int, list[float]] = {k: [] for k in configs}
+        reports: dict[int, list[dict]] = {k: [] for k in configs}
         for _ in range(args.repeat):
             for k in configs:
-                rates[k].append(run(backend, k, args.num_gpus, args.batches, args.epochs))
-        medians = {k: statistics.median(v) for k, v in rates.items()}
+                reports[k].append(run(backend, k, args.num_gpus, args.batches, args.epochs, args.threads))
+        medians = {k: statistics.median(r["rate"] for r in v) for k, v in reports.items()}
         table[backend] = {"plain": medians[0], **{f"k={k}": medians[k] for k in args.workers}}
+        seen = sorted({r["threads"] for v in reports.values() for r in v if r.get("threads") is not None})
+        if seen:
+            table[backend]["framework_threads"] = seen
         if args.in_process:
             command = [sys.executable, __file__, "--child", backend, "in-process", str(args.num_gpus),
                        str(args.batches), str(args.epochs), str(args.in_process)]  # fmt: skip
-            done = subprocess.run(command, env=_child_env(), capture_output=True, text=True)
+            done = subprocess.run(command, env=_child_env(args.threads), capture_output=True, text=True)
             if done.returncode:
                 raise RuntimeError(f"{backend} in one process failed:\n{done.stderr[-2000:]}")
             seconds = json.loads(done.stdout.strip().splitlines()[-1])
@@ -204,6 +247,19 @@ def main() -> None:
         with open(tmp, "w") as f:
             json.dump(table, f, indent=2)
         os.replace(tmp, args.out)
+
+
+def _meta(args, argv: list[str]) -> dict:
+    """What the numbers were measured on and with: the date, the command, the CPU, the commit, the threads."""
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "command": " ".join(["python", "bench/scaling.py", *argv]),
+        "cpu": machine.cpu_line(),
+        "d2lx_commit": machine.git_commit(),
+        "python": platform.python_version(),
+        "threads": args.threads or "framework default",
+        "num_gpus": args.num_gpus,
+    }
 
 
 if __name__ == "__main__":

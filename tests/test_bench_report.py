@@ -1,7 +1,10 @@
-"""What ``bench/bench.py`` reports beside its numbers: the CPU they were measured on (issue 34), and the
-targets, whole fits included. No framework is imported, and nothing is timed."""
+"""What ``bench/bench.py`` reports beside its numbers: the CPU they were measured on (issue 34; the line comes from
+``bench/machine.py``, which ``scaling.py`` records too), and the targets, whole fits included. No framework is
+imported, and nothing is timed."""
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 from helpers import bench_module, unload_bench_modules
@@ -25,6 +28,12 @@ def bench():
     unload_bench_modules()
 
 
+@pytest.fixture
+def machine():
+    yield bench_module("machine")
+    sys.modules.pop("machine", None)
+
+
 @pytest.mark.parametrize(
     ("cpuinfo", "line"),
     [
@@ -43,8 +52,8 @@ def bench():
     ],
     ids=["avx512", "amx", "no-avx512", "no-flags"],
 )
-def test_the_cpu_line_names_the_model_and_whether_it_has_avx_512(bench, cpuinfo, line):
-    assert bench.cpu_line(cpuinfo, cores=2) == line
+def test_the_cpu_line_names_the_model_and_whether_it_has_avx_512(machine, cpuinfo, line):
+    assert machine.cpu_line(cpuinfo, cores=2) == line
 
 
 def _result(bench, cpu: str | None) -> dict:
