@@ -185,3 +185,16 @@ def test_xavier_initialisation_through_apply_init(backend, kind):
         limit = np.sqrt(6 / (fan_in + fan_out))  # Xavier's uniform bound: variance 2 / (fan_in + fan_out)
         assert np.abs(w).max() <= limit and np.var(w) == pytest.approx(limit**2 / 3, rel=0.15)
         assert not np.array_equal(before, w)  # redrawn, not the framework's initial values
+
+
+def test_torch_dropout_mlp_scratch_keeps_the_books_relu_module(backend):
+    # d2l's PyTorch DropoutMLPScratch holds ``self.relu = nn.ReLU()``; printing the model lists it, and the
+    # forward pass (written once in d2lx.mlp) must go through that module, not a second ReLU
+    if backend.__name__ != "d2lx.torch":
+        pytest.skip("the nn.ReLU attribute is PyTorch's")
+    model = DROPOUT_MODELS["scratch"](backend, 0.0, 0.0)
+    assert isinstance(model.relu, backend.nn.ReLU) and "(relu): ReLU()" in repr(model)
+    calls = []
+    model.relu.register_forward_hook(lambda module, inputs, output: calls.append(output.shape))
+    model(backend.torch.ones((3, 784)))
+    assert calls == [(3, 32), (3, 32)]

@@ -12,15 +12,7 @@ from mxnet import autograd, gluon, np
 from mxnet.gluon import nn
 
 from d2lx import checks
-from d2lx.mlp import (
-    DropoutMLPBase,
-    DropoutMLPScratchSteps,
-    HiddenLayer,
-    MLPBase,
-    MLPScratchSteps,
-    WeightDecayBase,
-    WeightDecayScratchBase,
-)
+from d2lx import mlp as core
 from d2lx.mxnet.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.mxnet.module import Classifier
 
@@ -30,14 +22,14 @@ def relu(X):
     return np.maximum(X, 0)
 
 
-class MLPScratch(_Scratch, MLPScratchSteps, Classifier):
+class MLPScratch(_Scratch, core.MLPScratchSteps, Classifier):
     """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``
     (constructor and ``forward``: see ``d2lx.mlp.MLPScratchSteps``)."""
 
     _relu = staticmethod(relu)
 
 
-def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> nn.Sequential:
+def _relu_stack(num_outputs: int, hidden: list[core.HiddenLayer]) -> nn.Sequential:
     """The concise MLPs' ``self.net``, initialised: per hidden layer a ``Dense`` with ReLU (the first
     flattens the images) and ``Dropout`` where it has a probability, then ``Dense(num_outputs)``."""
     net = nn.Sequential()
@@ -50,17 +42,17 @@ def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> nn.Sequential:
     return net
 
 
-class MLP(MLPBase, Classifier):
+class MLP(core.MLPBase, Classifier):
     """The concise version: a ``Dense`` hidden layer with ReLU (it flattens the images), a ``Dense`` output."""
 
     _relu_stack = staticmethod(_relu_stack)
 
 
-class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
+class WeightDecayScratch(core.WeightDecayScratchBase, LinearRegressionScratch):
     """Linear regression whose loss adds ``lambd * l2_penalty(w)`` (the bias is not penalised)."""
 
 
-class WeightDecay(WeightDecayBase, LinearRegression):
+class WeightDecay(core.WeightDecayBase, LinearRegression):
     """The concise version: ``gluon.Trainer`` with SGD and ``wd``, switched off for the bias (``wd_mult = 0``)."""
 
     def configure_optimizers(self):
@@ -77,7 +69,7 @@ def dropout_layer(X, dropout):
     return keep.astype(X.dtype) * X / (1.0 - dropout)
 
 
-class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
+class DropoutMLPScratch(core.DropoutMLPScratchSteps, Classifier):
     """Two hidden ReLU layers (``Dense`` with ``activation='relu'``), each followed by ``dropout_layer`` in
     training mode only, under ``autograd.record()`` (``forward``: see ``d2lx.mlp.DropoutMLPScratchSteps``)."""
 
@@ -93,7 +85,7 @@ class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
         self.initialize()
 
 
-class DropoutMLP(DropoutMLPBase, Classifier):
+class DropoutMLP(core.DropoutMLPBase, Classifier):
     """The concise version: ``nn.Dropout`` after each hidden layer (active in training mode only)."""
 
     _relu_stack = staticmethod(_relu_stack)

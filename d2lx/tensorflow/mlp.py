@@ -14,15 +14,7 @@ import math
 import tensorflow as tf
 
 from d2lx import checks
-from d2lx.mlp import (
-    DropoutMLPBase,
-    DropoutMLPScratchSteps,
-    HiddenLayer,
-    MLPBase,
-    MLPScratchSteps,
-    WeightDecayBase,
-    WeightDecayScratchBase,
-)
+from d2lx import mlp as core
 from d2lx.tensorflow.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.tensorflow.module import Classifier
 
@@ -32,14 +24,14 @@ def relu(X):
     return tf.math.maximum(X, 0)
 
 
-class MLPScratch(_Scratch, MLPScratchSteps, Classifier):
+class MLPScratch(_Scratch, core.MLPScratchSteps, Classifier):
     """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``
     (constructor and ``forward``: see ``d2lx.mlp.MLPScratchSteps``)."""
 
     _relu = staticmethod(relu)
 
 
-def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> tf.keras.Sequential:
+def _relu_stack(num_outputs: int, hidden: list[core.HiddenLayer]) -> tf.keras.Sequential:
     """The concise MLPs' ``self.net``: ``Flatten``, then per hidden layer a ``Dense`` with ReLU (and
     ``Dropout`` where it has a probability), then ``Dense(num_outputs)``."""
     layers = [tf.keras.layers.Flatten()]
@@ -50,7 +42,7 @@ def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> tf.keras.Sequent
     return tf.keras.models.Sequential([*layers, tf.keras.layers.Dense(num_outputs)])
 
 
-class MLP(MLPBase, Classifier):
+class MLP(core.MLPBase, Classifier):
     """The concise version: ``Flatten``, ``Dense(num_hiddens, activation='relu')``, ``Dense(num_outputs)``."""
 
     _relu_stack = staticmethod(_relu_stack)
@@ -61,13 +53,13 @@ def l2_penalty(w):
     return tf.reduce_sum(w**2) / 2
 
 
-class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
+class WeightDecayScratch(core.WeightDecayScratchBase, LinearRegressionScratch):
     """Linear regression whose loss adds ``lambd * l2_penalty(w)`` (the bias is not penalised)."""
 
     _l2_penalty = staticmethod(l2_penalty)
 
 
-class WeightDecay(WeightDecayBase, LinearRegression):
+class WeightDecay(core.WeightDecayBase, LinearRegression):
     """The concise version: a Keras L2 regulariser on the kernel only, added to the loss.
 
     Its factor is ``wd / 2`` (the penalty ``wd * l2_penalty(w)``), so that ``wd`` means what it
@@ -96,7 +88,7 @@ def _static_flatten(X):
     return tf.reshape(X, (-1, math.prod(X.shape[1:])))
 
 
-class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
+class DropoutMLPScratch(core.DropoutMLPScratchSteps, Classifier):
     """Two hidden ReLU layers (``Dense`` with ``activation='relu'``), each followed by ``dropout_layer`` while
     ``training`` (``forward``: see ``d2lx.mlp.DropoutMLPScratchSteps``)."""
 
@@ -111,7 +103,7 @@ class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
         self.lin3 = tf.keras.layers.Dense(num_outputs)
 
 
-class DropoutMLP(DropoutMLPBase, Classifier):
+class DropoutMLP(core.DropoutMLPBase, Classifier):
     """The concise version: Keras's ``Dropout`` after each hidden layer, active only while ``training``."""
 
     _relu_stack = staticmethod(_relu_stack)

@@ -10,18 +10,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from d2lx import checks
-from d2lx.mlp import (
-    DropoutMLPBase,
-    DropoutMLPScratchSteps,
-    HiddenLayer,
-    MLPBase,
-    MLPScratchSteps,
-    WeightDecayBase,
-    WeightDecayScratchBase,
-)
+from d2lx import mlp as core
 from d2lx.torch.models import LinearRegression, LinearRegressionScratch, _Scratch
 from d2lx.torch.module import Classifier
 
@@ -31,14 +22,14 @@ def relu(X):
     return torch.maximum(X, torch.zeros_like(X))
 
 
-class MLPScratch(_Scratch, MLPScratchSteps, Classifier):
+class MLPScratch(_Scratch, core.MLPScratchSteps, Classifier):
     """One hidden layer of ``num_hiddens`` ReLU units, parameters written out; weights start ``N(0, sigma)``
     (constructor and ``forward``: see ``d2lx.mlp.MLPScratchSteps``)."""
 
     _relu = staticmethod(relu)
 
 
-def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> nn.Sequential:
+def _relu_stack(num_outputs: int, hidden: list[core.HiddenLayer]) -> nn.Sequential:
     """The concise MLPs' ``self.net``: flatten, then per hidden layer ``LazyLinear`` and ``ReLU`` (and
     ``Dropout`` where it has a probability), then ``LazyLinear(num_outputs)``."""
     layers = [nn.Flatten()]
@@ -49,17 +40,17 @@ def _relu_stack(num_outputs: int, hidden: list[HiddenLayer]) -> nn.Sequential:
     return nn.Sequential(*layers, nn.LazyLinear(num_outputs))
 
 
-class MLP(MLPBase, Classifier):
+class MLP(core.MLPBase, Classifier):
     """The concise version: flatten, a lazy hidden layer with ReLU, a lazy output layer."""
 
     _relu_stack = staticmethod(_relu_stack)
 
 
-class WeightDecayScratch(WeightDecayScratchBase, LinearRegressionScratch):
+class WeightDecayScratch(core.WeightDecayScratchBase, LinearRegressionScratch):
     """Linear regression whose loss adds ``lambd * l2_penalty(w)`` (the bias is not penalised)."""
 
 
-class WeightDecay(WeightDecayBase, LinearRegression):
+class WeightDecay(core.WeightDecayBase, LinearRegression):
     """The concise version: ``torch.optim.SGD`` with ``weight_decay=wd`` on the weight only, not the bias."""
 
     def configure_optimizers(self):
@@ -76,11 +67,10 @@ def dropout_layer(X, dropout):
     return keep.to(X.dtype) * X / (1.0 - dropout)
 
 
-class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
+class DropoutMLPScratch(core.DropoutMLPScratchSteps, Classifier):
     """Two hidden ReLU layers, each followed by ``dropout_layer`` in training mode only (``forward``: see
     ``d2lx.mlp.DropoutMLPScratchSteps``)."""
 
-    _relu = staticmethod(F.relu)
     _dropout = staticmethod(dropout_layer)
 
     def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr):
@@ -89,9 +79,13 @@ class DropoutMLPScratch(DropoutMLPScratchSteps, Classifier):
         self.lin1 = nn.LazyLinear(num_hiddens_1)
         self.lin2 = nn.LazyLinear(num_hiddens_2)
         self.lin3 = nn.LazyLinear(num_outputs)
+        self.relu = nn.ReLU()  # the book's attribute: printing the model lists it, as in d2l
+
+    def _relu(self, X):
+        return self.relu(X)
 
 
-class DropoutMLP(DropoutMLPBase, Classifier):
+class DropoutMLP(core.DropoutMLPBase, Classifier):
     """The concise version: ``nn.Dropout`` after each hidden layer (inactive after ``model.eval()``)."""
 
     _relu_stack = staticmethod(_relu_stack)
