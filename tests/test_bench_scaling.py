@@ -23,7 +23,10 @@ CALLER_XLA = "--xla_backend_optimization_level=0"  # a flag of the caller's (CI'
 @pytest.fixture
 def scaling(monkeypatch):
     """``bench/scaling.py`` loaded by path (``machine`` first, which it imports by name), in a caller's
-    environment of 3 OpenMP threads and an XLA flag of its own."""
+    environment of 3 OpenMP threads and an XLA flag of its own, and no other thread variable (nox's test
+    sessions cap their workers' threads with the same variables)."""
+    for name in CAPPED:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.setenv("XLA_FLAGS", CALLER_XLA)
     bench_module("machine")
