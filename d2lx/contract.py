@@ -73,6 +73,7 @@ its mixin's docstring:
     _normal(shape, sigma), _parameter          a seeded ``N(0, sigma)`` parameter; a tensor made trainable
                                                (``ScratchParameters``; MXNet gives ``_zeros`` instead)
     _softmax, _cross_entropy, _relu            the framework's functions, or the book's own written in them
+                                               (PyTorch's ``DropoutMLPScratch``: a method calling its ``relu`` module)
     _concat_channels                           the framework's concatenation on its channel axis (Inception, DenseBlock)
     _dropout(H, dropout)                       the backend's ``dropout_layer`` (``DropoutMLPScratch``; JAX: a method
                                                drawing the mask's key from the model's ``'dropout'`` stream)

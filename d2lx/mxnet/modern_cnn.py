@@ -31,7 +31,7 @@ from mxnet import autograd, init, np, npx
 from mxnet.gluon import nn
 
 from d2lx import checks
-from d2lx import modern_cnn as shared
+from d2lx import modern_cnn as core
 from d2lx.mxnet.module import Classifier
 
 
@@ -137,7 +137,7 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) ------------------------------------------------------------------------
-class Inception(shared.InceptionSteps, nn.Block):
+class Inception(core.InceptionSteps, nn.Block):
     """Four parallel paths concatenated along the channels: a 1x1 convolution (``c1`` channels), 1x1
     then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), a 3x3 max-pool then 1x1 (``c4``).
     Every path keeps the height and width; the output has ``c1 + c2[1] + c3[1] + c4`` channels.
@@ -189,15 +189,15 @@ class GoogleNet(Classifier):
 
     def b3(self):
         """Two Inception blocks (256, then 480 channels) and a max-pool."""
-        return _sequential(*_inceptions(shared.GOOGLENET_B3), nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+        return _sequential(*_inceptions(core.GOOGLENET_B3), nn.MaxPool2D(pool_size=3, strides=2, padding=1))
 
     def b4(self):
         """Five Inception blocks (512, 512, 512, 528, 832 channels) and a max-pool."""
-        return _sequential(*_inceptions(shared.GOOGLENET_B4), nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+        return _sequential(*_inceptions(core.GOOGLENET_B4), nn.MaxPool2D(pool_size=3, strides=2, padding=1))
 
     def b5(self):
         """Two Inception blocks (832, 1024 channels), a global average pool, flattened."""
-        return _sequential(*_inceptions(shared.GOOGLENET_B5), nn.GlobalAvgPool2D(), nn.Flatten())
+        return _sequential(*_inceptions(core.GOOGLENET_B5), nn.GlobalAvgPool2D(), nn.Flatten())
 
 
 # --- Batch normalization (section 8.5) --------------------------------------------------------------
@@ -316,7 +316,7 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) ---------------------------------------------------------------
-class Residual(shared.ResidualSteps, nn.Block):
+class Residual(core.ResidualSteps, nn.Block):
     """Two 3x3 convolutions with batch norm, added to the input (through a 1x1 convolution of stride
     ``strides`` when ``use_1x1conv``, which lets the block change the channels and halve the size);
     ``forward`` is ``d2lx.modern_cnn.ResidualSteps``'s."""
@@ -364,16 +364,16 @@ class ResNet(Classifier):
         """``num_residuals`` residual blocks; the first halves the size and changes the channels, except in
         the first module (``first_block``), which follows a max-pool already."""
         blk = nn.Sequential()
-        for kw in shared.residual_stage(num_residuals, first_block):
+        for kw in core.residual_stage(num_residuals, first_block):
             blk.add(Residual(num_channels, **kw))
         return blk
 
 
-class ResNet18(shared.ResNet18Arch, ResNet):
+class ResNet18(core.ResNet18Arch, ResNet):
     """ResNet with two residual blocks in each of four modules of 64, 128, 256, 512 channels."""
 
 
-class ResNeXtBlock(shared.ResNeXtSteps, nn.Block):
+class ResNeXtBlock(core.ResNeXtSteps, nn.Block):
     """A bottleneck residual block with a grouped 3x3 convolution (``forward``:
     ``d2lx.modern_cnn.ResNeXtSteps``).
 
@@ -387,8 +387,8 @@ class ResNeXtBlock(shared.ResNeXtSteps, nn.Block):
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
-        groups = shared.resnext_groups(num_channels, groups, bot_mul)
-        bot_channels = shared.bottleneck_channels(num_channels, bot_mul)
+        groups = core.resnext_groups(num_channels, groups, bot_mul)
+        bot_channels = core.bottleneck_channels(num_channels, bot_mul)
         self.conv1 = nn.Conv2D(bot_channels, kernel_size=1, padding=0, strides=1)
         self.conv2 = nn.Conv2D(bot_channels, kernel_size=3, padding=1, strides=strides, groups=groups)
         self.conv3 = nn.Conv2D(num_channels, kernel_size=1, padding=0, strides=1)
@@ -409,7 +409,7 @@ def conv_block(num_channels):
     return _sequential(nn.BatchNorm(), nn.Activation("relu"), nn.Conv2D(num_channels, kernel_size=3, padding=1))
 
 
-class DenseBlock(shared.DenseBlockSteps, nn.Block):
+class DenseBlock(core.DenseBlockSteps, nn.Block):
     """``num_convs`` conv blocks, each fed the concatenation of the block's input and every earlier
     output: the channels grow by ``num_channels`` (the growth rate) per conv block (``forward`` is
     ``d2lx.modern_cnn.DenseBlockSteps``'s)."""
@@ -441,7 +441,7 @@ class DenseNet(Classifier):
         super().__init__()
         self.save_hyperparameters()
         self.net = _sequential(self.b1())
-        for num_convs, transition in shared.densenet_stages(num_channels, growth_rate, arch):
+        for num_convs, transition in core.densenet_stages(num_channels, growth_rate, arch):
             self.net.add(DenseBlock(num_convs, growth_rate))
             if transition is not None:
                 self.net.add(transition_block(transition))
@@ -491,6 +491,6 @@ class AnyNet(Classifier):
         return _sequential(nn.GlobalAvgPool2D(), nn.Dense(num_classes))
 
 
-class RegNetX32(shared.RegNetX32Arch, AnyNet):
+class RegNetX32(core.RegNetX32Arch, AnyNet):
     """The book's 32-layer RegNetX: a stem of 32 channels, stages of 4 and 6 ResNeXt blocks with 32 and
     80 channels, 16 groups, no bottleneck (``bot_mul=1``)."""

@@ -24,7 +24,7 @@ from functools import partial
 import tensorflow as tf
 
 from d2lx import checks
-from d2lx import modern_cnn as arch_data
+from d2lx import modern_cnn as core
 from d2lx.tensorflow.module import Classifier
 
 Conv2D = tf.keras.layers.Conv2D
@@ -153,7 +153,7 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) -------------------------------------------------------------------
-class Inception(arch_data.InceptionSteps, tf.keras.Model):
+class Inception(core.InceptionSteps, tf.keras.Model):
     """Four parallel paths, concatenated along the channels: a 1x1 convolution (``c1`` channels),
     1x1 then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), 3x3 max pooling then 1x1 (``c4``).
     The ReLUs are the convolutions' own; the wiring is ``d2lx.modern_cnn.InceptionSteps.forward``."""
@@ -208,18 +208,18 @@ class GoogleNet(Classifier):
 
     def b3(self):
         return Sequential(
-            [*(Inception(*spec) for spec in arch_data.GOOGLENET_B3), MaxPool2D(pool_size=3, strides=2, padding="same")]
+            [*(Inception(*spec) for spec in core.GOOGLENET_B3), MaxPool2D(pool_size=3, strides=2, padding="same")]
         )
 
     def b4(self):
         return Sequential(
-            [*(Inception(*spec) for spec in arch_data.GOOGLENET_B4), MaxPool2D(pool_size=3, strides=2, padding="same")]
+            [*(Inception(*spec) for spec in core.GOOGLENET_B4), MaxPool2D(pool_size=3, strides=2, padding="same")]
         )
 
     def b5(self):
         return Sequential(
             [
-                *(Inception(*spec) for spec in arch_data.GOOGLENET_B5),
+                *(Inception(*spec) for spec in core.GOOGLENET_B5),
                 tf.keras.layers.GlobalAvgPool2D(),
                 tf.keras.layers.Flatten(),
             ]
@@ -319,7 +319,7 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) ----------------------------------------------------------
-class Residual(arch_data.ResidualSteps, tf.keras.Model):
+class Residual(core.ResidualSteps, tf.keras.Model):
     """The residual block: two 3x3 convolutions with batch normalization, ReLU in between, added to
     the input (through a 1x1 convolution with ``strides`` when ``use_1x1conv``), then a ReLU (the
     wiring: ``d2lx.modern_cnn.ResidualSteps.forward``)."""
@@ -369,12 +369,12 @@ class ResNet(Classifier):
 
     def block(self, num_residuals, num_channels, first_block=False):
         blk = Sequential()
-        for kw in arch_data.residual_stage(num_residuals, first_block):
+        for kw in core.residual_stage(num_residuals, first_block):
             blk.add(Residual(num_channels, **kw))
         return blk
 
 
-class ResNet18(arch_data.ResNet18Arch, ResNet):
+class ResNet18(core.ResNet18Arch, ResNet):
     """ResNet with two residual blocks in each of four stages of 64, 128, 256 and 512 channels."""
 
 
@@ -406,7 +406,7 @@ class GroupedConv2D(Conv2D):
         return super().convolution_op(inputs, kernel)
 
 
-class ResNeXtBlock(arch_data.ResNeXtSteps, tf.keras.Model):
+class ResNeXtBlock(core.ResNeXtSteps, tf.keras.Model):
     """The ResNeXt block: 1x1, grouped 3x3 (``groups`` groups, ``strides``) and 1x1 convolutions with
     batch normalization, ``num_channels * bot_mul`` channels inside, added to the input (through a
     1x1 convolution when ``use_1x1conv``).
@@ -420,8 +420,8 @@ class ResNeXtBlock(arch_data.ResNeXtSteps, tf.keras.Model):
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1):
         super().__init__()
-        groups = arch_data.resnext_groups(num_channels, groups, bot_mul)
-        bot_channels = arch_data.bottleneck_channels(num_channels, bot_mul)
+        groups = core.resnext_groups(num_channels, groups, bot_mul)
+        bot_channels = core.bottleneck_channels(num_channels, bot_mul)
         self.conv1 = Conv2D(bot_channels, 1, strides=1)
         self.conv2 = GroupedConv2D(bot_channels, 3, strides=strides, padding="same", groups=groups)
         self.conv3 = Conv2D(num_channels, 1, strides=1)
@@ -448,7 +448,7 @@ def conv_block(num_channels):
     )
 
 
-class DenseBlock(arch_data.DenseBlockSteps, tf.keras.layers.Layer):
+class DenseBlock(core.DenseBlockSteps, tf.keras.layers.Layer):
     """``num_convs`` ``conv_block``s, each fed the concatenation of the block's input and every
     earlier output: the channels grow by ``num_channels`` per convolution (the wiring:
     ``d2lx.modern_cnn.DenseBlockSteps.forward``)."""
@@ -487,7 +487,7 @@ class DenseNet(Classifier):
         super().__init__()
         self.save_hyperparameters()
         self.net = tf.keras.models.Sequential([self.b1()])
-        for num_convs, transition in arch_data.densenet_stages(num_channels, growth_rate, arch):
+        for num_convs, transition in core.densenet_stages(num_channels, growth_rate, arch):
             self.net.add(DenseBlock(num_convs, growth_rate))
             if transition is not None:
                 self.net.add(transition_block(transition))
@@ -538,6 +538,6 @@ class AnyNet(Classifier):
         return Sequential([tf.keras.layers.GlobalAvgPool2D(), Dense(units=num_classes)])
 
 
-class RegNetX32(arch_data.RegNetX32Arch, AnyNet):
+class RegNetX32(core.RegNetX32Arch, AnyNet):
     """The 32-layer RegNetX of the book: a 32-channel stem, stages of 4 and 6 ResNeXt blocks with 32
     and 80 channels, 16 groups, no bottleneck."""

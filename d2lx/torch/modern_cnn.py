@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lx import checks
-from d2lx import modern_cnn as spec
+from d2lx import modern_cnn as core
 from d2lx.torch.cnn import init_cnn
 from d2lx.torch.module import Classifier
 
@@ -138,7 +138,7 @@ class NiN(Classifier):
 
 
 # --- 8.4 GoogLeNet -------------------------------------------------------------------------------
-class Inception(spec.InceptionSteps, nn.Module):
+class Inception(core.InceptionSteps, nn.Module):
     """The Inception block: four parallel branches whose outputs are stacked along the channels.
 
     ``c1``: channels of the 1x1 branch; ``c2`` and ``c3``: ``(reduce, out)`` channels of the 1x1-then-3x3
@@ -189,15 +189,15 @@ class GoogleNet(Classifier):
 
     def b3(self):
         """Two Inception blocks (256 and 480 channels), then a max-pool that halves the resolution."""
-        return _inception_stage(spec.GOOGLENET_B3, nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        return _inception_stage(core.GOOGLENET_B3, nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
 
     def b4(self):
         """Five Inception blocks (512, 512, 512, 528, 832 channels), then a max-pool."""
-        return _inception_stage(spec.GOOGLENET_B4, nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        return _inception_stage(core.GOOGLENET_B4, nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
 
     def b5(self):
         """Two Inception blocks (832 and 1024 channels), a global average pool, and flatten."""
-        return _inception_stage(spec.GOOGLENET_B5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
+        return _inception_stage(core.GOOGLENET_B5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
 
 
 # --- 8.5 Batch normalization ---------------------------------------------------------------------
@@ -314,7 +314,7 @@ class BNLeNet(Classifier):
 
 
 # --- 8.6 ResNet and ResNeXt ----------------------------------------------------------------------
-class Residual(spec.ResidualSteps, nn.Module):
+class Residual(core.ResidualSteps, nn.Module):
     """ResNet's residual block: two batch-normalized 3x3 convolutions, plus the input, then ReLU
     (``forward``: ``d2lx.modern_cnn.ResidualSteps``).
 
@@ -355,14 +355,14 @@ class ResNet(Classifier):
     def block(self, num_residuals, num_channels, first_block=False):
         """``num_residuals`` residual blocks of ``num_channels``; the first halves the resolution (with a
         1x1 convolution on its shortcut) unless ``first_block`` (the stem has just pooled)."""
-        return nn.Sequential(*(Residual(num_channels, **kw) for kw in spec.residual_stage(num_residuals, first_block)))
+        return nn.Sequential(*(Residual(num_channels, **kw) for kw in core.residual_stage(num_residuals, first_block)))
 
 
-class ResNet18(spec.ResNet18Arch, ResNet):
+class ResNet18(core.ResNet18Arch, ResNet):
     """ResNet-18: four stages of two residual blocks, with 64, 128, 256 and 512 channels."""
 
 
-class ResNeXtBlock(spec.ResNeXtSteps, nn.Module):
+class ResNeXtBlock(core.ResNeXtSteps, nn.Module):
     """The ResNeXt block: a 1x1 convolution to ``num_channels * bot_mul`` bottleneck channels, a 3x3
     convolution in ``groups`` groups, a 1x1 convolution back to ``num_channels``, each batch-normalized,
     plus the input (through a batch-normalized 1x1 convolution when ``use_1x1conv``), then ReLU
@@ -376,8 +376,8 @@ class ResNeXtBlock(spec.ResNeXtSteps, nn.Module):
 
     def __init__(self, num_channels, groups, bot_mul, use_1x1conv=False, strides=1):
         super().__init__()
-        groups = spec.resnext_groups(num_channels, groups, bot_mul)
-        bot_channels = spec.bottleneck_channels(num_channels, bot_mul)
+        groups = core.resnext_groups(num_channels, groups, bot_mul)
+        bot_channels = core.bottleneck_channels(num_channels, bot_mul)
         self.conv1 = nn.LazyConv2d(bot_channels, kernel_size=1)
         self.conv2 = nn.LazyConv2d(bot_channels, kernel_size=3, stride=strides, padding=1, groups=groups)
         self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1)
@@ -396,7 +396,7 @@ def conv_block(num_channels):
     return nn.Sequential(nn.LazyBatchNorm2d(), nn.ReLU(), nn.LazyConv2d(num_channels, kernel_size=3, padding=1))
 
 
-class DenseBlock(spec.DenseBlockSteps, nn.Module):
+class DenseBlock(core.DenseBlockSteps, nn.Module):
     """``num_convs`` convolution blocks, each fed the input and all earlier outputs stacked along the
     channels: the block adds ``num_convs * num_channels`` channels (the growth rate is ``num_channels``;
     ``forward``: ``d2lx.modern_cnn.DenseBlockSteps``)."""
@@ -427,7 +427,7 @@ class DenseNet(Classifier):
         super().__init__()
         self.save_hyperparameters()
         self.net = nn.Sequential(self.b1())
-        for i, (num_convs, transition) in enumerate(spec.densenet_stages(num_channels, growth_rate, arch)):
+        for i, (num_convs, transition) in enumerate(core.densenet_stages(num_channels, growth_rate, arch)):
             self.net.add_module(f"dense_blk{i + 1}", DenseBlock(num_convs, growth_rate))
             if transition is not None:
                 self.net.add_module(f"tran_blk{i + 1}", transition_block(transition))
@@ -469,6 +469,6 @@ class AnyNet(Classifier):
         return _global_pool_head(num_classes)
 
 
-class RegNetX32(spec.RegNetX32Arch, AnyNet):
+class RegNetX32(core.RegNetX32Arch, AnyNet):
     """A 32-layer RegNetX: a stem of 32 channels, then stages of 4 and 6 ResNeXt blocks with 32 and 80
     channels, 16 groups and no bottleneck (``d2lx.modern_cnn.REGNETX32_ARCH``)."""
