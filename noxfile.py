@@ -57,18 +57,15 @@ def _load_registry():
 
 d2lx_backends = _load_registry()
 
-# backend -> (python version, extra pip arguments such as a constraints file); why each backend has the
-# Pythons and constraints it has is written next to its entry in d2lx/backends.py
-BACKENDS = {b.name: (b.pythons[0], list(b.ci_pip_args)) for b in d2lx_backends.BACKENDS}
+# backend -> the Python its tests and notebooks run on; why each backend has the Pythons, extras and
+# constraints it has is written next to its entry in d2lx/backends.py, which also builds its pip arguments
+BACKENDS = {b.name: b.pythons[0] for b in d2lx_backends.BACKENDS}
 
 # The newest Python, tested with numpy 2 for the core and the backends that support it. PyTorch's
 # registry wheels for other Pythons are multi-GB CUDA builds and MXNet stops at 3.11, so they stay
 # on 3.11 (see README). "core" is the package without any framework.
 NEWEST_PYTHON = d2lx_backends.NEWEST_PYTHON
 ON_NEWEST_PYTHON = d2lx_backends.tested_on(NEWEST_PYTHON)
-
-# backend -> the pip extra its environments install (tensorflow: tensorflow-cpu, CI has no GPU)
-PIP_EXTRA = {b.name: b.ci_extra for b in d2lx_backends.BACKENDS}
 
 # pytest-xdist workers: most of the suite's time is single-threaded (compiling XLA and TensorFlow
 # graphs, Python), so two workers on CI's two cores finish sooner; more than two would multiply the
@@ -129,8 +126,8 @@ def _install(session: nox.Session, backend: str, extras: str) -> None:
     if backend == "core":
         session.install(*uv_arguments, "-e", f".[{extras}]")
         return
-    _, pip_args = BACKENDS[backend]
-    session.install(*uv_arguments, *pip_args, "-e", f".[{PIP_EXTRA[backend]},{extras}]")
+    # the backend's CI extra (tensorflow: tensorflow-cpu, CI has no GPU) and constraints file, if any
+    session.install(*uv_arguments, *d2lx_backends.get(backend).ci_install_args(*extras.split(",")))
 
 
 # What the newest Python's sessions leave to tests-<backend>: the book's long trainings (the marker), and
@@ -209,7 +206,7 @@ def _notebooks(session: nox.Session, backend: str) -> None:
     session.run(_python(backend), "notebooks/run.py", backend, *session.posargs, external=True, env=env)
 
 
-for _backend, (_python, _) in BACKENDS.items():
+for _backend, _python in BACKENDS.items():
     nox.session(python=_python, name=f"tests-{_backend}")(lambda session, b=_backend: _tests(session, b))
     nox.session(python=False, name=f"notebooks-{_backend}", requires=[f"tests-{_backend}"])(
         lambda session, b=_backend: _notebooks(session, b)
@@ -234,7 +231,7 @@ def _book(session: nox.Session, backend: str) -> None:
     try:
         # --no-compile: pip byte-compiles every module it unpacks (most of this session's CPU, beside the
         # matrix); the check imports a few, which Python compiles as it loads them
-        session.install("--no-compile", *entry.book_ci_pip_args, "-e", f".[{entry.book_extra}]")
+        session.install("--no-compile", *entry.ci_install_args(book=True))
         session.run("python", "-m", "d2lx", "book-check", "--backend", backend)
     finally:
         if DISCARD in session.posargs and session.virtualenv.location:

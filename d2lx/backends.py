@@ -40,7 +40,6 @@ class Backend(NamedTuple):
 
     name: str  # the module d2lx.<name>, ``--backend <name>`` everywhere
     framework: str  # the module whose presence proves the framework is installed
-    extra: str  # the pip extra users install: ``pip install 'd2lx[<extra>]'``
     ci_extra: str  # the pip extra CI installs (where it differs from ``extra``: a smaller CPU-only wheel)
     ci_constraints: str | None  # the pip constraints file CI installs with, relative to the repository root
     pythons: tuple[str, ...]  # the Pythons CI tests it on; the first is where its notebooks run too
@@ -52,24 +51,32 @@ class Backend(NamedTuple):
     book_ci_constraints: str | None = None  # the constraints file CI installs the book extra with
 
     @property
+    def extra(self) -> str:
+        """The pip extra users install, named after the backend: ``pip install 'd2lx[torch]'``."""
+        return self.name
+
+    @property
     def book_extra(self) -> str:
         """The pip extra a reader of the book installs: the backend's plus what the book's cells import."""
         return f"{self.name}-book"
-
-    @property
-    def book_ci_pip_args(self) -> tuple[str, ...]:
-        """The pip arguments CI adds when it installs the book extra."""
-        return _constrained_by(self.book_ci_constraints)
 
     @property
     def module(self) -> str:
         """The backend's module, ``d2lx.<name>``."""
         return f"d2lx.{self.name}"
 
-    @property
-    def ci_pip_args(self) -> tuple[str, ...]:
-        """The pip arguments CI adds when it installs this backend (its constraints file, if any)."""
-        return _constrained_by(self.ci_constraints)
+    def ci_install_args(self, *extras: str, book: bool = False) -> tuple[str, ...]:
+        """pip's arguments with which CI installs this backend from the checkout, editable.
+
+        Its constraints file, if any, then ``-e .[<ci_extra>,<extras>...]``; with ``book=True`` the book
+        extra and the constraints that go with it (the ``book-<name>`` sessions). The noxfile and the
+        tests build every backend install from here.
+        """
+        if book:
+            extra, constraints = self.book_extra, self.book_ci_constraints
+        else:
+            extra, constraints = self.ci_extra, self.ci_constraints
+        return (*_constrained_by(constraints), "-e", f".[{','.join((extra, *extras))}]")
 
     def is_installed(self) -> bool:
         """Whether ``d2lx.<name>`` and its framework can be found here (nothing is imported)."""
@@ -86,7 +93,6 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(
         name="torch",
         framework="torch",
-        extra="torch",
         ci_extra="torch",
         ci_constraints=".ci/constraints-torch.txt",  # pins the CPU wheel
         # PyTorch's registry wheels for other Pythons are multi-GB CUDA builds, so CI stays on 3.11 (see
@@ -101,7 +107,6 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(
         name="mxnet",
         framework="mxnet",
-        extra="mxnet",
         ci_extra="mxnet",
         ci_constraints=None,
         # MXNet 1.9.1 (its last release) imports only with numpy<1.24, which has no wheels after Python
@@ -112,7 +117,6 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(
         name="jax",
         framework="flax",
-        extra="jax",
         ci_extra="jax",
         ci_constraints=None,
         # JAX on CPU: jax, jaxlib, flax (linen), optax; no TensorFlow
@@ -124,7 +128,6 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(
         name="tensorflow",
         framework="tensorflow",
-        extra="tensorflow",
         ci_extra="tensorflow-cpu",  # CI has no GPU: the CPU-only wheel is much smaller
         ci_constraints=".ci/constraints-tensorflow.txt",
         pythons=(MAIN_PYTHON, NEWEST_PYTHON),

@@ -172,52 +172,24 @@ CHAPTERS: tuple[Chapter, ...] = (
     }),
 )  # fmt: skip
 
-# Names only some backends have: backend -> name -> (topic, reason). The topic ``"@init"`` marks
-# framework modules that the backend's ``__init__`` imports (the book's cells reach ``d2l.nn``).
+# Names only some backends have: backend -> topic -> space-separated names, as in ``Chapter.provides``.
+# The topic ``"@init"`` marks framework modules that the backend's ``__init__`` imports (the book's cells
+# reach ``d2l.nn``); ``nn_Module`` is d2l's alias for the models' base class on every backend, and the
+# other ``"ops"`` names are modules d2l's library file for that framework imports, which the book's cells
+# reach through ``d2l.`` as well.
 INIT = "@init"
-BACKEND_ONLY: dict[str, dict[str, tuple[str, str]]] = {
-    "torch": {
-        "torch": (INIT, "the framework, as d2l's torch module imports it"),
-        "nn": (INIT, "torch.nn"),
-        "F": (INIT, "torch.nn.functional"),
-        "nn_Module": ("ops", "torch.nn.Module, d2l's alias for the models' base class"),
-        "np": ("ops", "numpy, as d2l's torch library imports it"),
-        "data": ("ops", "torch.utils.data, as d2l's torch library imports it (d2l.data.DataLoader)"),
-    },
-    "mxnet": {
-        "mxnet": (INIT, "the framework"),
-        "np": (INIT, "mxnet.np, the numpy interface the book's MXNet cells use"),
-        "npx": (INIT, "mxnet.npx"),
-        "autograd": (INIT, "mxnet.autograd"),
-        "gluon": (INIT, "mxnet.gluon"),
-        "init": (INIT, "mxnet.init"),
-        "nn": (INIT, "mxnet.gluon.nn"),
-        "nn_Module": ("ops", "mxnet.gluon.nn.Block, d2l's alias for the models' base class"),
-        "context": ("ops", "mxnet.context, as d2l's MXNet library imports it"),
-        "image": ("ops", "mxnet.image, as d2l's MXNet library imports it"),
-        "rnn": ("ops", "mxnet.gluon.rnn, as d2l's MXNet library imports it"),
-        "transforms": ("ops", "mxnet.gluon.data.vision.transforms, as d2l's MXNet library imports it"),
-    },
-    "jax": {
-        "jax": (INIT, "the framework"),
-        "jnp": (INIT, "jax.numpy"),
-        "nn": (INIT, "flax.linen"),
-        "optax": (INIT, "Optax, the book's JAX optimizers"),
-        "get_key": ("ops", "JAX needs explicit PRNG keys: d2lx's seeded key stream"),
-        "get_seed": ("ops", "an int seed for jax.random.PRNGKey(d2l.get_seed()) in the book's cells (chapter 6)"),
-        "nn_Module": ("ops", "flax.linen.Module, d2l's alias for the models' base class"),
-        "np": ("ops", "numpy, as d2l's JAX library imports it"),
-        "flax": ("ops", "Flax, as d2l's JAX library imports it"),
-        "grad": ("ops", "jax.grad, as d2l's JAX library imports it"),
-        "vmap": ("ops", "jax.vmap, as d2l's JAX library imports it"),
-        "train_state": ("ops", "flax.training.train_state, as d2l's JAX library imports it"),
-    },
-    "tensorflow": {
-        "tf": (INIT, "the framework"),
-        "nn_Module": ("ops", "tf.keras.Model, d2l's alias for the models' base class"),
-        "np": ("ops", "numpy, as d2l's TensorFlow library imports it"),
-        "Updater": ("functional", "the 2.0 edition's TensorFlow updater class (section 3.6)"),
-    },
+BACKEND_ONLY: dict[str, dict[str, str]] = {
+    # torch, torch.nn, torch.nn.functional; torch.nn.Module, numpy, torch.utils.data (d2l.data.DataLoader)
+    "torch": {INIT: "torch nn F", "ops": "nn_Module np data"},
+    # mxnet.np is the numpy interface the book's MXNet cells use; nn is mxnet.gluon.nn, nn_Module its Block;
+    # rnn is mxnet.gluon.rnn, transforms mxnet.gluon.data.vision.transforms
+    "mxnet": {INIT: "mxnet np npx autograd gluon init nn", "ops": "nn_Module context image rnn transforms"},
+    # nn is flax.linen (nn_Module its Module), np plain numpy, train_state flax.training.train_state.
+    # JAX needs explicit PRNG keys: get_key is d2lx's seeded key stream, get_seed an int seed for the book's
+    # jax.random.PRNGKey(d2l.get_seed()) (chapter 6)
+    "jax": {INIT: "jax jnp nn optax", "ops": "get_key get_seed nn_Module np flax grad vmap train_state"},
+    # nn_Module is tf.keras.Model; Updater is the 2.0 edition's TensorFlow updater class (section 3.6)
+    "tensorflow": {INIT: "tf", "ops": "nn_Module np", "functional": "Updater"},
 }
 
 # (backend, name) -> why a name the table says is provided, or a name of d2l 1.0.3's library file
@@ -267,13 +239,11 @@ def provided(backend: str) -> dict[str, str]:
     """Every name ``backend`` provides -> the topic it comes from (a file name, ``"@lazy"``, ``"@init"``
     or ``"@self"``)."""
     names: dict[str, str] = {}
-    for chapter in CHAPTERS:
-        for topic, text in chapter.provides.items():
+    for provides in [chapter.provides for chapter in CHAPTERS] + [BACKEND_ONLY.get(backend, {})]:
+        for topic, text in provides.items():
             for name in text.split():
                 if (backend, name) not in EXCEPTIONS:
                     names[name] = topic
-    for name, (topic, _) in BACKEND_ONLY.get(backend, {}).items():
-        names[name] = topic
     return names
 
 

@@ -59,6 +59,26 @@ def test_each_entry_unpacks_as_the_book_does_and_has_its_chapter():
     assert sorted(data_cli.keys_of_chapter(12)) == ["airfoil"]
 
 
+def test_the_hub_table_refuses_a_row_it_cannot_read():
+    from d2lx import hub_registry
+
+    header = "key  sha1  chapter  bytes  file"
+    row = f"ptb  {'0' * 40}  15  -  ptb.zip"
+    data_hub, info = hub_registry._read_table(f"{header}\n{row}\nwiki  {'1' * 40}  15  12  https://example.org/w.zip")
+    assert data_hub == {"ptb": (hub.DATA_URL + "ptb.zip", "0" * 40), "wiki": ("https://example.org/w.zip", "1" * 40)}
+    assert info == {"ptb": hub.HubInfo(15, None), "wiki": hub.HubInfo(15, 12)}
+    with pytest.raises(ValueError) as err:
+        hub_registry._read_table(f"{header}\nptb  {'0' * 40}  15  ptb.zip")
+    assert str(err.value) == (
+        f"the hub table's row 'ptb  {'0' * 40}  15  ptb.zip' has 4 columns; "
+        "each key has one row of ['key', 'sha1', 'chapter', 'bytes', 'file']"
+    )
+    with pytest.raises(ValueError, match="has a second row for its key; each key has one row of"):
+        hub_registry._read_table(f"{header}\n{row}\n{row}")
+    with pytest.raises(ValueError, match=r"columns must be \['key', 'sha1', 'chapter', 'bytes', 'file'\], got"):
+        hub_registry._read_table(f"key  file  sha1  chapter  bytes\n{row}")
+
+
 @pytest.mark.skipif(not (SHARED / "MANIFEST.tsv").is_file(), reason="the shared folder of the book's files")
 def test_recorded_sizes_and_hashes_match_the_shared_folders_manifest():
     lines = (SHARED / "MANIFEST.tsv").read_text().splitlines()[1:]

@@ -73,9 +73,36 @@ def test_every_constraints_file_exists():
     for backend in backends.BACKENDS:
         if backend.ci_constraints is not None:
             assert (REPO / backend.ci_constraints).is_file(), f"{backend.name}: {backend.ci_constraints} is missing"
-            assert backend.ci_pip_args == ("-c", backend.ci_constraints)
-        else:
-            assert backend.ci_pip_args == ()
+
+
+# what CI installs, written out: ci_install_args builds these from the registry's fields
+CI_INSTALLS = {
+    "torch": ("-c", ".ci/constraints-torch.txt", "-e", ".[torch,test]"),
+    "mxnet": ("-e", ".[mxnet,test]"),
+    "jax": ("-e", ".[jax,test]"),
+    "tensorflow": ("-c", ".ci/constraints-tensorflow.txt", "-e", ".[tensorflow-cpu,test]"),
+}
+
+
+def test_a_missing_framework_names_the_extra_that_installs_it():
+    from d2lx._require import require
+
+    with pytest.raises(ImportError) as err:
+        require("d2lx_no_such_framework", "tensorflow")
+    message = str(err.value)
+    assert message.startswith("d2lx.tensorflow needs the 'd2lx_no_such_framework' package, which cannot be imported")
+    assert message.endswith("Install it with: pip install 'd2lx[tensorflow]'")
+    assert [b.extra for b in backends.BACKENDS] == list(backends.names())  # each extra is named after its backend
+
+
+def test_ci_install_args_name_the_ci_extra_its_constraints_and_the_extras_asked_for():
+    assert {b.name: b.ci_install_args("test") for b in backends.BACKENDS} == CI_INSTALLS
+    torch = backends.get("torch")
+    assert torch.ci_install_args() == ("-c", ".ci/constraints-torch.txt", "-e", ".[torch]")
+    assert torch.ci_install_args("test", "notebooks")[-1] == ".[torch,test,notebooks]"
+    assert torch.ci_install_args(book=True) == ("-c", ".ci/constraints-torch-book.txt", "-e", ".[torch-book]")
+    # the book extra has its own constraints: TensorFlow's CPU-only pin does not apply to it
+    assert backends.get("tensorflow").ci_install_args(book=True) == ("-e", ".[tensorflow-book]")
 
 
 def test_pythons():
@@ -249,10 +276,11 @@ def test_the_nox_sessions_install_the_registrys_extras(noxfile):
     for backend in backends.BACKENDS:
         session = Session()
         module._install(session, backend.name, "test")
-        assert session.installed == (*backend.ci_pip_args, "-e", f".[{backend.ci_extra},test]")
+        assert session.installed == CI_INSTALLS[backend.name]
         session = _Recording()
         module._tests(session, backend.name)  # the notebooks run in this environment too
-        assert session.installed == (*backend.ci_pip_args, "-e", f".[{backend.ci_extra},test,notebooks]")
+        *constraints, editable, extras = CI_INSTALLS[backend.name]
+        assert session.installed == (*constraints, editable, extras.replace(",test]", ",test,notebooks]"))
     session = Session()
     module._install(session, "core", "test")
     assert session.installed == ("-e", ".[test]")
