@@ -12,8 +12,10 @@ house prices to 10 of about 19; weight decay's 4 batches run in full).
 Chapter 8's models (AlexNet to RegNet, at 224x224 or 96x96) take seconds per batch on a CPU;
 chapter 9's RNN from scratch trains 100 epochs whose 10 batches (of 1024 sequences) the batch limit
 does not shorten, 9.6 and 10.1-10.3's concise and gated RNNs 50-100 epochs of the same, 10.7's seq2seq
-30 epochs of its 4 batches of 128 sentence pairs, the 2.0 edition's ``train_seq2seq`` 300 epochs, and
-12.11's learning-rate schedules 30 epochs of LeNet six times.
+30 epochs of its 4 batches of 128 sentence pairs, the 2.0 edition's ``train_seq2seq`` 300 epochs, 11.4's
+attention decoder and 11.7's Transformer 30 epochs of the same, 11.8's ViT 10 epochs at 96x96, 12.11's
+learning-rate schedules 30 epochs of LeNet six times, and 13.5-13.6's multi-GPU trainings 10 epochs of LeNet
+and of ResNet-18 on 1 and 2 devices.
 These notebooks (``SMOKE``) run with ``D2LX_FAST_DEV_RUN=1``, one epoch of one training and one
 validation batch, of at most 16 examples (``D2LX_MAX_BATCH_SIZE=16``: the cells ask for 128 images or
 1024 sequences), which still runs every cell, the model's forward and backward passes included.
