@@ -17,6 +17,12 @@ TRUE_W = np.array([2.0, -3.4], dtype=np.float32)
 TRUE_B = 4.2
 
 
+def exactly(message: str) -> str:
+    """A ``pytest.raises(match=...)`` pattern for the whole message and nothing more: on TensorFlow it fails
+    where Keras's "Exception encountered when calling ..." frame surrounds d2lx's own sentence."""
+    return "^" + re.escape(message) + r"\Z"
+
+
 def w_b_errors(model) -> np.ndarray:
     """Absolute errors of the recovered ``w`` (two values) and ``b`` (one value)."""
     w, b = (to_numpy(t).reshape(-1) for t in model.get_w_b())

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 from adapters import adapter
+from helpers import exactly
 
 from d2lx.plotting import to_numpy
 from d2lx.rnn import check_len, check_shape, rnn_numpy, rnnlm_numpy
@@ -132,12 +133,12 @@ def test_wrong_state_or_inputs_get_clear_errors(backend):
     rnn = backend.RNNScratch(num_inputs=3, num_hiddens=4)
     call = adapter(backend).call_scratch
     inputs = backend.ones((2, 5, 3))
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(ValueError, match=exactly(
         "RNNScratch's state must have shape (batch_size, num_hiddens) = (5, 4) for inputs of shape (2, 5, 3), "
         "got (1, 4)"
     )):  # fmt: skip
         call(rnn, inputs, backend.ones((1, 4)))
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(ValueError, match=exactly(
         "RNNScratch(num_inputs=3) needs inputs of shape (num_steps, batch_size, 3), got shape (2, 5, 7)"
     )):  # fmt: skip
         call(rnn, backend.ones((2, 5, 7)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -616,3 +617,69 @@ def test_the_compiled_steps_use_autograph_only_where_the_models_code_needs_it(mo
     assert set(compiled) == {"train_loss", "val_loss"} and len(compiled["val_loss"]) == 2
     for key in compiled:
         np.testing.assert_allclose(compiled[key], eager[key], rtol=1e-5)
+
+
+# --- d2lx's own errors inside Keras layers (d2lx/tensorflow/own_errors.py) ------------------------------
+def test_d2lx_errors_raised_in_nested_layers_reach_the_learner_unchanged():
+    """A d2lx layer inside a d2lx layer inside a learner's own Keras layer: the error that d2lx's
+    ``PositionalEncoding`` raises comes out as d2lx wrote it, with no "Exception encountered when calling"
+    frame from any of the three Keras calls around it."""
+
+    class Embedded(tf.keras.layers.Layer):  # a learner's layer (defined outside d2lx)
+        def __init__(self):
+            super().__init__()
+            self.blocks = d2l.PositionWiseFFN(4, 4)
+            self.pos = d2l.PositionalEncoding(4, 0.0, max_len=2)
+
+        def call(self, X):
+            return self.pos(self.blocks(X))
+
+    with pytest.raises(ValueError) as caught:
+        Embedded()(tf.zeros((1, 3, 4)))
+    assert str(caught.value) == (
+        "PositionalEncoding got X with 3 steps (shape (1, 3, 4)), more than its max_len=2 (the rows of its table "
+        "P); give it max_len=3 or more"
+    )
+
+
+def test_errors_from_tensorflow_and_from_the_learners_code_keep_kerass_context():
+    """Only d2lx's own errors are passed through: an error TensorFlow raises inside a d2lx layer, and one that
+    a learner's layer raises around d2lx layers, keep the frame Keras puts around them."""
+    ffn = d2l.PositionWiseFFN(4, 4)
+    ffn(tf.zeros((2, 3, 4)))  # builds its Dense layers for 4 input features
+    with pytest.raises(ValueError) as caught:
+        ffn(tf.zeros((2, 3, 5)))
+    assert str(caught.value).startswith("Exception encountered when calling PositionWiseFFN.call().")
+
+    class Checked(tf.keras.layers.Layer):
+        def call(self, X):
+            if X.shape[-1] != 4:
+                raise ValueError(f"Checked wants 4 features, got {X.shape[-1]}")
+            return d2l.AddNorm(4, 0.0)(X, X)
+
+    with pytest.raises(ValueError) as caught:
+        Checked()(tf.zeros((2, 5)))
+    assert str(caught.value).startswith("Exception encountered when calling Checked.call().")
+    assert "Checked wants 4 features, got 5" in str(caught.value)
+
+
+def test_the_wrapped_call_keeps_its_signature_for_keras():
+    """Keras reads ``training`` from ``call``'s signature: the wrapped ``call`` of a d2lx layer still has it,
+    so the ``Dropout`` inside ``PositionalEncoding`` drops when training and not otherwise."""
+    assert list(inspect.signature(d2l.PositionalEncoding.call).parameters) == ["self", "X", "training"]
+    pos = d2l.PositionalEncoding(64, 0.5)
+    X = tf.ones((1, 8, 64))
+    np.testing.assert_allclose(pos(X, training=False).numpy(), (X + pos.P[:, :8, :]).numpy())
+    assert np.count_nonzero(pos(X, training=True).numpy() == 0) > 0
+
+
+def test_which_errors_count_as_d2lxs_own():
+    from d2lx.tensorflow.own_errors import raised_by_d2lx
+
+    with pytest.raises(ValueError) as caught:
+        d2l.PositionalEncoding(0, 0.1)
+    assert raised_by_d2lx(caught.value)
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        tf.zeros((2,)) + tf.zeros((3,))
+    assert not raised_by_d2lx(caught.value)
+    assert not raised_by_d2lx(ValueError("never raised"))

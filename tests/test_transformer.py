@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import exactly
 from seq2seq_book import as_numpy
 from seq2seq_book import book as seq2seq_book
 from transformer_book import book, cells
@@ -82,7 +83,7 @@ def test_positional_encoding_drops_out_in_training_only(backend):
 def test_positional_encoding_rejects_steps_beyond_max_len(backend, max_len, shape, message):
     d2l = backend
     pos_encoding = d2l.PositionalEncoding(4, 0, max_len=max_len)
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=exactly(message)):
         book(d2l).run(d2l, pos_encoding, np.zeros(shape, np.float32))
 
 
@@ -96,7 +97,7 @@ def test_positional_encoding_rejects_steps_beyond_max_len(backend, max_len, shap
     ],
 )
 def test_positional_encoding_checks_its_arguments(backend, arguments, error, message):
-    with pytest.raises(error, match=re.escape(message)):
+    with pytest.raises(error, match=exactly(message)):
         backend.PositionalEncoding(*arguments)
 
 
@@ -160,7 +161,7 @@ def test_add_norm_wants_x_and_y_of_one_shape(backend):
         "AddNorm adds Y (a sublayer's output) to X (its input), so they must have the same shape, got X of shape "
         "(2, 3, 4) and Y of shape (1, 3, 4)"
     )
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=exactly(message)):
         cells.run(d2l, cells.add_norm(d2l, 4, 0), np.zeros((2, 3, 4), np.float32), np.zeros((1, 3, 4), np.float32))
     with pytest.raises(ValueError, match=re.escape("dropout must be a number in [0, 1), got -0.1")):
         cells.add_norm(d2l, 4, -0.1)
@@ -236,7 +237,7 @@ def test_the_books_encoder_cells(backend):
 )
 def test_encoder_checks_its_arguments(backend, arguments, message):
     d2l = backend
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=exactly(message)):
         book(d2l).encode(d2l, book(d2l).encoder(d2l, *arguments), np.ones((2, 4), np.int64), np.array([3, 2]))
 
 
@@ -244,7 +245,7 @@ def test_encoder_wants_a_batch_of_token_sequences(backend):
     d2l = backend
     encoder = book(d2l).encoder(d2l, 10, 8, 16, 2, 1, 0)
     message = "TransformerEncoder needs token indices of shape (batch_size, num_steps), got shape (2, 3, 4)"
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=exactly(message)):
         book(d2l).encode(d2l, encoder, np.ones((2, 3, 4), np.int64), np.array([3, 2]))
 
 
@@ -307,7 +308,7 @@ def test_vit_wants_whole_patches(backend, img_size, patch_size, message):
     """The book's ``ViT`` cell with an image size that does not split into patches: PyTorch's convolution would
     drop the pixels left over, Flax's (``padding='SAME'``) make patches without positional embeddings."""
     d2l = backend
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=exactly(message)):
         cells(d2l).vit(d2l, img_size, patch_size, 16, 32, 2, 1, 0.1, 0.1, 0.1)
 
 

@@ -35,6 +35,7 @@ from d2lx.seq2seq import attention_weights_of
 from d2lx.sequence_data import make_sequence_functions
 from d2lx.tensorflow.data import DataModule, FashionMNIST
 from d2lx.tensorflow.devices import try_gpu
+from d2lx.tensorflow.own_errors import KeepsOwnErrors
 from d2lx.tensorflow.seq2seq import MaskedSoftmaxCELoss
 from d2lx.tensorflow.trainer import grad_clipping
 
@@ -163,7 +164,7 @@ def train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device):
 
 
 # --- chapter 8: language models ---------------------------------------------------------
-class RNNModel(tf.keras.layers.Layer):
+class RNNModel(KeepsOwnErrors, tf.keras.layers.Layer):
     """The 2.0 edition's language model around a Keras recurrent layer (``tf.keras.layers.RNN(cell,
     return_sequences=True, return_state=True)``): one-hot inputs, the layer, and a dense output layer.
 

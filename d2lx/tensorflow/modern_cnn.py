@@ -26,6 +26,7 @@ import tensorflow as tf
 from d2lx import checks
 from d2lx import modern_cnn as core
 from d2lx.tensorflow.module import Classifier
+from d2lx.tensorflow.own_errors import KeepsOwnErrors
 
 Conv2D = tf.keras.layers.Conv2D
 Dense = tf.keras.layers.Dense
@@ -153,7 +154,7 @@ class NiN(Classifier):
 
 
 # --- GoogLeNet (section 8.4) -------------------------------------------------------------------
-class Inception(core.InceptionSteps, tf.keras.Model):
+class Inception(KeepsOwnErrors, core.InceptionSteps, tf.keras.Model):
     """Four parallel paths, concatenated along the channels: a 1x1 convolution (``c1`` channels),
     1x1 then 3x3 (``c2 = (reduce, out)``), 1x1 then 5x5 (``c3``), 3x3 max pooling then 1x1 (``c4``).
     The ReLUs are the convolutions' own; the wiring is ``d2lx.modern_cnn.InceptionSteps.forward``."""
@@ -239,7 +240,7 @@ def batch_norm(X, gamma, beta, moving_mean, moving_var, eps):
     return X * inv + (beta - moving_mean * inv)
 
 
-class BatchNorm(tf.keras.layers.Layer):
+class BatchNorm(KeepsOwnErrors, tf.keras.layers.Layer):
     """Batch normalization from scratch, as the book's TensorFlow layer: the number of features
     comes from the first batch (its last axis), ``gamma`` starts at 1 and ``beta`` at 0, the running
     ``moving_mean`` and ``moving_variance`` at 0 and 1.
@@ -319,7 +320,7 @@ class BNLeNet(Classifier):
 
 
 # --- ResNet and ResNeXt (section 8.6) ----------------------------------------------------------
-class Residual(core.ResidualSteps, tf.keras.Model):
+class Residual(KeepsOwnErrors, core.ResidualSteps, tf.keras.Model):
     """The residual block: two 3x3 convolutions with batch normalization, ReLU in between, added to
     the input (through a 1x1 convolution with ``strides`` when ``use_1x1conv``), then a ReLU (the
     wiring: ``d2lx.modern_cnn.ResidualSteps.forward``)."""
@@ -406,7 +407,7 @@ class GroupedConv2D(Conv2D):
         return super().convolution_op(inputs, kernel)
 
 
-class ResNeXtBlock(core.ResNeXtSteps, tf.keras.Model):
+class ResNeXtBlock(KeepsOwnErrors, core.ResNeXtSteps, tf.keras.Model):
     """The ResNeXt block: 1x1, grouped 3x3 (``groups`` groups, ``strides``) and 1x1 convolutions with
     batch normalization, ``num_channels * bot_mul`` channels inside, added to the input (through a
     1x1 convolution when ``use_1x1conv``).
@@ -448,7 +449,7 @@ def conv_block(num_channels):
     )
 
 
-class DenseBlock(core.DenseBlockSteps, tf.keras.layers.Layer):
+class DenseBlock(KeepsOwnErrors, core.DenseBlockSteps, tf.keras.layers.Layer):
     """``num_convs`` ``conv_block``s, each fed the concatenation of the block's input and every
     earlier output: the channels grow by ``num_channels`` per convolution (the wiring:
     ``d2lx.modern_cnn.DenseBlockSteps.forward``)."""

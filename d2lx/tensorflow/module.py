@@ -28,6 +28,7 @@ from d2lx import checks, cnn
 from d2lx.checks import CheckedHyperParameters
 from d2lx.hparams import HyperParameters
 from d2lx.module import ClassifierBase, ModuleBase, RemembersInputFeatures
+from d2lx.tensorflow.own_errors import KeepsOwnErrors
 
 
 def _attribute_variables(module) -> list:
@@ -87,7 +88,7 @@ def _first_mismatch(model, filepath) -> tuple[str, tuple, tuple] | None:
     return None
 
 
-class Module(ModuleBase, tf.keras.Model, CheckedHyperParameters, HyperParameters):
+class Module(KeepsOwnErrors, ModuleBase, tf.keras.Model, CheckedHyperParameters, HyperParameters):
     """The base of every model: ``loss``, ``forward``, ``training_step``, ``validation_step``,
     ``configure_optimizers``, as in d2l 1.0 (``ModuleBase``'s, ahead of Keras's deprecated ``loss``).
     ``training`` is True while the trainer trains the model, False while it validates (None before)."""

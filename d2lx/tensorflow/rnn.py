@@ -21,6 +21,7 @@ import tensorflow as tf
 from d2lx import rnn as core
 from d2lx.tensorflow.models import _Scratch
 from d2lx.tensorflow.module import Classifier, Module
+from d2lx.tensorflow.own_errors import KeepsOwnErrors
 
 
 class RNNScratch(_Scratch, core.RNNScratchSteps, Module):
@@ -77,7 +78,7 @@ class RNN(Module):
         return tf.transpose(outputs, (1, 0, 2)), stacked if self._parts else stacked[0]
 
 
-class _Stack(tf.keras.layers.Layer):
+class _Stack(KeepsOwnErrors, tf.keras.layers.Layer):
     """Keras recurrent layers run one on the outputs of the other, with dropout between them (torch's and
     MXNet's multilayer semantics; the book's ``GRUCell(dropout=...)`` instead drops each layer's inputs, the
     embeddings too). Called as a Keras RNN is: ``[outputs, *states]``, each layer's states in turn."""

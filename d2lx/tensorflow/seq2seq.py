@@ -13,6 +13,7 @@ import tensorflow as tf
 from d2lx import seq2seq
 from d2lx.tensorflow import ops, rnn
 from d2lx.tensorflow.module import Classifier
+from d2lx.tensorflow.own_errors import KeepsOwnErrors
 
 
 def _concrete(lengths):
@@ -50,7 +51,7 @@ class MaskedSoftmaxCELoss(tf.keras.losses.Loss):
 
 
 # --- the 1.0 edition's sections 10.6-10.7 --------------------------------------------------------------
-class _BuiltByItsLayers(tf.keras.layers.Layer):
+class _BuiltByItsLayers(KeepsOwnErrors, tf.keras.layers.Layer):
     """A Keras layer whose sublayers build themselves at their first call: nothing to create up front (Keras
     3 would otherwise warn that the layer "does not have a build() method" at every first call)."""
 

@@ -13,10 +13,11 @@ import tensorflow as tf
 
 from d2lx import transformer as core
 from d2lx.tensorflow.attention import MultiHeadAttention
+from d2lx.tensorflow.own_errors import KeepsOwnErrors
 from d2lx.tensorflow.seq2seq import Encoder, _BuiltByItsLayers
 
 
-class PositionalEncoding(tf.keras.layers.Layer):
+class PositionalEncoding(KeepsOwnErrors, tf.keras.layers.Layer):
     """``X + P[:, :num_steps]``, then dropout: the sine/cosine table ``P`` (1, max_len, num_hiddens), a numpy
     array as in the book, gives each position its own pattern."""
 
@@ -33,7 +34,7 @@ class PositionalEncoding(tf.keras.layers.Layer):
         return self.dropout(X + P, training=training)
 
 
-class PositionWiseFFN(tf.keras.layers.Layer):
+class PositionWiseFFN(KeepsOwnErrors, tf.keras.layers.Layer):
     """The same two-layer MLP at every position: ``dense2(relu(dense1(X)))``, the last axis of ``X`` becoming
     ``ffn_num_outputs`` wide."""
 
@@ -48,7 +49,7 @@ class PositionWiseFFN(tf.keras.layers.Layer):
         return self.dense2(self.relu(self.dense1(X)))
 
 
-class AddNorm(core.AddNormSteps, tf.keras.layers.Layer):
+class AddNorm(KeepsOwnErrors, core.AddNormSteps, tf.keras.layers.Layer):
     """The residual connection followed by layer normalization: ``ln(dropout(Y) + X)``, ``Y`` a sublayer's output
     and ``X`` its input, of the same shape. ``norm_shape`` is the book's: the axes ``LayerNormalization``
     normalizes over (``[2]``, the features, as the book trains; its shape cell's ``[1, 2]`` takes the steps too)."""
