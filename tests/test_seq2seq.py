@@ -178,7 +178,7 @@ def test_init_seq2seq_draws_xavier_uniform_weights(backend):
 # --- the base classes and the arguments ------------------------------------------------------------
 def test_the_base_classes_say_what_to_define(backend):
     d2l = backend
-    method = "call" if backend_name(d2l) == "tensorflow" else "forward"  # Keras's name for the forward pass
+    method = {"tensorflow": "call", "jax": "__call__"}.get(backend_name(d2l), "forward")  # the forward pass's name
     with pytest.raises(NotImplementedError, match=exactly(f"Encoder must define {method}(self, X, *args)")):
         book(d2l).encode(d2l.Encoder(), d2l.zeros((2, 3)))
     with pytest.raises(NotImplementedError, match=re.escape("must define init_state(self, enc_all_outputs, *args)")):
